@@ -1,0 +1,228 @@
+//! The halo-exchange plan: built once from a [`Layout`], it knows per neighbour rank which owned
+//! entries to send and which ghost slots receive, with buffers allocated once. Both directions
+//! (forward: owners → ghosts; reverse-add: ghosts → owners, summed) come in an overlapped form that
+//! runs caller code between posting the nonblocking messages and waiting for them, and the time of
+//! each phase is accumulated so a run can say how much communication was hidden.
+
+use super::{Comm, Layout};
+use crate::error::{Error, Result};
+use mpi::datatype::{Partition, PartitionMut};
+use mpi::traits::*;
+use std::ops::Range;
+use std::time::Instant;
+
+const TAG_FORWARD: i32 = 7101;
+const TAG_REVERSE: i32 = 7102;
+
+/// One neighbour rank and its slices of the index and buffer arrays.
+#[derive(Clone, Debug)]
+struct Peer {
+    rank: i32,
+    /// Range in `send_idx` / `send_buf`: owned entries this peer holds as ghosts.
+    send: Range<usize>,
+    /// Range in `recv_idx` / `recv_buf`: ghosts this rank holds that the peer owns.
+    recv: Range<usize>,
+}
+
+/// Accumulated halo timings in seconds, split by phase.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct HaloStats {
+    /// Number of exchanges performed.
+    pub exchanges: u64,
+    /// Packing buffers and posting the nonblocking receives and sends.
+    pub post: f64,
+    /// Caller work run while the messages were in flight.
+    pub shadow: f64,
+    /// Waiting for completion and unpacking.
+    pub wait: f64,
+    /// Bytes sent by this rank.
+    pub bytes_sent: u64,
+}
+
+impl HaloStats {
+    /// Communication time that was not hidden behind computation (post + wait).
+    pub fn exposed(&self) -> f64 {
+        self.post + self.wait
+    }
+}
+
+/// A reusable exchange plan over one [`Layout`].
+#[derive(Debug)]
+pub struct Halo {
+    peers: Vec<Peer>,
+    send_idx: Vec<u32>,
+    recv_idx: Vec<u32>,
+    send_buf: Vec<f64>,
+    recv_buf: Vec<f64>,
+    /// Timings accumulated over all exchanges since construction (or the last reset).
+    pub stats: HaloStats,
+}
+
+impl Halo {
+    /// Collective: builds the plan. Each rank tells the owners which of their ids it holds as
+    /// ghosts (one all-to-all of counts, one of ids); the owners turn them into local indices.
+    pub fn new(comm: &Comm, layout: &Layout) -> Result<Halo> {
+        let size = comm.size() as usize;
+        // Ghosts grouped by owner, in ascending global id within a group for a stable order.
+        let mut order: Vec<usize> = (0..layout.ghosts.len()).collect();
+        order.sort_by_key(|&k| (layout.ghost_owners[k], layout.ghosts[k]));
+        let mut want_counts = vec![0i32; size];
+        let mut bad_owner = None;
+        for &k in &order {
+            match usize::try_from(layout.ghost_owners[k]) {
+                Ok(r) if r < size && r != comm.rank() as usize => want_counts[r] += 1,
+                _ => bad_owner = Some(layout.ghost_owners[k]),
+            }
+        }
+        if let Some(r) = bad_owner {
+            // Everyone still joins the collectives below with empty requests would desynchronize
+            // them, so the error is agreed on first.
+            return comm.agree(Err(Error::input(format!("ghost owned by invalid rank {r}"))));
+        }
+        comm.agree(Ok(()))?;
+        let want_ids: Vec<u64> = order.iter().map(|&k| layout.ghosts[k]).collect();
+        let recv_idx: Vec<u32> = order.iter().map(|&k| (layout.n_owned + k) as u32).collect();
+
+        let mut give_counts = vec![0i32; size];
+        comm.world().all_to_all_into(&want_counts[..], &mut give_counts[..]);
+        let displs = |c: &[i32]| c.iter().scan(0, |s, &x| { let d = *s; *s += x; Some(d) }).collect::<Vec<i32>>();
+        let (want_displs, give_displs) = (displs(&want_counts), displs(&give_counts));
+        let mut give_ids = vec![0u64; give_counts.iter().sum::<i32>() as usize];
+        {
+            let sp = Partition::new(&want_ids[..], &want_counts[..], &want_displs[..]);
+            let mut rp = PartitionMut::new(&mut give_ids[..], &give_counts[..], &give_displs[..]);
+            comm.world().all_to_all_varcount_into(&sp, &mut rp);
+        }
+        let range = layout.offset..layout.offset + layout.n_owned as u64;
+        let bad = give_ids.iter().find(|g| !range.contains(g)).copied();
+        comm.agree(match bad {
+            Some(g) => Err(Error::input(format!("rank {} asked for id {g}, which it does not own", comm.rank()))),
+            None => Ok(()),
+        })?;
+        let send_idx: Vec<u32> = give_ids.iter().map(|g| (g - layout.offset) as u32).collect();
+
+        let mut peers = Vec::new();
+        for r in 0..size {
+            if want_counts[r] > 0 || give_counts[r] > 0 {
+                let s0 = give_displs[r] as usize;
+                let r0 = want_displs[r] as usize;
+                peers.push(Peer {
+                    rank: r as i32,
+                    send: s0..s0 + give_counts[r] as usize,
+                    recv: r0..r0 + want_counts[r] as usize,
+                });
+            }
+        }
+        Ok(Halo {
+            peers,
+            send_buf: vec![0.0; send_idx.len()],
+            recv_buf: vec![0.0; recv_idx.len()],
+            send_idx,
+            recv_idx,
+            stats: HaloStats::default(),
+        })
+    }
+
+    /// Ranks this rank exchanges with.
+    pub fn neighbours(&self) -> Vec<i32> {
+        self.peers.iter().map(|p| p.rank).collect()
+    }
+
+    /// Local indices of owned entries that some neighbour holds as ghosts (possibly repeated).
+    pub fn shared_owned(&self) -> &[u32] {
+        &self.send_idx
+    }
+
+    /// Collective among neighbours: copies owner values into the ghost slots of `data`.
+    pub fn forward(&mut self, comm: &Comm, data: &mut [f64]) {
+        self.forward_overlapped(comm, data, |_| ());
+    }
+
+    /// Forward exchange with `shadow` run while the messages are in flight. `shadow` sees `data`
+    /// read-only and must not depend on ghost values (they are stale until it returns).
+    pub fn forward_overlapped<R>(&mut self, comm: &Comm, data: &mut [f64], shadow: impl FnOnce(&[f64]) -> R) -> R {
+        let t0 = Instant::now();
+        for (b, &i) in self.send_buf.iter_mut().zip(&self.send_idx) {
+            *b = data[i as usize];
+        }
+        let r = exchange(comm, &self.peers, &self.send_buf, |p| p.send.clone(), &mut self.recv_buf, |p| p.recv.clone(), TAG_FORWARD, &mut self.stats, t0, || shadow(data));
+        let t = Instant::now();
+        for (&b, &i) in self.recv_buf.iter().zip(&self.recv_idx) {
+            data[i as usize] = b;
+        }
+        self.stats.wait += t.elapsed().as_secs_f64();
+        self.stats.bytes_sent += 8 * self.send_buf.len() as u64;
+        r
+    }
+
+    /// Collective among neighbours: adds ghost-slot contributions of `data` into their owners'
+    /// entries (in neighbour-rank order, so sums are reproducible). Ghost slots are left as they
+    /// were; call [`Halo::forward`] afterwards when ghosts must see the summed values.
+    pub fn reverse_add(&mut self, comm: &Comm, data: &mut [f64]) {
+        self.reverse_add_overlapped(comm, data, |_| ());
+    }
+
+    /// Reverse-add with `shadow` run while the messages are in flight; `shadow` must not touch
+    /// owned entries that neighbours contribute to (it sees `data` read-only).
+    pub fn reverse_add_overlapped<R>(&mut self, comm: &Comm, data: &mut [f64], shadow: impl FnOnce(&[f64]) -> R) -> R {
+        let t0 = Instant::now();
+        for (b, &i) in self.recv_buf.iter_mut().zip(&self.recv_idx) {
+            *b = data[i as usize];
+        }
+        let r = exchange(comm, &self.peers, &self.recv_buf, |p| p.recv.clone(), &mut self.send_buf, |p| p.send.clone(), TAG_REVERSE, &mut self.stats, t0, || shadow(data));
+        let t = Instant::now();
+        for (&b, &i) in self.send_buf.iter().zip(&self.send_idx) {
+            data[i as usize] += b;
+        }
+        self.stats.wait += t.elapsed().as_secs_f64();
+        self.stats.bytes_sent += 8 * self.recv_buf.len() as u64;
+        r
+    }
+}
+
+/// Posts one receive and one send per peer, runs `shadow`, waits for all. Timing of the post,
+/// shadow and wait phases is added to `stats` (`t0` marks the start of packing).
+#[allow(clippy::too_many_arguments)]
+fn exchange<R>(
+    comm: &Comm,
+    peers: &[Peer],
+    out: &[f64],
+    out_range: impl Fn(&Peer) -> Range<usize>,
+    inc: &mut [f64],
+    inc_range: impl Fn(&Peer) -> Range<usize>,
+    tag: i32,
+    stats: &mut HaloStats,
+    t0: Instant,
+    shadow: impl FnOnce() -> R,
+) -> R {
+    let world = comm.world();
+    let (r, t1, t2) = mpi::request::multiple_scope(2 * peers.len(), |scope, coll| {
+        // Peers' incoming ranges are consecutive and ascending, so the buffer splits in order.
+        let mut rest = &mut inc[..];
+        let mut at = 0;
+        for p in peers {
+            let rg = inc_range(p);
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(rg.start - at);
+            let (mine, tail) = tail.split_at_mut(rg.len());
+            rest = tail;
+            at = rg.end;
+            coll.add(world.process_at_rank(p.rank).immediate_receive_into_with_tag(scope, mine, tag));
+        }
+        for p in peers {
+            coll.add(world.process_at_rank(p.rank).immediate_send_with_tag(scope, &out[out_range(p)], tag));
+        }
+        let t1 = Instant::now();
+        let r = shadow();
+        let t2 = Instant::now();
+        // wait_any in a loop completes everything without allocating a status vector.
+        while coll.incomplete() > 0 {
+            coll.wait_any();
+        }
+        (r, t1, t2)
+    });
+    stats.exchanges += 1;
+    stats.post += (t1 - t0).as_secs_f64();
+    stats.shadow += (t2 - t1).as_secs_f64();
+    stats.wait += t2.elapsed().as_secs_f64();
+    r
+}
