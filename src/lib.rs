@@ -6,5 +6,6 @@
 pub mod comm;
 pub mod error;
 pub mod mesh;
+pub mod partition;
 
 pub use error::{Error, Result};
