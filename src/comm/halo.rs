@@ -11,6 +11,18 @@ use mpi::traits::*;
 use std::ops::Range;
 use std::time::Instant;
 
+/// How a time step treats its halo exchange (benchmarks compare all three).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HaloMode {
+    /// Post the exchange, compute what needs no ghost value, wait, compute the rest.
+    Overlap,
+    /// Complete the exchange, then compute everything.
+    Blocking,
+    /// No exchange at all (ghosts stale): only for measuring what the exchange costs.
+    Skip,
+}
+
 const TAG_FORWARD: i32 = 7101;
 const TAG_REVERSE: i32 = 7102;
 

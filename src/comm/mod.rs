@@ -5,7 +5,7 @@
 mod halo;
 mod layout;
 
-pub use halo::{Halo, HaloStats};
+pub use halo::{Halo, HaloMode, HaloStats};
 pub use layout::Layout;
 
 use crate::error::{Error, Result};

@@ -4,7 +4,7 @@
 use super::{CellType, Mesh, PhysicalName};
 use crate::error::{Error, Result};
 
-/// The grid behind a structured mesh; cell `(i, j, k)` has id `i + nx * (j + ny * k)`.
+/// The grid behind a structured mesh; grid cell `(i, j, k)` has id `i + nx * (j + ny * k)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GridInfo {
     /// Cells per direction (`n[2] == 1` in 2D).
@@ -13,6 +13,9 @@ pub struct GridInfo {
     pub h: [f64; 3],
     /// Number of directions used (2 or 3).
     pub dim: usize,
+    /// Mesh cells per grid cell: 1 for quadrilaterals / hexahedra, 2 or 6 when split into
+    /// simplices (the cells of grid cell `g` are `g * k .. (g + 1) * k`).
+    pub cells_per_grid_cell: usize,
 }
 
 /// Boundary tags of the box sides, in the order xmin, xmax, ymin, ymax, zmin, zmax.
@@ -101,7 +104,7 @@ impl Mesh {
             facets,
             facet_tags,
             names,
-            grid: (!simplices).then_some(GridInfo { n, h, dim }),
+            grid: Some(GridInfo { n, h, dim, cells_per_grid_cell: ncells_total / (n[0] * n[1] * n[2]) }),
         })
     }
 }

@@ -67,7 +67,10 @@ pub(super) fn partition(mesh: &Mesh, n_parts: usize, dims: Option<&[usize]>) -> 
     for k in 0..grid.n[2] {
         for j in 0..grid.n[1] {
             for i in 0..grid.n[0] {
-                parts.push(bx[i] + px * (by[j] + py * bz[k]));
+                // Simplices of one grid cell stay together.
+                for _ in 0..grid.cells_per_grid_cell {
+                    parts.push(bx[i] + px * (by[j] + py * bz[k]));
+                }
             }
         }
     }

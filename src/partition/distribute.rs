@@ -47,8 +47,9 @@ impl LocalMesh {
     }
 }
 
-/// Renumbers entities part by part: entity `e` with part `part[e]` gets
-/// `offset[part] + (its position among that part's entities)`; skipped entities keep `u32::MAX`.
+/// Renumbers entities part by part: entity `e` with part `part[e]` gets the global id
+/// `offset[part] + (its position among that part's entities)`; entities with an out-of-range
+/// part keep `u32::MAX`. Also returns the offsets (`n_parts + 1` entries).
 fn renumber(part: impl Iterator<Item = u32>, n_parts: usize) -> (Vec<u32>, Vec<u64>) {
     let part: Vec<u32> = part.collect();
     let mut counts = vec![0u64; n_parts + 1];
@@ -144,11 +145,9 @@ pub fn distribute(rank: usize, mesh: &Mesh, part: &Partition, graph: &Graph, lay
     }
     let conn = cell_orig.iter().flat_map(|&c| mesh.cell(c as usize)).map(|&v| plocal[v as usize]).collect();
 
-    let ghosts_of = |orig: &[u32], ids: &[u32], off: &[u64], who: &dyn Fn(u32) -> u32| -> (Vec<u64>, Vec<i32>) {
-        orig.iter().map(|&e| (off[who(e) as usize] + ids[e as usize] as u64, who(e) as i32)).unzip()
-    };
-    let (cg, co) = ghosts_of(&cell_orig[n_owned_cells..], &cell_id, &cell_off, &|c| part.parts[c as usize]);
-    let (pg, po) = ghosts_of(&point_orig[n_owned_points..], &point_id, &point_off, &|p| owner[p as usize]);
+    let ghosts_of = |orig: &[u32], ids: &[u32], who: &dyn Fn(u32) -> u32| -> (Vec<u64>, Vec<i32>) { orig.iter().map(|&e| (ids[e as usize] as u64, who(e) as i32)).unzip() };
+    let (cg, co) = ghosts_of(&cell_orig[n_owned_cells..], &cell_id, &|c| part.parts[c as usize]);
+    let (pg, po) = ghosts_of(&point_orig[n_owned_points..], &point_id, &|p| owner[p as usize]);
     Ok(LocalMesh {
         cell_type: mesh.cell_type,
         gdim: mesh.gdim,

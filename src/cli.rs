@@ -1,0 +1,301 @@
+//! The command line: `ddkit heat` and `ddkit partition`. Every option of a command is also a key
+//! of its `--config FILE.toml` (same spelling as the long flag without `--`); flags win. Rank 0
+//! prints; every rank exits with the same status.
+
+use crate::comm::{Comm, HaloMode};
+use crate::error::{Error, Result};
+use crate::mesh::structured::parse_grid;
+use crate::mesh::Adjacency;
+use crate::partition::Method;
+use crate::pde::{BcKind, Exact};
+use crate::problems::heat::{self, Discretization, HeatParams};
+use crate::problems::{load_mesh, partition_collective, MeshSource};
+use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// ddkit: domain-decomposition PDE solvers under MPI. Run with `mpirun -np N ddkit <command>`.
+#[derive(Parser, Debug)]
+#[command(name = "ddkit", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Log on every rank (prefixed with the rank), not only on rank 0.
+    #[arg(long, global = true)]
+    pub verbose: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Explicit heat equation u_t = κΔu + f (FD on --grid, P1 on --mesh), with HDF5/XDMF output.
+    Heat(HeatArgs),
+    /// Partition a mesh or grid and print the partition report (edge cut, imbalance, neighbours).
+    Partition(PartitionArgs),
+}
+
+/// Options of `ddkit heat`; each is also a TOML key of `--config`.
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HeatArgs {
+    /// TOML file with any of these options as keys (e.g. `kappa = 0.5`, `grid = "64x64"`); flags win.
+    #[arg(long, value_name = "FILE.toml")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Structured unit-box grid of NXxNY or NXxNYxNZ cells.
+    #[arg(long, value_name = "NXxNY[xNZ]")]
+    pub grid: Option<String>,
+    /// Gmsh mesh file (MSH 4.1 or 2.2 ASCII, triangles or tetrahedra).
+    #[arg(long, value_name = "FILE.msh")]
+    pub mesh: Option<PathBuf>,
+    /// Spatial discretization: fd (grids) or p1 (meshes; grids are split into simplices) [default: fd on --grid, p1 on --mesh].
+    #[arg(long, value_name = "fd|p1")]
+    pub discretization: Option<String>,
+    /// Diffusion coefficient κ > 0 [default: 1].
+    #[arg(long)]
+    pub kappa: Option<f64>,
+    /// Number of time steps [default: 100 when --t-final is not given].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Time step; must not exceed the explicit stability limit [default: cfl × limit].
+    #[arg(long)]
+    pub dt: Option<f64>,
+    /// Final time.
+    #[arg(long, value_name = "T")]
+    pub t_final: Option<f64>,
+    /// Fraction of the stable step used when --dt is not given [default: 0.9].
+    #[arg(long)]
+    pub cfl: Option<f64>,
+    /// Built-in exact solution: mode (decaying, f = 0), manufactured (with source) or none [default: mode].
+    #[arg(long, value_name = "mode|manufactured|none")]
+    pub exact: Option<String>,
+    /// Constant source term f added to the problem's own [default: 0].
+    #[arg(long)]
+    pub source: Option<f64>,
+    /// Boundary condition per boundary name, e.g. --bc xmin=neumann (repeatable; others Dirichlet).
+    #[arg(long, value_name = "NAME=dirichlet|neumann")]
+    pub bc: Option<Vec<String>>,
+    /// Output directory for heat.h5 + heat.xdmf (no output when absent).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a snapshot every N steps (0: initial and final only) [default: 0].
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<usize>,
+    /// Partitioner: metis (k-way), metis-rb (recursive bisection) or blocks (grids) [default: blocks on --grid, metis on --mesh].
+    #[arg(long, value_name = "metis|metis-rb|blocks")]
+    pub partitioner: Option<String>,
+    /// Process grid for the blocks partitioner, e.g. 2x1 [default: chosen to minimize the cut].
+    #[arg(long, value_name = "PXxPY[xPZ]")]
+    pub proc_grid: Option<String>,
+    /// Complete each halo exchange before computing (no overlap), for comparison.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub no_overlap: Option<bool>,
+    /// Write a JSON summary (ranks, sizes, timings, errors, partition quality) to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+    /// Print progress every 10% of the steps [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub progress: Option<bool>,
+}
+
+/// Options of `ddkit partition`.
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PartitionArgs {
+    /// TOML file with any of these options as keys; flags win.
+    #[arg(long, value_name = "FILE.toml")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Gmsh mesh file.
+    #[arg(long, value_name = "FILE.msh")]
+    pub mesh: Option<PathBuf>,
+    /// Structured grid NXxNY or NXxNYxNZ instead of a mesh.
+    #[arg(long, value_name = "NXxNY[xNZ]")]
+    pub grid: Option<String>,
+    /// Number of parts [default: the number of ranks].
+    #[arg(long, value_name = "K")]
+    pub parts: Option<usize>,
+    /// Partitioner: metis, metis-rb or blocks [default: blocks on --grid, metis on --mesh].
+    #[arg(long, value_name = "metis|metis-rb|blocks")]
+    pub partitioner: Option<String>,
+    /// Process grid for the blocks partitioner.
+    #[arg(long, value_name = "PXxPY[xPZ]")]
+    pub proc_grid: Option<String>,
+    /// Write the report as JSON to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+}
+
+/// Reads a TOML config into `T` (unknown keys are errors).
+fn read_config<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>) -> Result<T> {
+    let Some(path) = path else { return Ok(T::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+    toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().lines().collect::<Vec<_>>().join(" "))))
+}
+
+/// Flag value if given, else the config file's.
+macro_rules! merge {
+    ($flags:expr, $file:expr; $($f:ident),*) => { $( if $flags.$f.is_none() { $flags.$f = $file.$f.take(); } )* };
+}
+
+fn mesh_source(grid: Option<&str>, mesh: Option<&Path>) -> Result<MeshSource> {
+    match (grid, mesh) {
+        (Some(_), Some(_)) => Err(Error::input("give either --grid or --mesh, not both")),
+        (Some(g), None) => Ok(MeshSource::Grid(parse_grid(g)?)),
+        (None, Some(m)) => Ok(MeshSource::File(m.to_path_buf())),
+        (None, None) => Err(Error::input("no mesh: give --grid NXxNY[xNZ] or --mesh FILE.msh")),
+    }
+}
+
+fn method(name: Option<&str>, proc_grid: Option<&str>, src: &MeshSource) -> Result<Method> {
+    let pg = proc_grid.map(|s| s.split('x').map(|t| t.parse::<usize>().map_err(|_| Error::input(format!("--proc-grid '{s}': expected e.g. 2x2")))).collect::<Result<Vec<_>>>()).transpose()?;
+    let default = if matches!(src, MeshSource::Grid(_)) { "blocks" } else { "metis" };
+    Method::parse(name.unwrap_or(default), pg)
+}
+
+/// Resolves heat options (flags over config) into parameters and the report path.
+pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
+    let mut f: HeatArgs = read_config(a.config.as_deref())?;
+    merge!(a, f; grid, mesh, discretization, kappa, steps, dt, t_final, cfl, exact, source, bc, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress);
+    let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
+    let discretization = match a.discretization.as_deref() {
+        None => if matches!(mesh, MeshSource::Grid(_)) { Discretization::Fd } else { Discretization::P1 },
+        Some("fd") => Discretization::Fd,
+        Some("p1") => Discretization::P1,
+        Some(o) => return Err(Error::input(format!("unknown discretization '{o}' (expected fd or p1)"))),
+    };
+    let exact = match a.exact.as_deref().unwrap_or("mode") {
+        "mode" => Some(Exact::Mode),
+        "manufactured" => Some(Exact::Manufactured),
+        "none" => None,
+        o => return Err(Error::input(format!("unknown exact solution '{o}' (expected mode, manufactured or none)"))),
+    };
+    let mut bc = BTreeMap::new();
+    for item in a.bc.iter().flatten() {
+        let (name, kind) = item.split_once('=').ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann")))?;
+        let kind = match kind {
+            "dirichlet" => BcKind::Dirichlet,
+            "neumann" => BcKind::Neumann,
+            o => return Err(Error::input(format!("--bc '{item}': unknown kind '{o}' (expected dirichlet or neumann)"))),
+        };
+        bc.insert(name.to_string(), kind);
+    }
+    let params = HeatParams {
+        partitioner: method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &mesh)?,
+        mesh,
+        discretization,
+        kappa: a.kappa.unwrap_or(1.0),
+        steps: a.steps,
+        dt: a.dt,
+        t_final: a.t_final,
+        cfl: a.cfl.unwrap_or(0.9),
+        out: a.out,
+        snapshot_every: a.snapshot_every.unwrap_or(0),
+        exact,
+        source: a.source.unwrap_or(0.0),
+        bc,
+        halo_mode: if a.no_overlap.unwrap_or(false) { HaloMode::Blocking } else { HaloMode::Overlap },
+        progress: a.progress.unwrap_or(true),
+    };
+    Ok((params, a.report))
+}
+
+/// Writes `value` as pretty JSON to `path` (rank 0 only).
+fn write_report<T: serde::Serialize>(comm: &Comm, path: Option<&Path>, value: &T) -> Result<()> {
+    let r = match path {
+        Some(p) if comm.is_root() => serde_json::to_string_pretty(value)
+            .map_err(|e| Error::Output(e.to_string()))
+            .and_then(|s| std::fs::write(p, s + "\n").map_err(|e| Error::Io { path: p.display().to_string(), source: e })),
+        _ => Ok(()),
+    };
+    comm.agree(r)
+}
+
+fn run_heat(comm: &Comm, a: HeatArgs) -> Result<()> {
+    let (params, report_path) = comm.agree(heat_params(a))?;
+    let s = heat::run(comm, &params)?;
+    write_report(comm, report_path.as_deref(), &s)?;
+    if comm.is_root() {
+        let err = s.error.map_or(String::new(), |e| format!(", L2 error {:.3e} (relative {:.3e}), max {:.3e}", e.l2, e.l2_relative, e.linf));
+        let mut text = format!("heat: {} cells, {} steps to t = {:.4e} on {} rank(s) in {:.3} s{err}\n", s.cells, s.steps, s.t_final, s.ranks, s.wall.total);
+        text += &format!("time: setup {:.3} s, compute {:.3} s, communication {:.3} s, output {:.3} s\n", s.wall.setup, s.wall.compute, s.wall.communication, s.wall.output);
+        if let Some(x) = &s.output {
+            text += &format!("wrote {} and {}\n", x.with_extension("h5").display(), x.display());
+        }
+        say(&text);
+    }
+    Ok(())
+}
+
+fn run_partition(comm: &Comm, mut a: PartitionArgs) -> Result<()> {
+    let mut f: PartitionArgs = comm.agree(read_config(a.config.as_deref()))?;
+    merge!(a, f; mesh, grid, parts, partitioner, proc_grid, report);
+    let src = comm.agree(mesh_source(a.grid.as_deref(), a.mesh.as_deref()))?;
+    let m = comm.agree(method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &src))?;
+    let mesh = load_mesh(comm, &src, false)?;
+    let dual = mesh.cell_graph(Adjacency::Facet);
+    let parts = a.parts.unwrap_or(comm.size() as usize);
+    let p = partition_collective(comm, &mesh, &dual, parts, &m)?;
+    let r = p.report(&dual);
+    write_report(comm, a.report.as_deref(), &r)?;
+    if comm.is_root() {
+        say(&format!("partition of {src} ({} cells) by {m:?}\n{r}\n", mesh.num_cells()));
+    }
+    Ok(())
+}
+
+/// Prints to stdout, ignoring a closed pipe (`ddkit ... | head` must not panic).
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+/// Entry point of the `ddkit` binary: initializes MPI, parses arguments (rank 0 prints help and
+/// errors), runs the command and returns the process exit code.
+pub fn main() -> i32 {
+    let comm = match Comm::init() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ddkit: error: {e}");
+            return 1;
+        }
+    };
+    // One rank per core: keep any library thread pools from oversubscribing.
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            if comm.is_root() {
+                let _ = e.print();
+            }
+            return e.exit_code();
+        }
+    };
+    init_logging(&comm, cli.verbose);
+    let r = match cli.command {
+        Command::Heat(a) => run_heat(&comm, a),
+        Command::Partition(a) => run_partition(&comm, a),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            if comm.is_root() || cli.verbose {
+                eprintln!("ddkit: error: {e}");
+            }
+            1
+        }
+    }
+}
+
+fn init_logging(comm: &Comm, verbose: bool) {
+    let level = if comm.is_root() || verbose { tracing::Level::INFO } else { tracing::Level::WARN };
+    let rank = comm.rank();
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt().with_max_level(level).with_target(false).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).without_time();
+    if verbose {
+        let _ = builder.fmt_fields(tracing_subscriber::fmt::format::debug_fn(move |w, f, v| if f.name() == "message" { write!(w, "[rank {rank}] {v:?}") } else { write!(w, "{f}={v:?}") })).try_init();
+    } else {
+        let _ = builder.try_init();
+    }
+}

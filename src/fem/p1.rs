@@ -1,0 +1,306 @@
+//! Explicit P1 heat with lumped mass on triangles and tetrahedra. Rows of owned points are
+//! assembled completely on the owning rank from the cells around them (the distribution keeps
+//! one vertex-adjacency ghost layer for this), so a step is one overlapped forward exchange and
+//! a sparse matrix–vector product split into rows that need no ghost value and rows that do. The
+//! lumped mass is assembled from owned cells only and completed by a reverse-add exchange.
+
+use crate::comm::{Comm, Halo, HaloMode};
+use crate::error::{Error, Result};
+use crate::fem::simplex::{degree2_rule, facet_normal, map_point, p1_gradients};
+use crate::mesh::Mesh;
+use crate::partition::LocalMesh;
+use crate::pde::{BcKind, ErrorNorms, ExplicitHeat, HeatData};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// The explicit P1 heat operator on one rank.
+pub struct P1Heat {
+    dim: usize,
+    n_owned: usize,
+    u: Vec<f64>,
+    un: Vec<f64>,
+    /// Stiffness rows of owned points in CSR over local point indices.
+    rowptr: Vec<usize>,
+    cols: Vec<u32>,
+    vals: Vec<f64>,
+    /// Free (non-Dirichlet) owned rows that reference no ghost point, and those that do.
+    interior: Vec<u32>,
+    boundary: Vec<u32>,
+    dirichlet: Vec<u32>,
+    inv_mass: Vec<f64>,
+    src: Option<Vec<f64>>,
+    /// Neumann quadrature points (position, outward normal) and their (row, weight) targets.
+    nq: Vec<([f64; 3], [f64; 3])>,
+    ntargets: Vec<(u32, u32, f64)>,
+    nload: Vec<f64>,
+    points: Vec<[f64; 3]>,
+    owned_cells: Vec<u32>,
+    lambda_max: f64,
+    data: HeatData,
+    /// The exchange plan over the point layout.
+    pub halo: Halo,
+    compute_time: f64,
+}
+
+fn sorted_key(vs: &[u32]) -> [u32; 3] {
+    let mut k = [u32::MAX; 3];
+    k[..vs.len()].copy_from_slice(vs);
+    k.sort_unstable();
+    k
+}
+
+impl P1Heat {
+    /// Collective: assembles the operator on `lm` (one vertex-adjacency ghost layer of `mesh`).
+    pub fn new(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData) -> Result<P1Heat> {
+        let dim = mesh.cell_type.dim();
+        if !matches!(mesh.cell_type, crate::mesh::CellType::Triangle | crate::mesh::CellType::Tetrahedron) {
+            return Err(Error::input("P1 elements need a triangle or tetrahedron mesh"));
+        }
+        let mut halo = Halo::new(comm, &lm.points)?;
+        let n_owned = lm.points.n_owned;
+        let nl = lm.points.n_local();
+        let points: Vec<[f64; 3]> = lm.point_orig.iter().map(|&p| mesh.points[p as usize]).collect();
+        let nv = dim + 1;
+        let coords = |c: usize| -> Vec<[f64; 3]> { lm.cell(c).iter().map(|&v| points[v as usize]).collect() };
+
+        // Sparsity of owned rows from every local cell touching an owned point.
+        let mut row_cols: Vec<Vec<u32>> = vec![Vec::new(); n_owned];
+        for c in 0..lm.num_local_cells() {
+            for &a in lm.cell(c) {
+                if (a as usize) < n_owned {
+                    row_cols[a as usize].extend_from_slice(lm.cell(c));
+                }
+            }
+        }
+        let mut rowptr = vec![0];
+        let mut cols = Vec::new();
+        for rc in &mut row_cols {
+            rc.sort_unstable_by_key(|&v| lm.points.global(v as usize));
+            rc.dedup();
+            cols.extend_from_slice(rc);
+            rowptr.push(cols.len());
+        }
+        drop(row_cols);
+        let mut vals = vec![0.0; cols.len()];
+        let mut mass = vec![0.0; nl];
+        for c in 0..lm.num_local_cells() {
+            let (vol, g) = p1_gradients(&coords(c), dim);
+            if vol <= 0.0 || !vol.is_finite() {
+                return comm.agree(Err(Error::mesh("mesh", format!("degenerate cell {} (volume {vol})", lm.cell_orig[c]))));
+            }
+            let vs = lm.cell(c);
+            for (i, &a) in vs.iter().enumerate() {
+                if (a as usize) >= n_owned {
+                    continue;
+                }
+                let row = &cols[rowptr[a as usize]..rowptr[a as usize + 1]];
+                for (j, &b) in vs.iter().enumerate() {
+                    let k = rowptr[a as usize] + row.iter().position(|&x| x == b).unwrap_or(0);
+                    vals[k] += data.kappa * vol * (0..3).map(|d| g[i][d] * g[j][d]).sum::<f64>();
+                }
+            }
+            if c < lm.cells.n_owned {
+                // Lumped mass from owned cells only; shared points are completed below.
+                for &a in vs {
+                    mass[a as usize] += vol / nv as f64;
+                }
+            }
+        }
+        comm.agree(Ok(()))?;
+        halo.reverse_add(comm, &mut mass);
+        halo.stats = Default::default();
+
+        let (dirichlet_pts, nq, ntargets) = boundary_conditions(mesh, lm, &points, data);
+        let mut interior = Vec::new();
+        let mut boundary = Vec::new();
+        let mut dirichlet = Vec::new();
+        let mut lambda_max = 0.0f64;
+        for i in 0..n_owned {
+            if dirichlet_pts[i] {
+                dirichlet.push(i as u32);
+                continue;
+            }
+            let (r0, r1) = (rowptr[i], rowptr[i + 1]);
+            lambda_max = lambda_max.max(vals[r0..r1].iter().map(|v| v.abs()).sum::<f64>() / mass[i]);
+            if cols[r0..r1].iter().any(|&j| j as usize >= n_owned) {
+                boundary.push(i as u32);
+            } else {
+                interior.push(i as u32);
+            }
+        }
+        let lambda_max = comm.max_f64(lambda_max);
+        let mut u = vec![0.0; nl];
+        for (ul, x) in u.iter_mut().zip(&points) {
+            *ul = data.initial(x);
+        }
+        let src = data.has_source().then(|| points[..n_owned].iter().map(|x| data.source_space(x)).collect());
+        Ok(P1Heat {
+            dim,
+            n_owned,
+            un: u.clone(),
+            u,
+            rowptr,
+            cols,
+            vals,
+            interior,
+            boundary,
+            dirichlet,
+            inv_mass: mass[..n_owned].iter().map(|m| 1.0 / m).collect(),
+            src,
+            nload: vec![0.0; n_owned],
+            nq,
+            ntargets,
+            owned_cells: lm.conn[..lm.cells.n_owned * nv].to_vec(),
+            points,
+            lambda_max,
+            data: data.clone(),
+            halo,
+            compute_time: 0.0,
+        })
+    }
+
+    /// Number of free owned rows updated while the exchange is in flight.
+    pub fn interior_rows(&self) -> usize {
+        self.interior.len()
+    }
+}
+
+/// Marks owned points on Dirichlet boundary facets and collects Neumann quadrature data.
+/// Exterior facets are found geometrically (no other cell of the global mesh shares them), so
+/// boundaries without a physical group are Dirichlet too.
+#[allow(clippy::type_complexity)]
+fn boundary_conditions(mesh: &Mesh, lm: &LocalMesh, points: &[[f64; 3]], data: &HeatData) -> (Vec<bool>, Vec<([f64; 3], [f64; 3])>, Vec<(u32, u32, f64)>) {
+    let dim = mesh.cell_type.dim();
+    let n_owned = lm.points.n_owned;
+    let mut tags: HashMap<[u32; 3], i32> = HashMap::new();
+    for f in 0..mesh.num_facets() {
+        tags.insert(sorted_key(mesh.facet(f)), mesh.facet_tags[f]);
+    }
+    let (off, v2c) = mesh.vertex_to_cells();
+    let mut dirichlet = vec![false; n_owned];
+    let mut nq = Vec::new();
+    let mut ntargets = Vec::new();
+    let rule = degree2_rule(dim - 1);
+    for c in 0..lm.num_local_cells() {
+        let vs = lm.cell(c);
+        if vs.iter().all(|&v| v as usize >= n_owned) {
+            continue;
+        }
+        let centroid = map_point(&vs.iter().map(|&v| points[v as usize]).collect::<Vec<_>>(), &[1.0 / (dim + 1) as f64; 4]);
+        for skip in 0..=dim {
+            let fl: Vec<u32> = (0..=dim).filter(|&k| k != skip).map(|k| vs[k]).collect();
+            if fl.iter().all(|&v| v as usize >= n_owned) {
+                continue;
+            }
+            let fg: Vec<u32> = fl.iter().map(|&v| lm.point_orig[v as usize]).collect();
+            let shared = v2c[off[fg[0] as usize]..off[fg[0] as usize + 1]].iter().filter(|&&d| fg.iter().all(|v| mesh.cell(d as usize).contains(v))).count();
+            if shared != 1 {
+                continue;
+            }
+            let tag = tags.get(&sorted_key(&fg)).copied().unwrap_or(0);
+            match data.bc(tag) {
+                BcKind::Dirichlet => {
+                    for &v in &fl {
+                        if (v as usize) < n_owned {
+                            dirichlet[v as usize] = true;
+                        }
+                    }
+                }
+                BcKind::Neumann => {
+                    let fx: Vec<[f64; 3]> = fl.iter().map(|&v| points[v as usize]).collect();
+                    let (measure, normal) = facet_normal(&fx, dim, &centroid);
+                    for (l, w) in &rule {
+                        nq.push((map_point(&fx, l), normal));
+                        for (k, &v) in fl.iter().enumerate() {
+                            if (v as usize) < n_owned {
+                                // κ ∫ (∂u/∂n) φ_v ds by the facet rule.
+                                ntargets.push((v, (nq.len() - 1) as u32, data.kappa * w * measure * l[k]));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (dirichlet, nq, ntargets)
+}
+
+impl ExplicitHeat for P1Heat {
+    fn stable_dt(&self) -> f64 {
+        2.0 / self.lambda_max
+    }
+
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64, mode: HaloMode) {
+        self.nload.iter_mut().for_each(|x| *x = 0.0);
+        for &(row, q, w) in &self.ntargets {
+            let (x, n) = &self.nq[q as usize];
+            self.nload[row as usize] += w * self.data.neumann(x, n, t);
+        }
+        let sg = self.data.source_time(t);
+        let sc = self.data.constant_source;
+        let (rowptr, cols, vals, inv_mass, nload, src) = (&self.rowptr, &self.cols, &self.vals, &self.inv_mass, &self.nload, self.src.as_deref());
+        let rows = |list: &[u32], u: &[f64], un: &mut [f64]| {
+            for &i in list {
+                let i = i as usize;
+                let mut ku = 0.0;
+                for k in rowptr[i]..rowptr[i + 1] {
+                    ku += vals[k] * u[cols[k] as usize];
+                }
+                let f = src.map_or(0.0, |s| sg * s[i] + sc);
+                un[i] = u[i] + dt * (inv_mass[i] * (nload[i] - ku) + f);
+            }
+        };
+        let (interior, un) = (&self.interior, &mut self.un);
+        match mode {
+            HaloMode::Overlap => {
+                self.halo.forward_overlapped(comm, &mut self.u, |u| rows(interior, u, un));
+            }
+            HaloMode::Blocking | HaloMode::Skip => {
+                if mode == HaloMode::Blocking {
+                    self.halo.forward(comm, &mut self.u);
+                }
+                let t0 = Instant::now();
+                rows(interior, &self.u, un);
+                self.compute_time += t0.elapsed().as_secs_f64();
+            }
+        }
+        let t0 = Instant::now();
+        rows(&self.boundary, &self.u, un);
+        for &i in &self.dirichlet {
+            un[i as usize] = self.data.dirichlet(&self.points[i as usize], t + dt);
+        }
+        self.compute_time += t0.elapsed().as_secs_f64();
+        std::mem::swap(&mut self.u, &mut self.un);
+    }
+
+    fn solution(&self) -> &[f64] {
+        &self.u[..self.n_owned]
+    }
+
+    fn errors(&self, comm: &Comm, t: f64) -> ErrorNorms {
+        // True L2 norm of u_h - u over owned cells with a degree-2 rule; max error at nodes.
+        let nv = self.dim + 1;
+        let rule = degree2_rule(self.dim);
+        let (mut e2, mut n2) = (0.0, 0.0);
+        for cell in self.owned_cells.chunks(nv) {
+            let x: Vec<[f64; 3]> = cell.iter().map(|&v| self.points[v as usize]).collect();
+            let vol = p1_gradients(&x, self.dim).0;
+            for (l, w) in &rule {
+                let uh: f64 = cell.iter().zip(l).map(|(&v, li)| li * self.u[v as usize]).sum();
+                let ex = self.data.exact_value(&map_point(&x, l), t);
+                e2 += w * vol * (uh - ex) * (uh - ex);
+                n2 += w * vol * ex * ex;
+            }
+        }
+        let emax = self.solution().iter().zip(&self.points).map(|(u, x)| (u - self.data.exact_value(x, t)).abs()).fold(0.0, f64::max);
+        ErrorNorms::reduce(comm, e2, n2, emax)
+    }
+
+    fn halo(&self) -> &Halo {
+        &self.halo
+    }
+
+    fn compute_time(&self) -> f64 {
+        self.compute_time
+    }
+}

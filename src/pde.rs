@@ -1,0 +1,208 @@
+//! Problem data shared by the discretizations: the coefficient, boundary-condition kinds per
+//! boundary tag, the source, and the built-in exact solutions used to measure errors. The
+//! discretizations ([`crate::fd`], [`crate::fem`]) read it; the problem drivers build it.
+
+use crate::error::{Error, Result};
+use crate::mesh::Mesh;
+use std::collections::BTreeMap;
+use std::f64::consts::{FRAC_PI_4, PI};
+
+/// Boundary condition kind on one boundary tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BcKind {
+    /// Prescribed value (the exact solution's where one is known, else 0).
+    Dirichlet,
+    /// Prescribed outward normal derivative ∂u/∂n (the exact solution's, else 0).
+    Neumann,
+}
+
+/// The built-in problems with a closed-form solution of `u_t = κΔu + f` valid in all of space,
+/// so they can be posed on any mesh; Dirichlet and Neumann data are taken from them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exact {
+    /// Decaying mode `u = exp(-κπ²d t) Π sin(πx_i + π/4)` with `f = 0`.
+    Mode,
+    /// Growing manufactured solution `u = (1 + t) Π sin(πx_i + π/4)` with the matching source.
+    Manufactured,
+}
+
+/// Everything a heat discretization needs besides the mesh.
+#[derive(Clone, Debug)]
+pub struct HeatData {
+    /// Diffusion coefficient κ > 0.
+    pub kappa: f64,
+    /// Spatial dimension.
+    pub dim: usize,
+    /// The exact solution, when the problem has one.
+    pub exact: Option<Exact>,
+    /// A constant source added to the manufactured one (used when there is no exact solution).
+    pub constant_source: f64,
+    /// Boundary condition per boundary tag; tags not listed are Dirichlet.
+    pub bcs: BTreeMap<i32, BcKind>,
+}
+
+impl HeatData {
+    /// Builds the data, resolving `bc` entries (boundary name → kind) against the mesh's names.
+    pub fn new(mesh: &Mesh, kappa: f64, exact: Option<Exact>, constant_source: f64, bc: &BTreeMap<String, BcKind>) -> Result<HeatData> {
+        if !(kappa > 0.0 && kappa.is_finite()) {
+            return Err(Error::input(format!("kappa must be positive and finite, got {kappa}")));
+        }
+        let bdim = mesh.cell_type.dim() - 1;
+        let mut bcs = BTreeMap::new();
+        for (name, kind) in bc {
+            let tag = mesh.tag_of(bdim, name).or_else(|| name.parse().ok()).ok_or_else(|| {
+                let known: Vec<&str> = mesh.names.iter().filter(|p| p.dim == bdim).map(|p| p.name.as_str()).collect();
+                Error::input(format!("no boundary named '{name}' in the mesh (boundaries: {})", known.join(", ")))
+            })?;
+            bcs.insert(tag, *kind);
+        }
+        Ok(HeatData { kappa, dim: mesh.gdim, exact, constant_source, bcs })
+    }
+
+    /// The condition on boundary tag `tag`.
+    pub fn bc(&self, tag: i32) -> BcKind {
+        self.bcs.get(&tag).copied().unwrap_or(BcKind::Dirichlet)
+    }
+
+    fn spatial(&self, x: &[f64; 3]) -> (f64, [f64; 3]) {
+        // S = Π sin(πx_i + π/4) and its gradient.
+        let s: Vec<f64> = (0..self.dim).map(|i| (PI * x[i] + FRAC_PI_4).sin()).collect();
+        let c: Vec<f64> = (0..self.dim).map(|i| (PI * x[i] + FRAC_PI_4).cos()).collect();
+        let prod: f64 = s.iter().product();
+        let mut g = [0.0; 3];
+        for (i, gi) in g.iter_mut().enumerate().take(self.dim) {
+            *gi = PI * c[i] * (0..self.dim).filter(|&j| j != i).map(|j| s[j]).product::<f64>();
+        }
+        (prod, g)
+    }
+
+    fn time_factor(&self, t: f64) -> f64 {
+        match self.exact {
+            Some(Exact::Mode) => (-self.kappa * PI * PI * self.dim as f64 * t).exp(),
+            Some(Exact::Manufactured) => 1.0 + t,
+            None => 0.0,
+        }
+    }
+
+    /// The exact solution at `x`, time `t` (0 when there is none).
+    pub fn exact_value(&self, x: &[f64; 3], t: f64) -> f64 {
+        if self.exact.is_none() {
+            return 0.0;
+        }
+        self.time_factor(t) * self.spatial(x).0
+    }
+
+    /// Initial value at `x`.
+    pub fn initial(&self, x: &[f64; 3]) -> f64 {
+        self.exact_value(x, 0.0)
+    }
+
+    /// Dirichlet value at boundary point `x`.
+    pub fn dirichlet(&self, x: &[f64; 3], t: f64) -> f64 {
+        self.exact_value(x, t)
+    }
+
+    /// Neumann datum ∂u/∂n at boundary point `x` with outward unit normal `n`.
+    pub fn neumann(&self, x: &[f64; 3], n: &[f64; 3], t: f64) -> f64 {
+        if self.exact.is_none() {
+            return 0.0;
+        }
+        let g = self.spatial(x).1;
+        self.time_factor(t) * (g[0] * n[0] + g[1] * n[1] + g[2] * n[2])
+    }
+
+    /// The source split as `f(x, t) = source_time(t) · source_space(x) + constant_source`;
+    /// this is the spatial factor.
+    pub fn source_space(&self, x: &[f64; 3]) -> f64 {
+        match self.exact {
+            Some(Exact::Manufactured) => self.spatial(x).0,
+            _ => 0.0,
+        }
+    }
+
+    /// Time factor of the source: for the manufactured solution `u_t - κΔu = S (1 + κπ²d(1+t))`.
+    pub fn source_time(&self, t: f64) -> f64 {
+        match self.exact {
+            Some(Exact::Manufactured) => 1.0 + self.kappa * PI * PI * self.dim as f64 * (1.0 + t),
+            _ => 0.0,
+        }
+    }
+
+    /// Whether the problem has any source at all.
+    pub fn has_source(&self) -> bool {
+        self.exact == Some(Exact::Manufactured) || self.constant_source != 0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The manufactured pair satisfies u_t - κΔu = f, checked by finite differences.
+    #[test]
+    fn manufactured_source_matches() {
+        let m = Mesh::structured(&[2, 2], false).unwrap();
+        let d = HeatData::new(&m, 0.3, Some(Exact::Manufactured), 0.0, &BTreeMap::new()).unwrap();
+        let (x, t, h) = ([0.3, 0.6, 0.0], 0.2, 1e-4);
+        let u = |x: &[f64; 3], t| d.exact_value(x, t);
+        let ut = (u(&x, t + h) - u(&x, t - h)) / (2.0 * h);
+        let mut lap = 0.0;
+        for i in 0..2 {
+            let (mut xp, mut xm) = (x, x);
+            xp[i] += h;
+            xm[i] -= h;
+            lap += (u(&xp, t) - 2.0 * u(&x, t) + u(&xm, t)) / (h * h);
+        }
+        let f = d.source_time(t) * d.source_space(&x);
+        assert!((ut - 0.3 * lap - f).abs() < 1e-5, "{} vs {f}", ut - 0.3 * lap);
+    }
+
+    #[test]
+    fn bad_kappa_and_unknown_boundary() {
+        let m = Mesh::structured(&[2, 2], false).unwrap();
+        assert!(HeatData::new(&m, 0.0, None, 0.0, &BTreeMap::new()).is_err());
+        let bc = BTreeMap::from([("nowhere".to_string(), BcKind::Neumann)]);
+        let e = HeatData::new(&m, 1.0, None, 0.0, &bc).unwrap_err().to_string();
+        assert!(e.contains("xmin, xmax, ymin, ymax"), "{e}");
+    }
+}
+
+/// Error norms of a computed solution against the exact one.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct ErrorNorms {
+    /// L2 norm of the error.
+    pub l2: f64,
+    /// Maximum nodal / cell error.
+    pub linf: f64,
+    /// L2 error over the L2 norm of the exact solution.
+    pub l2_relative: f64,
+}
+
+impl ErrorNorms {
+    /// Collective: combines this rank's squared sums and maximum into global norms.
+    pub fn reduce(comm: &crate::comm::Comm, err2: f64, exact2: f64, max: f64) -> ErrorNorms {
+        let e2 = comm.sum_f64(err2);
+        let n2 = comm.sum_f64(exact2);
+        let l2 = e2.sqrt();
+        ErrorNorms { l2, linf: comm.max_f64(max), l2_relative: if n2 > 0.0 { l2 / n2.sqrt() } else { l2 } }
+    }
+}
+
+/// An explicit time-stepping operator for `u_t = κΔu + f` on one rank: the interface the heat
+/// driver uses for FD and P1 alike.
+pub trait ExplicitHeat {
+    /// Largest stable forward-Euler step (collectively agreed at set-up).
+    fn stable_dt(&self) -> f64;
+    /// Collective among neighbours: advances the owned solution from `t` to `t + dt`.
+    fn step(&mut self, comm: &crate::comm::Comm, t: f64, dt: f64, mode: crate::comm::HaloMode);
+    /// Owned values of the solution, in owned order of the layout.
+    fn solution(&self) -> &[f64];
+    /// Collective: errors against the exact solution at time `t`.
+    fn errors(&self, comm: &crate::comm::Comm, t: f64) -> ErrorNorms;
+    /// The exchange plan, with its accumulated timings.
+    fn halo(&self) -> &crate::comm::Halo;
+    /// Seconds of computation outside the shadow of the exchange.
+    fn compute_time(&self) -> f64;
+}

@@ -1,0 +1,298 @@
+//! The heat driver: `u_t = κΔu + f`, explicit Euler in time, cell-centred FD on structured grids
+//! or P1 with lumped mass on simplices, with snapshots to HDF5/XDMF and a run summary.
+
+use super::{load_mesh, partition_collective, MeshSource};
+use crate::comm::{Comm, HaloMode, HaloStats};
+use crate::error::{Error, Result};
+use crate::fd::FdHeat;
+use crate::fem::P1Heat;
+use crate::io::{Center, OutputMesh, Writer};
+use crate::mesh::{Adjacency, Mesh};
+use crate::partition::{distribute, LocalMesh, Method, Report};
+use crate::pde::{BcKind, ErrorNorms, Exact, ExplicitHeat, HeatData};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Spatial discretization of the heat equation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Discretization {
+    /// Cell-centred 5/7-point finite differences (structured grids).
+    Fd,
+    /// P1 finite elements with lumped mass (triangles / tetrahedra; grids are split).
+    P1,
+}
+
+impl Discretization {
+    /// The lower-case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Discretization::Fd => "fd",
+            Discretization::P1 => "p1",
+        }
+    }
+}
+
+/// Fully resolved parameters of a heat run (the command line and TOML map onto this).
+#[derive(Clone, Debug)]
+pub struct HeatParams {
+    /// The mesh.
+    pub mesh: MeshSource,
+    /// FD or P1.
+    pub discretization: Discretization,
+    /// Diffusion coefficient.
+    pub kappa: f64,
+    /// Number of steps, if fixed.
+    pub steps: Option<usize>,
+    /// Time step, if fixed (checked against the stability limit).
+    pub dt: Option<f64>,
+    /// Final time, if fixed.
+    pub t_final: Option<f64>,
+    /// Fraction of the stable step used when `dt` is not given.
+    pub cfl: f64,
+    /// Output directory (no output when `None`).
+    pub out: Option<PathBuf>,
+    /// Write a snapshot every this many steps (0: initial and final only).
+    pub snapshot_every: usize,
+    /// The partitioner.
+    pub partitioner: Method,
+    /// The built-in exact solution, if any.
+    pub exact: Option<Exact>,
+    /// A constant source term.
+    pub source: f64,
+    /// Boundary conditions by boundary name (others Dirichlet).
+    pub bc: BTreeMap<String, BcKind>,
+    /// How steps treat the halo exchange.
+    pub halo_mode: HaloMode,
+    /// Print progress lines on rank 0.
+    pub progress: bool,
+}
+
+/// Wall-clock seconds per phase (maximum over ranks).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Timings {
+    /// Mesh, partition, distribution, operator set-up.
+    pub setup: f64,
+    /// Stencil / matrix work, including the part hidden behind messages.
+    pub compute: f64,
+    /// Exposed communication: posting plus waiting for halo messages.
+    pub communication: f64,
+    /// Writing HDF5/XDMF.
+    pub output: f64,
+    /// The whole run.
+    pub total: f64,
+}
+
+/// What a heat run reports (`--report FILE.json` writes it).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HeatSummary {
+    /// Always "heat".
+    pub problem: &'static str,
+    /// Number of MPI ranks.
+    pub ranks: i32,
+    /// Grid dimensions or mesh file.
+    pub mesh: String,
+    /// FD or P1.
+    pub discretization: Discretization,
+    /// Number of cells.
+    pub cells: u64,
+    /// Number of unknowns (cells for FD, points for P1).
+    pub unknowns: u64,
+    /// Diffusion coefficient.
+    pub kappa: f64,
+    /// Steps taken.
+    pub steps: usize,
+    /// Time step used.
+    pub dt: f64,
+    /// The stability limit of the explicit step.
+    pub dt_stable: f64,
+    /// Final time.
+    pub t_final: f64,
+    /// Halo treatment.
+    pub halo_mode: HaloMode,
+    /// Wall-clock split.
+    pub wall: Timings,
+    /// Halo timings of the slowest rank (exchanges, post, shadow, wait, bytes).
+    pub halo: HaloStats,
+    /// Unknown updates per second per rank during the time loop.
+    pub updates_per_second_per_rank: f64,
+    /// Errors at the final time against the exact solution, when there is one.
+    pub error: Option<ErrorNorms>,
+    /// Partition quality.
+    pub partition: Report,
+    /// The XDMF file written, if any.
+    pub output: Option<PathBuf>,
+}
+
+/// Picks `(steps, dt)` from what was given, refusing unstable or inconsistent values.
+pub fn time_steps(steps: Option<usize>, dt: Option<f64>, t_final: Option<f64>, dt_stable: f64, cfl: f64) -> Result<(usize, f64)> {
+    if let Some(dt) = dt {
+        if !(dt > 0.0 && dt.is_finite()) {
+            return Err(Error::input(format!("dt must be positive, got {dt}")));
+        }
+        if dt > dt_stable * (1.0 + 1e-12) {
+            return Err(Error::input(format!("dt = {dt:e} is unstable: the explicit step must not exceed {dt_stable:e} for this mesh and kappa")));
+        }
+    }
+    if let Some(t) = t_final {
+        if !(t > 0.0 && t.is_finite()) {
+            return Err(Error::input(format!("t-final must be positive, got {t}")));
+        }
+    }
+    if steps == Some(0) {
+        return Err(Error::input("steps must be at least 1"));
+    }
+    if !(cfl > 0.0 && cfl <= 1.0) {
+        return Err(Error::input(format!("cfl must be in (0, 1], got {cfl}")));
+    }
+    let default_dt = cfl * dt_stable;
+    Ok(match (steps, dt, t_final) {
+        (Some(n), Some(dt), Some(t)) => {
+            if (n as f64 * dt - t).abs() > 1e-9 * t {
+                return Err(Error::input(format!("steps × dt = {} does not equal t-final = {t}; give two of the three", n as f64 * dt)));
+            }
+            (n, dt)
+        }
+        (Some(n), None, Some(t)) => {
+            let dt = t / n as f64;
+            if dt > dt_stable * (1.0 + 1e-12) {
+                return Err(Error::input(format!("{n} steps to t-final = {t} need dt = {dt:e}, above the stability limit {dt_stable:e}; use at least {} steps", (t / dt_stable).ceil())));
+            }
+            (n, dt)
+        }
+        (None, dt, Some(t)) => {
+            let n = (t / dt.unwrap_or(default_dt) * (1.0 - 1e-12)).ceil().max(1.0) as usize;
+            (n, t / n as f64)
+        }
+        (n, dt, None) => (n.unwrap_or(100), dt.unwrap_or(default_dt)),
+    })
+}
+
+/// Builds the output description of this rank's owned part.
+fn output_mesh<'a>(mesh: &Mesh, lm: &LocalMesh, points: &'a [[f64; 3]], conn: &'a [u64]) -> OutputMesh<'a> {
+    OutputMesh {
+        gdim: mesh.gdim,
+        cell_type: mesh.cell_type,
+        num_points_global: lm.points.n_global,
+        point_offset: lm.points.offset,
+        points,
+        num_cells_global: lm.cells.n_global,
+        cell_offset: lm.cells.offset,
+        connectivity: conn,
+    }
+}
+
+/// Collective: runs the heat problem and returns its summary.
+pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
+    let t_start = Instant::now();
+    let is_fd = p.discretization == Discretization::Fd;
+    let mesh = load_mesh(comm, &p.mesh, !is_fd)?;
+    if is_fd && mesh.grid.as_ref().is_none_or(|g| g.cells_per_grid_cell != 1) {
+        return Err(Error::input("finite differences need a structured grid (--grid); use --discretization p1 with --mesh"));
+    }
+    let data = comm.agree(HeatData::new(&mesh, p.kappa, p.exact, p.source, &p.bc))?;
+    let dual = mesh.cell_graph(Adjacency::Facet);
+    let part = partition_collective(comm, &mesh, &dual, comm.size() as usize, &p.partitioner)?;
+    let report = part.report(&dual);
+    let graph = if is_fd { None } else { Some(mesh.cell_graph(Adjacency::Vertex)) };
+    let lm = comm.agree(distribute(comm.rank() as usize, &mesh, &part, graph.as_ref().unwrap_or(&dual), 1))?;
+    let mut op: Box<dyn ExplicitHeat> = match (is_fd, &mesh.grid) {
+        (true, Some(grid)) => Box::new(comm.agree(FdHeat::new(comm, &lm, grid, &data))?),
+        _ => Box::new(comm.agree(P1Heat::new(comm, &mesh, &lm, &data))?),
+    };
+    let dt_stable = op.stable_dt();
+    let (steps, dt) = comm.agree(time_steps(p.steps, p.dt, p.t_final, dt_stable, p.cfl))?;
+    let unknowns = if is_fd { lm.cells.n_global } else { lm.points.n_global };
+    if comm.is_root() {
+        tracing::info!("heat: {} {}, {} cells, {unknowns} unknowns on {} ranks; {steps} steps of dt = {dt:.3e} (stable limit {dt_stable:.3e})", p.mesh, p.discretization.name(), lm.cells.n_global, comm.size());
+        tracing::info!("partition: edge cut {}, imbalance {:.3}", report.edge_cut, report.imbalance);
+    }
+    let center = if is_fd { Center::Cell } else { Center::Point };
+    let mut t_output = 0.0;
+    let mut writer = match &p.out {
+        Some(dir) => {
+            let t0 = Instant::now();
+            let points: Vec<[f64; 3]> = lm.point_orig[..lm.points.n_owned].iter().map(|&q| mesh.points[q as usize]).collect();
+            let conn = lm.owned_connectivity_global();
+            let w = Writer::create(comm, dir, "heat", &output_mesh(&mesh, &lm, &points, &conn))?;
+            t_output += t0.elapsed().as_secs_f64();
+            Some(w)
+        }
+        None => None,
+    };
+    drop(mesh);
+    let setup = t_start.elapsed().as_secs_f64() - t_output;
+    let snapshot = |w: &mut Writer, op: &dyn ExplicitHeat, t: f64| w.write_snapshot(comm, t, &[("u", center, op.solution())]);
+    if let Some(w) = writer.as_mut() {
+        let t0 = Instant::now();
+        snapshot(w, op.as_ref(), 0.0)?;
+        t_output += t0.elapsed().as_secs_f64();
+    }
+
+    let t_loop = Instant::now();
+    let mut t = 0.0;
+    for n in 1..=steps {
+        op.step(comm, t, dt, p.halo_mode);
+        t = n as f64 * dt;
+        if let Some(w) = writer.as_mut() {
+            if n == steps || (p.snapshot_every > 0 && n % p.snapshot_every == 0) {
+                let t0 = Instant::now();
+                snapshot(w, op.as_ref(), t)?;
+                t_output += t0.elapsed().as_secs_f64();
+            }
+        }
+        if p.progress && comm.is_root() && steps >= 10 && n % (steps / 10) == 0 {
+            tracing::info!("step {n}/{steps}  t = {t:.4e}");
+        }
+    }
+    let loop_time = t_loop.elapsed().as_secs_f64();
+    let error = p.exact.map(|_| op.errors(comm, t));
+    if let Some(w) = writer.take() {
+        let t0 = Instant::now();
+        w.finish(comm)?;
+        t_output += t0.elapsed().as_secs_f64();
+    }
+    let hs = op.halo().stats;
+    let comm_time = comm.max_f64(hs.exposed());
+    let halo = HaloStats { exchanges: hs.exchanges, post: comm.max_f64(hs.post), shadow: comm.max_f64(hs.shadow), wait: comm.max_f64(hs.wait), bytes_sent: comm.sum_u64(hs.bytes_sent) };
+    let compute = comm.max_f64(op.compute_time() + hs.shadow);
+    Ok(HeatSummary {
+        problem: "heat",
+        ranks: comm.size(),
+        mesh: p.mesh.to_string(),
+        discretization: p.discretization,
+        cells: lm.cells.n_global,
+        unknowns,
+        kappa: p.kappa,
+        steps,
+        dt,
+        dt_stable,
+        t_final: t,
+        halo_mode: p.halo_mode,
+        wall: Timings { setup: comm.max_f64(setup), compute, communication: comm_time, output: comm.max_f64(t_output), total: comm.max_f64(t_start.elapsed().as_secs_f64()) },
+        halo,
+        updates_per_second_per_rank: unknowns as f64 * steps as f64 / comm.size() as f64 / comm.max_f64(loop_time),
+        error,
+        partition: report,
+        output: p.out.as_ref().map(|d| d.join("heat.xdmf")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_selection() {
+        assert_eq!(time_steps(Some(10), Some(0.1), None, 1.0, 0.9).unwrap(), (10, 0.1));
+        let (n, dt) = time_steps(None, None, Some(1.0), 0.3, 0.9).unwrap();
+        assert_eq!(n, 4);
+        assert!((dt - 0.25).abs() < 1e-15);
+        assert!(time_steps(None, Some(0.5), None, 0.3, 0.9).unwrap_err().to_string().contains("unstable"));
+        assert!(time_steps(None, Some(-1.0), None, 0.3, 0.9).is_err());
+        assert!(time_steps(Some(0), None, None, 0.3, 0.9).is_err());
+        assert!(time_steps(Some(3), Some(0.1), Some(1.0), 0.3, 0.9).is_err());
+        assert!(time_steps(Some(2), None, Some(1.0), 0.3, 0.9).is_err());
+    }
+}

@@ -1,0 +1,7 @@
+//! Problem drivers: they take resolved parameters, run the whole flow (mesh → partition →
+//! distribution → discretization → time loop → output) and return a serializable summary.
+
+pub mod heat;
+mod setup;
+
+pub use setup::{load_mesh, partition_collective, MeshSource};

@@ -1,0 +1,49 @@
+//! The set-up steps every problem shares: loading the mesh on all ranks with agreed errors,
+//! and computing the partition once (on rank 0) for everybody.
+
+use crate::comm::Comm;
+use crate::error::{Error, Result};
+use crate::mesh::{gmsh, Graph, Mesh};
+use crate::partition::{partition, Method, Partition};
+use mpi::traits::*;
+use std::path::PathBuf;
+
+/// Where the mesh comes from.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub enum MeshSource {
+    /// A structured unit box with these cell counts.
+    Grid(Vec<usize>),
+    /// A Gmsh MSH file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for MeshSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MeshSource::Grid(d) => write!(f, "{}", d.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("x")),
+            MeshSource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Collective: every rank builds or reads the (replicated) mesh; a failure anywhere is an error
+/// everywhere. `simplices` splits structured grids into triangles / tetrahedra.
+pub fn load_mesh(comm: &Comm, source: &MeshSource, simplices: bool) -> Result<Mesh> {
+    let m = match source {
+        MeshSource::Grid(dims) => Mesh::structured(dims, simplices),
+        MeshSource::File(path) => gmsh::read(path),
+    };
+    comm.agree(m)
+}
+
+/// Collective: rank 0 partitions (METIS is run once, so every rank uses the same parts) and
+/// broadcasts the result; errors reach every rank.
+pub fn partition_collective(comm: &Comm, mesh: &Mesh, dual: &Graph, n_parts: usize, method: &Method) -> Result<Partition> {
+    let mine = if comm.is_root() { partition(mesh, dual, n_parts, method) } else { Ok(Partition { parts: vec![0; mesh.num_cells()], n_parts }) };
+    let mut p = comm.agree(mine)?;
+    comm.world().process_at_rank(0).broadcast_into(&mut p.parts[..]);
+    if p.parts.iter().any(|&x| x as usize >= n_parts) {
+        return Err(Error::Partition("partitioner returned an out-of-range part".into()));
+    }
+    Ok(p)
+}
