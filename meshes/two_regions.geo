@@ -1,0 +1,23 @@
+// Unit square split at x = 0.5 into two regions sharing the interface line, so the mesh is
+// conforming across it. Region tags select coefficients: left_region = 1, right_region = 2.
+DefineConstant[ h = {0.035, Name "h"} ];
+Point(1) = {0, 0, 0, h};
+Point(2) = {0.5, 0, 0, h};
+Point(3) = {1, 0, 0, h};
+Point(4) = {1, 1, 0, h};
+Point(5) = {0.5, 1, 0, h};
+Point(6) = {0, 1, 0, h};
+Line(1) = {1, 2};
+Line(2) = {2, 3};
+Line(3) = {3, 4};
+Line(4) = {4, 5};
+Line(5) = {5, 6};
+Line(6) = {6, 1};
+Line(7) = {2, 5}; // interface
+Curve Loop(1) = {1, 7, 5, 6};
+Plane Surface(1) = {1};
+Curve Loop(2) = {2, 3, 4, -7};
+Plane Surface(2) = {2};
+Physical Curve("boundary", 3) = {1, 2, 3, 4, 5, 6};
+Physical Surface("left_region", 1) = {1};
+Physical Surface("right_region", 2) = {2};
