@@ -5,6 +5,7 @@
 
 pub mod comm;
 pub mod error;
+pub mod io;
 pub mod mesh;
 
 pub use error::{Error, Result};
