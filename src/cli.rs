@@ -130,8 +130,17 @@ pub struct PartitionArgs {
 /// Reads a TOML config into `T` (unknown keys are errors).
 fn read_config<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>) -> Result<T> {
     let Some(path) = path else { return Ok(T::default()) };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
-    toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().lines().collect::<Vec<_>>().join(" "))))
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        Error::Config(format!(
+            "{}: {}",
+            path.display(),
+            e.to_string().lines().collect::<Vec<_>>().join(" ")
+        ))
+    })
 }
 
 /// Flag value if given, else the config file's.
@@ -149,8 +158,21 @@ fn mesh_source(grid: Option<&str>, mesh: Option<&Path>) -> Result<MeshSource> {
 }
 
 fn method(name: Option<&str>, proc_grid: Option<&str>, src: &MeshSource) -> Result<Method> {
-    let pg = proc_grid.map(|s| s.split('x').map(|t| t.parse::<usize>().map_err(|_| Error::input(format!("--proc-grid '{s}': expected e.g. 2x2")))).collect::<Result<Vec<_>>>()).transpose()?;
-    let default = if matches!(src, MeshSource::Grid(_)) { "blocks" } else { "metis" };
+    let pg = proc_grid
+        .map(|s| {
+            s.split('x')
+                .map(|t| {
+                    t.parse::<usize>()
+                        .map_err(|_| Error::input(format!("--proc-grid '{s}': expected e.g. 2x2")))
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?;
+    let default = if matches!(src, MeshSource::Grid(_)) {
+        "blocks"
+    } else {
+        "metis"
+    };
     Method::parse(name.unwrap_or(default), pg)
 }
 
@@ -160,24 +182,44 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
     merge!(a, f; grid, mesh, discretization, kappa, steps, dt, t_final, cfl, exact, source, bc, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = match a.discretization.as_deref() {
-        None => if matches!(mesh, MeshSource::Grid(_)) { Discretization::Fd } else { Discretization::P1 },
+        None => {
+            if matches!(mesh, MeshSource::Grid(_)) {
+                Discretization::Fd
+            } else {
+                Discretization::P1
+            }
+        }
         Some("fd") => Discretization::Fd,
         Some("p1") => Discretization::P1,
-        Some(o) => return Err(Error::input(format!("unknown discretization '{o}' (expected fd or p1)"))),
+        Some(o) => {
+            return Err(Error::input(format!(
+                "unknown discretization '{o}' (expected fd or p1)"
+            )))
+        }
     };
     let exact = match a.exact.as_deref().unwrap_or("mode") {
         "mode" => Some(Exact::Mode),
         "manufactured" => Some(Exact::Manufactured),
         "none" => None,
-        o => return Err(Error::input(format!("unknown exact solution '{o}' (expected mode, manufactured or none)"))),
+        o => {
+            return Err(Error::input(format!(
+                "unknown exact solution '{o}' (expected mode, manufactured or none)"
+            )))
+        }
     };
     let mut bc = BTreeMap::new();
     for item in a.bc.iter().flatten() {
-        let (name, kind) = item.split_once('=').ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann")))?;
+        let (name, kind) = item
+            .split_once('=')
+            .ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann")))?;
         let kind = match kind {
             "dirichlet" => BcKind::Dirichlet,
             "neumann" => BcKind::Neumann,
-            o => return Err(Error::input(format!("--bc '{item}': unknown kind '{o}' (expected dirichlet or neumann)"))),
+            o => {
+                return Err(Error::input(format!(
+                    "--bc '{item}': unknown kind '{o}' (expected dirichlet or neumann)"
+                )))
+            }
         };
         bc.insert(name.to_string(), kind);
     }
@@ -195,7 +237,11 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
         exact,
         source: a.source.unwrap_or(0.0),
         bc,
-        halo_mode: if a.no_overlap.unwrap_or(false) { HaloMode::Blocking } else { HaloMode::Overlap },
+        halo_mode: if a.no_overlap.unwrap_or(false) {
+            HaloMode::Blocking
+        } else {
+            HaloMode::Overlap
+        },
         progress: a.progress.unwrap_or(true),
     };
     Ok((params, a.report))
@@ -206,7 +252,12 @@ fn write_report<T: serde::Serialize>(comm: &Comm, path: Option<&Path>, value: &T
     let r = match path {
         Some(p) if comm.is_root() => serde_json::to_string_pretty(value)
             .map_err(|e| Error::Output(e.to_string()))
-            .and_then(|s| std::fs::write(p, s + "\n").map_err(|e| Error::Io { path: p.display().to_string(), source: e })),
+            .and_then(|s| {
+                std::fs::write(p, s + "\n").map_err(|e| Error::Io {
+                    path: p.display().to_string(),
+                    source: e,
+                })
+            }),
         _ => Ok(()),
     };
     comm.agree(r)
@@ -217,9 +268,20 @@ fn run_heat(comm: &Comm, a: HeatArgs) -> Result<()> {
     let s = heat::run(comm, &params)?;
     write_report(comm, report_path.as_deref(), &s)?;
     if comm.is_root() {
-        let err = s.error.map_or(String::new(), |e| format!(", L2 error {:.3e} (relative {:.3e}), max {:.3e}", e.l2, e.l2_relative, e.linf));
-        let mut text = format!("heat: {} cells, {} steps to t = {:.4e} on {} rank(s) in {:.3} s{err}\n", s.cells, s.steps, s.t_final, s.ranks, s.wall.total);
-        text += &format!("time: setup {:.3} s, compute {:.3} s, communication {:.3} s, output {:.3} s\n", s.wall.setup, s.wall.compute, s.wall.communication, s.wall.output);
+        let err = s.error.map_or(String::new(), |e| {
+            format!(
+                ", L2 error {:.3e} (relative {:.3e}), max {:.3e}",
+                e.l2, e.l2_relative, e.linf
+            )
+        });
+        let mut text = format!(
+            "heat: {} cells, {} steps to t = {:.4e} on {} rank(s) in {:.3} s{err}\n",
+            s.cells, s.steps, s.t_final, s.ranks, s.wall.total
+        );
+        text += &format!(
+            "time: setup {:.3} s, compute {:.3} s, communication {:.3} s, output {:.3} s\n",
+            s.wall.setup, s.wall.compute, s.wall.communication, s.wall.output
+        );
         if let Some(x) = &s.output {
             text += &format!("wrote {} and {}\n", x.with_extension("h5").display(), x.display());
         }
@@ -240,7 +302,10 @@ fn run_partition(comm: &Comm, mut a: PartitionArgs) -> Result<()> {
     let r = p.report(&dual);
     write_report(comm, a.report.as_deref(), &r)?;
     if comm.is_root() {
-        say(&format!("partition of {src} ({} cells) by {m:?}\n{r}\n", mesh.num_cells()));
+        say(&format!(
+            "partition of {src} ({} cells) by {m:?}\n{r}\n",
+            mesh.num_cells()
+        ));
     }
     Ok(())
 }
@@ -289,12 +354,29 @@ pub fn main() -> i32 {
 }
 
 fn init_logging(comm: &Comm, verbose: bool) {
-    let level = if comm.is_root() || verbose { tracing::Level::INFO } else { tracing::Level::WARN };
+    let level = if comm.is_root() || verbose {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::WARN
+    };
     let rank = comm.rank();
     use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt().with_max_level(level).with_target(false).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).without_time();
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time();
     if verbose {
-        let _ = builder.fmt_fields(tracing_subscriber::fmt::format::debug_fn(move |w, f, v| if f.name() == "message" { write!(w, "[rank {rank}] {v:?}") } else { write!(w, "{f}={v:?}") })).try_init();
+        let _ = builder
+            .fmt_fields(tracing_subscriber::fmt::format::debug_fn(move |w, f, v| {
+                if f.name() == "message" {
+                    write!(w, "[rank {rank}] {v:?}")
+                } else {
+                    write!(w, "{f}={v:?}")
+                }
+            }))
+            .try_init();
     } else {
         let _ = builder.try_init();
     }

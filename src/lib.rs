@@ -1,17 +1,19 @@
 //! ddkit: an MPI domain-decomposition framework for partial differential equations.
 //!
-//! The modules follow the data flow: [`mesh`] → [`partition`] → [`comm`] (layout, halo
-//! exchange) → discretizations ([`heat`]) → [`io`] (parallel HDF5/XDMF, reports).
+//! The modules follow the data flow: [`mesh`] (structured grids, Gmsh reader) →
+//! [`partition`] (METIS / blocks, distribution with ghost layers) → [`comm`] (layouts, halo
+//! exchange) → discretizations ([`fd`], [`fem`]) with problem data ([`pde`]) → drivers
+//! ([`problems`]) → [`io`] (parallel HDF5/XDMF). [`cli`] is the `ddkit` command line.
 
 pub mod cli;
 pub mod comm;
 pub mod error;
-pub mod mesh;
-pub mod partition;
-
-pub use error::{Error, Result};
 pub mod fd;
 pub mod fem;
 pub mod io;
+pub mod mesh;
+pub mod partition;
 pub mod pde;
 pub mod problems;
+
+pub use error::{Error, Result};

@@ -45,7 +45,13 @@ pub struct HeatData {
 
 impl HeatData {
     /// Builds the data, resolving `bc` entries (boundary name → kind) against the mesh's names.
-    pub fn new(mesh: &Mesh, kappa: f64, exact: Option<Exact>, constant_source: f64, bc: &BTreeMap<String, BcKind>) -> Result<HeatData> {
+    pub fn new(
+        mesh: &Mesh,
+        kappa: f64,
+        exact: Option<Exact>,
+        constant_source: f64,
+        bc: &BTreeMap<String, BcKind>,
+    ) -> Result<HeatData> {
         if !(kappa > 0.0 && kappa.is_finite()) {
             return Err(Error::input(format!("kappa must be positive and finite, got {kappa}")));
         }
@@ -53,12 +59,26 @@ impl HeatData {
         let mut bcs = BTreeMap::new();
         for (name, kind) in bc {
             let tag = mesh.tag_of(bdim, name).or_else(|| name.parse().ok()).ok_or_else(|| {
-                let known: Vec<&str> = mesh.names.iter().filter(|p| p.dim == bdim).map(|p| p.name.as_str()).collect();
-                Error::input(format!("no boundary named '{name}' in the mesh (boundaries: {})", known.join(", ")))
+                let known: Vec<&str> = mesh
+                    .names
+                    .iter()
+                    .filter(|p| p.dim == bdim)
+                    .map(|p| p.name.as_str())
+                    .collect();
+                Error::input(format!(
+                    "no boundary named '{name}' in the mesh (boundaries: {})",
+                    known.join(", ")
+                ))
             })?;
             bcs.insert(tag, *kind);
         }
-        Ok(HeatData { kappa, dim: mesh.gdim, exact, constant_source, bcs })
+        Ok(HeatData {
+            kappa,
+            dim: mesh.gdim,
+            exact,
+            constant_source,
+            bcs,
+        })
     }
 
     /// The condition on boundary tag `tag`.
@@ -186,7 +206,11 @@ impl ErrorNorms {
         let e2 = comm.sum_f64(err2);
         let n2 = comm.sum_f64(exact2);
         let l2 = e2.sqrt();
-        ErrorNorms { l2, linf: comm.max_f64(max), l2_relative: if n2 > 0.0 { l2 / n2.sqrt() } else { l2 } }
+        ErrorNorms {
+            l2,
+            linf: comm.max_f64(max),
+            l2_relative: if n2 > 0.0 { l2 / n2.sqrt() } else { l2 },
+        }
     }
 }
 

@@ -97,7 +97,15 @@ impl Halo {
 
         let mut give_counts = vec![0i32; size];
         comm.world().all_to_all_into(&want_counts[..], &mut give_counts[..]);
-        let displs = |c: &[i32]| c.iter().scan(0, |s, &x| { let d = *s; *s += x; Some(d) }).collect::<Vec<i32>>();
+        let displs = |c: &[i32]| {
+            c.iter()
+                .scan(0, |s, &x| {
+                    let d = *s;
+                    *s += x;
+                    Some(d)
+                })
+                .collect::<Vec<i32>>()
+        };
         let (want_displs, give_displs) = (displs(&want_counts), displs(&give_counts));
         let mut give_ids = vec![0u64; give_counts.iter().sum::<i32>() as usize];
         {
@@ -108,7 +116,10 @@ impl Halo {
         let range = layout.offset..layout.offset + layout.n_owned as u64;
         let bad = give_ids.iter().find(|g| !range.contains(g)).copied();
         comm.agree(match bad {
-            Some(g) => Err(Error::input(format!("rank {} asked for id {g}, which it does not own", comm.rank()))),
+            Some(g) => Err(Error::input(format!(
+                "rank {} asked for id {g}, which it does not own",
+                comm.rank()
+            ))),
             None => Ok(()),
         })?;
         let send_idx: Vec<u32> = give_ids.iter().map(|g| (g - layout.offset) as u32).collect();
@@ -157,7 +168,18 @@ impl Halo {
         for (b, &i) in self.send_buf.iter_mut().zip(&self.send_idx) {
             *b = data[i as usize];
         }
-        let r = exchange(comm, &self.peers, &self.send_buf, |p| p.send.clone(), &mut self.recv_buf, |p| p.recv.clone(), TAG_FORWARD, &mut self.stats, t0, || shadow(data));
+        let r = exchange(
+            comm,
+            &self.peers,
+            &self.send_buf,
+            |p| p.send.clone(),
+            &mut self.recv_buf,
+            |p| p.recv.clone(),
+            TAG_FORWARD,
+            &mut self.stats,
+            t0,
+            || shadow(data),
+        );
         let t = Instant::now();
         for (&b, &i) in self.recv_buf.iter().zip(&self.recv_idx) {
             data[i as usize] = b;
@@ -181,7 +203,18 @@ impl Halo {
         for (b, &i) in self.recv_buf.iter_mut().zip(&self.recv_idx) {
             *b = data[i as usize];
         }
-        let r = exchange(comm, &self.peers, &self.recv_buf, |p| p.recv.clone(), &mut self.send_buf, |p| p.send.clone(), TAG_REVERSE, &mut self.stats, t0, || shadow(data));
+        let r = exchange(
+            comm,
+            &self.peers,
+            &self.recv_buf,
+            |p| p.recv.clone(),
+            &mut self.send_buf,
+            |p| p.send.clone(),
+            TAG_REVERSE,
+            &mut self.stats,
+            t0,
+            || shadow(data),
+        );
         let t = Instant::now();
         for (&b, &i) in self.send_buf.iter().zip(&self.send_idx) {
             data[i as usize] += b;
@@ -218,10 +251,18 @@ fn exchange<R>(
             let (mine, tail) = tail.split_at_mut(rg.len());
             rest = tail;
             at = rg.end;
-            coll.add(world.process_at_rank(p.rank).immediate_receive_into_with_tag(scope, mine, tag));
+            coll.add(
+                world
+                    .process_at_rank(p.rank)
+                    .immediate_receive_into_with_tag(scope, mine, tag),
+            );
         }
         for p in peers {
-            coll.add(world.process_at_rank(p.rank).immediate_send_with_tag(scope, &out[out_range(p)], tag));
+            coll.add(
+                world
+                    .process_at_rank(p.rank)
+                    .immediate_send_with_tag(scope, &out[out_range(p)], tag),
+            );
         }
         let t1 = Instant::now();
         let r = shadow();

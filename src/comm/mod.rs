@@ -26,7 +26,10 @@ impl Comm {
     pub fn init() -> Result<Comm> {
         let universe = mpi::initialize().ok_or_else(|| Error::input("MPI was already initialized in this process"))?;
         let world = universe.world();
-        Ok(Comm { world, _universe: universe })
+        Ok(Comm {
+            world,
+            _universe: universe,
+        })
     }
     /// The world communicator, for direct rsmpi calls.
     pub fn world(&self) -> &SimpleCommunicator {
@@ -67,7 +70,10 @@ impl Comm {
         root.broadcast_into(&mut msg[..]);
         match r {
             Err(e) if self.rank() == first => Err(e),
-            _ => Err(Error::Remote { rank: first, msg: String::from_utf8_lossy(&msg).into_owned() }),
+            _ => Err(Error::Remote {
+                rank: first,
+                msg: String::from_utf8_lossy(&msg).into_owned(),
+            }),
         }
     }
 

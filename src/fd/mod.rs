@@ -79,7 +79,10 @@ impl FdHeat {
         for (l, &c) in lm.cell_orig.iter().enumerate() {
             local_of[c as usize] = l as u32;
         }
-        let ijk: Vec<[usize; 3]> = lm.cell_orig[..n_owned].iter().map(|&c| cell_ijk(grid, c as usize)).collect();
+        let ijk: Vec<[usize; 3]> = lm.cell_orig[..n_owned]
+            .iter()
+            .map(|&c| cell_ijk(grid, c as usize))
+            .collect();
         let centre = |p: &[usize; 3]| {
             let mut x = [0.0; 3];
             for d in 0..dim {
@@ -98,7 +101,10 @@ impl FdHeat {
                     continue;
                 }
             }
-            let mut e = Entry { c: l as u32, nb: [0; 6] };
+            let mut e = Entry {
+                c: l as u32,
+                nb: [0; 6],
+            };
             let mut needs_ghost = false;
             for d in 0..dim {
                 for (s, side) in [(0usize, -1i64), (1, 1)] {
@@ -109,7 +115,12 @@ impl FdHeat {
                         let mut normal = [0.0; 3];
                         normal[d] = side as f64;
                         let tag = (2 * d + s) as i32 + 1;
-                        faces.push(Face { x, normal, h: grid.h[d], kind: data.bc(tag) });
+                        faces.push(Face {
+                            x,
+                            normal,
+                            h: grid.h[d],
+                            kind: data.bc(tag),
+                        });
                         BND | (faces.len() - 1) as u32
                     } else {
                         let mut pq = *p;
@@ -124,7 +135,11 @@ impl FdHeat {
                     };
                 }
             }
-            if needs_ghost { outer.push(e) } else { inner.push(e) }
+            if needs_ghost {
+                outer.push(e)
+            } else {
+                inner.push(e)
+            }
         }
         let centres: Vec<[f64; 3]> = ijk.iter().map(centre).collect();
         let mut u = vec![0.0; lm.cells.n_local()];
@@ -135,7 +150,9 @@ impl FdHeat {
         for d in 0..dim {
             kh[d] = data.kappa / (grid.h[d] * grid.h[d]);
         }
-        let src = data.has_source().then(|| centres.iter().map(|x| data.source_space(x)).collect());
+        let src = data
+            .has_source()
+            .then(|| centres.iter().map(|x| data.source_space(x)).collect());
         let nf = faces.len();
         Ok(FdHeat {
             dim,
@@ -168,7 +185,6 @@ impl FdHeat {
     pub fn interior_cells(&self) -> usize {
         self.n_owned - self.inner.len() - self.outer.len()
     }
-
 }
 
 impl ExplicitHeat for FdHeat {

@@ -53,7 +53,10 @@ impl P1Heat {
     /// Collective: assembles the operator on `lm` (one vertex-adjacency ghost layer of `mesh`).
     pub fn new(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData) -> Result<P1Heat> {
         let dim = mesh.cell_type.dim();
-        if !matches!(mesh.cell_type, crate::mesh::CellType::Triangle | crate::mesh::CellType::Tetrahedron) {
+        if !matches!(
+            mesh.cell_type,
+            crate::mesh::CellType::Triangle | crate::mesh::CellType::Tetrahedron
+        ) {
             return Err(Error::input("P1 elements need a triangle or tetrahedron mesh"));
         }
         let mut halo = Halo::new(comm, &lm.points)?;
@@ -86,7 +89,10 @@ impl P1Heat {
         for c in 0..lm.num_local_cells() {
             let (vol, g) = p1_gradients(&coords(c), dim);
             if vol <= 0.0 || !vol.is_finite() {
-                return comm.agree(Err(Error::mesh("mesh", format!("degenerate cell {} (volume {vol})", lm.cell_orig[c]))));
+                return comm.agree(Err(Error::mesh(
+                    "mesh",
+                    format!("degenerate cell {} (volume {vol})", lm.cell_orig[c]),
+                )));
             }
             let vs = lm.cell(c);
             for (i, &a) in vs.iter().enumerate() {
@@ -133,7 +139,9 @@ impl P1Heat {
         for (ul, x) in u.iter_mut().zip(&points) {
             *ul = data.initial(x);
         }
-        let src = data.has_source().then(|| points[..n_owned].iter().map(|x| data.source_space(x)).collect());
+        let src = data
+            .has_source()
+            .then(|| points[..n_owned].iter().map(|x| data.source_space(x)).collect());
         Ok(P1Heat {
             dim,
             n_owned,
@@ -169,7 +177,12 @@ impl P1Heat {
 /// Exterior facets are found geometrically (no other cell of the global mesh shares them), so
 /// boundaries without a physical group are Dirichlet too.
 #[allow(clippy::type_complexity)]
-fn boundary_conditions(mesh: &Mesh, lm: &LocalMesh, points: &[[f64; 3]], data: &HeatData) -> (Vec<bool>, Vec<([f64; 3], [f64; 3])>, Vec<(u32, u32, f64)>) {
+fn boundary_conditions(
+    mesh: &Mesh,
+    lm: &LocalMesh,
+    points: &[[f64; 3]],
+    data: &HeatData,
+) -> (Vec<bool>, Vec<([f64; 3], [f64; 3])>, Vec<(u32, u32, f64)>) {
     let dim = mesh.cell_type.dim();
     let n_owned = lm.points.n_owned;
     let mut tags: HashMap<[u32; 3], i32> = HashMap::new();
@@ -186,14 +199,20 @@ fn boundary_conditions(mesh: &Mesh, lm: &LocalMesh, points: &[[f64; 3]], data: &
         if vs.iter().all(|&v| v as usize >= n_owned) {
             continue;
         }
-        let centroid = map_point(&vs.iter().map(|&v| points[v as usize]).collect::<Vec<_>>(), &[1.0 / (dim + 1) as f64; 4]);
+        let centroid = map_point(
+            &vs.iter().map(|&v| points[v as usize]).collect::<Vec<_>>(),
+            &[1.0 / (dim + 1) as f64; 4],
+        );
         for skip in 0..=dim {
             let fl: Vec<u32> = (0..=dim).filter(|&k| k != skip).map(|k| vs[k]).collect();
             if fl.iter().all(|&v| v as usize >= n_owned) {
                 continue;
             }
             let fg: Vec<u32> = fl.iter().map(|&v| lm.point_orig[v as usize]).collect();
-            let shared = v2c[off[fg[0] as usize]..off[fg[0] as usize + 1]].iter().filter(|&&d| fg.iter().all(|v| mesh.cell(d as usize).contains(v))).count();
+            let shared = v2c[off[fg[0] as usize]..off[fg[0] as usize + 1]]
+                .iter()
+                .filter(|&&d| fg.iter().all(|v| mesh.cell(d as usize).contains(v)))
+                .count();
             if shared != 1 {
                 continue;
             }
@@ -238,7 +257,14 @@ impl ExplicitHeat for P1Heat {
         }
         let sg = self.data.source_time(t);
         let sc = self.data.constant_source;
-        let (rowptr, cols, vals, inv_mass, nload, src) = (&self.rowptr, &self.cols, &self.vals, &self.inv_mass, &self.nload, self.src.as_deref());
+        let (rowptr, cols, vals, inv_mass, nload, src) = (
+            &self.rowptr,
+            &self.cols,
+            &self.vals,
+            &self.inv_mass,
+            &self.nload,
+            self.src.as_deref(),
+        );
         let rows = |list: &[u32], u: &[f64], un: &mut [f64]| {
             for &i in list {
                 let i = i as usize;
@@ -253,7 +279,8 @@ impl ExplicitHeat for P1Heat {
         let (interior, un) = (&self.interior, &mut self.un);
         match mode {
             HaloMode::Overlap => {
-                self.halo.forward_overlapped(comm, &mut self.u, |u| rows(interior, u, un));
+                self.halo
+                    .forward_overlapped(comm, &mut self.u, |u| rows(interior, u, un));
             }
             HaloMode::Blocking | HaloMode::Skip => {
                 if mode == HaloMode::Blocking {
@@ -292,7 +319,12 @@ impl ExplicitHeat for P1Heat {
                 n2 += w * vol * ex * ex;
             }
         }
-        let emax = self.solution().iter().zip(&self.points).map(|(u, x)| (u - self.data.exact_value(x, t)).abs()).fold(0.0, f64::max);
+        let emax = self
+            .solution()
+            .iter()
+            .zip(&self.points)
+            .map(|(u, x)| (u - self.data.exact_value(x, t)).abs())
+            .fold(0.0, f64::max);
         ErrorNorms::reduce(comm, e2, n2, emax)
     }
 

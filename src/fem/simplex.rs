@@ -5,7 +5,10 @@
 pub fn p1_gradients(x: &[[f64; 3]], dim: usize) -> (f64, [[f64; 3]; 4]) {
     let mut g = [[0.0; 3]; 4];
     if dim == 2 {
-        let (a, b) = ([x[1][0] - x[0][0], x[1][1] - x[0][1]], [x[2][0] - x[0][0], x[2][1] - x[0][1]]);
+        let (a, b) = (
+            [x[1][0] - x[0][0], x[1][1] - x[0][1]],
+            [x[2][0] - x[0][0], x[2][1] - x[0][1]],
+        );
         let det = a[0] * b[1] - a[1] * b[0];
         // Rows of J^{-T}: gradients of the barycentric coordinates 1 and 2.
         g[1] = [b[1] / det, -b[0] / det, 0.0];
@@ -15,8 +18,15 @@ pub fn p1_gradients(x: &[[f64; 3]], dim: usize) -> (f64, [[f64; 3]; 4]) {
     } else {
         let e = |i: usize| [x[i][0] - x[0][0], x[i][1] - x[0][1], x[i][2] - x[0][2]];
         let (a, b, c) = (e(1), e(2), e(3));
-        let cross = |u: [f64; 3], v: [f64; 3]| [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
-        let det = a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0]);
+        let cross = |u: [f64; 3], v: [f64; 3]| {
+            [
+                u[1] * v[2] - u[2] * v[1],
+                u[2] * v[0] - u[0] * v[2],
+                u[0] * v[1] - u[1] * v[0],
+            ]
+        };
+        let det = a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
+            + a[2] * (b[0] * c[1] - b[1] * c[0]);
         // The inverse-transpose columns are the cross products of the other two edges over det.
         let (bc, ca, ab) = (cross(b, c), cross(c, a), cross(a, b));
         g[1] = bc.map(|v| v / det);
@@ -37,7 +47,11 @@ pub fn degree2_rule(dim: usize) -> Vec<([f64; 4], f64)> {
             let a = 0.5 - 0.5 / 3f64.sqrt();
             vec![([a, 1.0 - a, 0.0, 0.0], 0.5), ([1.0 - a, a, 0.0, 0.0], 0.5)]
         }
-        2 => vec![([0.5, 0.5, 0.0, 0.0], 1.0 / 3.0), ([0.0, 0.5, 0.5, 0.0], 1.0 / 3.0), ([0.5, 0.0, 0.5, 0.0], 1.0 / 3.0)],
+        2 => vec![
+            ([0.5, 0.5, 0.0, 0.0], 1.0 / 3.0),
+            ([0.0, 0.5, 0.5, 0.0], 1.0 / 3.0),
+            ([0.5, 0.0, 0.5, 0.0], 1.0 / 3.0),
+        ],
         _ => {
             let (a, b) = (0.585_410_196_624_968_5, 0.138_196_601_125_010_5);
             (0..4)
@@ -70,8 +84,15 @@ pub fn facet_normal(x: &[[f64; 3]], dim: usize, inside: &[f64; 3]) -> (f64, [f64
         let len = (d[0] * d[0] + d[1] * d[1]).sqrt();
         (len, [d[1] / len, -d[0] / len, 0.0])
     } else {
-        let (a, b) = ([x[1][0] - x[0][0], x[1][1] - x[0][1], x[1][2] - x[0][2]], [x[2][0] - x[0][0], x[2][1] - x[0][1], x[2][2] - x[0][2]]);
-        let c = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+        let (a, b) = (
+            [x[1][0] - x[0][0], x[1][1] - x[0][1], x[1][2] - x[0][2]],
+            [x[2][0] - x[0][0], x[2][1] - x[0][1], x[2][2] - x[0][2]],
+        );
+        let c = [
+            a[1] * b[2] - a[2] * b[1],
+            a[2] * b[0] - a[0] * b[2],
+            a[0] * b[1] - a[1] * b[0],
+        ];
         let len = (c[0] * c[0] + c[1] * c[1] + c[2] * c[2]).sqrt();
         (len / 2.0, c.map(|v| v / len))
     };
@@ -88,7 +109,13 @@ mod tests {
 
     #[test]
     fn gradients_reproduce_linear_functions() {
-        for (dim, x) in [(2, vec![[0.1, 0.2, 0.0], [1.0, 0.3, 0.0], [0.4, 0.9, 0.0]]), (3, vec![[0.0, 0.0, 0.0], [1.0, 0.1, 0.0], [0.2, 1.0, 0.1], [0.1, 0.3, 0.8]])] {
+        for (dim, x) in [
+            (2, vec![[0.1, 0.2, 0.0], [1.0, 0.3, 0.0], [0.4, 0.9, 0.0]]),
+            (
+                3,
+                vec![[0.0, 0.0, 0.0], [1.0, 0.1, 0.0], [0.2, 1.0, 0.1], [0.1, 0.3, 0.8]],
+            ),
+        ] {
             let f = |p: &[f64; 3]| 2.0 * p[0] - 3.0 * p[1] + 0.5 * p[2] + 1.0;
             let (vol, g) = p1_gradients(&x, dim);
             assert!(vol > 0.0);
@@ -110,15 +137,25 @@ mod tests {
         // ∫ x² over the unit right triangle is 1/12, over the unit right tetrahedron 1/60.
         for (dim, x, exact) in [
             (2, vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 1.0 / 12.0),
-            (3, vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], 1.0 / 60.0),
+            (
+                3,
+                vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+                1.0 / 60.0,
+            ),
         ] {
             let vol = p1_gradients(&x, dim).0;
-            let q: f64 = degree2_rule(dim).iter().map(|(l, w)| w * vol * map_point(&x, l)[0].powi(2)).sum();
+            let q: f64 = degree2_rule(dim)
+                .iter()
+                .map(|(l, w)| w * vol * map_point(&x, l)[0].powi(2))
+                .sum();
             assert!((q - exact).abs() < 1e-14, "{q} vs {exact}");
         }
         // Segment [0, 2]: ∫ x² = 8/3.
         let seg = [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]];
-        let q: f64 = degree2_rule(1).iter().map(|(l, w)| w * 2.0 * map_point(&seg, l)[0].powi(2)).sum();
+        let q: f64 = degree2_rule(1)
+            .iter()
+            .map(|(l, w)| w * 2.0 * map_point(&seg, l)[0].powi(2))
+            .sum();
         assert!((q - 8.0 / 3.0).abs() < 1e-14);
     }
 }

@@ -1,15 +1,9 @@
-//! Output (temporary stub until the HDF5 writer lands).
-#![allow(missing_docs, dead_code, unused_variables)]
-use crate::comm::Comm;
-use crate::error::Result;
-use crate::mesh::CellType;
-use std::path::Path;
-pub struct OutputMesh<'a> { pub gdim: usize, pub cell_type: CellType, pub num_points_global: u64, pub point_offset: u64, pub points: &'a [[f64; 3]], pub num_cells_global: u64, pub cell_offset: u64, pub connectivity: &'a [u64] }
-#[derive(Clone, Copy, Debug)]
-pub enum Center { Point, Cell }
-pub struct Writer;
-impl Writer {
-    pub fn create(comm: &Comm, dir: &Path, stem: &str, mesh: &OutputMesh) -> Result<Writer> { Ok(Writer) }
-    pub fn write_snapshot(&mut self, comm: &Comm, time: f64, fields: &[(&str, Center, &[f64])]) -> Result<()> { Ok(()) }
-    pub fn finish(self, comm: &Comm) -> Result<()> { Ok(()) }
-}
+//! Output: the last stage of the data flow. After the mesh has been partitioned and distributed
+//! ([`crate::mesh`], [`crate::comm`]) and a discretization has produced fields, [`Writer`] writes
+//! them, together with each rank's owned part of the mesh, to one HDF5 file per run (collectively
+//! through MPI-IO, never gathered on one rank) and an XDMF file beside it that ParaView opens as
+//! a time series.
+
+mod output;
+
+pub use output::{Center, OutputMesh, Writer};

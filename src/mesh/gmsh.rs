@@ -44,9 +44,7 @@ pub fn parse(text: &str, path: &str) -> Result<Mesh> {
     let mut b = Builder::default();
     while let Some(tok) = cur.next_token() {
         let Some(section) = tok.strip_prefix('$') else {
-            return Err(cur.err(format!(
-                "expected a section header such as $Nodes, found '{tok}'"
-            )));
+            return Err(cur.err(format!("expected a section header such as $Nodes, found '{tok}'")));
         };
         let v41 = match b.version {
             Some(v) => v == Version::V41,
@@ -140,8 +138,7 @@ impl<'a> Cursor<'a> {
                 "section ended early at {tok} while reading {what} (fewer entries than announced?)"
             )));
         }
-        tok.parse()
-            .map_err(|_| self.err(format!("invalid {what} '{tok}'")))
+        tok.parse().map_err(|_| self.err(format!("invalid {what} '{tok}'")))
     }
 
     /// Reads and discards `n` numbers of type `T` (fields ddkit does not need, still validated).
@@ -179,9 +176,7 @@ impl<'a> Cursor<'a> {
                 return Ok(());
             }
         }
-        Err(self.err(format!(
-            "section ${section} opened at line {start} has no {end}"
-        )))
+        Err(self.err(format!("section ${section} opened at line {start} has no {end}")))
     }
 }
 
@@ -270,10 +265,7 @@ impl Builder {
                 return Err(cur.err(format!("invalid physical name dimension {dim}")));
             }
             let raw = cur.rest_of_line();
-            let name = raw
-                .strip_prefix('"')
-                .and_then(|s| s.strip_suffix('"'))
-                .unwrap_or(raw);
+            let name = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(raw);
             self.names.push(PhysicalName {
                 dim,
                 tag,
@@ -359,28 +351,19 @@ impl Builder {
             seen = seen.saturating_add(n);
         }
         if seen != total {
-            return Err(cur.err(format!(
-                "$Nodes announces {total} nodes, its blocks hold {seen}"
-            )));
+            return Err(cur.err(format!("$Nodes announces {total} nodes, its blocks hold {seen}")));
         }
         cur.expect_end("Nodes")
     }
 
     /// Reads the node references of element `etag` of `kind` and stores it with tag `phys`.
-    fn add_element(
-        &mut self,
-        cur: &mut Cursor,
-        etag: u64,
-        kind: (usize, usize),
-        phys: i32,
-    ) -> Result<()> {
+    fn add_element(&mut self, cur: &mut Cursor, etag: u64, kind: (usize, usize), phys: i32) -> Result<()> {
         let (dim, nn) = kind;
         let mut v = [0u32; 4];
         for slot in v.iter_mut().take(nn) {
             let t: u64 = cur.num("element node tag")?;
             let idx = self.node_index.get(&t);
-            *slot = *idx
-                .ok_or_else(|| cur.err(format!("element {etag} references undefined node {t}")))?;
+            *slot = *idx.ok_or_else(|| cur.err(format!("element {etag} references undefined node {t}")))?;
         }
         if let (1..=3, Some(refs)) = (dim, v.get(..nn)) {
             self.elems[dim].conn.extend_from_slice(refs);
@@ -403,11 +386,7 @@ impl Builder {
                 let etype: i32 = cur.num("element type")?;
                 let kind = element_kind(cur, etype)?;
                 let ntags: usize = cur.num("number of element tags")?;
-                let phys = if ntags > 0 {
-                    cur.num("physical tag")?
-                } else {
-                    0
-                };
+                let phys = if ntags > 0 { cur.num("physical tag")? } else { 0 };
                 cur.skip_nums::<i32>(ntags.saturating_sub(1), "element tag value")?;
                 self.add_element(cur, etag, kind, phys)?;
             }
@@ -425,9 +404,7 @@ impl Builder {
             let n: usize = cur.num("number of elements in block")?;
             let kind = element_kind(cur, etype)?;
             if kind.0 != edim {
-                return Err(cur.err(format!(
-                    "element type {etype} in a block of dimension {edim}"
-                )));
+                return Err(cur.err(format!("element type {etype} in a block of dimension {edim}")));
             }
             // Untagged entities (or a file without $Entities) give tag 0.
             let phys = self.entity_phys[edim].get(&entity).copied().unwrap_or(0);
@@ -438,9 +415,7 @@ impl Builder {
             seen = seen.saturating_add(n);
         }
         if seen != total {
-            return Err(cur.err(format!(
-                "$Elements announces {total} elements, its blocks hold {seen}"
-            )));
+            return Err(cur.err(format!("$Elements announces {total} elements, its blocks hold {seen}")));
         }
         cur.expect_end("Elements")
     }
@@ -512,8 +487,7 @@ fn signed_measure(points: &[[f64; 3]], c: &[u32]) -> f64 {
     if c.len() == 3 {
         return u[0] * v[1] - u[1] * v[0];
     }
-    u[0] * (v[1] * w[2] - v[2] * w[1]) - u[1] * (v[0] * w[2] - v[2] * w[0])
-        + u[2] * (v[0] * w[1] - v[1] * w[0])
+    u[0] * (v[1] * w[2] - v[2] * w[1]) - u[1] * (v[0] * w[2] - v[2] * w[0]) + u[2] * (v[0] * w[1] - v[1] * w[0])
 }
 
 /// Makes every cell positively oriented by swapping its last two vertices when needed.
@@ -522,9 +496,7 @@ fn orient(points: &[[f64; 3]], cells: &mut [u32], tdim: usize) -> std::result::R
         let m = signed_measure(points, c);
         if m == 0.0 || !m.is_finite() {
             let what = if tdim == 2 { "area" } else { "volume" };
-            return Err(format!(
-                "cell {i} (vertices {c:?}) is degenerate: zero {what}"
-            ));
+            return Err(format!("cell {i} (vertices {c:?}) is degenerate: zero {what}"));
         }
         if m < 0.0 {
             c.swap(tdim - 1, tdim);
@@ -615,28 +587,20 @@ $EndElements
 
     /// Asserts that parsing `text` fails with a message containing every one of `parts`.
     fn fails(text: &str, parts: &[&str]) {
-        let e = parse(text, "t.msh")
-            .expect_err("expected an error")
-            .to_string();
+        let e = parse(text, "t.msh").expect_err("expected an error").to_string();
         assert!(parts.iter().all(|p| e.contains(p)), "{e}");
     }
 
     fn assert_oriented(m: &Mesh) {
         for c in 0..m.num_cells() {
-            assert!(
-                signed_measure(&m.points, m.cell(c)) > 0.0,
-                "cell {c} not oriented"
-            );
+            assert!(signed_measure(&m.points, m.cell(c)) > 0.0, "cell {c} not oriented");
         }
     }
 
     #[test]
     fn parses_v41() {
         let m = parse(V41, "t.msh").unwrap();
-        assert_eq!(
-            (m.gdim, m.cell_type, m.num_cells()),
-            (2, CellType::Triangle, 2)
-        );
+        assert_eq!((m.gdim, m.cell_type, m.num_cells()), (2, CellType::Triangle, 2));
         assert_eq!(m.num_points(), 4);
         assert_eq!(m.points[0], [0.0, 1.0, 0.0]); // tag 40 came first
         assert_eq!(m.cell_tags, vec![7, 7]);
@@ -669,10 +633,7 @@ $EndElements
         let text = "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n4\n1 0 0 0\n2 1 0 0\n3 0 1 0\n\
                     4 0 0 1\n$EndNodes\n$Elements\n2\n1 4 2 9 1 1 3 2 4\n2 2 2 4 1 1 2 3\n$EndElements\n";
         let m = parse(text, "t.msh").unwrap();
-        assert_eq!(
-            (m.gdim, m.cell_type, m.num_facets()),
-            (3, CellType::Tetrahedron, 1)
-        );
+        assert_eq!((m.gdim, m.cell_type, m.num_facets()), (3, CellType::Tetrahedron, 1));
         assert_eq!((m.cell_tags[0], m.facet_tags[0]), (9, 4));
         assert_oriented(&m);
     }
@@ -680,14 +641,8 @@ $EndElements
     #[test]
     fn truncated_file() {
         let cut = V41.find("1 1 0\n1 0 0").unwrap();
-        fails(
-            &V41[..cut],
-            &["end of file while reading coordinate (line 27)"],
-        );
-        fails(
-            &V22.replace("$EndElements\n", ""),
-            &["missing $EndElements"],
-        );
+        fails(&V41[..cut], &["end of file while reading coordinate (line 27)"]);
+        fails(&V22.replace("$EndElements\n", ""), &["missing $EndElements"]);
         fails(
             &V22.replace("\n9\n", "\n10\n"),
             &["fewer entries than announced", "line 27"],
@@ -712,10 +667,7 @@ $EndElements
                 &[&format!("MSH version {v} ")],
             );
         }
-        fails(
-            &V41.replace("4.1 0 8", "4.1 1 8"),
-            &["binary MSH not supported"],
-        );
+        fails(&V41.replace("4.1 0 8", "4.1 1 8"), &["binary MSH not supported"]);
         fails("hello\n", &["expected a section header"]);
         fails("", &["no $MeshFormat"]);
     }
@@ -724,10 +676,7 @@ $EndElements
     fn rejects_unknown_element_type() {
         let quad = V22.replace("7 2 2 5 1 1 3 4", "7 3 2 5 1 1 2 3 4");
         fails(&quad, &["element type 3 (4-node quadrangle)", "(line 24)"]);
-        fails(
-            &V41.replace("2 1 2 2", "2 1 9 2"),
-            &["element type 9", "(line 39)"],
-        );
+        fails(&V41.replace("2 1 2 2", "2 1 9 2"), &["element type 9", "(line 39)"]);
     }
 
     #[test]
@@ -778,10 +727,7 @@ $EndElements
             m.cells.iter().for_each(|&v| used[v as usize] = true);
             assert!(used.iter().all(|&u| u), "{file}: unused nodes");
             assert_oriented(&m);
-            for (names, d, tags) in [
-                (facet_names, dim - 1, &m.facet_tags),
-                (cell_names, dim, &m.cell_tags),
-            ] {
+            for (names, d, tags) in [(facet_names, dim - 1, &m.facet_tags), (cell_names, dim, &m.cell_tags)] {
                 let mut seen: Vec<String> = tags.iter().map(|&t| m.name_of(d, t)).collect();
                 seen.sort();
                 seen.dedup();
@@ -794,10 +740,7 @@ $EndElements
             read(&dir.join("unit_square.msh")).unwrap(),
             read(&dir.join("unit_square_v22.msh")).unwrap(),
         );
-        assert_eq!(
-            (a.num_cells(), a.num_facets()),
-            (b.num_cells(), b.num_facets())
-        );
+        assert_eq!((a.num_cells(), a.num_facets()), (b.num_cells(), b.num_facets()));
         let r = read(&dir.join("two_regions.msh")).unwrap();
         assert_eq!(
             (r.tag_of(2, "left_region"), r.tag_of(2, "right_region")),

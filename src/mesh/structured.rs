@@ -46,7 +46,11 @@ impl Mesh {
         if ncells > u32::MAX as u64 / 8 {
             return Err(Error::input(format!("grid of {ncells} cells is too large")));
         }
-        let h = [1.0 / n[0] as f64, 1.0 / n[1] as f64, if dim == 3 { 1.0 / n[2] as f64 } else { 1.0 }];
+        let h = [
+            1.0 / n[0] as f64,
+            1.0 / n[1] as f64,
+            if dim == 3 { 1.0 / n[2] as f64 } else { 1.0 },
+        ];
         let np = [n[0] + 1, n[1] + 1, if dim == 3 { n[2] + 1 } else { 1 }];
         let pid = |i: usize, j: usize, k: usize| (i + np[0] * (j + np[1] * k)) as u32;
         let mut points = Vec::with_capacity(np[0] * np[1] * np[2]);
@@ -71,7 +75,16 @@ impl Mesh {
                         }
                     } else {
                         let c = |a: usize, b: usize, d: usize| pid(i + a, j + b, k + d);
-                        let hex = [c(0, 0, 0), c(1, 0, 0), c(1, 1, 0), c(0, 1, 0), c(0, 0, 1), c(1, 0, 1), c(1, 1, 1), c(0, 1, 1)];
+                        let hex = [
+                            c(0, 0, 0),
+                            c(1, 0, 0),
+                            c(1, 1, 0),
+                            c(0, 1, 0),
+                            c(0, 0, 1),
+                            c(1, 0, 1),
+                            c(1, 1, 1),
+                            c(0, 1, 1),
+                        ];
                         if simplices {
                             // Kuhn split: six tetrahedra around the diagonal 0-6.
                             for path in [[1, 2], [2, 3], [3, 7], [7, 4], [4, 5], [5, 1]] {
@@ -93,7 +106,11 @@ impl Mesh {
         let (facets, facet_tags) = box_facets(dim, n, simplices, &pid);
         let ncells_total = cells.len() / cell_type.num_vertices();
         let names = (0..2 * dim)
-            .map(|s| PhysicalName { dim: dim - 1, tag: s as i32 + 1, name: SIDE_NAMES[s].to_string() })
+            .map(|s| PhysicalName {
+                dim: dim - 1,
+                tag: s as i32 + 1,
+                name: SIDE_NAMES[s].to_string(),
+            })
             .collect();
         Ok(Mesh {
             gdim: dim,
@@ -104,13 +121,23 @@ impl Mesh {
             facets,
             facet_tags,
             names,
-            grid: Some(GridInfo { n, h, dim, cells_per_grid_cell: ncells_total / (n[0] * n[1] * n[2]) }),
+            grid: Some(GridInfo {
+                n,
+                h,
+                dim,
+                cells_per_grid_cell: ncells_total / (n[0] * n[1] * n[2]),
+            }),
         })
     }
 }
 
 /// Boundary facets of the box, tagged 1..=2·dim in [`SIDE_NAMES`] order.
-fn box_facets(dim: usize, n: [usize; 3], simplices: bool, pid: &dyn Fn(usize, usize, usize) -> u32) -> (Vec<u32>, Vec<i32>) {
+fn box_facets(
+    dim: usize,
+    n: [usize; 3],
+    simplices: bool,
+    pid: &dyn Fn(usize, usize, usize) -> u32,
+) -> (Vec<u32>, Vec<i32>) {
     let mut facets = Vec::new();
     let mut tags = Vec::new();
     if dim == 2 {
@@ -177,7 +204,10 @@ mod tests {
                 let p = |i: usize| t.points[v[i] as usize];
                 let d = |i: usize| [p(i)[0] - p(0)[0], p(i)[1] - p(0)[1], p(i)[2] - p(0)[2]];
                 let (a, b, c) = (d(1), d(2), d(3));
-                (a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0])).abs() / 6.0
+                (a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
+                    + a[2] * (b[0] * c[1] - b[1] * c[0]))
+                    .abs()
+                    / 6.0
             })
             .sum();
         assert!((vol - 1.0).abs() < 1e-12);

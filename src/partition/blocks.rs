@@ -13,7 +13,16 @@ pub fn block_dims(n: &[usize], n_parts: usize) -> Result<Vec<usize>> {
             return;
         }
         // Faces cut by the p_i - 1 planes normal to axis i, each of prod_{j != i} n_j faces.
-        let cut: usize = (0..n.len()).map(|i| (p[i] - 1) * n.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, &v)| v).product::<usize>()).sum();
+        let cut: usize = (0..n.len())
+            .map(|i| {
+                (p[i] - 1)
+                    * n.iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != i)
+                        .map(|(_, &v)| v)
+                        .product::<usize>()
+            })
+            .sum();
         if best.as_ref().is_none_or(|(c, _)| cut <= *c) {
             best = Some((cut, p));
         }
@@ -28,7 +37,8 @@ pub fn block_dims(n: &[usize], n_parts: usize) -> Result<Vec<usize>> {
             }
         }
     }
-    best.map(|(_, p)| p).ok_or_else(|| Error::Partition(format!("{n_parts} blocks do not fit a grid of {n:?} cells")))
+    best.map(|(_, p)| p)
+        .ok_or_else(|| Error::Partition(format!("{n_parts} blocks do not fit a grid of {n:?} cells")))
 }
 
 /// First cell index of block `b` of `p` blocks along an axis of `n` cells.
@@ -38,12 +48,21 @@ pub(crate) fn block_start(n: usize, p: usize, b: usize) -> usize {
 
 /// Block parts for a structured mesh.
 pub(super) fn partition(mesh: &Mesh, n_parts: usize, dims: Option<&[usize]>) -> Result<Vec<u32>> {
-    let grid = mesh.grid.as_ref().ok_or_else(|| Error::Partition("the blocks partitioner needs a structured grid (--grid); use --partitioner metis for meshes".into()))?;
+    let grid = mesh.grid.as_ref().ok_or_else(|| {
+        Error::Partition(
+            "the blocks partitioner needs a structured grid (--grid); use --partitioner metis for meshes".into(),
+        )
+    })?;
     let n = &grid.n[..grid.dim];
     let p = match dims {
         Some(d) => {
-            if d.len() != grid.dim || d.iter().product::<usize>() != n_parts || d.iter().zip(n).any(|(pi, ni)| *pi == 0 || pi > ni) {
-                return Err(Error::Partition(format!("process grid {d:?} does not give {n_parts} non-empty blocks of a {n:?} grid")));
+            if d.len() != grid.dim
+                || d.iter().product::<usize>() != n_parts
+                || d.iter().zip(n).any(|(pi, ni)| *pi == 0 || pi > ni)
+            {
+                return Err(Error::Partition(format!(
+                    "process grid {d:?} does not give {n_parts} non-empty blocks of a {n:?} grid"
+                )));
             }
             d.to_vec()
         }

@@ -43,7 +43,10 @@ impl LocalMesh {
     /// Global (renumbered) point ids of the owned cells, for output.
     pub fn owned_connectivity_global(&self) -> Vec<u64> {
         let nv = self.cell_type.num_vertices();
-        self.conn[..self.cells.n_owned * nv].iter().map(|&p| self.points.global(p as usize)).collect()
+        self.conn[..self.cells.n_owned * nv]
+            .iter()
+            .map(|&p| self.points.global(p as usize))
+            .collect()
     }
 }
 
@@ -81,7 +84,10 @@ fn renumber(part: impl Iterator<Item = u32>, n_parts: usize) -> (Vec<u32>, Vec<u
 /// partition are the same on every rank.
 pub fn distribute(rank: usize, mesh: &Mesh, part: &Partition, graph: &Graph, layers: usize) -> Result<LocalMesh> {
     if rank >= part.n_parts {
-        return Err(Error::Partition(format!("rank {rank} has no part among {} parts", part.n_parts)));
+        return Err(Error::Partition(format!(
+            "rank {rank} has no part among {} parts",
+            part.n_parts
+        )));
     }
     let nc = mesh.num_cells();
     let (cell_id, cell_off) = renumber(part.parts.iter().copied(), part.n_parts);
@@ -97,7 +103,9 @@ pub fn distribute(rank: usize, mesh: &Mesh, part: &Partition, graph: &Graph, lay
 
     // Owned cells in original order (= renumbered order), then ghost layers by BFS.
     let mut local_of = vec![u32::MAX; nc];
-    let mut cell_orig: Vec<u32> = (0..nc as u32).filter(|&c| part.parts[c as usize] as usize == rank).collect();
+    let mut cell_orig: Vec<u32> = (0..nc as u32)
+        .filter(|&c| part.parts[c as usize] as usize == rank)
+        .collect();
     for (l, &c) in cell_orig.iter().enumerate() {
         local_of[c as usize] = l as u32;
     }
@@ -125,7 +133,9 @@ pub fn distribute(rank: usize, mesh: &Mesh, part: &Partition, graph: &Graph, lay
     }
 
     // Points: owned in original order, then the ghosts of local cells by global id.
-    let mut point_orig: Vec<u32> = (0..mesh.num_points() as u32).filter(|&p| owner[p as usize] as usize == rank).collect();
+    let mut point_orig: Vec<u32> = (0..mesh.num_points() as u32)
+        .filter(|&p| owner[p as usize] as usize == rank)
+        .collect();
     let n_owned_points = point_orig.len();
     let mut ghost_points: Vec<u32> = Vec::new();
     let mut seen = vec![false; mesh.num_points()];
@@ -143,18 +153,36 @@ pub fn distribute(rank: usize, mesh: &Mesh, part: &Partition, graph: &Graph, lay
     for (l, &p) in point_orig.iter().enumerate() {
         plocal[p as usize] = l as u32;
     }
-    let conn = cell_orig.iter().flat_map(|&c| mesh.cell(c as usize)).map(|&v| plocal[v as usize]).collect();
+    let conn = cell_orig
+        .iter()
+        .flat_map(|&c| mesh.cell(c as usize))
+        .map(|&v| plocal[v as usize])
+        .collect();
 
-    let ghosts_of = |orig: &[u32], ids: &[u32], who: &dyn Fn(u32) -> u32| -> (Vec<u64>, Vec<i32>) { orig.iter().map(|&e| (ids[e as usize] as u64, who(e) as i32)).unzip() };
+    let ghosts_of = |orig: &[u32], ids: &[u32], who: &dyn Fn(u32) -> u32| -> (Vec<u64>, Vec<i32>) {
+        orig.iter().map(|&e| (ids[e as usize] as u64, who(e) as i32)).unzip()
+    };
     let (cg, co) = ghosts_of(&cell_orig[n_owned_cells..], &cell_id, &|c| part.parts[c as usize]);
     let (pg, po) = ghosts_of(&point_orig[n_owned_points..], &point_id, &|p| owner[p as usize]);
     Ok(LocalMesh {
         cell_type: mesh.cell_type,
         gdim: mesh.gdim,
-        cells: Layout { offset: cell_off[rank], n_owned: n_owned_cells, n_global: nc as u64, ghosts: cg, ghost_owners: co },
+        cells: Layout {
+            offset: cell_off[rank],
+            n_owned: n_owned_cells,
+            n_global: nc as u64,
+            ghosts: cg,
+            ghost_owners: co,
+        },
         cell_orig,
         ghost_layer,
-        points: Layout { offset: point_off[rank], n_owned: n_owned_points, n_global: point_off[part.n_parts], ghosts: pg, ghost_owners: po },
+        points: Layout {
+            offset: point_off[rank],
+            n_owned: n_owned_points,
+            n_global: point_off[part.n_parts],
+            ghosts: pg,
+            ghost_owners: po,
+        },
         point_orig,
         conn,
     })
@@ -185,7 +213,8 @@ mod tests {
             }
             // Graph distance from the owned set, by BFS, must equal the recorded layer.
             let mut dist = vec![usize::MAX; m.num_cells()];
-            let mut q: std::collections::VecDeque<usize> = lm.cell_orig[..lm.cells.n_owned].iter().map(|&c| c as usize).collect();
+            let mut q: std::collections::VecDeque<usize> =
+                lm.cell_orig[..lm.cells.n_owned].iter().map(|&c| c as usize).collect();
             for &c in &q {
                 dist[c] = 0;
             }
@@ -197,7 +226,9 @@ mod tests {
                     }
                 }
             }
-            let expect: Vec<u32> = (0..m.num_cells() as u32).filter(|&c| (1..=2).contains(&dist[c as usize])).collect();
+            let expect: Vec<u32> = (0..m.num_cells() as u32)
+                .filter(|&c| (1..=2).contains(&dist[c as usize]))
+                .collect();
             let mut got: Vec<u32> = lm.cell_orig[lm.cells.n_owned..].to_vec();
             for (k, &c) in got.iter().enumerate() {
                 assert_eq!(lm.ghost_layer[k] as usize, dist[c as usize]);

@@ -30,7 +30,9 @@ impl Method {
             "metis" | "metis-kway" => Ok(Method::MetisKway),
             "metis-rb" | "metis-recursive" => Ok(Method::MetisRecursive),
             "blocks" => Ok(Method::Blocks(proc_grid)),
-            other => Err(Error::input(format!("unknown partitioner '{other}' (expected metis, metis-rb or blocks)"))),
+            other => Err(Error::input(format!(
+                "unknown partitioner '{other}' (expected metis, metis-rb or blocks)"
+            ))),
         }
     }
 }
@@ -85,8 +87,16 @@ impl std::fmt::Display for Report {
         if disc.is_empty() {
             write!(f, "connectivity    every part connected")
         } else {
-            let list: Vec<String> = disc.iter().map(|&p| format!("part {p}: {} components", self.components_per_part[p])).collect();
-            write!(f, "connectivity    {} disconnected part(s): {}", disc.len(), list.join(", "))
+            let list: Vec<String> = disc
+                .iter()
+                .map(|&p| format!("part {p}: {} components", self.components_per_part[p]))
+                .collect();
+            write!(
+                f,
+                "connectivity    {} disconnected part(s): {}",
+                disc.len(),
+                list.join(", ")
+            )
         }
     }
 }
@@ -109,18 +119,26 @@ pub fn partition(mesh: &Mesh, dual: &Graph, n_parts: usize, method: &Method) -> 
     let p = Partition { parts, n_parts };
     let sizes = p.sizes();
     if let Some(empty) = sizes.iter().position(|&s| s == 0) {
-        return Err(Error::Partition(format!("part {empty} of {n_parts} is empty ({n} cells); use fewer parts or another partitioner")));
+        return Err(Error::Partition(format!(
+            "part {empty} of {n_parts} is empty ({n} cells); use fewer parts or another partitioner"
+        )));
     }
     Ok(p)
 }
 
 fn metis_partition(dual: &Graph, n_parts: usize, kway: bool) -> Result<Vec<u32>> {
-    let to_idx = |x: usize| metis::Idx::try_from(x).map_err(|_| Error::Partition("graph too large for 32-bit METIS".into()));
+    let to_idx =
+        |x: usize| metis::Idx::try_from(x).map_err(|_| Error::Partition("graph too large for 32-bit METIS".into()));
     let xadj: Vec<metis::Idx> = dual.xadj.iter().map(|&x| to_idx(x)).collect::<Result<_>>()?;
     let adj: Vec<metis::Idx> = dual.adj.iter().map(|&x| to_idx(x as usize)).collect::<Result<_>>()?;
     let mut part = vec![0 as metis::Idx; dual.len()];
-    let graph = metis::Graph::new(1, to_idx(n_parts)?, &xadj, &adj).map_err(|e| Error::Partition(format!("METIS rejected the graph: {e:?}")))?;
-    let res = if kway { graph.part_kway(&mut part) } else { graph.part_recursive(&mut part) };
+    let graph = metis::Graph::new(1, to_idx(n_parts)?, &xadj, &adj)
+        .map_err(|e| Error::Partition(format!("METIS rejected the graph: {e:?}")))?;
+    let res = if kway {
+        graph.part_kway(&mut part)
+    } else {
+        graph.part_recursive(&mut part)
+    };
     res.map_err(|e| Error::Partition(format!("METIS failed: {e:?}")))?;
     Ok(part.into_iter().map(|p| p as u32).collect())
 }
@@ -222,7 +240,10 @@ mod tests {
     fn disconnected_part_is_reported() {
         let m = Mesh::structured(&[3, 1], false).unwrap();
         let g = m.cell_graph(Adjacency::Facet);
-        let p = Partition { parts: vec![0, 1, 0], n_parts: 2 };
+        let p = Partition {
+            parts: vec![0, 1, 0],
+            n_parts: 2,
+        };
         let r = p.report(&g);
         assert_eq!(r.components_per_part, vec![2, 1]);
         assert_eq!(r.edge_cut, 2);

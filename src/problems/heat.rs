@@ -126,13 +126,21 @@ pub struct HeatSummary {
 }
 
 /// Picks `(steps, dt)` from what was given, refusing unstable or inconsistent values.
-pub fn time_steps(steps: Option<usize>, dt: Option<f64>, t_final: Option<f64>, dt_stable: f64, cfl: f64) -> Result<(usize, f64)> {
+pub fn time_steps(
+    steps: Option<usize>,
+    dt: Option<f64>,
+    t_final: Option<f64>,
+    dt_stable: f64,
+    cfl: f64,
+) -> Result<(usize, f64)> {
     if let Some(dt) = dt {
         if !(dt > 0.0 && dt.is_finite()) {
             return Err(Error::input(format!("dt must be positive, got {dt}")));
         }
         if dt > dt_stable * (1.0 + 1e-12) {
-            return Err(Error::input(format!("dt = {dt:e} is unstable: the explicit step must not exceed {dt_stable:e} for this mesh and kappa")));
+            return Err(Error::input(format!(
+                "dt = {dt:e} is unstable: the explicit step must not exceed {dt_stable:e} for this mesh and kappa"
+            )));
         }
     }
     if let Some(t) = t_final {
@@ -150,7 +158,10 @@ pub fn time_steps(steps: Option<usize>, dt: Option<f64>, t_final: Option<f64>, d
     Ok(match (steps, dt, t_final) {
         (Some(n), Some(dt), Some(t)) => {
             if (n as f64 * dt - t).abs() > 1e-9 * t {
-                return Err(Error::input(format!("steps × dt = {} does not equal t-final = {t}; give two of the three", n as f64 * dt)));
+                return Err(Error::input(format!(
+                    "steps × dt = {} does not equal t-final = {t}; give two of the three",
+                    n as f64 * dt
+                )));
             }
             (n, dt)
         }
@@ -189,14 +200,26 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let is_fd = p.discretization == Discretization::Fd;
     let mesh = load_mesh(comm, &p.mesh, !is_fd)?;
     if is_fd && mesh.grid.as_ref().is_none_or(|g| g.cells_per_grid_cell != 1) {
-        return Err(Error::input("finite differences need a structured grid (--grid); use --discretization p1 with --mesh"));
+        return Err(Error::input(
+            "finite differences need a structured grid (--grid); use --discretization p1 with --mesh",
+        ));
     }
     let data = comm.agree(HeatData::new(&mesh, p.kappa, p.exact, p.source, &p.bc))?;
     let dual = mesh.cell_graph(Adjacency::Facet);
     let part = partition_collective(comm, &mesh, &dual, comm.size() as usize, &p.partitioner)?;
     let report = part.report(&dual);
-    let graph = if is_fd { None } else { Some(mesh.cell_graph(Adjacency::Vertex)) };
-    let lm = comm.agree(distribute(comm.rank() as usize, &mesh, &part, graph.as_ref().unwrap_or(&dual), 1))?;
+    let graph = if is_fd {
+        None
+    } else {
+        Some(mesh.cell_graph(Adjacency::Vertex))
+    };
+    let lm = comm.agree(distribute(
+        comm.rank() as usize,
+        &mesh,
+        &part,
+        graph.as_ref().unwrap_or(&dual),
+        1,
+    ))?;
     let mut op: Box<dyn ExplicitHeat> = match (is_fd, &mesh.grid) {
         (true, Some(grid)) => Box::new(comm.agree(FdHeat::new(comm, &lm, grid, &data))?),
         _ => Box::new(comm.agree(P1Heat::new(comm, &mesh, &lm, &data))?),
@@ -206,14 +229,21 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let unknowns = if is_fd { lm.cells.n_global } else { lm.points.n_global };
     if comm.is_root() {
         tracing::info!("heat: {} {}, {} cells, {unknowns} unknowns on {} ranks; {steps} steps of dt = {dt:.3e} (stable limit {dt_stable:.3e})", p.mesh, p.discretization.name(), lm.cells.n_global, comm.size());
-        tracing::info!("partition: edge cut {}, imbalance {:.3}", report.edge_cut, report.imbalance);
+        tracing::info!(
+            "partition: edge cut {}, imbalance {:.3}",
+            report.edge_cut,
+            report.imbalance
+        );
     }
     let center = if is_fd { Center::Cell } else { Center::Point };
     let mut t_output = 0.0;
     let mut writer = match &p.out {
         Some(dir) => {
             let t0 = Instant::now();
-            let points: Vec<[f64; 3]> = lm.point_orig[..lm.points.n_owned].iter().map(|&q| mesh.points[q as usize]).collect();
+            let points: Vec<[f64; 3]> = lm.point_orig[..lm.points.n_owned]
+                .iter()
+                .map(|&q| mesh.points[q as usize])
+                .collect();
             let conn = lm.owned_connectivity_global();
             let w = Writer::create(comm, dir, "heat", &output_mesh(&mesh, &lm, &points, &conn))?;
             t_output += t0.elapsed().as_secs_f64();
@@ -223,7 +253,8 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     };
     drop(mesh);
     let setup = t_start.elapsed().as_secs_f64() - t_output;
-    let snapshot = |w: &mut Writer, op: &dyn ExplicitHeat, t: f64| w.write_snapshot(comm, t, &[("u", center, op.solution())]);
+    let snapshot =
+        |w: &mut Writer, op: &dyn ExplicitHeat, t: f64| w.write_snapshot(comm, t, &[("u", center, op.solution())]);
     if let Some(w) = writer.as_mut() {
         let t0 = Instant::now();
         snapshot(w, op.as_ref(), 0.0)?;
@@ -255,7 +286,13 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     }
     let hs = op.halo().stats;
     let comm_time = comm.max_f64(hs.exposed());
-    let halo = HaloStats { exchanges: hs.exchanges, post: comm.max_f64(hs.post), shadow: comm.max_f64(hs.shadow), wait: comm.max_f64(hs.wait), bytes_sent: comm.sum_u64(hs.bytes_sent) };
+    let halo = HaloStats {
+        exchanges: hs.exchanges,
+        post: comm.max_f64(hs.post),
+        shadow: comm.max_f64(hs.shadow),
+        wait: comm.max_f64(hs.wait),
+        bytes_sent: comm.sum_u64(hs.bytes_sent),
+    };
     let compute = comm.max_f64(op.compute_time() + hs.shadow);
     Ok(HeatSummary {
         problem: "heat",
@@ -270,7 +307,13 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         dt_stable,
         t_final: t,
         halo_mode: p.halo_mode,
-        wall: Timings { setup: comm.max_f64(setup), compute, communication: comm_time, output: comm.max_f64(t_output), total: comm.max_f64(t_start.elapsed().as_secs_f64()) },
+        wall: Timings {
+            setup: comm.max_f64(setup),
+            compute,
+            communication: comm_time,
+            output: comm.max_f64(t_output),
+            total: comm.max_f64(t_start.elapsed().as_secs_f64()),
+        },
         halo,
         updates_per_second_per_rank: unknowns as f64 * steps as f64 / comm.size() as f64 / comm.max_f64(loop_time),
         error,
@@ -289,7 +332,10 @@ mod tests {
         let (n, dt) = time_steps(None, None, Some(1.0), 0.3, 0.9).unwrap();
         assert_eq!(n, 4);
         assert!((dt - 0.25).abs() < 1e-15);
-        assert!(time_steps(None, Some(0.5), None, 0.3, 0.9).unwrap_err().to_string().contains("unstable"));
+        assert!(time_steps(None, Some(0.5), None, 0.3, 0.9)
+            .unwrap_err()
+            .to_string()
+            .contains("unstable"));
         assert!(time_steps(None, Some(-1.0), None, 0.3, 0.9).is_err());
         assert!(time_steps(Some(0), None, None, 0.3, 0.9).is_err());
         assert!(time_steps(Some(3), Some(0.1), Some(1.0), 0.3, 0.9).is_err());

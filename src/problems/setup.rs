@@ -38,8 +38,21 @@ pub fn load_mesh(comm: &Comm, source: &MeshSource, simplices: bool) -> Result<Me
 
 /// Collective: rank 0 partitions (METIS is run once, so every rank uses the same parts) and
 /// broadcasts the result; errors reach every rank.
-pub fn partition_collective(comm: &Comm, mesh: &Mesh, dual: &Graph, n_parts: usize, method: &Method) -> Result<Partition> {
-    let mine = if comm.is_root() { partition(mesh, dual, n_parts, method) } else { Ok(Partition { parts: vec![0; mesh.num_cells()], n_parts }) };
+pub fn partition_collective(
+    comm: &Comm,
+    mesh: &Mesh,
+    dual: &Graph,
+    n_parts: usize,
+    method: &Method,
+) -> Result<Partition> {
+    let mine = if comm.is_root() {
+        partition(mesh, dual, n_parts, method)
+    } else {
+        Ok(Partition {
+            parts: vec![0; mesh.num_cells()],
+            n_parts,
+        })
+    };
     let mut p = comm.agree(mine)?;
     comm.world().process_at_rank(0).broadcast_into(&mut p.parts[..]);
     if p.parts.iter().any(|&x| x as usize >= n_parts) {
