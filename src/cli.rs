@@ -30,6 +30,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Explicit heat equation u_t = κΔu + f (FD on --grid, P1 on --mesh), with HDF5/XDMF output.
+    #[command(allow_negative_numbers = true)]
     Heat(HeatArgs),
     /// Partition a mesh or grid and print the partition report (edge cut, imbalance, neighbours).
     Partition(PartitionArgs),

@@ -245,7 +245,16 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
                 .map(|&q| mesh.points[q as usize])
                 .collect();
             let conn = lm.owned_connectivity_global();
-            let w = Writer::create(comm, dir, "heat", &output_mesh(&mesh, &lm, &points, &conn))?;
+            let mut w = Writer::create(comm, dir, "heat", &output_mesh(&mesh, &lm, &points, &conn))?;
+            // The input mesh's own index of each entity, so results can be compared or mapped
+            // back whatever the partition (the file's order is rank-contiguous).
+            let orig = if is_fd {
+                &lm.cell_orig[..lm.cells.n_owned]
+            } else {
+                &lm.point_orig[..lm.points.n_owned]
+            };
+            let ids: Vec<f64> = orig.iter().map(|&i| i as f64).collect();
+            w.write_static(comm, "mesh_id", center, &ids)?;
             t_output += t0.elapsed().as_secs_f64();
             Some(w)
         }

@@ -1,0 +1,121 @@
+//! Shared helpers of the integration tests: launching ddkit and the test programs under
+//! `mpirun` with a timeout (a hang fails the test instead of stalling CI), and reading results.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `ddkit` binary under test.
+pub fn ddkit() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ddkit"))
+}
+
+/// A test program built from `tests/programs` as an example of the same profile.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+    dir.join("examples").join(name)
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ddkit-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+/// Runs `program args` on `np` ranks with a timeout; panics if it hangs.
+pub fn mpirun(np: usize, program: &Path, args: &[&str], timeout: Duration) -> Output {
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["--oversubscribe", "-np", &np.to_string()])
+        .arg(program)
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("mpirun must be installed (openmpi-bin)");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "hang: mpirun -np {np} {} {args:?} did not finish in {timeout:?}\nstdout: {}\nstderr: {}",
+                program.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs ddkit on `np` ranks and asserts success; returns stdout.
+pub fn ddkit_ok(np: usize, args: &[&str]) -> String {
+    let out = mpirun(np, &ddkit(), args, Duration::from_secs(240));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "ddkit {args:?} on {np} ranks failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Runs `ddkit heat` with a report and returns the parsed report.
+pub fn heat_report(np: usize, args: &[&str], dir: &Path, tag: &str) -> serde_json::Value {
+    let report = dir.join(format!("{tag}.json"));
+    let mut all: Vec<&str> = vec!["heat", "--progress", "false", "--report"];
+    let report_s = report.to_str().expect("utf-8 path").to_string();
+    all.push(&report_s);
+    all.extend_from_slice(args);
+    ddkit_ok(np, &all);
+    let text = std::fs::read_to_string(&report).expect("report written");
+    serde_json::from_str(&text).expect("report is JSON")
+}
+
+/// The last snapshot of field `name` in an HDF5 output, reordered by the input mesh's own ids
+/// (the `mesh_id` static field), so runs with different partitions can be compared.
+pub fn last_field_by_mesh_id(h5: &Path, name: &str) -> Vec<f64> {
+    let f = hdf5::File::open(h5).expect("open output");
+    let group = f.group(&format!("fields/{name}")).expect("field group");
+    let last = group
+        .member_names()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m.parse::<usize>().ok())
+        .max()
+        .expect("a snapshot");
+    let u: Vec<f64> = group
+        .dataset(&last.to_string())
+        .expect("dataset")
+        .read_raw()
+        .expect("read");
+    let ids: Vec<f64> = f.dataset("static/mesh_id").expect("mesh_id").read_raw().expect("read");
+    let mut out = vec![f64::NAN; u.len()];
+    for (v, id) in u.iter().zip(&ids) {
+        out[*id as usize] = *v;
+    }
+    out
+}
+
+/// Largest difference relative to the largest magnitude.
+pub fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
+}
