@@ -30,7 +30,6 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Explicit heat equation u_t = κΔu + f (FD on --grid, P1 on --mesh), with HDF5/XDMF output.
-    #[command(allow_negative_numbers = true)]
     Heat(HeatArgs),
     /// Partition a mesh or grid and print the partition report (edge cut, imbalance, neighbours).
     Partition(PartitionArgs),
@@ -54,25 +53,25 @@ pub struct HeatArgs {
     #[arg(long, value_name = "fd|p1")]
     pub discretization: Option<String>,
     /// Diffusion coefficient κ > 0 [default: 1].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub kappa: Option<f64>,
     /// Number of time steps [default: 100 when --t-final is not given].
     #[arg(long)]
     pub steps: Option<usize>,
     /// Time step; must not exceed the explicit stability limit [default: cfl × limit].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub dt: Option<f64>,
     /// Final time.
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
     pub t_final: Option<f64>,
     /// Fraction of the stable step used when --dt is not given [default: 0.9].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cfl: Option<f64>,
     /// Built-in exact solution: mode (decaying, f = 0), manufactured (with source) or none [default: mode].
     #[arg(long, value_name = "mode|manufactured|none")]
     pub exact: Option<String>,
     /// Constant source term f added to the problem's own [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub source: Option<f64>,
     /// Boundary condition per boundary name, e.g. --bc xmin=neumann (repeatable; others Dirichlet).
     #[arg(long, value_name = "NAME=dirichlet|neumann")]
