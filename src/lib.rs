@@ -5,6 +5,8 @@
 //! exchange) → discretizations ([`fd`], [`fem`]) with problem data ([`pde`]) → drivers
 //! ([`problems`]) → [`io`] (parallel HDF5/XDMF). [`cli`] is the `ddkit` command line.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod comm;
 pub mod error;

@@ -8,10 +8,24 @@ fn fails_with(np: usize, args: &[&str], needle: &str) {
     let out = common::mpirun(np, &common::ddkit(), args, Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} should fail; stderr: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{args:?} panicked: {stderr}");
-    let ours: Vec<&str> = stderr.lines().filter(|l| l.starts_with("ddkit: error:") || l.starts_with("error:")).collect();
-    assert_eq!(ours.len(), 1, "{args:?}: expected exactly one error line (rank 0 speaks), got {ours:?}\n{stderr}");
-    assert!(ours[0].contains(needle), "{args:?}: error line {:?} lacks {needle:?}", ours[0]);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{args:?} panicked: {stderr}"
+    );
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ddkit: error:") || l.starts_with("error:"))
+        .collect();
+    assert_eq!(
+        ours.len(),
+        1,
+        "{args:?}: expected exactly one error line (rank 0 speaks), got {ours:?}\n{stderr}"
+    );
+    assert!(
+        ours[0].contains(needle),
+        "{args:?}: error line {:?} lacks {needle:?}",
+        ours[0]
+    );
 }
 
 fn mesh_file(name: &str, text: &str) -> String {
@@ -47,8 +61,16 @@ fn missing_and_malformed_mesh_files() {
 fn more_parts_than_cells() {
     // Detected on rank 0 only (it runs the partitioner): all ranks must still stop.
     fails_with(4, &["heat", "--grid", "2x1"], "more parts (4) than cells (2)");
-    fails_with(1, &["partition", "--grid", "3x3", "--parts", "10"], "more parts (10) than cells (9)");
-    fails_with(2, &["partition", "--mesh", "meshes/unit_square.msh", "--parts", "0"], "must be positive");
+    fails_with(
+        1,
+        &["partition", "--grid", "3x3", "--parts", "10"],
+        "more parts (10) than cells (9)",
+    );
+    fails_with(
+        2,
+        &["partition", "--mesh", "meshes/unit_square.msh", "--parts", "0"],
+        "must be positive",
+    );
 }
 
 #[test]
@@ -59,26 +81,54 @@ fn bad_physical_parameters() {
     fails_with(2, &["heat", "--grid", "8x8", "--dt", "-1e-3"], "dt must be positive");
     fails_with(2, &["heat", "--grid", "8x8", "--dt", "0.01"], "unstable");
     fails_with(2, &["heat", "--grid", "8x8", "--steps", "0"], "at least 1");
-    fails_with(2, &["heat", "--grid", "8x8", "--t-final", "1", "--steps", "3"], "stability limit");
+    fails_with(
+        2,
+        &["heat", "--grid", "8x8", "--t-final", "1", "--steps", "3"],
+        "stability limit",
+    );
 }
 
 #[test]
 fn unwritable_output_directory() {
-    fails_with(2, &["heat", "--grid", "8x8", "--out", "/proc/ddkit-cannot-write-here"], "/proc/ddkit-cannot-write-here");
+    fails_with(
+        2,
+        &["heat", "--grid", "8x8", "--out", "/proc/ddkit-cannot-write-here"],
+        "/proc/ddkit-cannot-write-here",
+    );
     let dir = common::scratch("out-is-file");
     let file = dir.join("plain-file");
     std::fs::write(&file, "x").expect("write");
-    fails_with(2, &["heat", "--grid", "8x8", "--out", file.to_str().unwrap()], "plain-file");
+    fails_with(
+        2,
+        &["heat", "--grid", "8x8", "--out", file.to_str().unwrap()],
+        "plain-file",
+    );
 }
 
 #[test]
 fn bad_options_and_config() {
     fails_with(2, &["heat", "--grid", "8"], "--grid '8'");
-    fails_with(2, &["heat", "--grid", "8x8", "--mesh", "meshes/unit_square.msh"], "not both");
+    fails_with(
+        2,
+        &["heat", "--grid", "8x8", "--mesh", "meshes/unit_square.msh"],
+        "not both",
+    );
     fails_with(2, &["heat"], "no mesh");
-    fails_with(2, &["heat", "--grid", "8x8", "--bc", "top=neumann"], "no boundary named 'top'");
-    fails_with(2, &["heat", "--grid", "8x8", "--partitioner", "scotch"], "unknown partitioner");
-    fails_with(2, &["heat", "--mesh", "meshes/unit_square.msh", "--discretization", "fd"], "structured grid");
+    fails_with(
+        2,
+        &["heat", "--grid", "8x8", "--bc", "top=neumann"],
+        "no boundary named 'top'",
+    );
+    fails_with(
+        2,
+        &["heat", "--grid", "8x8", "--partitioner", "scotch"],
+        "unknown partitioner",
+    );
+    fails_with(
+        2,
+        &["heat", "--mesh", "meshes/unit_square.msh", "--discretization", "fd"],
+        "structured grid",
+    );
     fails_with(2, &["heat", "--grid", "8x8", "--no-such-flag"], "--no-such-flag");
     let dir = common::scratch("bad-config");
     let cfg = dir.join("bad.toml");
@@ -91,9 +141,24 @@ fn bad_options_and_config() {
 fn config_file_and_flags_share_keys_and_flags_win() {
     let dir = common::scratch("config");
     let cfg = dir.join("heat.toml");
-    std::fs::write(&cfg, "grid = \"10x10\"\nkappa = 0.5\nsteps = 7\nbc = [\"xmin=neumann\"]\nprogress = false\n").expect("write");
+    std::fs::write(
+        &cfg,
+        "grid = \"10x10\"\nkappa = 0.5\nsteps = 7\nbc = [\"xmin=neumann\"]\nprogress = false\n",
+    )
+    .expect("write");
     let report = dir.join("r.json");
-    common::ddkit_ok(2, &["heat", "--config", cfg.to_str().unwrap(), "--steps", "3", "--report", report.to_str().unwrap()]);
+    common::ddkit_ok(
+        2,
+        &[
+            "heat",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--steps",
+            "3",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["kappa"], 0.5);
     assert_eq!(r["steps"], 3);
@@ -103,11 +168,28 @@ fn config_file_and_flags_share_keys_and_flags_win() {
 #[test]
 fn help_is_complete() {
     for cmd in ["heat", "partition"] {
-        let out = std::process::Command::new(common::ddkit()).args([cmd, "--help"]).output().expect("run");
+        let out = std::process::Command::new(common::ddkit())
+            .args([cmd, "--help"])
+            .output()
+            .expect("run");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success());
         let flags: &[&str] = if cmd == "heat" {
-            &["--grid", "--mesh", "--steps", "--dt", "--t-final", "--out", "--report", "--partitioner", "--config", "--kappa", "--snapshot-every", "--bc", "--no-overlap"]
+            &[
+                "--grid",
+                "--mesh",
+                "--steps",
+                "--dt",
+                "--t-final",
+                "--out",
+                "--report",
+                "--partitioner",
+                "--config",
+                "--kappa",
+                "--snapshot-every",
+                "--bc",
+                "--no-overlap",
+            ]
         } else {
             &["--mesh", "--grid", "--parts", "--partitioner", "--report", "--config"]
         };
@@ -121,11 +203,30 @@ fn help_is_complete() {
 fn partition_command_reports_quality() {
     let dir = common::scratch("partition");
     let report = dir.join("p.json");
-    let out = common::ddkit_ok(2, &["partition", "--mesh", "meshes/dfg_channel.msh", "--parts", "8", "--report", report.to_str().unwrap()]);
-    assert!(out.contains("edge cut") && out.contains("imbalance") && out.contains("neighbours"), "{out}");
+    let out = common::ddkit_ok(
+        2,
+        &[
+            "partition",
+            "--mesh",
+            "meshes/dfg_channel.msh",
+            "--parts",
+            "8",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.contains("edge cut") && out.contains("imbalance") && out.contains("neighbours"),
+        "{out}"
+    );
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["parts"], 8);
-    let sizes: Vec<u64> = r["cells_per_part"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let sizes: Vec<u64> = r["cells_per_part"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     assert_eq!(sizes.iter().sum::<u64>(), r["cells"].as_u64().unwrap());
     assert!(r["imbalance"].as_f64().unwrap() < 1.1);
     assert!(r["edge_cut"].as_u64().unwrap() > 0);

@@ -147,8 +147,8 @@ impl FdHeat {
             *ul = data.initial(x);
         }
         let mut kh = [0.0; 3];
-        for d in 0..dim {
-            kh[d] = data.kappa / (grid.h[d] * grid.h[d]);
+        for (k, h) in kh.iter_mut().zip(&grid.h).take(dim) {
+            *k = data.kappa / (h * h);
         }
         let src = data
             .has_source()

@@ -32,9 +32,7 @@ pub fn p1_gradients(x: &[[f64; 3]], dim: usize) -> (f64, [[f64; 3]; 4]) {
         g[1] = bc.map(|v| v / det);
         g[2] = ca.map(|v| v / det);
         g[3] = ab.map(|v| v / det);
-        for k in 0..3 {
-            g[0][k] = -g[1][k] - g[2][k] - g[3][k];
-        }
+        g[0] = std::array::from_fn(|k| -g[1][k] - g[2][k] - g[3][k]);
         (det.abs() / 6.0, g)
     }
 }
@@ -148,7 +146,7 @@ mod tests {
                 .iter()
                 .map(|(l, w)| w * vol * map_point(&x, l)[0].powi(2))
                 .sum();
-            assert!((q - exact).abs() < 1e-14, "{q} vs {exact}");
+            approx::assert_relative_eq!(q, exact, max_relative = 1e-13);
         }
         // Segment [0, 2]: ∫ x² = 8/3.
         let seg = [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]];
@@ -156,6 +154,6 @@ mod tests {
             .iter()
             .map(|(l, w)| w * 2.0 * map_point(&seg, l)[0].powi(2))
             .sum();
-        assert!((q - 8.0 / 3.0).abs() < 1e-14);
+        approx::assert_relative_eq!(q, 8.0 / 3.0, max_relative = 1e-14);
     }
 }

@@ -675,7 +675,7 @@ fn check_mesh_local(mesh: &OutputMesh) -> Result<()> {
     if mesh
         .point_offset
         .checked_add(np)
-        .map_or(true, |e| e > mesh.num_points_global)
+        .is_none_or(|e| e > mesh.num_points_global)
     {
         return err(format!(
             "points {}..{}+{np} exceed the {} global points",
@@ -685,7 +685,7 @@ fn check_mesh_local(mesh: &OutputMesh) -> Result<()> {
     if mesh
         .cell_offset
         .checked_add(nc)
-        .map_or(true, |e| e > mesh.num_cells_global)
+        .is_none_or(|e| e > mesh.num_cells_global)
     {
         return err(format!(
             "cells {}..{}+{nc} exceed the {} global cells",

@@ -1,4 +1,4 @@
-//! The structured box generator: NX×NY(×NZ) cells on [0,Lx]×[0,Ly](×[0,Lz]), as quadrilaterals /
+//! The structured box generator: NX×NY(×NZ) cells on the unit square or cube, as quadrilaterals /
 //! hexahedra (for finite differences) or split into triangles / tetrahedra (for P1).
 
 use super::{CellType, Mesh, PhysicalName};

@@ -83,12 +83,12 @@ pub(super) fn partition(mesh: &Mesh, n_parts: usize, dims: Option<&[usize]>) -> 
     let bz = if grid.dim == 3 { axis_block(2) } else { vec![0] };
     let (px, py) = (p[0] as u32, p[1] as u32);
     let mut parts = Vec::with_capacity(mesh.num_cells());
-    for k in 0..grid.n[2] {
-        for j in 0..grid.n[1] {
-            for i in 0..grid.n[0] {
+    for &bk in &bz {
+        for &bj in &by {
+            for &bi in &bx {
                 // Simplices of one grid cell stay together.
                 for _ in 0..grid.cells_per_grid_cell {
-                    parts.push(bx[i] + px * (by[j] + py * bz[k]));
+                    parts.push(bi + px * (bj + py * bk));
                 }
             }
         }
