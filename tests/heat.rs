@@ -229,3 +229,36 @@ fn output_round_trips_through_h5py_and_meshio() {
         .expect("h5dump (hdf5-tools)");
     assert!(h5dump.status.success() && String::from_utf8_lossy(&h5dump.stdout).contains("geometry"));
 }
+
+#[test]
+fn p1_converges_on_unstructured_gmsh_refinements() {
+    // Meshes made by Debian's gmsh from the committed .geo at halving mesh sizes.
+    let dir = scratch("p1-gmsh");
+    let errors: Vec<f64> = [0.1, 0.05, 0.025]
+        .iter()
+        .map(|h| {
+            let msh = dir.join(format!("square-{h}.msh"));
+            let st = std::process::Command::new("gmsh")
+                .args(["-2", "-format", "msh41", "-setnumber", "h", &h.to_string(), "-o"])
+                .arg(&msh)
+                .arg(common::root().join("meshes/unit_square.geo"))
+                .output()
+                .expect("gmsh installed");
+            assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+            let args = [
+                "--mesh",
+                msh.to_str().unwrap(),
+                "--t-final",
+                "0.02",
+                "--bc",
+                "left=neumann",
+            ];
+            l2(&heat_report(2, &args, &dir, &format!("h{h}")))
+        })
+        .collect();
+    let o = orders(&errors);
+    assert!(
+        o.iter().all(|&p| (1.7..2.4).contains(&p)),
+        "P1 on gmsh meshes: errors {errors:?} orders {o:?}"
+    );
+}
