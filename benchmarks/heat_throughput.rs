@@ -7,7 +7,8 @@
 //!    simultaneously on all ranks after a barrier so each rank sees the same contention as in the
 //!    stencil run. Bandwidth counts 24 bytes per element (the STREAM convention: the write
 //!    allocate of `a` is not counted); the best of `--triad-reps` repetitions is used for the bound
-//!    (STREAM reports the best), the median is reported as well.
+//!    (STREAM reports the best), the median is reported as well. STREAM scale `a = s b` (16 B per
+//!    element: one read and one write stream, the stencil's access pattern) is measured likewise.
 //! 2. **Explicit FD heat** ([`ddkit::fd::FdHeat`], cell-centred 5/7-point stencil, exact decaying
 //!    mode with Dirichlet data, block partition) on a `--grid` structured grid, stepping `--steps`
 //!    steps per repetition in each [`HaloMode`]: `overlap` (exchange hidden behind the interior
