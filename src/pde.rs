@@ -86,19 +86,24 @@ impl HeatData {
         self.bcs.get(&tag).copied().unwrap_or(BcKind::Dirichlet)
     }
 
+    /// `S(x) = Π sin(πx_i + π/4)` and its gradient (no allocation: called per face and point).
     fn spatial(&self, x: &[f64; 3]) -> (f64, [f64; 3]) {
-        // S = Π sin(πx_i + π/4) and its gradient.
-        let s: Vec<f64> = (0..self.dim).map(|i| (PI * x[i] + FRAC_PI_4).sin()).collect();
-        let c: Vec<f64> = (0..self.dim).map(|i| (PI * x[i] + FRAC_PI_4).cos()).collect();
-        let prod: f64 = s.iter().product();
+        let mut s = [1.0; 3];
+        let mut c = [0.0; 3];
+        for i in 0..self.dim {
+            (s[i], c[i]) = (PI * x[i] + FRAC_PI_4).sin_cos();
+        }
+        let prod = s[0] * s[1] * s[2];
         let mut g = [0.0; 3];
-        for (i, gi) in g.iter_mut().enumerate().take(self.dim) {
-            *gi = PI * c[i] * (0..self.dim).filter(|&j| j != i).map(|j| s[j]).product::<f64>();
+        for i in 0..self.dim {
+            g[i] = PI * c[i] * (0..self.dim).filter(|&j| j != i).map(|j| s[j]).product::<f64>();
         }
         (prod, g)
     }
 
-    fn time_factor(&self, t: f64) -> f64 {
+    /// The time factor `T(t)` of the exact solution `u = T(t) S(x)` (0 when there is none): the
+    /// boundary data are `T(t)` times a spatial factor that discretizations precompute.
+    pub fn time_factor(&self, t: f64) -> f64 {
         match self.exact {
             Some(Exact::Mode) => (-self.kappa * PI * PI * self.dim as f64 * t).exp(),
             Some(Exact::Manufactured) => 1.0 + t,
@@ -106,31 +111,20 @@ impl HeatData {
         }
     }
 
-    /// The exact solution at `x`, time `t` (0 when there is none).
-    pub fn exact_value(&self, x: &[f64; 3], t: f64) -> f64 {
-        if self.exact.is_none() {
-            return 0.0;
-        }
-        self.time_factor(t) * self.spatial(x).0
+    /// The spatial factor `S(x)` of the exact solution (Dirichlet data are `T(t) S(x)`).
+    pub fn shape(&self, x: &[f64; 3]) -> f64 {
+        self.spatial(x).0
     }
 
-    /// Initial value at `x`.
-    pub fn initial(&self, x: &[f64; 3]) -> f64 {
-        self.exact_value(x, 0.0)
-    }
-
-    /// Dirichlet value at boundary point `x`.
-    pub fn dirichlet(&self, x: &[f64; 3], t: f64) -> f64 {
-        self.exact_value(x, t)
-    }
-
-    /// Neumann datum ∂u/∂n at boundary point `x` with outward unit normal `n`.
-    pub fn neumann(&self, x: &[f64; 3], n: &[f64; 3], t: f64) -> f64 {
-        if self.exact.is_none() {
-            return 0.0;
-        }
+    /// `∇S(x)·n` (Neumann data ∂u/∂n are `T(t) ∇S·n`).
+    pub fn shape_normal_derivative(&self, x: &[f64; 3], n: &[f64; 3]) -> f64 {
         let g = self.spatial(x).1;
-        self.time_factor(t) * (g[0] * n[0] + g[1] * n[1] + g[2] * n[2])
+        g[0] * n[0] + g[1] * n[1] + g[2] * n[2]
+    }
+
+    /// The exact solution at `x`, time `t` (0 when there is none); also the initial condition.
+    pub fn exact_value(&self, x: &[f64; 3], t: f64) -> f64 {
+        self.time_factor(t) * self.shape(x)
     }
 
     /// The source split as `f(x, t) = source_time(t) · source_space(x) + constant_source`;

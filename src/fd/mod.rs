@@ -3,7 +3,8 @@
 //! set-up, into the strict interior of the owned box (a branch-free structured sweep), the other
 //! cells that need no ghost value, and the cells next to ghosts; the first two sets are updated
 //! while the halo exchange is in flight. Boundary faces use a ghost value `u_g = α u_c + β`
-//! (Dirichlet: `2g - u_c`; Neumann: `u_c + h ∂u/∂n`).
+//! (Dirichlet: `2g - u_c`; Neumann: `u_c + h ∂u/∂n`), the update written as
+//! `c0 u_c + Σ_d a_d (u_- + u_+)` with `c0 = 1 - 2 Σ a_d` (fewest operations per cell).
 
 use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::{Error, Result};
@@ -23,14 +24,6 @@ struct Entry {
     nb: [u32; 6],
 }
 
-/// A boundary face of an owned cell: where its datum is evaluated and how.
-#[derive(Clone, Debug)]
-struct Face {
-    x: [f64; 3],
-    normal: [f64; 3],
-    h: f64,
-    kind: BcKind,
-}
 
 /// The explicit-Euler FD heat operator on one rank, with its solution vectors and halo plan.
 pub struct FdHeat {
@@ -45,7 +38,7 @@ pub struct FdHeat {
     fast: Option<[usize; 3]>,
     inner: Vec<Entry>,
     outer: Vec<Entry>,
-    faces: Vec<Face>,
+    /// Per boundary face: the ghost value is `alpha · u_c + T(t) · beta`.
     alpha: Vec<f64>,
     beta: Vec<f64>,
     /// Spatial factor of the source per owned cell, when there is a source.
@@ -93,7 +86,7 @@ impl FdHeat {
         let fast = owned_box(&ijk, dim);
         let mut inner = Vec::new();
         let mut outer = Vec::new();
-        let mut faces = Vec::new();
+        let (mut alpha, mut beta) = (Vec::new(), Vec::new());
         for (l, p) in ijk.iter().enumerate() {
             if let Some(b) = fast {
                 let lo = ijk[0];
@@ -114,14 +107,15 @@ impl FdHeat {
                         x[d] += side as f64 * 0.5 * grid.h[d];
                         let mut normal = [0.0; 3];
                         normal[d] = side as f64;
-                        let tag = (2 * d + s) as i32 + 1;
-                        faces.push(Face {
-                            x,
-                            normal,
-                            h: grid.h[d],
-                            kind: data.bc(tag),
-                        });
-                        BND | (faces.len() - 1) as u32
+                        // Dirichlet: u_g = 2g - u_c; Neumann: u_g = u_c + h ∂u/∂n; with the
+                        // data T(t) S(x), the spatial part is fixed at set-up.
+                        let (al, be) = match data.bc((2 * d + s) as i32 + 1) {
+                            BcKind::Dirichlet => (-1.0, 2.0 * data.shape(&x)),
+                            BcKind::Neumann => (1.0, grid.h[d] * data.shape_normal_derivative(&x, &normal)),
+                        };
+                        alpha.push(al);
+                        beta.push(be);
+                        BND | (alpha.len() - 1) as u32
                     } else {
                         let mut pq = *p;
                         pq[d] = q as usize;
@@ -144,7 +138,7 @@ impl FdHeat {
         let centres: Vec<[f64; 3]> = ijk.iter().map(centre).collect();
         let mut u = vec![0.0; lm.cells.n_local()];
         for (ul, x) in u.iter_mut().zip(&centres) {
-            *ul = data.initial(x);
+            *ul = data.exact_value(x, 0.0);
         }
         let mut kh = [0.0; 3];
         for (k, h) in kh.iter_mut().zip(&grid.h).take(dim) {
@@ -153,7 +147,6 @@ impl FdHeat {
         let src = data
             .has_source()
             .then(|| centres.iter().map(|x| data.source_space(x)).collect());
-        let nf = faces.len();
         Ok(FdHeat {
             dim,
             n_owned,
@@ -164,9 +157,8 @@ impl FdHeat {
             fast,
             inner,
             outer,
-            faces,
-            alpha: vec![0.0; nf],
-            beta: vec![0.0; nf],
+            alpha,
+            beta,
             src,
             centres,
             cell_volume: grid.h[..dim].iter().product(),
@@ -193,18 +185,12 @@ impl ExplicitHeat for FdHeat {
     }
 
     fn step(&mut self, comm: &Comm, t: f64, dt: f64, mode: HaloMode) {
-        for (k, f) in self.faces.iter().enumerate() {
-            // Ghost value u_g = α u_c + β, evaluated with the data at time t (explicit Euler).
-            let (al, be) = match f.kind {
-                BcKind::Dirichlet => (-1.0, 2.0 * self.data.dirichlet(&f.x, t)),
-                BcKind::Neumann => (1.0, f.h * self.data.neumann(&f.x, &f.normal, t)),
-            };
-            self.alpha[k] = al;
-            self.beta[k] = be;
-        }
+        let a = self.kh.map(|k| dt * k);
         let k = Kernel {
             dim: self.dim,
-            a: self.kh.map(|k| dt * k),
+            c0: 1.0 - 2.0 * (a[0] + a[1] + a[2]),
+            a,
+            bt: self.data.time_factor(t),
             alpha: &self.alpha,
             beta: &self.beta,
             src: self.src.as_deref(),
@@ -288,7 +274,11 @@ fn owned_box(ijk: &[[usize; 3]], dim: usize) -> Option<[usize; 3]> {
 /// takes, hence of the partition).
 struct Kernel<'a> {
     dim: usize,
+    /// `1 - 2 Σ a_d`: the centre weight, so an update is `c0 u + Σ a_d (u_- + u_+)`.
+    c0: f64,
     a: [f64; 3],
+    /// Time factor of the boundary data at this step.
+    bt: f64,
     alpha: &'a [f64],
     beta: &'a [f64],
     src: Option<&'a [f64]>,
@@ -298,11 +288,11 @@ struct Kernel<'a> {
 
 impl Kernel<'_> {
     #[inline(always)]
-    fn finish(&self, c: usize, uc: f64, mut acc: f64) -> f64 {
-        if let Some(s) = self.src {
-            acc += self.sg * s[c] + self.sc;
+    fn finish(&self, c: usize, acc: f64) -> f64 {
+        match self.src {
+            Some(s) => acc + (self.sg * s[c] + self.sc),
+            None => acc,
         }
-        uc + acc
     }
 
     fn table(&self, entries: &[Entry], u: &[f64], un: &mut [f64]) {
@@ -313,17 +303,17 @@ impl Kernel<'_> {
                 let n = e.nb[k];
                 if n & BND != 0 {
                     let f = (n & !BND) as usize;
-                    self.alpha[f] * uc + self.beta[f]
+                    self.alpha[f] * uc + self.bt * self.beta[f]
                 } else {
                     u[n as usize]
                 }
             };
-            let mut acc = self.a[0] * (v(0) + v(1) - 2.0 * uc);
-            acc += self.a[1] * (v(2) + v(3) - 2.0 * uc);
+            let mut acc = self.c0 * uc + self.a[0] * (v(0) + v(1));
+            acc += self.a[1] * (v(2) + v(3));
             if self.dim == 3 {
-                acc += self.a[2] * (v(4) + v(5) - 2.0 * uc);
+                acc += self.a[2] * (v(4) + v(5));
             }
-            un[c] = self.finish(c, uc, acc);
+            un[c] = self.finish(c, acc);
         }
     }
 
@@ -331,7 +321,7 @@ impl Kernel<'_> {
     fn sweep(&self, u: &[f64], un: &mut [f64], b: [usize; 3]) {
         let (bx, by) = (b[0], b[1]);
         let plane = bx * by;
-        let (a0, a1, a2) = (self.a[0], self.a[1], self.a[2]);
+        let (c0, a0, a1, a2) = (self.c0, self.a[0], self.a[1], self.a[2]);
         let zs = if self.dim == 3 { 1..b[2] - 1 } else { 0..1 };
         for z in zs {
             for y in 1..by - 1 {
@@ -342,18 +332,16 @@ impl Kernel<'_> {
                 if self.dim == 3 {
                     let (zm, zp) = (&u[r - plane..r - plane + bx], &u[r + plane..r + plane + bx]);
                     for i in 1..bx - 1 {
-                        let uc = u0[i];
-                        let mut acc = a0 * (u0[i - 1] + u0[i + 1] - 2.0 * uc);
-                        acc += a1 * (ym[i] + yp[i] - 2.0 * uc);
-                        acc += a2 * (zm[i] + zp[i] - 2.0 * uc);
-                        out[i] = self.finish(r + i, uc, acc);
+                        let mut acc = c0 * u0[i] + a0 * (u0[i - 1] + u0[i + 1]);
+                        acc += a1 * (ym[i] + yp[i]);
+                        acc += a2 * (zm[i] + zp[i]);
+                        out[i] = self.finish(r + i, acc);
                     }
                 } else {
                     for i in 1..bx - 1 {
-                        let uc = u0[i];
-                        let mut acc = a0 * (u0[i - 1] + u0[i + 1] - 2.0 * uc);
-                        acc += a1 * (ym[i] + yp[i] - 2.0 * uc);
-                        out[i] = self.finish(r + i, uc, acc);
+                        let mut acc = c0 * u0[i] + a0 * (u0[i - 1] + u0[i + 1]);
+                        acc += a1 * (ym[i] + yp[i]);
+                        out[i] = self.finish(r + i, acc);
                     }
                 }
             }

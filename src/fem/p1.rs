@@ -29,10 +29,10 @@ pub struct P1Heat {
     dirichlet: Vec<u32>,
     inv_mass: Vec<f64>,
     src: Option<Vec<f64>>,
-    /// Neumann quadrature points (position, outward normal) and their (row, weight) targets.
-    nq: Vec<([f64; 3], [f64; 3])>,
-    ntargets: Vec<(u32, u32, f64)>,
+    /// Neumann load of each owned row at unit time factor: `κ ∫ (∇S·n) φ_i ds`.
     nload: Vec<f64>,
+    /// Spatial factor of the Dirichlet data at each Dirichlet row.
+    dirichlet_shape: Vec<f64>,
     points: Vec<[f64; 3]>,
     owned_cells: Vec<u32>,
     lambda_max: f64,
@@ -116,7 +116,7 @@ impl P1Heat {
         halo.reverse_add(comm, &mut mass);
         halo.stats = Default::default();
 
-        let (dirichlet_pts, nq, ntargets) = boundary_conditions(mesh, lm, &points, data);
+        let (dirichlet_pts, nload) = boundary_conditions(mesh, lm, &points, data);
         let mut interior = Vec::new();
         let mut boundary = Vec::new();
         let mut dirichlet = Vec::new();
@@ -137,7 +137,7 @@ impl P1Heat {
         let lambda_max = comm.max_f64(lambda_max);
         let mut u = vec![0.0; nl];
         for (ul, x) in u.iter_mut().zip(&points) {
-            *ul = data.initial(x);
+            *ul = data.exact_value(x, 0.0);
         }
         let src = data
             .has_source()
@@ -152,12 +152,11 @@ impl P1Heat {
             vals,
             interior,
             boundary,
+            dirichlet_shape: dirichlet.iter().map(|&i| data.shape(&points[i as usize])).collect(),
             dirichlet,
             inv_mass: mass[..n_owned].iter().map(|m| 1.0 / m).collect(),
             src,
-            nload: vec![0.0; n_owned],
-            nq,
-            ntargets,
+            nload,
             owned_cells: lm.conn[..lm.cells.n_owned * nv].to_vec(),
             points,
             lambda_max,
@@ -173,16 +172,16 @@ impl P1Heat {
     }
 }
 
-/// Marks owned points on Dirichlet boundary facets and collects Neumann quadrature data.
+/// Marks owned points on Dirichlet boundary facets and integrates the spatial factor of the
+/// Neumann data against the basis functions of owned points.
 /// Exterior facets are found geometrically (no other cell of the global mesh shares them), so
 /// boundaries without a physical group are Dirichlet too.
-#[allow(clippy::type_complexity)]
 fn boundary_conditions(
     mesh: &Mesh,
     lm: &LocalMesh,
     points: &[[f64; 3]],
     data: &HeatData,
-) -> (Vec<bool>, Vec<([f64; 3], [f64; 3])>, Vec<(u32, u32, f64)>) {
+) -> (Vec<bool>, Vec<f64>) {
     let dim = mesh.cell_type.dim();
     let n_owned = lm.points.n_owned;
     let mut tags: HashMap<[u32; 3], i32> = HashMap::new();
@@ -191,8 +190,7 @@ fn boundary_conditions(
     }
     let (off, v2c) = mesh.vertex_to_cells();
     let mut dirichlet = vec![false; n_owned];
-    let mut nq = Vec::new();
-    let mut ntargets = Vec::new();
+    let mut nload = vec![0.0; n_owned];
     let rule = degree2_rule(dim - 1);
     for c in 0..lm.num_local_cells() {
         let vs = lm.cell(c);
@@ -229,11 +227,11 @@ fn boundary_conditions(
                     let fx: Vec<[f64; 3]> = fl.iter().map(|&v| points[v as usize]).collect();
                     let (measure, normal) = facet_normal(&fx, dim, &centroid);
                     for (l, w) in &rule {
-                        nq.push((map_point(&fx, l), normal));
+                        let g = data.shape_normal_derivative(&map_point(&fx, l), &normal);
                         for (k, &v) in fl.iter().enumerate() {
                             if (v as usize) < n_owned {
-                                // κ ∫ (∂u/∂n) φ_v ds by the facet rule.
-                                ntargets.push((v, (nq.len() - 1) as u32, data.kappa * w * measure * l[k]));
+                                // κ ∫ (∇S·n) φ_v ds by the facet rule.
+                                nload[v as usize] += data.kappa * w * measure * l[k] * g;
                             }
                         }
                     }
@@ -241,7 +239,7 @@ fn boundary_conditions(
             }
         }
     }
-    (dirichlet, nq, ntargets)
+    (dirichlet, nload)
 }
 
 impl ExplicitHeat for P1Heat {
@@ -250,11 +248,7 @@ impl ExplicitHeat for P1Heat {
     }
 
     fn step(&mut self, comm: &Comm, t: f64, dt: f64, mode: HaloMode) {
-        self.nload.iter_mut().for_each(|x| *x = 0.0);
-        for &(row, q, w) in &self.ntargets {
-            let (x, n) = &self.nq[q as usize];
-            self.nload[row as usize] += w * self.data.neumann(x, n, t);
-        }
+        let bt = self.data.time_factor(t);
         let sg = self.data.source_time(t);
         let sc = self.data.constant_source;
         let (rowptr, cols, vals, inv_mass, nload, src) = (
@@ -273,7 +267,7 @@ impl ExplicitHeat for P1Heat {
                     ku += vals[k] * u[cols[k] as usize];
                 }
                 let f = src.map_or(0.0, |s| sg * s[i] + sc);
-                un[i] = u[i] + dt * (inv_mass[i] * (nload[i] - ku) + f);
+                un[i] = u[i] + dt * (inv_mass[i] * (bt * nload[i] - ku) + f);
             }
         };
         let (interior, un) = (&self.interior, &mut self.un);
@@ -293,8 +287,9 @@ impl ExplicitHeat for P1Heat {
         }
         let t0 = Instant::now();
         rows(&self.boundary, &self.u, un);
-        for &i in &self.dirichlet {
-            un[i as usize] = self.data.dirichlet(&self.points[i as usize], t + dt);
+        let bt_next = self.data.time_factor(t + dt);
+        for (&i, s) in self.dirichlet.iter().zip(&self.dirichlet_shape) {
+            un[i as usize] = bt_next * s;
         }
         self.compute_time += t0.elapsed().as_secs_f64();
         std::mem::swap(&mut self.u, &mut self.un);
