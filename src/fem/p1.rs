@@ -176,12 +176,7 @@ impl P1Heat {
 /// Neumann data against the basis functions of owned points.
 /// Exterior facets are found geometrically (no other cell of the global mesh shares them), so
 /// boundaries without a physical group are Dirichlet too.
-fn boundary_conditions(
-    mesh: &Mesh,
-    lm: &LocalMesh,
-    points: &[[f64; 3]],
-    data: &HeatData,
-) -> (Vec<bool>, Vec<f64>) {
+fn boundary_conditions(mesh: &Mesh, lm: &LocalMesh, points: &[[f64; 3]], data: &HeatData) -> (Vec<bool>, Vec<f64>) {
     let dim = mesh.cell_type.dim();
     let n_owned = lm.points.n_owned;
     let mut tags: HashMap<[u32; 3], i32> = HashMap::new();
