@@ -55,59 +55,38 @@ const BYTES_WA: f64 = 24.0;
 /// Below this many seconds per step a communication cost is treated as noise.
 const TINY: f64 = 1e-6;
 
+/// Command-line options (see the module documentation).
+#[derive(clap::Parser, Debug)]
+#[command(about = "Explicit FD heat throughput against the memory bandwidth (run under mpirun)")]
 struct Args {
-    grid: Vec<usize>,
+    /// Structured grid NXxNY or NXxNYxNZ.
+    #[arg(long, default_value = "4096x4096")]
+    grid: String,
+    /// Steps per repetition and mode.
+    #[arg(long, default_value_t = 50, value_parser = positive)]
     steps: usize,
+    /// Repetitions (medians are reported).
+    #[arg(long, default_value_t = 5, value_parser = positive)]
     reps: usize,
+    /// Doubles per array and rank for the triad and scale kernels.
+    #[arg(long, default_value_t = 16 << 20, value_parser = positive)]
     triad_n: usize,
+    /// Repetitions of the bandwidth kernels (best is used).
+    #[arg(long, default_value_t = 10, value_parser = positive)]
     triad_reps: usize,
+    /// Diffusion coefficient.
+    #[arg(long, default_value_t = 1.0)]
     kappa: f64,
+    /// Write the results as JSON to this file.
+    #[arg(long)]
     json: Option<PathBuf>,
 }
 
-fn count(flag: &str, v: &str, min: usize) -> Result<usize> {
-    match v.parse::<usize>() {
-        Ok(n) if n >= min => Ok(n),
-        _ => Err(Error::input(format!("{flag} '{v}': expected an integer ≥ {min}"))),
+fn positive(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{s}': expected a positive integer")),
     }
-}
-
-fn parse_args() -> Result<Args> {
-    let mut a = Args {
-        grid: vec![4096, 4096],
-        steps: 50,
-        reps: 5,
-        triad_n: 16 << 20,
-        triad_reps: 10,
-        kappa: 1.0,
-        json: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |flag: &str| it.next().ok_or_else(|| Error::input(format!("{flag} needs a value")));
-        match arg.as_str() {
-            "--grid" => a.grid = parse_grid(&value("--grid")?)?,
-            "--steps" => a.steps = count("--steps", &value("--steps")?, 1)?,
-            "--reps" => a.reps = count("--reps", &value("--reps")?, 1)?,
-            "--triad-n" => a.triad_n = count("--triad-n", &value("--triad-n")?, 1024)?,
-            "--triad-reps" => a.triad_reps = count("--triad-reps", &value("--triad-reps")?, 1)?,
-            "--kappa" => {
-                let v = value("--kappa")?;
-                a.kappa = v
-                    .parse()
-                    .map_err(|_| Error::input(format!("--kappa '{v}': not a number")))?;
-            }
-            "--json" => a.json = Some(PathBuf::from(value("--json")?)),
-            "-h" | "--help" => {
-                return Err(Error::input(
-                    "usage: heat_throughput [--grid NXxNY[xNZ]] [--steps N] [--reps R] [--triad-n N] \
-                     [--triad-reps R] [--kappa K] [--json FILE]",
-                ))
-            }
-            s => return Err(Error::input(format!("unknown argument '{s}' (try --help)"))),
-        }
-    }
-    Ok(a)
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -320,6 +299,7 @@ fn delta(a: &HaloStats, b: &HaloStats) -> HaloStats {
 fn run(comm: &Comm, args: &Args) -> Result<Report> {
     let mach = machine();
     let size = comm.size();
+    let dims = parse_grid(&args.grid)?;
 
     let tr = stream(comm, args.triad_n, args.triad_reps, true);
     let sc = stream(comm, args.triad_n, args.triad_reps, false);
@@ -328,7 +308,7 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
     let scale_bound = sc.per_rank_gbs * 1e9 / BYTES_MIN;
 
     let t_setup = Instant::now();
-    let mesh = comm.agree(Mesh::structured(&args.grid, false))?;
+    let mesh = comm.agree(Mesh::structured(&dims, false))?;
     let grid = comm.agree(
         mesh.grid
             .clone()
@@ -348,7 +328,7 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
     let mut op = comm.agree(FdHeat::new(comm, &lm, &grid, &data))?;
     drop((lm, mesh));
     let setup_seconds = comm.max_f64(t_setup.elapsed().as_secs_f64());
-    let cells: u64 = args.grid.iter().map(|&n| n as u64).product();
+    let cells: u64 = dims.iter().map(|&n| n as u64).product();
     let owned = op.solution().len() as f64;
     let interior_sweep_fraction = comm.min_f64(op.interior_cells() as f64 / owned.max(1.0));
     let owned_cells_min = comm.min_f64(owned) as u64;
@@ -439,7 +419,7 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
     Ok(Report {
         benchmark: "heat_throughput",
         ranks: size,
-        grid: args.grid.clone(),
+        grid: dims.clone(),
         cells,
         owned_cells_min,
         owned_cells_max,
@@ -566,14 +546,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Argument errors are the same on every rank; only rank 0 reports them.
-    let args = match parse_args() {
+    // Argument errors (and --help) are the same on every rank; only rank 0 prints them.
+    let args = match <Args as clap::Parser>::try_parse() {
         Ok(a) => a,
         Err(e) => {
             if comm.is_root() {
-                eprintln!("heat_throughput: {e}");
+                let _ = e.print();
             }
-            return ExitCode::FAILURE;
+            return ExitCode::from(e.exit_code() as u8);
         }
     };
     let report = match run(&comm, &args) {

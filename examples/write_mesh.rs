@@ -20,52 +20,31 @@ use std::f64::consts::PI;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Command-line options.
+#[derive(clap::Parser, Debug)]
+#[command(about = "Writes a structured mesh and analytic fields through the parallel HDF5/XDMF writer")]
 struct Args {
+    /// Output directory.
+    #[arg(default_value = "out")]
     dir: PathBuf,
-    grid: Vec<usize>,
+    /// Structured grid NXxNY or NXxNYxNZ.
+    #[arg(long, default_value = "8x6")]
+    grid: String,
+    /// Number of snapshots.
+    #[arg(long, default_value_t = 3)]
     steps: usize,
+    /// File stem.
+    #[arg(long, default_value = "mesh")]
     stem: String,
+    /// Split the grid into triangles / tetrahedra.
+    #[arg(long)]
     simplices: bool,
+    /// Stop without `finish` (an interrupted run must still leave readable files).
+    #[arg(long)]
     no_finish: bool,
+    /// Give this rank one value too few for a field (a failure on one rank must stop all ranks).
+    #[arg(long, value_name = "RANK")]
     short_field: Option<usize>,
-}
-
-fn parse_args() -> Result<Args> {
-    let mut a = Args {
-        dir: PathBuf::from("out"),
-        grid: vec![8, 6],
-        steps: 3,
-        stem: "mesh".to_string(),
-        simplices: false,
-        no_finish: false,
-        short_field: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |flag: &str| it.next().ok_or_else(|| Error::input(format!("{flag} needs a value")));
-        match arg.as_str() {
-            "--grid" => a.grid = parse_grid(&value("--grid")?)?,
-            "--steps" => {
-                let v = value("--steps")?;
-                a.steps = v
-                    .parse()
-                    .map_err(|_| Error::input(format!("--steps '{v}': not a count")))?;
-            }
-            "--stem" => a.stem = value("--stem")?,
-            "--simplices" => a.simplices = true,
-            "--no-finish" => a.no_finish = true,
-            "--short-field" => {
-                let v = value("--short-field")?;
-                a.short_field = Some(
-                    v.parse()
-                        .map_err(|_| Error::input(format!("--short-field '{v}': not a rank")))?,
-                );
-            }
-            s if s.starts_with('-') => return Err(Error::input(format!("unknown option {s}"))),
-            s => a.dir = PathBuf::from(s),
-        }
-    }
-    Ok(a)
 }
 
 /// The half-open block `[n r / p, n (r+1) / p)` of `0..n` given to rank `r` of `p`.
@@ -74,8 +53,8 @@ fn block(n: usize, r: usize, p: usize) -> std::ops::Range<usize> {
 }
 
 fn run(comm: &Comm) -> Result<()> {
-    let args = parse_args()?;
-    let mesh = Mesh::structured(&args.grid, args.simplices)?;
+    let args = <Args as clap::Parser>::try_parse().map_err(|e| Error::input(e.to_string()))?;
+    let mesh = Mesh::structured(&parse_grid(&args.grid)?, args.simplices)?;
     let (r, p) = (comm.rank() as usize, comm.size() as usize);
     let cells = block(mesh.num_cells(), r, p);
     let points = block(mesh.num_points(), r, p);
