@@ -326,8 +326,6 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    // One rank per core: keep any library thread pools from oversubscribing.
-    std::env::set_var("RAYON_NUM_THREADS", "1");
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -86,12 +86,12 @@ impl Halo {
                 _ => bad_owner = Some(layout.ghost_owners[k]),
             }
         }
-        if let Some(r) = bad_owner {
-            // Everyone still joins the collectives below with empty requests would desynchronize
-            // them, so the error is agreed on first.
-            return comm.agree(Err(Error::input(format!("ghost owned by invalid rank {r}"))));
-        }
-        comm.agree(Ok(()))?;
+        // A bad layout on one rank must stop every rank before the all-to-alls below, which the
+        // others would otherwise enter alone.
+        comm.agree(match bad_owner {
+            Some(r) => Err(Error::input(format!("ghost owned by invalid rank {r}"))),
+            None => Ok(()),
+        })?;
         let want_ids: Vec<u64> = order.iter().map(|&k| layout.ghosts[k]).collect();
         let recv_idx: Vec<u32> = order.iter().map(|&k| (layout.n_owned + k) as u32).collect();
 

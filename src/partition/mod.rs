@@ -37,6 +37,17 @@ impl Method {
     }
 }
 
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Method::MetisKway => write!(f, "METIS k-way"),
+            Method::MetisRecursive => write!(f, "METIS recursive bisection"),
+            Method::Blocks(None) => write!(f, "Cartesian blocks"),
+            Method::Blocks(Some(d)) => write!(f, "Cartesian blocks {d:?}"),
+        }
+    }
+}
+
 /// The part of every cell.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Partition {

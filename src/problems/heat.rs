@@ -234,6 +234,12 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
             report.edge_cut,
             report.imbalance
         );
+        for part in report.disconnected_parts() {
+            tracing::warn!(
+                "partition: part {part} has {} disconnected components",
+                report.components_per_part[part]
+            );
+        }
     }
     let center = if is_fd { Center::Cell } else { Center::Point };
     let mut t_output = 0.0;
