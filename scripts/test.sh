@@ -8,4 +8,7 @@ bash scripts/install-deps.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 cargo fmt --all -- --check
 cargo clippy --release --all-targets -- -D warnings
-cargo test --release --all-targets
+# The multi-rank tests launch the test programs (tests/programs, built as examples) under mpirun;
+# `cargo test` alone builds examples as test harnesses, not as the programs, so build them first.
+cargo build --release --bins --examples
+cargo test --release

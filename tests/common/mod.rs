@@ -15,7 +15,13 @@ pub fn ddkit() -> PathBuf {
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe.parent().and_then(Path::parent).expect("target profile directory");
-    dir.join("examples").join(name)
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the test programs first (cargo build --release --examples)",
+        path.display()
+    );
+    path
 }
 
 /// The repository root.
