@@ -1,0 +1,13 @@
+//! Distributed sparse linear algebra: vectors over a [`crate::comm::Layout`], matrices split
+//! into owned and ghost column blocks with overlapped products, local CSR storage, and the
+//! operator / preconditioner interfaces the Krylov solvers use.
+
+mod csr;
+mod matrix;
+mod op;
+mod vector;
+
+pub use csr::Csr;
+pub use matrix::{owner_of, ownership_offsets, DistMatrix};
+pub use op::{Identity, Jacobi, LinearOperator, Preconditioner};
+pub use vector::DistVector;
