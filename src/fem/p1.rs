@@ -6,11 +6,11 @@
 
 use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::{Error, Result};
-use crate::fem::simplex::{degree2_rule, facet_normal, map_point, p1_gradients};
+use crate::fem::boundary::{boundary_facets, dirichlet_points, neumann_load};
+use crate::fem::simplex::{degree2_rule, map_point, p1_gradients, p1_stiffness};
 use crate::mesh::Mesh;
 use crate::partition::LocalMesh;
-use crate::pde::{BcKind, ErrorNorms, ExplicitHeat, HeatData};
-use std::collections::HashMap;
+use crate::pde::{ErrorNorms, ExplicitHeat, HeatData};
 use std::time::Instant;
 
 /// The explicit P1 heat operator on one rank.
@@ -40,13 +40,6 @@ pub struct P1Heat {
     /// The exchange plan over the point layout.
     pub halo: Halo,
     compute_time: f64,
-}
-
-fn sorted_key(vs: &[u32]) -> [u32; 3] {
-    let mut k = [u32::MAX; 3];
-    k[..vs.len()].copy_from_slice(vs);
-    k.sort_unstable();
-    k
 }
 
 impl P1Heat {
@@ -87,7 +80,7 @@ impl P1Heat {
         let mut vals = vec![0.0; cols.len()];
         let mut mass = vec![0.0; nl];
         for c in 0..lm.num_local_cells() {
-            let (vol, g) = p1_gradients(&coords(c), dim);
+            let (vol, k_e) = p1_stiffness(&coords(c), dim, data.kappa);
             if vol <= 0.0 || !vol.is_finite() {
                 return comm.agree(Err(Error::mesh(
                     "mesh",
@@ -102,7 +95,7 @@ impl P1Heat {
                 let row = &cols[rowptr[a as usize]..rowptr[a as usize + 1]];
                 for (j, &b) in vs.iter().enumerate() {
                     let k = rowptr[a as usize] + row.iter().position(|&x| x == b).unwrap_or(0);
-                    vals[k] += data.kappa * vol * (0..3).map(|d| g[i][d] * g[j][d]).sum::<f64>();
+                    vals[k] += k_e[i][j];
                 }
             }
             if c < lm.cells.n_owned {
@@ -116,7 +109,9 @@ impl P1Heat {
         halo.reverse_add(comm, &mut mass);
         halo.stats = Default::default();
 
-        let (dirichlet_pts, nload) = boundary_conditions(mesh, lm, &points, data);
+        let facets = boundary_facets(mesh, lm, &points);
+        let dirichlet_pts = dirichlet_points(&facets, n_owned, data);
+        let nload = neumann_load(&facets, &points, n_owned, dim, data);
         let mut interior = Vec::new();
         let mut boundary = Vec::new();
         let mut dirichlet = Vec::new();
@@ -170,71 +165,6 @@ impl P1Heat {
     pub fn interior_rows(&self) -> usize {
         self.interior.len()
     }
-}
-
-/// Marks owned points on Dirichlet boundary facets and integrates the spatial factor of the
-/// Neumann data against the basis functions of owned points.
-/// Exterior facets are found geometrically (no other cell of the global mesh shares them), so
-/// boundaries without a physical group are Dirichlet too.
-fn boundary_conditions(mesh: &Mesh, lm: &LocalMesh, points: &[[f64; 3]], data: &HeatData) -> (Vec<bool>, Vec<f64>) {
-    let dim = mesh.cell_type.dim();
-    let n_owned = lm.points.n_owned;
-    let mut tags: HashMap<[u32; 3], i32> = HashMap::new();
-    for f in 0..mesh.num_facets() {
-        tags.insert(sorted_key(mesh.facet(f)), mesh.facet_tags[f]);
-    }
-    let (off, v2c) = mesh.vertex_to_cells();
-    let mut dirichlet = vec![false; n_owned];
-    let mut nload = vec![0.0; n_owned];
-    let rule = degree2_rule(dim - 1);
-    for c in 0..lm.num_local_cells() {
-        let vs = lm.cell(c);
-        if vs.iter().all(|&v| v as usize >= n_owned) {
-            continue;
-        }
-        let centroid = map_point(
-            &vs.iter().map(|&v| points[v as usize]).collect::<Vec<_>>(),
-            &[1.0 / (dim + 1) as f64; 4],
-        );
-        for skip in 0..=dim {
-            let fl: Vec<u32> = (0..=dim).filter(|&k| k != skip).map(|k| vs[k]).collect();
-            if fl.iter().all(|&v| v as usize >= n_owned) {
-                continue;
-            }
-            let fg: Vec<u32> = fl.iter().map(|&v| lm.point_orig[v as usize]).collect();
-            let shared = v2c[off[fg[0] as usize]..off[fg[0] as usize + 1]]
-                .iter()
-                .filter(|&&d| fg.iter().all(|v| mesh.cell(d as usize).contains(v)))
-                .count();
-            if shared != 1 {
-                continue;
-            }
-            let tag = tags.get(&sorted_key(&fg)).copied().unwrap_or(0);
-            match data.bc(tag) {
-                BcKind::Dirichlet => {
-                    for &v in &fl {
-                        if (v as usize) < n_owned {
-                            dirichlet[v as usize] = true;
-                        }
-                    }
-                }
-                BcKind::Neumann => {
-                    let fx: Vec<[f64; 3]> = fl.iter().map(|&v| points[v as usize]).collect();
-                    let (measure, normal) = facet_normal(&fx, dim, &centroid);
-                    for (l, w) in &rule {
-                        let g = data.shape_normal_derivative(&map_point(&fx, l), &normal);
-                        for (k, &v) in fl.iter().enumerate() {
-                            if (v as usize) < n_owned {
-                                // κ ∫ (∇S·n) φ_v ds by the facet rule.
-                                nload[v as usize] += data.kappa * w * measure * l[k] * g;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    (dirichlet, nload)
 }
 
 impl ExplicitHeat for P1Heat {

@@ -37,6 +37,18 @@ pub fn p1_gradients(x: &[[f64; 3]], dim: usize) -> (f64, [[f64; 3]; 4]) {
     }
 }
 
+/// Volume and P1 stiffness matrix `κ |T| ∇φ_i·∇φ_j` of a simplex (`dim + 1` rows used).
+pub fn p1_stiffness(x: &[[f64; 3]], dim: usize, kappa: f64) -> (f64, [[f64; 4]; 4]) {
+    let (vol, g) = p1_gradients(x, dim);
+    let mut k = [[0.0; 4]; 4];
+    for i in 0..=dim {
+        for j in 0..=dim {
+            k[i][j] = kappa * vol * (g[i][0] * g[j][0] + g[i][1] * g[j][1] + g[i][2] * g[j][2]);
+        }
+    }
+    (vol, k)
+}
+
 /// A degree-2 quadrature rule on the reference simplex of dimension `dim` as (barycentric
 /// coordinates, weight as a fraction of the volume).
 pub fn degree2_rule(dim: usize) -> Vec<([f64; 4], f64)> {
