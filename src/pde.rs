@@ -116,6 +116,22 @@ impl HeatData {
         self.spatial(x).0
     }
 
+    /// `∇S(x)`.
+    pub fn shape_gradient(&self, x: &[f64; 3]) -> [f64; 3] {
+        self.spatial(x).1
+    }
+
+    /// The Poisson source: `-κΔS = κπ²d S` when the problem has the manufactured solution, plus
+    /// the constant source.
+    pub fn poisson_source(&self, x: &[f64; 3]) -> f64 {
+        let manufactured = if self.exact.is_some() {
+            self.kappa * PI * PI * self.dim as f64 * self.shape(x)
+        } else {
+            0.0
+        };
+        manufactured + self.constant_source
+    }
+
     /// `∇S(x)·n` (Neumann data ∂u/∂n are `T(t) ∇S·n`).
     pub fn shape_normal_derivative(&self, x: &[f64; 3], n: &[f64; 3]) -> f64 {
         let g = self.spatial(x).1;

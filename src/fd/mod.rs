@@ -6,8 +6,14 @@
 //! (Dirichlet: `2g - u_c`; Neumann: `u_c + h ∂u/∂n`), the update written as
 //! `c0 u_c + Σ_d a_d (u_- + u_+)` with `c0 = 1 - 2 Σ a_d` (fewest operations per cell).
 
+mod assemble;
+mod stencil;
+
+pub use assemble::{assemble_poisson_fd, FdSystem};
+use stencil::{cell_ijk, centre, local_index, neighbour, Neighbour};
+
 use crate::comm::{Comm, Halo, HaloMode};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
 use crate::pde::{BcKind, ErrorNorms, ExplicitHeat, HeatData};
@@ -56,32 +62,17 @@ pub fn stable_dt(grid: &GridInfo, kappa: f64) -> f64 {
     1.0 / (2.0 * kappa * s)
 }
 
-fn cell_ijk(grid: &GridInfo, c: usize) -> [usize; 3] {
-    [c % grid.n[0], (c / grid.n[0]) % grid.n[1], c / (grid.n[0] * grid.n[1])]
-}
-
 impl FdHeat {
     /// Collective: sets up the operator on `lm` (one facet ghost layer) and the initial condition.
     pub fn new(comm: &Comm, lm: &LocalMesh, grid: &GridInfo, data: &HeatData) -> Result<FdHeat> {
         let halo = Halo::new(comm, &lm.cells)?;
         let dim = grid.dim;
         let n_owned = lm.cells.n_owned;
-        let total: usize = grid.n.iter().product();
-        let mut local_of = vec![u32::MAX; total];
-        for (l, &c) in lm.cell_orig.iter().enumerate() {
-            local_of[c as usize] = l as u32;
-        }
+        let local_of = local_index(grid, lm);
         let ijk: Vec<[usize; 3]> = lm.cell_orig[..n_owned]
             .iter()
             .map(|&c| cell_ijk(grid, c as usize))
             .collect();
-        let centre = |p: &[usize; 3]| {
-            let mut x = [0.0; 3];
-            for d in 0..dim {
-                x[d] = (p[d] as f64 + 0.5) * grid.h[d];
-            }
-            x
-        };
         let fast = owned_box(&ijk, dim);
         let mut inner = Vec::new();
         let mut outer = Vec::new();
@@ -99,32 +90,23 @@ impl FdHeat {
             };
             let mut needs_ghost = false;
             for d in 0..dim {
-                for (s, side) in [(0usize, -1i64), (1, 1)] {
-                    let q = p[d] as i64 + side;
-                    e.nb[2 * d + s] = if q < 0 || q >= grid.n[d] as i64 {
-                        let mut x = centre(p);
-                        x[d] += side as f64 * 0.5 * grid.h[d];
-                        let mut normal = [0.0; 3];
-                        normal[d] = side as f64;
-                        // Dirichlet: u_g = 2g - u_c; Neumann: u_g = u_c + h ∂u/∂n; with the
-                        // data T(t) S(x), the spatial part is fixed at set-up.
-                        let (al, be) = match data.bc((2 * d + s) as i32 + 1) {
-                            BcKind::Dirichlet => (-1.0, 2.0 * data.shape(&x)),
-                            BcKind::Neumann => (1.0, grid.h[d] * data.shape_normal_derivative(&x, &normal)),
-                        };
-                        alpha.push(al);
-                        beta.push(be);
-                        BND | (alpha.len() - 1) as u32
-                    } else {
-                        let mut pq = *p;
-                        pq[d] = q as usize;
-                        let orig = pq[0] + grid.n[0] * (pq[1] + grid.n[1] * pq[2]);
-                        let loc = local_of[orig];
-                        if loc == u32::MAX {
-                            return Err(Error::input("finite differences need one facet ghost layer"));
+                for s in 0..2 {
+                    e.nb[2 * d + s] = match neighbour(grid, &local_of, p, d, s)? {
+                        Neighbour::Cell(loc) => {
+                            needs_ghost |= loc as usize >= n_owned;
+                            loc
                         }
-                        needs_ghost |= loc as usize >= n_owned;
-                        loc
+                        Neighbour::Face { x, normal, tag } => {
+                            // Dirichlet: u_g = 2g - u_c; Neumann: u_g = u_c + h ∂u/∂n; with the
+                            // data T(t) S(x), the spatial part is fixed at set-up.
+                            let (al, be) = match data.bc(tag) {
+                                BcKind::Dirichlet => (-1.0, 2.0 * data.shape(&x)),
+                                BcKind::Neumann => (1.0, grid.h[d] * data.shape_normal_derivative(&x, &normal)),
+                            };
+                            alpha.push(al);
+                            beta.push(be);
+                            BND | (alpha.len() - 1) as u32
+                        }
                     };
                 }
             }
@@ -134,7 +116,7 @@ impl FdHeat {
                 inner.push(e)
             }
         }
-        let centres: Vec<[f64; 3]> = ijk.iter().map(centre).collect();
+        let centres: Vec<[f64; 3]> = ijk.iter().map(|p| centre(grid, p)).collect();
         let mut u = vec![0.0; lm.cells.n_local()];
         for (ul, x) in u.iter_mut().zip(&centres) {
             *ul = data.exact_value(x, 0.0);

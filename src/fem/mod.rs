@@ -1,8 +1,11 @@
-//! Finite elements on simplices: P1 element geometry and quadrature ([`simplex`]) and the
-//! explicit P1 heat operator with lumped mass ([`P1Heat`]).
+//! Finite elements on simplices: P1 element geometry and quadrature ([`simplex`]), boundary
+//! facets ([`boundary`]), the explicit P1 heat operator with lumped mass ([`P1Heat`]) and
+//! assembled P1 systems ([`assemble_poisson_p1`]).
 
+mod assemble;
 pub mod boundary;
 mod p1;
 pub mod simplex;
 
+pub use assemble::{assemble_poisson_p1, P1System};
 pub use p1::P1Heat;

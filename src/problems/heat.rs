@@ -1,14 +1,14 @@
 //! The heat driver: `u_t = κΔu + f`, explicit Euler in time, cell-centred FD on structured grids
 //! or P1 with lumped mass on simplices, with snapshots to HDF5/XDMF and a run summary.
 
-use super::{load_mesh, partition_collective, MeshSource};
+use super::{create_writer, load_mesh, partition_collective, MeshSource};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fd::FdHeat;
 use crate::fem::P1Heat;
-use crate::io::{Center, OutputMesh, Writer};
-use crate::mesh::{Adjacency, Mesh};
-use crate::partition::{distribute, LocalMesh, Method, Report};
+use crate::io::{Center, Writer};
+use crate::mesh::Adjacency;
+use crate::partition::{distribute, Method, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, ExplicitHeat, HeatData};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -180,20 +180,6 @@ pub fn time_steps(
     })
 }
 
-/// Builds the output description of this rank's owned part.
-fn output_mesh<'a>(mesh: &Mesh, lm: &LocalMesh, points: &'a [[f64; 3]], conn: &'a [u64]) -> OutputMesh<'a> {
-    OutputMesh {
-        gdim: mesh.gdim,
-        cell_type: mesh.cell_type,
-        num_points_global: lm.points.n_global,
-        point_offset: lm.points.offset,
-        points,
-        num_cells_global: lm.cells.n_global,
-        cell_offset: lm.cells.offset,
-        connectivity: conn,
-    }
-}
-
 /// Collective: runs the heat problem and returns its summary.
 pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let t_start = Instant::now();
@@ -246,21 +232,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let mut writer = match &p.out {
         Some(dir) => {
             let t0 = Instant::now();
-            let points: Vec<[f64; 3]> = lm.point_orig[..lm.points.n_owned]
-                .iter()
-                .map(|&q| mesh.points[q as usize])
-                .collect();
-            let conn = lm.owned_connectivity_global();
-            let mut w = Writer::create(comm, dir, "heat", &output_mesh(&mesh, &lm, &points, &conn))?;
-            // The input mesh's own index of each entity, so results can be compared or mapped
-            // back whatever the partition (the file's order is rank-contiguous).
-            let orig = if is_fd {
-                &lm.cell_orig[..lm.cells.n_owned]
-            } else {
-                &lm.point_orig[..lm.points.n_owned]
-            };
-            let ids: Vec<f64> = orig.iter().map(|&i| i as f64).collect();
-            w.write_static(comm, "mesh_id", center, &ids)?;
+            let w = create_writer(comm, &mesh, &lm, dir, "heat", center)?;
             t_output += t0.elapsed().as_secs_f64();
             Some(w)
         }

@@ -4,4 +4,4 @@
 pub mod heat;
 mod setup;
 
-pub use setup::{load_mesh, partition_collective, MeshSource};
+pub use setup::{create_writer, load_mesh, partition_collective, MeshSource};

@@ -3,7 +3,9 @@
 
 use crate::comm::Comm;
 use crate::error::{Error, Result};
+use crate::io::{Center, OutputMesh, Writer};
 use crate::mesh::{gmsh, Graph, Mesh};
+use crate::partition::LocalMesh;
 use crate::partition::{partition, Method, Partition};
 use mpi::traits::*;
 use std::path::PathBuf;
@@ -59,4 +61,41 @@ pub fn partition_collective(
         return Err(Error::Partition("partitioner returned an out-of-range part".into()));
     }
     Ok(p)
+}
+
+/// Collective: creates `DIR/STEM.h5` + `.xdmf` with this rank's owned cells and points, and the
+/// static field `mesh_id` — the input mesh's own index of each unknown (cells for `Center::Cell`,
+/// points for `Center::Point`), so results can be mapped back whatever the partition (the file's
+/// order is rank-contiguous).
+pub fn create_writer(
+    comm: &Comm,
+    mesh: &Mesh,
+    lm: &LocalMesh,
+    dir: &std::path::Path,
+    stem: &str,
+    center: Center,
+) -> Result<Writer> {
+    let points: Vec<[f64; 3]> = lm.point_orig[..lm.points.n_owned]
+        .iter()
+        .map(|&q| mesh.points[q as usize])
+        .collect();
+    let conn = lm.owned_connectivity_global();
+    let om = OutputMesh {
+        gdim: mesh.gdim,
+        cell_type: mesh.cell_type,
+        num_points_global: lm.points.n_global,
+        point_offset: lm.points.offset,
+        points: &points,
+        num_cells_global: lm.cells.n_global,
+        cell_offset: lm.cells.offset,
+        connectivity: &conn,
+    };
+    let mut w = Writer::create(comm, dir, stem, &om)?;
+    let orig = match center {
+        Center::Cell => &lm.cell_orig[..lm.cells.n_owned],
+        Center::Point => &lm.point_orig[..lm.points.n_owned],
+    };
+    let ids: Vec<f64> = orig.iter().map(|&i| i as f64).collect();
+    w.write_static(comm, "mesh_id", center, &ids)?;
+    Ok(w)
 }
