@@ -9,6 +9,8 @@ use crate::mesh::Adjacency;
 use crate::partition::Method;
 use crate::pde::{BcKind, Exact};
 use crate::problems::heat::{self, Discretization, HeatParams};
+use crate::problems::poisson::{self, PoissonParams};
+use crate::solver::SolverConfig;
 use crate::problems::{load_mesh, partition_collective, MeshSource};
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
@@ -31,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Explicit heat equation u_t = κΔu + f (FD on --grid, P1 on --mesh), with HDF5/XDMF output.
     Heat(HeatArgs),
+    /// Poisson -∇·(κ∇u) = f (FD on --grid, P1 on --mesh) solved with a Krylov solver preset.
+    Poisson(PoissonArgs),
     /// Partition a mesh or grid and print the partition report (edge cut, imbalance, neighbours).
     Partition(PartitionArgs),
 }
@@ -97,6 +101,70 @@ pub struct HeatArgs {
     /// Print progress every 10% of the steps [default: true].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub progress: Option<bool>,
+}
+
+/// Options of `ddkit poisson`; each is also a TOML key of `--config`.
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PoissonArgs {
+    /// TOML file with any of these options as keys; flags win.
+    #[arg(long, value_name = "FILE.toml")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Structured unit-box grid of NXxNY or NXxNYxNZ cells.
+    #[arg(long, value_name = "NXxNY[xNZ]")]
+    pub grid: Option<String>,
+    /// Gmsh mesh file (MSH 4.1 or 2.2 ASCII, triangles or tetrahedra).
+    #[arg(long, value_name = "FILE.msh")]
+    pub mesh: Option<PathBuf>,
+    /// Spatial discretization: fd or p1 [default: fd on --grid, p1 on --mesh].
+    #[arg(long, value_name = "fd|p1")]
+    pub discretization: Option<String>,
+    /// Diffusion coefficient κ > 0 [default: 1].
+    #[arg(long, allow_hyphen_values = true)]
+    pub kappa: Option<f64>,
+    /// manufactured (u = Π sin(πx_i + π/4), errors reported) or none (f = --source, zero boundary data) [default: manufactured].
+    #[arg(long, value_name = "manufactured|none")]
+    pub exact: Option<String>,
+    /// Constant source added to f [default: 0 with the manufactured solution, 1 without].
+    #[arg(long, allow_hyphen_values = true)]
+    pub source: Option<f64>,
+    /// Boundary condition per boundary name, e.g. --bc xmin=neumann (repeatable; others Dirichlet).
+    #[arg(long, value_name = "NAME=dirichlet|neumann")]
+    pub bc: Option<Vec<String>>,
+    /// Partitioner: metis, metis-rb or blocks [default: blocks on --grid, metis on --mesh].
+    #[arg(long, value_name = "metis|metis-rb|blocks")]
+    pub partitioner: Option<String>,
+    /// Process grid for the blocks partitioner.
+    #[arg(long, value_name = "PXxPY[xPZ]")]
+    pub proc_grid: Option<String>,
+    /// Solver preset by name (solvers/NAME.toml) or path [default: cg-jacobi].
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    pub solver: Option<String>,
+    /// Override the preset's Krylov method.
+    #[arg(long, value_name = "cg|gmres|fgmres|bicgstab")]
+    pub krylov: Option<String>,
+    /// Override the preset's preconditioner.
+    #[arg(long, value_name = "none|jacobi")]
+    pub pc: Option<String>,
+    /// Override the relative tolerance.
+    #[arg(long, allow_hyphen_values = true)]
+    pub rtol: Option<f64>,
+    /// Override the absolute tolerance.
+    #[arg(long, allow_hyphen_values = true)]
+    pub atol: Option<f64>,
+    /// Override the iteration cap.
+    #[arg(long)]
+    pub max_iter: Option<usize>,
+    /// Override the GMRES restart length.
+    #[arg(long)]
+    pub restart: Option<usize>,
+    /// Output directory for poisson.h5 + poisson.xdmf.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a JSON summary (iterations, residual history, set-up/solve times, errors).
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
 }
 
 /// Options of `ddkit partition`.
@@ -176,27 +244,37 @@ fn method(name: Option<&str>, proc_grid: Option<&str>, src: &MeshSource) -> Resu
     Method::parse(name.unwrap_or(default), pg)
 }
 
+fn discretization(name: Option<&str>, mesh: &MeshSource) -> Result<Discretization> {
+    match name {
+        None if matches!(mesh, MeshSource::Grid(_)) => Ok(Discretization::Fd),
+        None => Ok(Discretization::P1),
+        Some("fd") => Ok(Discretization::Fd),
+        Some("p1") => Ok(Discretization::P1),
+        Some(o) => Err(Error::input(format!("unknown discretization '{o}' (expected fd or p1)"))),
+    }
+}
+
+fn parse_bcs(items: Option<&[String]>) -> Result<BTreeMap<String, BcKind>> {
+    let mut bc = BTreeMap::new();
+    for item in items.into_iter().flatten() {
+        let (name, kind) =
+            item.split_once('=').ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann")))?;
+        let kind = match kind {
+            "dirichlet" => BcKind::Dirichlet,
+            "neumann" => BcKind::Neumann,
+            o => return Err(Error::input(format!("--bc '{item}': unknown kind '{o}' (expected dirichlet or neumann)"))),
+        };
+        bc.insert(name.to_string(), kind);
+    }
+    Ok(bc)
+}
+
 /// Resolves heat options (flags over config) into parameters and the report path.
 pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
     let mut f: HeatArgs = read_config(a.config.as_deref())?;
     merge!(a, f; grid, mesh, discretization, kappa, steps, dt, t_final, cfl, exact, source, bc, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
-    let discretization = match a.discretization.as_deref() {
-        None => {
-            if matches!(mesh, MeshSource::Grid(_)) {
-                Discretization::Fd
-            } else {
-                Discretization::P1
-            }
-        }
-        Some("fd") => Discretization::Fd,
-        Some("p1") => Discretization::P1,
-        Some(o) => {
-            return Err(Error::input(format!(
-                "unknown discretization '{o}' (expected fd or p1)"
-            )))
-        }
-    };
+    let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("mode") {
         "mode" => Some(Exact::Mode),
         "manufactured" => Some(Exact::Manufactured),
@@ -207,22 +285,6 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
             )))
         }
     };
-    let mut bc = BTreeMap::new();
-    for item in a.bc.iter().flatten() {
-        let (name, kind) = item
-            .split_once('=')
-            .ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann")))?;
-        let kind = match kind {
-            "dirichlet" => BcKind::Dirichlet,
-            "neumann" => BcKind::Neumann,
-            o => {
-                return Err(Error::input(format!(
-                    "--bc '{item}': unknown kind '{o}' (expected dirichlet or neumann)"
-                )))
-            }
-        };
-        bc.insert(name.to_string(), kind);
-    }
     let params = HeatParams {
         partitioner: method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &mesh)?,
         mesh,
@@ -236,7 +298,7 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
         snapshot_every: a.snapshot_every.unwrap_or(0),
         exact,
         source: a.source.unwrap_or(0.0),
-        bc,
+        bc: parse_bcs(a.bc.as_deref())?,
         halo_mode: if a.no_overlap.unwrap_or(false) {
             HaloMode::Blocking
         } else {
@@ -282,6 +344,68 @@ fn run_heat(comm: &Comm, a: HeatArgs) -> Result<()> {
             "time: setup {:.3} s, compute {:.3} s, communication {:.3} s, output {:.3} s\n",
             s.wall.setup, s.wall.compute, s.wall.communication, s.wall.output
         );
+        if let Some(x) = &s.output {
+            text += &format!("wrote {} and {}\n", x.with_extension("h5").display(), x.display());
+        }
+        say(&text);
+    }
+    Ok(())
+}
+
+/// Parses a lower-case enum name through serde (the spelling of the TOML presets).
+fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result<T> {
+    T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(value))
+        .map_err(|e| Error::Config(format!("--{flag} '{value}': {e}")))
+}
+
+/// Resolves poisson options (flags over config, preset keys overridden by flags).
+pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathBuf>)> {
+    let mut f: PoissonArgs = read_config(a.config.as_deref())?;
+    merge!(a, f; grid, mesh, discretization, kappa, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, out, report);
+    let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
+    let discretization = discretization(a.discretization.as_deref(), &mesh)?;
+    let exact = match a.exact.as_deref().unwrap_or("manufactured") {
+        "manufactured" => true,
+        "none" => false,
+        o => return Err(Error::input(format!("unknown exact solution '{o}' (expected manufactured or none)"))),
+    };
+    let mut solver = SolverConfig::load(a.solver.as_deref().unwrap_or("cg-jacobi"))?;
+    if let Some(k) = &a.krylov {
+        solver.krylov = parse_name("krylov", k)?;
+    }
+    if let Some(p) = &a.pc {
+        solver.pc = parse_name("pc", p)?;
+    }
+    solver.rtol = a.rtol.unwrap_or(solver.rtol);
+    solver.atol = a.atol.unwrap_or(solver.atol);
+    solver.max_iter = a.max_iter.unwrap_or(solver.max_iter);
+    solver.restart = a.restart.unwrap_or(solver.restart);
+    solver.options().validate()?;
+    let params = PoissonParams {
+        partitioner: method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &mesh)?,
+        mesh,
+        discretization,
+        kappa: a.kappa.unwrap_or(1.0),
+        exact,
+        source: a.source.unwrap_or(if exact { 0.0 } else { 1.0 }),
+        bc: parse_bcs(a.bc.as_deref())?,
+        solver,
+        out: a.out,
+    };
+    Ok((params, a.report))
+}
+
+fn run_poisson(comm: &Comm, a: PoissonArgs) -> Result<()> {
+    let (params, report_path) = comm.agree(poisson_params(a))?;
+    let s = poisson::run(comm, &params)?;
+    write_report(comm, report_path.as_deref(), &s)?;
+    if comm.is_root() {
+        let err = s.error.map_or(String::new(), |e| format!(", L2 error {:.3e} (relative {:.3e})", e.l2, e.l2_relative));
+        let mut text = format!(
+            "poisson: {} unknowns on {} rank(s): {:?} after {} iterations, relative residual {:.3e}{err}\n",
+            s.unknowns, s.ranks, s.stats.reason, s.stats.iterations, s.true_relative_residual
+        );
+        text += &format!("time: setup {:.3} s, preconditioner {:.3} s, solve {:.3} s, total {:.3} s\n", s.wall.setup, s.wall.pc_setup, s.wall.solve, s.wall.total);
         if let Some(x) = &s.output {
             text += &format!("wrote {} and {}\n", x.with_extension("h5").display(), x.display());
         }
@@ -338,6 +462,7 @@ pub fn main() -> i32 {
     init_logging(&comm, cli.verbose);
     let r = match cli.command {
         Command::Heat(a) => run_heat(&comm, a),
+        Command::Poisson(a) => run_poisson(&comm, a),
         Command::Partition(a) => run_partition(&comm, a),
     };
     match r {

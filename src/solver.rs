@@ -1,0 +1,128 @@
+//! Solver configuration: one serde struct whose keys are the same in the TOML presets of
+//! `solvers/`, on the command line and in the library builder, so an embedding program builds
+//! exactly the solver a preset describes.
+
+use crate::comm::Comm;
+use crate::error::{Error, Result};
+use crate::krylov::{bicgstab, cg, fgmres, gmres, SolveStats, SolverOptions};
+use crate::linalg::{DistMatrix, DistVector, Identity, Jacobi, Preconditioner};
+use std::path::{Path, PathBuf};
+
+/// The Krylov method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KrylovKind {
+    /// Preconditioned conjugate gradients (symmetric operator and preconditioner).
+    Cg,
+    /// Restarted GMRES with right preconditioning.
+    Gmres,
+    /// Flexible GMRES (the preconditioner may vary between iterations).
+    Fgmres,
+    /// BiCGStab.
+    Bicgstab,
+}
+
+/// The preconditioner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PcKind {
+    /// None.
+    None,
+    /// Point Jacobi.
+    Jacobi,
+}
+
+/// A complete solver description (the keys of a `solvers/*.toml` preset).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SolverConfig {
+    /// Krylov method.
+    pub krylov: KrylovKind,
+    /// Preconditioner.
+    pub pc: PcKind,
+    /// Relative residual tolerance.
+    pub rtol: f64,
+    /// Absolute residual tolerance.
+    pub atol: f64,
+    /// Iteration cap.
+    pub max_iter: usize,
+    /// GMRES restart length.
+    pub restart: usize,
+}
+
+impl Default for SolverConfig {
+    fn default() -> Self {
+        let o = SolverOptions::default();
+        SolverConfig { krylov: KrylovKind::Cg, pc: PcKind::Jacobi, rtol: o.rtol, atol: o.atol, max_iter: o.max_iter, restart: o.restart }
+    }
+}
+
+/// Where named presets are looked up: `./solvers`, then the source tree's `solvers/`.
+fn preset_dirs() -> Vec<PathBuf> {
+    vec![PathBuf::from("solvers"), Path::new(env!("CARGO_MANIFEST_DIR")).join("solvers")]
+}
+
+impl SolverConfig {
+    /// Loads a preset by name (`cg-jacobi`, looked up in `solvers/`) or by path (anything with
+    /// a `/` or ending in `.toml`). Keys missing from the file keep their defaults.
+    pub fn load(name_or_path: &str) -> Result<SolverConfig> {
+        let path = if name_or_path.contains('/') || name_or_path.ends_with(".toml") {
+            PathBuf::from(name_or_path)
+        } else {
+            let found = preset_dirs().into_iter().map(|d| d.join(format!("{name_or_path}.toml"))).find(|p| p.exists());
+            found.ok_or_else(|| Error::Config(format!("unknown solver preset '{name_or_path}' (presets: {})", Self::preset_names().join(", "))))?
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+        Self::from_toml(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Parses TOML text (unknown keys are errors) over the defaults.
+    pub fn from_toml(text: &str) -> std::result::Result<SolverConfig, String> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        let defaults = toml::Table::try_from(SolverConfig::default()).map_err(|e| e.to_string())?;
+        for (k, v) in defaults {
+            table.entry(k).or_insert(v);
+        }
+        let cfg: SolverConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| e.message().to_string())?;
+        cfg.options().validate().map_err(|e| e.to_string())?;
+        Ok(cfg)
+    }
+
+    /// Names of the presets found.
+    pub fn preset_names() -> Vec<String> {
+        let mut names: Vec<String> = preset_dirs()
+            .iter()
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flatten()
+            .filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The Krylov options.
+    pub fn options(&self) -> SolverOptions {
+        SolverOptions { rtol: self.rtol, atol: self.atol, max_iter: self.max_iter, restart: self.restart, ..SolverOptions::default() }
+    }
+
+    /// Collective: builds the preconditioner for `a` (set-up, done once; reused by every solve).
+    pub fn build_pc(&self, _comm: &Comm, a: &DistMatrix) -> Result<Box<dyn Preconditioner>> {
+        Ok(match self.pc {
+            PcKind::None => Box::new(Identity),
+            PcKind::Jacobi => Box::new(Jacobi::new(a)),
+        })
+    }
+
+    /// Collective: solves `a x = b` with the configured method (x holds the initial guess).
+    pub fn solve(&self, comm: &Comm, a: &mut DistMatrix, pc: &mut dyn Preconditioner, b: &DistVector, x: &mut DistVector) -> Result<SolveStats> {
+        let opts = self.options();
+        opts.validate()?;
+        match self.krylov {
+            KrylovKind::Cg => cg(comm, a, pc, b, x, &opts),
+            KrylovKind::Gmres => gmres(comm, a, pc, b, x, &opts),
+            KrylovKind::Fgmres => fgmres(comm, a, pc, b, x, &opts),
+            KrylovKind::Bicgstab => bicgstab(comm, a, pc, b, x, &opts),
+        }
+    }
+}
