@@ -13,6 +13,7 @@ pub mod error;
 pub mod fd;
 pub mod fem;
 pub mod io;
+pub mod krylov;
 pub mod linalg;
 pub mod mesh;
 pub mod partition;

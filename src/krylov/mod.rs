@@ -1,0 +1,269 @@
+//! Krylov solvers on distributed vectors: preconditioned CG, right-preconditioned GMRES(m),
+//! flexible GMRES and right-preconditioned BiCGStab, written against the [`LinearOperator`] and
+//! [`Preconditioner`](crate::linalg::Preconditioner) traits of [`crate::linalg`]. They sit
+//! between the discretizations (which assemble the operator) and the domain-decomposition
+//! preconditioners and problem drivers (which call them). Each method is a short loop of pure
+//! algebra; the shared bookkeeping (convergence test, NaN check, history, iteration cap) lives
+//! in [`Monitor`].
+//!
+//! Every method monitors the unpreconditioned residual 2-norm `‖b − A x‖` and stops when
+//! `‖r‖ ≤ max(rtol·‖b‖, atol)`, so the tolerance means the same for all of them and does not
+//! depend on the preconditioner. A zero right-hand side gives `x = 0` after zero iterations.
+
+mod bicgstab;
+mod cg;
+mod gmres;
+mod monitor;
+
+pub use bicgstab::bicgstab;
+pub use cg::cg;
+pub use gmres::{fgmres, gmres};
+pub use monitor::Monitor;
+
+use crate::comm::Comm;
+use crate::error::{Error, Result};
+use crate::linalg::{DistVector, LinearOperator};
+use mpi::collective::SystemOperation;
+use mpi::traits::*;
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+/// Stopping criteria and method parameters shared by all Krylov solvers (TOML keys in kebab-case).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SolverOptions {
+    /// Relative tolerance: converged when `‖r‖ ≤ rtol·‖b‖` (or `‖r‖ ≤ atol`).
+    pub rtol: f64,
+    /// Absolute tolerance on `‖r‖`.
+    pub atol: f64,
+    /// Largest number of iterations (operator applications in the Krylov loop).
+    pub max_iter: usize,
+    /// Krylov basis size of GMRES and FGMRES before a restart.
+    pub restart: usize,
+    /// Whether to keep the residual norm of every iteration in [`SolveStats::history`].
+    pub record_history: bool,
+}
+
+impl Default for SolverOptions {
+    fn default() -> Self {
+        SolverOptions {
+            rtol: 1e-8,
+            atol: 1e-50,
+            max_iter: 10_000,
+            restart: 30,
+            record_history: false,
+        }
+    }
+}
+
+impl SolverOptions {
+    /// Checks the options are usable; every solver calls this before its first collective.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.rtol.is_finite() && self.rtol > 0.0) {
+            return Err(Error::Config(format!(
+                "solver rtol must be positive and finite, got {}",
+                self.rtol
+            )));
+        }
+        if !(self.atol.is_finite() && self.atol >= 0.0) {
+            return Err(Error::Config(format!(
+                "solver atol must be non-negative and finite, got {}",
+                self.atol
+            )));
+        }
+        if self.max_iter == 0 {
+            return Err(Error::Config(
+                "solver max-iter is 0: zero iterations cannot solve anything".into(),
+            ));
+        }
+        if self.restart == 0 {
+            return Err(Error::Config("solver restart must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Why a solve stopped.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// `‖r‖ ≤ max(rtol·‖b‖, atol)`.
+    Converged,
+    /// The iteration cap was reached first.
+    MaxIterations,
+    /// The method cannot continue (a division by a quantity that vanished); says which.
+    Breakdown(String),
+    /// A residual norm was NaN or infinite.
+    NotANumber,
+}
+
+/// The outcome of a solve, identical on every rank.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SolveStats {
+    /// Why the solve stopped.
+    pub reason: StopReason,
+    /// Iterations done (operator applications inside the Krylov loop).
+    pub iterations: usize,
+    /// `‖b − A x₀‖`.
+    pub initial_residual: f64,
+    /// The last monitored residual norm (see each method for which one).
+    pub final_residual: f64,
+    /// `final_residual / ‖b‖` (0 for a zero right-hand side).
+    pub relative_residual: f64,
+    /// Residual norm after each iteration, starting with the initial one (when requested).
+    pub history: Vec<f64>,
+    /// Wall time of the solve in seconds.
+    pub solve_seconds: f64,
+}
+
+impl SolveStats {
+    /// Whether the solve met its tolerance.
+    pub fn converged(&self) -> bool {
+        self.reason == StopReason::Converged
+    }
+}
+
+/// Collective: the checks every solver makes before iterating (options, vector sizes), agreed
+/// by all ranks so that a mismatch on one rank cannot leave the others waiting in a reduction.
+/// A rank that fails a check itself returns its own error (so invalid options, the same on
+/// every rank, give [`Error::Config`] everywhere); the others return [`Error::Remote`].
+fn check_setup(
+    comm: &Comm,
+    a: &dyn LinearOperator,
+    b: &DistVector,
+    x: &DistVector,
+    opts: &SolverOptions,
+) -> Result<()> {
+    let check = || -> Result<()> {
+        opts.validate()?;
+        let layout = a.layout();
+        if b.n_owned != layout.n_owned || b.data.len() < layout.n_owned {
+            return Err(Error::input(format!(
+                "right-hand side has {} owned entries, the operator {}",
+                b.n_owned, layout.n_owned
+            )));
+        }
+        if x.n_owned != layout.n_owned || x.data.len() != layout.n_local() {
+            return Err(Error::input(format!(
+                "solution vector has {} owned + {} ghost entries, the operator needs {} + {}",
+                x.n_owned,
+                x.data.len().saturating_sub(x.n_owned),
+                layout.n_owned,
+                layout.n_local() - layout.n_owned
+            )));
+        }
+        Ok(())
+    };
+    match comm.agree(check()) {
+        Err(Error::Remote { .. }) if check().is_err() => check(),
+        agreed => agreed,
+    }
+}
+
+/// Collective: the start every method shares: set-up checks, `r = b − A x₀`, `‖b‖` and `‖r‖`
+/// (one fused allreduce), then either a [`Monitor`] to iterate with or, when no iteration is
+/// needed (zero right-hand side: `x = 0`; `x₀` already converged; NaN), the finished statistics.
+fn begin(
+    comm: &Comm,
+    a: &mut dyn LinearOperator,
+    b: &DistVector,
+    x: &mut DistVector,
+    r: &mut DistVector,
+    opts: &SolverOptions,
+) -> Result<ControlFlow<SolveStats, Monitor>> {
+    let start = Instant::now();
+    check_setup(comm, a, b, x, opts)?;
+    residual(comm, a, b, x, r);
+    let (bb, rr) = DistVector::dots2(comm, b, b, r, r); // ‖b‖², ‖r₀‖²
+    if bb == 0.0 {
+        // A x = 0 has the solution 0 whatever the initial guess.
+        x.fill(0.0);
+        r.fill(0.0);
+        return Ok(ControlFlow::Break(
+            Monitor::new(opts, 0.0, 0.0, start).finish(StopReason::Converged),
+        ));
+    }
+    let mon = Monitor::new(opts, bb.sqrt(), rr.sqrt(), start);
+    Ok(match mon.check(rr.sqrt()) {
+        Some(reason) => ControlFlow::Break(mon.finish(reason)),
+        None => ControlFlow::Continue(mon),
+    })
+}
+
+/// Collective: `r = b − A x` (refreshes `x`'s ghosts).
+fn residual(comm: &Comm, a: &mut dyn LinearOperator, b: &DistVector, x: &mut DistVector, r: &mut DistVector) {
+    a.apply(comm, x, r); // r = A x
+    r.aypx(-1.0, b); // r = b − A x
+}
+
+/// Collective: `out[i] = vs[i] · w` for every `i`, with a single allreduce (`local` is scratch
+/// of the same length as `out`).
+fn multi_dot(comm: &Comm, vs: &[DistVector], w: &DistVector, local: &mut [f64], out: &mut [f64]) {
+    for (l, v) in local.iter_mut().zip(vs) {
+        *l = v.owned().iter().zip(w.owned()).map(|(a, b)| a * b).sum();
+    }
+    comm.world().all_reduce_into(local, out, SystemOperation::sum());
+}
+
+/// Collective: three dot products `(a·b, c·d, e·f)` with a single allreduce.
+fn dots3(comm: &Comm, pairs: [(&DistVector, &DistVector); 3]) -> [f64; 3] {
+    let local = pairs.map(|(u, v)| u.owned().iter().zip(v.owned()).map(|(a, b)| a * b).sum::<f64>());
+    let mut global = [0.0; 3];
+    comm.world()
+        .all_reduce_into(&local[..], &mut global[..], SystemOperation::sum());
+    global
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_validation() {
+        let d = SolverOptions::default();
+        assert_eq!((d.rtol, d.atol, d.max_iter, d.restart), (1e-8, 1e-50, 10_000, 30));
+        assert!(d.validate().is_ok());
+        for bad in [
+            SolverOptions { rtol: 0.0, ..d.clone() },
+            SolverOptions {
+                rtol: -1e-3,
+                ..d.clone()
+            },
+            SolverOptions {
+                rtol: f64::NAN,
+                ..d.clone()
+            },
+            SolverOptions {
+                rtol: f64::INFINITY,
+                ..d.clone()
+            },
+            SolverOptions {
+                atol: -1.0,
+                ..d.clone()
+            },
+            SolverOptions {
+                max_iter: 0,
+                ..d.clone()
+            },
+            SolverOptions {
+                restart: 0,
+                ..d.clone()
+            },
+        ] {
+            assert!(matches!(bad.validate(), Err(Error::Config(_))), "{bad:?} accepted");
+        }
+        let e = SolverOptions { max_iter: 0, ..d }.validate().unwrap_err().to_string();
+        assert!(e.contains("zero iterations"), "{e}");
+    }
+
+    #[test]
+    fn options_from_toml() {
+        let o: SolverOptions = toml::from_str("rtol = 1e-6\nmax-iter = 50\nrecord-history = true").unwrap();
+        assert_eq!(o.rtol, 1e-6);
+        assert_eq!(o.max_iter, 50);
+        assert!(o.record_history);
+        assert_eq!(o.restart, 30);
+        assert!(toml::from_str::<SolverOptions>("max_iter = 5").is_err());
+        assert!(toml::from_str::<SolverOptions>("tolerance = 1e-6").is_err());
+    }
+}
