@@ -10,8 +10,8 @@ use crate::partition::Method;
 use crate::pde::{BcKind, Exact};
 use crate::problems::heat::{self, Discretization, HeatParams};
 use crate::problems::poisson::{self, PoissonParams};
-use crate::solver::SolverConfig;
 use crate::problems::{load_mesh, partition_collective, MeshSource};
+use crate::solver::SolverConfig;
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -250,19 +250,26 @@ fn discretization(name: Option<&str>, mesh: &MeshSource) -> Result<Discretizatio
         None => Ok(Discretization::P1),
         Some("fd") => Ok(Discretization::Fd),
         Some("p1") => Ok(Discretization::P1),
-        Some(o) => Err(Error::input(format!("unknown discretization '{o}' (expected fd or p1)"))),
+        Some(o) => Err(Error::input(format!(
+            "unknown discretization '{o}' (expected fd or p1)"
+        ))),
     }
 }
 
 fn parse_bcs(items: Option<&[String]>) -> Result<BTreeMap<String, BcKind>> {
     let mut bc = BTreeMap::new();
     for item in items.into_iter().flatten() {
-        let (name, kind) =
-            item.split_once('=').ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann")))?;
+        let (name, kind) = item
+            .split_once('=')
+            .ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann")))?;
         let kind = match kind {
             "dirichlet" => BcKind::Dirichlet,
             "neumann" => BcKind::Neumann,
-            o => return Err(Error::input(format!("--bc '{item}': unknown kind '{o}' (expected dirichlet or neumann)"))),
+            o => {
+                return Err(Error::input(format!(
+                    "--bc '{item}': unknown kind '{o}' (expected dirichlet or neumann)"
+                )))
+            }
         };
         bc.insert(name.to_string(), kind);
     }
@@ -367,7 +374,11 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
         "manufactured" => true,
         "none" => false,
-        o => return Err(Error::input(format!("unknown exact solution '{o}' (expected manufactured or none)"))),
+        o => {
+            return Err(Error::input(format!(
+                "unknown exact solution '{o}' (expected manufactured or none)"
+            )))
+        }
     };
     let mut solver = SolverConfig::load(a.solver.as_deref().unwrap_or("cg-jacobi"))?;
     if let Some(k) = &a.krylov {
@@ -400,12 +411,17 @@ fn run_poisson(comm: &Comm, a: PoissonArgs) -> Result<()> {
     let s = poisson::run(comm, &params)?;
     write_report(comm, report_path.as_deref(), &s)?;
     if comm.is_root() {
-        let err = s.error.map_or(String::new(), |e| format!(", L2 error {:.3e} (relative {:.3e})", e.l2, e.l2_relative));
+        let err = s.error.map_or(String::new(), |e| {
+            format!(", L2 error {:.3e} (relative {:.3e})", e.l2, e.l2_relative)
+        });
         let mut text = format!(
             "poisson: {} unknowns on {} rank(s): {:?} after {} iterations, relative residual {:.3e}{err}\n",
             s.unknowns, s.ranks, s.stats.reason, s.stats.iterations, s.true_relative_residual
         );
-        text += &format!("time: setup {:.3} s, preconditioner {:.3} s, solve {:.3} s, total {:.3} s\n", s.wall.setup, s.wall.pc_setup, s.wall.solve, s.wall.total);
+        text += &format!(
+            "time: setup {:.3} s, preconditioner {:.3} s, solve {:.3} s, total {:.3} s\n",
+            s.wall.setup, s.wall.pc_setup, s.wall.solve, s.wall.total
+        );
         if let Some(x) = &s.output {
             text += &format!("wrote {} and {}\n", x.with_extension("h5").display(), x.display());
         }

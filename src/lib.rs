@@ -19,5 +19,6 @@ pub mod mesh;
 pub mod partition;
 pub mod pde;
 pub mod problems;
+pub mod solver;
 
 pub use error::{Error, Result};

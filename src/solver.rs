@@ -53,13 +53,23 @@ pub struct SolverConfig {
 impl Default for SolverConfig {
     fn default() -> Self {
         let o = SolverOptions::default();
-        SolverConfig { krylov: KrylovKind::Cg, pc: PcKind::Jacobi, rtol: o.rtol, atol: o.atol, max_iter: o.max_iter, restart: o.restart }
+        SolverConfig {
+            krylov: KrylovKind::Cg,
+            pc: PcKind::Jacobi,
+            rtol: o.rtol,
+            atol: o.atol,
+            max_iter: o.max_iter,
+            restart: o.restart,
+        }
     }
 }
 
 /// Where named presets are looked up: `./solvers`, then the source tree's `solvers/`.
 fn preset_dirs() -> Vec<PathBuf> {
-    vec![PathBuf::from("solvers"), Path::new(env!("CARGO_MANIFEST_DIR")).join("solvers")]
+    vec![
+        PathBuf::from("solvers"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("solvers"),
+    ]
 }
 
 impl SolverConfig {
@@ -69,10 +79,21 @@ impl SolverConfig {
         let path = if name_or_path.contains('/') || name_or_path.ends_with(".toml") {
             PathBuf::from(name_or_path)
         } else {
-            let found = preset_dirs().into_iter().map(|d| d.join(format!("{name_or_path}.toml"))).find(|p| p.exists());
-            found.ok_or_else(|| Error::Config(format!("unknown solver preset '{name_or_path}' (presets: {})", Self::preset_names().join(", "))))?
+            let found = preset_dirs()
+                .into_iter()
+                .map(|d| d.join(format!("{name_or_path}.toml")))
+                .find(|p| p.exists());
+            found.ok_or_else(|| {
+                Error::Config(format!(
+                    "unknown solver preset '{name_or_path}' (presets: {})",
+                    Self::preset_names().join(", ")
+                ))
+            })?
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
         Self::from_toml(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
     }
 
@@ -83,7 +104,9 @@ impl SolverConfig {
         for (k, v) in defaults {
             table.entry(k).or_insert(v);
         }
-        let cfg: SolverConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| e.message().to_string())?;
+        let cfg: SolverConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_string())?;
         cfg.options().validate().map_err(|e| e.to_string())?;
         Ok(cfg)
     }
@@ -103,7 +126,13 @@ impl SolverConfig {
 
     /// The Krylov options.
     pub fn options(&self) -> SolverOptions {
-        SolverOptions { rtol: self.rtol, atol: self.atol, max_iter: self.max_iter, restart: self.restart, ..SolverOptions::default() }
+        SolverOptions {
+            rtol: self.rtol,
+            atol: self.atol,
+            max_iter: self.max_iter,
+            restart: self.restart,
+            ..SolverOptions::default()
+        }
     }
 
     /// Collective: builds the preconditioner for `a` (set-up, done once; reused by every solve).
@@ -115,7 +144,14 @@ impl SolverConfig {
     }
 
     /// Collective: solves `a x = b` with the configured method (x holds the initial guess).
-    pub fn solve(&self, comm: &Comm, a: &mut DistMatrix, pc: &mut dyn Preconditioner, b: &DistVector, x: &mut DistVector) -> Result<SolveStats> {
+    pub fn solve(
+        &self,
+        comm: &Comm,
+        a: &mut DistMatrix,
+        pc: &mut dyn Preconditioner,
+        b: &DistVector,
+        x: &mut DistVector,
+    ) -> Result<SolveStats> {
         let opts = self.options();
         opts.validate()?;
         match self.krylov {

@@ -2,6 +2,7 @@
 //! distribution → discretization → time loop → output) and return a serializable summary.
 
 pub mod heat;
+pub mod poisson;
 mod setup;
 
 pub use setup::{create_writer, load_mesh, partition_collective, MeshSource};

@@ -118,8 +118,18 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let dual = mesh.cell_graph(Adjacency::Facet);
     let part = partition_collective(comm, &mesh, &dual, comm.size() as usize, &p.partitioner)?;
     let report = part.report(&dual);
-    let graph = if is_fd { None } else { Some(mesh.cell_graph(Adjacency::Vertex)) };
-    let lm = comm.agree(distribute(comm.rank() as usize, &mesh, &part, graph.as_ref().unwrap_or(&dual), 1))?;
+    let graph = if is_fd {
+        None
+    } else {
+        Some(mesh.cell_graph(Adjacency::Vertex))
+    };
+    let lm = comm.agree(distribute(
+        comm.rank() as usize,
+        &mesh,
+        &part,
+        graph.as_ref().unwrap_or(&dual),
+        1,
+    ))?;
     let (mut fd, mut fe) = (None, None);
     match &grid {
         Some(g) => fd = Some(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?),
@@ -134,7 +144,15 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let unknowns = a.n_global();
     let setup = t_start.elapsed().as_secs_f64();
     if comm.is_root() {
-        tracing::info!("poisson: {} {}, {} unknowns, {nonzeros} nonzeros on {} ranks; solver {:?} + {:?}", p.mesh, p.discretization.name(), a.n_global(), comm.size(), p.solver.krylov, p.solver.pc);
+        tracing::info!(
+            "poisson: {} {}, {} unknowns, {nonzeros} nonzeros on {} ranks; solver {:?} + {:?}",
+            p.mesh,
+            p.discretization.name(),
+            a.n_global(),
+            comm.size(),
+            p.solver.krylov,
+            p.solver.pc
+        );
     }
     let t0 = Instant::now();
     let mut pc = p.solver.build_pc(comm, a)?;
@@ -143,7 +161,12 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let stats = p.solver.solve(comm, a, pc.as_mut(), &b, &mut x)?;
     let true_rel = relative_residual(comm, a, &b, &mut x);
     if comm.is_root() {
-        tracing::info!("{:?} after {} iterations, relative residual {:.3e}", stats.reason, stats.iterations, true_rel);
+        tracing::info!(
+            "{:?} after {} iterations, relative residual {:.3e}",
+            stats.reason,
+            stats.iterations,
+            true_rel
+        );
     }
     let (error, h1) = match (&fd, &mut fe, p.exact) {
         (Some(s), _, true) => (Some(s.errors(comm, &x, &data)), None),
