@@ -4,9 +4,8 @@
 //! runs caller code between posting the nonblocking messages and waiting for them, and the time of
 //! each phase is accumulated so a run can say how much communication was hidden.
 
-use super::{Comm, Layout};
+use super::{displacements, Comm, Layout};
 use crate::error::{Error, Result};
-use mpi::datatype::{Partition, PartitionMut};
 use mpi::traits::*;
 use std::ops::Range;
 use std::time::Instant;
@@ -95,24 +94,8 @@ impl Halo {
         let want_ids: Vec<u64> = order.iter().map(|&k| layout.ghosts[k]).collect();
         let recv_idx: Vec<u32> = order.iter().map(|&k| (layout.n_owned + k) as u32).collect();
 
-        let mut give_counts = vec![0i32; size];
-        comm.world().all_to_all_into(&want_counts[..], &mut give_counts[..]);
-        let displs = |c: &[i32]| {
-            c.iter()
-                .scan(0, |s, &x| {
-                    let d = *s;
-                    *s += x;
-                    Some(d)
-                })
-                .collect::<Vec<i32>>()
-        };
-        let (want_displs, give_displs) = (displs(&want_counts), displs(&give_counts));
-        let mut give_ids = vec![0u64; give_counts.iter().sum::<i32>() as usize];
-        {
-            let sp = Partition::new(&want_ids[..], &want_counts[..], &want_displs[..]);
-            let mut rp = PartitionMut::new(&mut give_ids[..], &give_counts[..], &give_displs[..]);
-            comm.world().all_to_all_varcount_into(&sp, &mut rp);
-        }
+        let (give_ids, give_counts) = comm.all_to_all_v(&want_ids, &want_counts);
+        let (want_displs, give_displs) = (displacements(&want_counts), displacements(&give_counts));
         let range = layout.offset..layout.offset + layout.n_owned as u64;
         let bad = give_ids.iter().find(|g| !range.contains(g)).copied();
         comm.agree(match bad {

@@ -10,6 +10,7 @@ pub use layout::Layout;
 
 use crate::error::{Error, Result};
 use mpi::collective::SystemOperation;
+use mpi::datatype::{Partition, PartitionMut};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
@@ -113,8 +114,36 @@ impl Comm {
         self.world.all_gather_into(&x, &mut all[..]);
         all
     }
+    /// Collective: personalized all-to-all. `send` holds the items for rank 0, then rank 1, ...
+    /// (`counts[r]` items for rank `r`); returns the items received, grouped by source rank in
+    /// rank order, and how many came from each rank.
+    pub fn all_to_all_v<T: Equivalence + Default + Clone>(&self, send: &[T], counts: &[i32]) -> (Vec<T>, Vec<i32>) {
+        let size = self.size() as usize;
+        let mut rcounts = vec![0i32; size];
+        self.world.all_to_all_into(counts, &mut rcounts[..]);
+        let (sd, rd) = (displacements(counts), displacements(&rcounts));
+        let mut recv = vec![T::default(); rcounts.iter().sum::<i32>() as usize];
+        {
+            let sp = Partition::new(send, counts, &sd[..]);
+            let mut rp = PartitionMut::new(&mut recv[..], &rcounts[..], &rd[..]);
+            self.world.all_to_all_varcount_into(&sp, &mut rp);
+        }
+        (recv, rcounts)
+    }
+
     /// Collective barrier.
     pub fn barrier(&self) {
         self.world.barrier();
     }
+}
+
+/// Exclusive prefix sums of `counts` (MPI displacements).
+pub fn displacements(counts: &[i32]) -> Vec<i32> {
+    let mut d = Vec::with_capacity(counts.len());
+    let mut s = 0;
+    for &c in counts {
+        d.push(s);
+        s += c;
+    }
+    d
 }

@@ -8,7 +8,6 @@
 use super::{Csr, DistVector};
 use crate::comm::{Comm, Halo, Layout};
 use crate::error::{Error, Result};
-use mpi::datatype::{Partition, PartitionMut};
 use mpi::traits::*;
 
 /// A square distributed sparse matrix and the exchange plan its products use.
@@ -44,37 +43,17 @@ pub fn ownership_offsets(comm: &Comm, n_owned: usize) -> Vec<u64> {
     off
 }
 
-/// Collective: sends `items[k]` to rank `dest[k]` (grouped in rank order); returns what this rank
-/// received, grouped by source rank in rank order.
+/// Collective: sends `items[k]` to rank `dest[k]`; returns what this rank received, grouped by
+/// source rank in rank order.
 fn exchange_by_rank<T: Equivalence + Default + Clone>(comm: &Comm, dest: &[usize], items: &[T]) -> Vec<T> {
-    let size = comm.size() as usize;
-    let mut counts = vec![0i32; size];
+    let mut counts = vec![0i32; comm.size() as usize];
     for &d in dest {
         counts[d] += 1;
     }
-    let displs = |c: &[i32]| -> Vec<i32> {
-        c.iter()
-            .scan(0, |s, &x| {
-                let d = *s;
-                *s += x;
-                Some(d)
-            })
-            .collect()
-    };
-    let sdispl = displs(&counts);
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|&k| dest[k]);
     let send: Vec<T> = order.iter().map(|&k| items[k].clone()).collect();
-    let mut rcounts = vec![0i32; size];
-    comm.world().all_to_all_into(&counts[..], &mut rcounts[..]);
-    let rdispl = displs(&rcounts);
-    let mut recv = vec![T::default(); rcounts.iter().sum::<i32>() as usize];
-    {
-        let sp = Partition::new(&send[..], &counts[..], &sdispl[..]);
-        let mut rp = PartitionMut::new(&mut recv[..], &rcounts[..], &rdispl[..]);
-        comm.world().all_to_all_varcount_into(&sp, &mut rp);
-    }
-    recv
+    comm.all_to_all_v(&send, &counts).0
 }
 
 impl DistMatrix {
