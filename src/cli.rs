@@ -159,6 +159,15 @@ pub struct PoissonArgs {
     /// Override the GMRES restart length.
     #[arg(long)]
     pub restart: Option<usize>,
+    /// Override the Schwarz overlap (layers of the matrix graph, ≥ 0).
+    #[arg(long, allow_hyphen_values = true)]
+    pub overlap: Option<i64>,
+    /// Override the number of Schwarz subdomains on each rank.
+    #[arg(long)]
+    pub subdomains_per_rank: Option<usize>,
+    /// Override the Schwarz local solver.
+    #[arg(long, value_name = "cholesky|lu|ic0|ilu0")]
+    pub local_solver: Option<String>,
     /// Output directory for poisson.h5 + poisson.xdmf.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -368,7 +377,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathBuf>)> {
     let mut f: PoissonArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, out, report);
+    merge!(a, f; grid, mesh, discretization, kappa, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, out, report);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
@@ -391,6 +400,13 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
     solver.atol = a.atol.unwrap_or(solver.atol);
     solver.max_iter = a.max_iter.unwrap_or(solver.max_iter);
     solver.restart = a.restart.unwrap_or(solver.restart);
+    if let Some(o) = a.overlap {
+        solver.overlap = usize::try_from(o).map_err(|_| Error::Config(format!("--overlap {o}: the overlap must be 0 or more layers")))?;
+    }
+    solver.subdomains_per_rank = a.subdomains_per_rank.unwrap_or(solver.subdomains_per_rank);
+    if let Some(l) = &a.local_solver {
+        solver.local_solver = parse_name("local-solver", l)?;
+    }
     solver.options().validate()?;
     let params = PoissonParams {
         partitioner: method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &mesh)?,

@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod comm;
+pub mod dd;
 pub mod error;
 pub mod fd;
 pub mod fem;

@@ -5,7 +5,8 @@
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::krylov::{bicgstab, cg, fgmres, gmres, SolveStats, SolverOptions};
-use crate::linalg::{DistMatrix, DistVector, Identity, Jacobi, Preconditioner};
+use crate::dd::{Schwarz, SchwarzVariant};
+use crate::linalg::{DistMatrix, DistVector, Identity, Jacobi, LocalSolverKind, Preconditioner};
 use std::path::{Path, PathBuf};
 
 /// The Krylov method.
@@ -30,6 +31,10 @@ pub enum PcKind {
     None,
     /// Point Jacobi.
     Jacobi,
+    /// Additive Schwarz (symmetric).
+    Asm,
+    /// Restricted additive Schwarz (not symmetric: use GMRES / FGMRES / BiCGStab).
+    Ras,
 }
 
 /// A complete solver description (the keys of a `solvers/*.toml` preset).
@@ -48,6 +53,12 @@ pub struct SolverConfig {
     pub max_iter: usize,
     /// GMRES restart length.
     pub restart: usize,
+    /// Schwarz overlap in layers of the matrix graph (≥ 0).
+    pub overlap: usize,
+    /// Schwarz subdomains on each rank.
+    pub subdomains_per_rank: usize,
+    /// Schwarz local solver: cholesky, lu, ic0 or ilu0.
+    pub local_solver: LocalSolverKind,
 }
 
 impl Default for SolverConfig {
@@ -60,6 +71,9 @@ impl Default for SolverConfig {
             atol: o.atol,
             max_iter: o.max_iter,
             restart: o.restart,
+            overlap: 1,
+            subdomains_per_rank: 1,
+            local_solver: LocalSolverKind::Cholesky,
         }
     }
 }
@@ -136,10 +150,13 @@ impl SolverConfig {
     }
 
     /// Collective: builds the preconditioner for `a` (set-up, done once; reused by every solve).
-    pub fn build_pc(&self, _comm: &Comm, a: &DistMatrix) -> Result<Box<dyn Preconditioner>> {
+    pub fn build_pc(&self, comm: &Comm, a: &DistMatrix) -> Result<Box<dyn Preconditioner>> {
+        let schwarz = |v| Schwarz::new(comm, a, v, self.overlap, self.subdomains_per_rank, self.local_solver);
         Ok(match self.pc {
             PcKind::None => Box::new(Identity),
             PcKind::Jacobi => Box::new(Jacobi::new(a)),
+            PcKind::Asm => Box::new(schwarz(SchwarzVariant::Asm)?),
+            PcKind::Ras => Box::new(schwarz(SchwarzVariant::Ras)?),
         })
     }
 

@@ -137,7 +137,8 @@ pub fn partition(mesh: &Mesh, dual: &Graph, n_parts: usize, method: &Method) -> 
     Ok(p)
 }
 
-fn metis_partition(dual: &Graph, n_parts: usize, kway: bool) -> Result<Vec<u32>> {
+/// METIS k-way (`kway`) or recursive bisection of a graph into `n_parts` parts (no checks).
+pub fn metis_partition(dual: &Graph, n_parts: usize, kway: bool) -> Result<Vec<u32>> {
     let to_idx =
         |x: usize| metis::Idx::try_from(x).map_err(|_| Error::Partition("graph too large for 32-bit METIS".into()));
     let xadj: Vec<metis::Idx> = dual.xadj.iter().map(|&x| to_idx(x)).collect::<Result<_>>()?;
