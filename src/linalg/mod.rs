@@ -3,11 +3,13 @@
 //! operator / preconditioner interfaces the Krylov solvers use.
 
 mod csr;
+mod local;
 mod matrix;
 mod op;
 mod vector;
 
 pub use csr::Csr;
+pub use local::{init_sequential, LocalSolver, LocalSolverKind, IC0_SHIFTS};
 pub use matrix::{owner_of, ownership_offsets, DistMatrix};
 pub use op::{Identity, Jacobi, LinearOperator, Preconditioner};
 pub use vector::DistVector;
