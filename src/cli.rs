@@ -401,7 +401,8 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
     solver.max_iter = a.max_iter.unwrap_or(solver.max_iter);
     solver.restart = a.restart.unwrap_or(solver.restart);
     if let Some(o) = a.overlap {
-        solver.overlap = usize::try_from(o).map_err(|_| Error::Config(format!("--overlap {o}: the overlap must be 0 or more layers")))?;
+        solver.overlap = usize::try_from(o)
+            .map_err(|_| Error::Config(format!("--overlap {o}: the overlap must be 0 or more layers")))?;
     }
     solver.subdomains_per_rank = a.subdomains_per_rank.unwrap_or(solver.subdomains_per_rank);
     if let Some(l) = &a.local_solver {
@@ -482,6 +483,8 @@ pub fn main() -> i32 {
             return 1;
         }
     };
+    // One MPI rank per core: the local factorizations must not start threads of their own.
+    crate::linalg::init_sequential();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -3,9 +3,9 @@
 //! exactly the solver a preset describes.
 
 use crate::comm::Comm;
+use crate::dd::{Schwarz, SchwarzVariant};
 use crate::error::{Error, Result};
 use crate::krylov::{bicgstab, cg, fgmres, gmres, SolveStats, SolverOptions};
-use crate::dd::{Schwarz, SchwarzVariant};
 use crate::linalg::{DistMatrix, DistVector, Identity, Jacobi, LocalSolverKind, Preconditioner};
 use std::path::{Path, PathBuf};
 

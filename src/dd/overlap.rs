@@ -21,7 +21,11 @@ impl KnownRows {
         for i in 0..lay.n_owned {
             let (dc, dv) = a.diag.row(i);
             let (oc, ov) = a.offd.row(i);
-            let mut r: Vec<(u64, f64)> = dc.iter().map(|&j| lay.offset + j as u64).zip(dv.iter().copied()).collect();
+            let mut r: Vec<(u64, f64)> = dc
+                .iter()
+                .map(|&j| lay.offset + j as u64)
+                .zip(dv.iter().copied())
+                .collect();
             r.extend(oc.iter().map(|&k| lay.ghosts[k as usize]).zip(ov.iter().copied()));
             r.sort_by_key(|e| e.0);
             rows.insert(lay.offset + i as u64, r.into_iter().unzip());
@@ -63,7 +67,8 @@ impl KnownRows {
         let mut at = 0;
         for (g, n) in ids.iter().zip(got_lens) {
             let n = n as usize;
-            self.rows.insert(*g, (got_cols[at..at + n].to_vec(), got_vals[at..at + n].to_vec()));
+            self.rows
+                .insert(*g, (got_cols[at..at + n].to_vec(), got_vals[at..at + n].to_vec()));
             at += n;
         }
     }

@@ -76,12 +76,22 @@ fn owned_graph(a: &DistMatrix) -> Graph {
 
 impl Schwarz {
     /// Collective: builds the preconditioner for `a` (cores, overlap, local factorizations).
-    pub fn new(comm: &Comm, a: &DistMatrix, variant: SchwarzVariant, overlap: usize, per_rank: usize, kind: LocalSolverKind) -> Result<Schwarz> {
+    pub fn new(
+        comm: &Comm,
+        a: &DistMatrix,
+        variant: SchwarzVariant,
+        overlap: usize,
+        per_rank: usize,
+        kind: LocalSolverKind,
+    ) -> Result<Schwarz> {
         let lay = &a.layout;
         let n = lay.n_owned;
         let cores: Result<Vec<u32>> = match per_rank {
             0 => Err(Error::Config("subdomains-per-rank must be at least 1".into())),
-            k if k > n.max(1) => Err(Error::Config(format!("{k} subdomains per rank but rank {} owns only {n} rows", comm.rank()))),
+            k if k > n.max(1) => Err(Error::Config(format!(
+                "{k} subdomains per rank but rank {} owns only {n} rows",
+                comm.rank()
+            ))),
             1 => Ok(vec![0; n]),
             k => metis_partition(&owned_graph(a), k, true),
         };
@@ -91,7 +101,10 @@ impl Schwarz {
             sets[c as usize].insert(lay.offset + i as u64);
         }
         if let Some(e) = sets.iter().position(BTreeSet::is_empty) {
-            return comm.agree(Err(Error::Partition(format!("subdomain {e} of rank {} is empty", comm.rank()))));
+            return comm.agree(Err(Error::Partition(format!(
+                "subdomain {e} of rank {} is empty",
+                comm.rank()
+            ))));
         }
         comm.agree(Ok(()))?;
         let core_sets = sets.clone();
@@ -117,12 +130,22 @@ impl Schwarz {
         known.fetch(comm, a, &wanted);
 
         let owned = lay.offset..lay.offset + n as u64;
-        let ghosts: Vec<u64> = sets.iter().flatten().copied().filter(|g| !owned.contains(g)).collect::<BTreeSet<_>>().into_iter().collect();
+        let ghosts: Vec<u64> = sets
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|g| !owned.contains(g))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let ext_layout = Layout {
             offset: lay.offset,
             n_owned: n,
             n_global: lay.n_global,
-            ghost_owners: ghosts.iter().map(|&g| owner_of(&a.offsets, g).unwrap_or(0) as i32).collect(),
+            ghost_owners: ghosts
+                .iter()
+                .map(|&g| owner_of(&a.offsets, g).unwrap_or(0) as i32)
+                .collect(),
             ghosts,
         };
         let halo = Halo::new(comm, &ext_layout)?;
@@ -164,7 +187,16 @@ impl Schwarz {
         }
         comm.agree(failure.map_or(Ok(()), Err))?;
         let len = ext_layout.n_local();
-        Ok(Schwarz { variant, overlap, kind, subdomains, ext_layout, halo, r_ext: vec![0.0; len], z_ext: vec![0.0; len] })
+        Ok(Schwarz {
+            variant,
+            overlap,
+            kind,
+            subdomains,
+            ext_layout,
+            halo,
+            r_ext: vec![0.0; len],
+            z_ext: vec![0.0; len],
+        })
     }
 
     /// Total number of rows over this rank's subdomains (owned rows counted with their overlap).
@@ -217,6 +249,11 @@ impl Preconditioner for Schwarz {
             SchwarzVariant::Asm => "asm",
             SchwarzVariant::Ras => "ras",
         };
-        format!("{v}(overlap {}, {} subdomains/rank, {})", self.overlap, self.subdomains.len(), self.kind.name())
+        format!(
+            "{v}(overlap {}, {} subdomains/rank, {})",
+            self.overlap,
+            self.subdomains.len(),
+            self.kind.name()
+        )
     }
 }
