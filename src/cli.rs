@@ -168,6 +168,9 @@ pub struct PoissonArgs {
     /// Override the Schwarz local solver.
     #[arg(long, value_name = "cholesky|lu|ic0|ilu0")]
     pub local_solver: Option<String>,
+    /// Override how each rank's rows are split into Schwarz subdomains.
+    #[arg(long, value_name = "metis|contiguous")]
+    pub subdomain_split: Option<String>,
     /// Output directory for poisson.h5 + poisson.xdmf.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -377,7 +380,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathBuf>)> {
     let mut f: PoissonArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, out, report);
+    merge!(a, f; grid, mesh, discretization, kappa, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, out, report);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
@@ -407,6 +410,9 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
     solver.subdomains_per_rank = a.subdomains_per_rank.unwrap_or(solver.subdomains_per_rank);
     if let Some(l) = &a.local_solver {
         solver.local_solver = parse_name("local-solver", l)?;
+    }
+    if let Some(l) = &a.subdomain_split {
+        solver.subdomain_split = parse_name("subdomain-split", l)?;
     }
     solver.options().validate()?;
     let params = PoissonParams {

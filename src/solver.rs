@@ -3,7 +3,7 @@
 //! exactly the solver a preset describes.
 
 use crate::comm::Comm;
-use crate::dd::{Schwarz, SchwarzVariant};
+use crate::dd::{Schwarz, SchwarzVariant, SubdomainSplit};
 use crate::error::{Error, Result};
 use crate::krylov::{bicgstab, cg, fgmres, gmres, SolveStats, SolverOptions};
 use crate::linalg::{DistMatrix, DistVector, Identity, Jacobi, LocalSolverKind, Preconditioner};
@@ -59,6 +59,8 @@ pub struct SolverConfig {
     pub subdomains_per_rank: usize,
     /// Schwarz local solver: cholesky, lu, ic0 or ilu0.
     pub local_solver: LocalSolverKind,
+    /// How each rank's rows are split into subdomains: metis or contiguous.
+    pub subdomain_split: SubdomainSplit,
 }
 
 impl Default for SolverConfig {
@@ -74,6 +76,7 @@ impl Default for SolverConfig {
             overlap: 1,
             subdomains_per_rank: 1,
             local_solver: LocalSolverKind::Cholesky,
+            subdomain_split: SubdomainSplit::Metis,
         }
     }
 }
@@ -151,7 +154,17 @@ impl SolverConfig {
 
     /// Collective: builds the preconditioner for `a` (set-up, done once; reused by every solve).
     pub fn build_pc(&self, comm: &Comm, a: &DistMatrix) -> Result<Box<dyn Preconditioner>> {
-        let schwarz = |v| Schwarz::new(comm, a, v, self.overlap, self.subdomains_per_rank, self.local_solver);
+        let schwarz = |v| {
+            Schwarz::new(
+                comm,
+                a,
+                v,
+                self.overlap,
+                self.subdomains_per_rank,
+                self.subdomain_split,
+                self.local_solver,
+            )
+        };
         Ok(match self.pc {
             PcKind::None => Box::new(Identity),
             PcKind::Jacobi => Box::new(Jacobi::new(a)),

@@ -43,12 +43,9 @@ fn a_bad_field_on_one_rank_stops_all_ranks() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(!stderr.contains("panicked"), "{stderr}");
-    // Every rank reports the same agreed error (the driver prints on all ranks on purpose).
-    for r in 0..3 {
-        assert!(
-            stderr.contains(&format!("rank {r}: error:")),
-            "rank {r} did not stop cleanly: {stderr}"
-        );
-    }
+    // Every rank reports the agreed error (the driver prints on all ranks on purpose; lines of
+    // different ranks may interleave, so count them).
+    assert_eq!(stderr.matches("write_mesh: rank").count(), 3, "{stderr}");
+    assert!(stderr.matches("error: output:").count() >= 3, "{stderr}");
     assert!(stderr.contains("values on rank 1"), "{stderr}");
 }

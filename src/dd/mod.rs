@@ -6,4 +6,4 @@
 mod overlap;
 mod schwarz;
 
-pub use schwarz::{Schwarz, SchwarzVariant, Subdomain};
+pub use schwarz::{Schwarz, SchwarzVariant, Subdomain, SubdomainSplit};

@@ -24,6 +24,16 @@ pub enum SchwarzVariant {
     Ras,
 }
 
+/// How a rank's owned rows are split into subdomain cores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubdomainSplit {
+    /// METIS k-way on the owned rows' matrix graph (geometry-free, small interfaces).
+    Metis,
+    /// Contiguous ranges of rows in their global order (PETSc PCASM's default blocks).
+    Contiguous,
+}
+
 /// One subdomain: its rows, Dirichlet matrix on the overlap, partition of unity and factorization.
 pub struct Subdomain {
     /// Global ids of its rows (core and overlap), ascending.
@@ -82,6 +92,7 @@ impl Schwarz {
         variant: SchwarzVariant,
         overlap: usize,
         per_rank: usize,
+        split: SubdomainSplit,
         kind: LocalSolverKind,
     ) -> Result<Schwarz> {
         let lay = &a.layout;
@@ -93,6 +104,7 @@ impl Schwarz {
                 comm.rank()
             ))),
             1 => Ok(vec![0; n]),
+            k if split == SubdomainSplit::Contiguous => Ok((0..n).map(|i| (i * k / n) as u32).collect()),
             k => metis_partition(&owned_graph(a), k, true),
         };
         let cores = comm.agree(cores)?;

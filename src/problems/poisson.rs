@@ -4,7 +4,7 @@
 //! solution.
 
 use super::heat::Discretization;
-use super::{create_writer, load_mesh, partition_collective, MeshSource};
+use super::{create_writer, load_mesh, partition_collective, peak_memory_mib, MeshSource};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::fd::assemble_poisson_fd;
@@ -87,6 +87,8 @@ pub struct PoissonSummary {
     pub h1_error: Option<f64>,
     /// Timings.
     pub wall: PoissonTimings,
+    /// Peak resident memory per rank in MiB (maximum over ranks).
+    pub peak_memory_mib_per_rank: f64,
     /// Partition quality.
     pub partition: Report,
     /// The XDMF file written, if any.
@@ -204,6 +206,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
             total: comm.max_f64(t_start.elapsed().as_secs_f64()),
         },
         stats,
+        peak_memory_mib_per_rank: comm.max_f64(peak_memory_mib()),
         partition: report,
         output: p.out.as_ref().map(|d| d.join("poisson.xdmf")),
     })

@@ -99,3 +99,14 @@ pub fn create_writer(
     w.write_static(comm, "mesh_id", center, &ids)?;
     Ok(w)
 }
+
+/// Peak resident memory of this process in MiB (Linux `VmHWM`; 0 where unavailable).
+pub fn peak_memory_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
