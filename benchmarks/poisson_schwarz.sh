@@ -22,8 +22,9 @@ for case in "2d:1024x1024" "3d:100x100x100"; do
     done
   done
 done
+# Debian's petsc4py finds PETSc through PETSC_DIR.
+export PETSC_DIR=${PETSC_DIR:-/usr/lib/petscdir/petsc3.18/x86_64-linux-gnu-real}
 if /usr/bin/python3 -c "import petsc4py" 2>/dev/null; then
-  export PETSC_DIR=${PETSC_DIR:-/usr/lib/petscdir/petsc3.18/x86_64-linux-gnu-real}
   for case in "2d:1024" "3d:100"; do
     for blocks in 16 64; do
       echo "== PETSc ${case%%:*} blocks=$blocks"
