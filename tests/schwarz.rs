@@ -167,3 +167,39 @@ fn bad_schwarz_configurations_are_refused() {
         "--local-solver 'superlu'",
     );
 }
+
+#[test]
+fn additive_schwarz_does_not_depend_on_where_subdomains_live() {
+    // Four horizontal strips of a 64x48 grid: 4 contiguous subdomains on 1 rank, 2 per rank on
+    // 2 ranks (y-split), one per rank on 4 ranks — the same subdomains in all three runs.
+    let dir = scratch("schwarz-placement");
+    let mut first: Option<(u64, Vec<f64>)> = None;
+    for (np, pg, spr) in [(1, "1x1", "4"), (2, "1x2", "2"), (4, "1x4", "1")] {
+        let out = dir.join(format!("np{np}"));
+        let args = [
+            "--grid",
+            "64x48",
+            "--solver",
+            "cg-asm",
+            "--subdomain-split",
+            "contiguous",
+            "--proc-grid",
+            pg,
+            "--subdomains-per-rank",
+            spr,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let r = poisson(np, &args, &dir, &format!("np{np}"));
+        let it = r["stats"]["iterations"].as_u64().unwrap();
+        let u = last_field_by_mesh_id(&out.join("poisson.h5"), "u");
+        match &first {
+            None => first = Some((it, u)),
+            Some((it0, u0)) => {
+                assert!(it.abs_diff(*it0) <= 1, "{it} iterations on {np} ranks vs {it0} on 1");
+                let d = rel_diff(u0, &u);
+                assert!(d < 1e-10, "solution on {np} ranks differs by {d:e}");
+            }
+        }
+    }
+}
