@@ -39,7 +39,7 @@ use ddkit::comm::{Comm, HaloMode, HaloStats};
 use ddkit::fd::FdHeat;
 use ddkit::mesh::{structured::parse_grid, Adjacency, Mesh};
 use ddkit::partition::{distribute, Method};
-use ddkit::pde::{Exact, ExplicitHeat, HeatData};
+use ddkit::pde::{Exact, HeatData, HeatStepper};
 use ddkit::problems::partition_collective;
 use ddkit::{Error, Result};
 use serde::Serialize;

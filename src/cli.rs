@@ -8,7 +8,7 @@ use crate::mesh::structured::parse_grid;
 use crate::mesh::Adjacency;
 use crate::partition::Method;
 use crate::pde::{BcKind, Exact};
-use crate::problems::heat::{self, Discretization, HeatParams};
+use crate::problems::heat::{self, Discretization, HeatParams, Scheme};
 use crate::problems::poisson::{self, PoissonParams};
 use crate::problems::{load_mesh, partition_collective, MeshSource};
 use crate::solver::SolverConfig;
@@ -98,6 +98,12 @@ pub struct HeatArgs {
     /// Write a JSON summary (ranks, sizes, timings, errors, partition quality) to this file.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
+    /// Time stepping: explicit (forward Euler), be or implicit (backward Euler), cn (Crank–Nicolson) [default: explicit].
+    #[arg(long, value_name = "explicit|implicit|be|cn")]
+    pub scheme: Option<String>,
+    /// Linear solver preset of implicit steps, by name or path [default: cg-jacobi].
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    pub solver: Option<String>,
     /// Print progress every 10% of the steps [default: true].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub progress: Option<bool>,
@@ -291,7 +297,7 @@ fn parse_bcs(items: Option<&[String]>) -> Result<BTreeMap<String, BcKind>> {
 /// Resolves heat options (flags over config) into parameters and the report path.
 pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
     let mut f: HeatArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, steps, dt, t_final, cfl, exact, source, bc, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress);
+    merge!(a, f; grid, mesh, discretization, kappa, steps, dt, t_final, cfl, exact, source, bc, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress, scheme, solver);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("mode") {
@@ -304,7 +310,20 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
             )))
         }
     };
+    let scheme = match a.scheme.as_deref().unwrap_or("explicit") {
+        "explicit" => Scheme::Explicit,
+        "implicit" | "be" => Scheme::Implicit { theta: 1.0 },
+        "cn" => Scheme::Implicit { theta: 0.5 },
+        o => {
+            return Err(Error::input(format!(
+                "unknown scheme '{o}' (expected explicit, implicit, be or cn)"
+            )))
+        }
+    };
+    let solver = SolverConfig::load(a.solver.as_deref().unwrap_or("cg-jacobi"))?;
     let params = HeatParams {
+        scheme,
+        solver,
         partitioner: method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &mesh)?,
         mesh,
         discretization,

@@ -224,10 +224,10 @@ impl ErrorNorms {
     }
 }
 
-/// An explicit time-stepping operator for `u_t = κΔu + f` on one rank: the interface the heat
-/// driver uses for FD and P1 alike.
-pub trait ExplicitHeat {
-    /// Largest stable forward-Euler step (collectively agreed at set-up).
+/// A time stepper for `u_t = κΔu + f` on one rank (explicit FD or P1, implicit FD): the
+/// interface the heat driver uses for all of them.
+pub trait HeatStepper {
+    /// Largest stable step (collectively agreed at set-up; infinite for implicit schemes).
     fn stable_dt(&self) -> f64;
     /// Collective among neighbours: advances the owned solution from `t` to `t + dt`.
     fn step(&mut self, comm: &crate::comm::Comm, t: f64, dt: f64, mode: crate::comm::HaloMode);
@@ -239,4 +239,12 @@ pub trait ExplicitHeat {
     fn halo(&self) -> &crate::comm::Halo;
     /// Seconds of computation outside the shadow of the exchange.
     fn compute_time(&self) -> f64;
+    /// Krylov iterations spent so far (implicit schemes).
+    fn linear_iterations(&self) -> u64 {
+        0
+    }
+    /// Implicit steps whose linear solve did not converge.
+    fn unconverged_solves(&self) -> u64 {
+        0
+    }
 }

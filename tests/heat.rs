@@ -264,3 +264,41 @@ fn p1_converges_on_unstructured_gmsh_refinements() {
         "P1 on gmsh meshes: errors {errors:?} orders {o:?}"
     );
 }
+
+#[test]
+fn implicit_fd_orders_in_time_are_one_and_two() {
+    // 128² keeps the spatial error (≈1e-6 here) well below the time errors measured.
+    let dir = scratch("implicit-order");
+    let run = |scheme: &str, n: usize| {
+        let r = heat_report(
+            2,
+            &[
+                "--grid",
+                "128x128",
+                "--scheme",
+                scheme,
+                "--t-final",
+                "0.1",
+                "--steps",
+                &n.to_string(),
+                "--solver",
+                "cg-asm",
+            ],
+            &dir,
+            &format!("{scheme}{n}"),
+        );
+        assert!(r["linear_iterations"].as_u64().unwrap() >= n as u64);
+        l2(&r)
+    };
+    let be: Vec<f64> = [5, 10, 20, 40].iter().map(|&n| run("be", n)).collect();
+    let cn: Vec<f64> = [5, 10, 20].iter().map(|&n| run("cn", n)).collect();
+    let (ob, oc) = (orders(&be), orders(&cn));
+    assert!(
+        ob.iter().all(|p| (0.9..1.1).contains(p)),
+        "backward Euler errors {be:?} orders {ob:?}"
+    );
+    assert!(
+        oc.iter().all(|p| (1.9..2.2).contains(p)),
+        "Crank–Nicolson errors {cn:?} orders {oc:?}"
+    );
+}

@@ -26,6 +26,25 @@ pub struct FdSystem {
 /// Collective: assembles the FD Poisson system on `lm` (one facet ghost layer of a structured
 /// grid); source and boundary data as in [`crate::fem::assemble_poisson_p1`].
 pub fn assemble_poisson_fd(comm: &Comm, lm: &LocalMesh, grid: &GridInfo, data: &HeatData) -> Result<FdSystem> {
+    let mut sys = assemble_fd(comm, lm, grid, data, 0.0, 1.0)?;
+    for (bi, x) in sys.b.owned_mut().iter_mut().zip(&sys.centres) {
+        *bi += data.poisson_source(x);
+    }
+    Ok(sys)
+}
+
+/// Collective: assembles `shift·I + scale·K`, with `K` the FD discretization of `-κΔ` (boundary
+/// faces as above), and in `b` the boundary data's contribution to `K u = b` for the spatial
+/// factor `S` of the exact solution (time factor 1; zero without an exact solution). The implicit
+/// heat step uses `shift = 1, scale = θ dt`; Poisson `shift = 0, scale = 1` plus its source.
+pub fn assemble_fd(
+    comm: &Comm,
+    lm: &LocalMesh,
+    grid: &GridInfo,
+    data: &HeatData,
+    shift: f64,
+    scale: f64,
+) -> Result<FdSystem> {
     let n_owned = lm.cells.n_owned;
     let local_of = local_index(grid, lm);
     let exact = data.exact.is_some();
@@ -38,14 +57,13 @@ pub fn assemble_poisson_fd(comm: &Comm, lm: &LocalMesh, grid: &GridInfo, data: &
         let xc = centre(grid, &p);
         let row = lm.cells.global(l);
         let mut diag = 0.0;
-        rhs[l] = data.poisson_source(&xc);
         for d in 0..grid.dim {
             let k = data.kappa / (grid.h[d] * grid.h[d]);
             for s in 0..2 {
                 match neighbour(grid, &local_of, &p, d, s) {
                     Ok(Neighbour::Cell(loc)) => {
                         diag += k;
-                        triplets.push((row, lm.cells.global(loc as usize), -k));
+                        triplets.push((row, lm.cells.global(loc as usize), -scale * k));
                     }
                     Ok(Neighbour::Face { x, normal, tag }) => match data.bc(tag) {
                         BcKind::Dirichlet => {
@@ -64,7 +82,7 @@ pub fn assemble_poisson_fd(comm: &Comm, lm: &LocalMesh, grid: &GridInfo, data: &
                 }
             }
         }
-        triplets.push((row, row, diag));
+        triplets.push((row, row, shift + scale * diag));
         centres.push(xc);
     }
     comm.agree(failure.map_or(Ok(()), Err))?;

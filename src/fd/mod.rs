@@ -7,16 +7,18 @@
 //! `c0 u_c + Σ_d a_d (u_- + u_+)` with `c0 = 1 - 2 Σ a_d` (fewest operations per cell).
 
 mod assemble;
+mod implicit;
 mod stencil;
 
-pub use assemble::{assemble_poisson_fd, FdSystem};
+pub use assemble::{assemble_fd, assemble_poisson_fd, FdSystem};
+pub use implicit::FdImplicitHeat;
 use stencil::{cell_ijk, centre, local_index, neighbour, Neighbour};
 
 use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::Result;
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
-use crate::pde::{BcKind, ErrorNorms, ExplicitHeat, HeatData};
+use crate::pde::{BcKind, ErrorNorms, HeatData, HeatStepper};
 use std::time::Instant;
 
 /// Marks a stencil neighbour slot that refers to a boundary face instead of a cell.
@@ -160,7 +162,7 @@ impl FdHeat {
     }
 }
 
-impl ExplicitHeat for FdHeat {
+impl HeatStepper for FdHeat {
     fn stable_dt(&self) -> f64 {
         self.stable_dt
     }

@@ -10,7 +10,7 @@ use crate::fem::boundary::{boundary_facets, dirichlet_points, neumann_load};
 use crate::fem::simplex::{degree2_rule, map_point, p1_gradients, p1_stiffness};
 use crate::mesh::Mesh;
 use crate::partition::LocalMesh;
-use crate::pde::{ErrorNorms, ExplicitHeat, HeatData};
+use crate::pde::{ErrorNorms, HeatData, HeatStepper};
 use std::time::Instant;
 
 /// The explicit P1 heat operator on one rank.
@@ -167,7 +167,7 @@ impl P1Heat {
     }
 }
 
-impl ExplicitHeat for P1Heat {
+impl HeatStepper for P1Heat {
     fn stable_dt(&self) -> f64 {
         2.0 / self.lambda_max
     }

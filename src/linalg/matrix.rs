@@ -156,6 +156,11 @@ impl DistMatrix {
         self.diag.diagonal()
     }
 
+    /// The exchange plan of products (with its accumulated timings).
+    pub fn halo(&self) -> &Halo {
+        &self.halo
+    }
+
     /// Timings of the exchanges made by products so far.
     pub fn halo_stats(&self) -> crate::comm::HaloStats {
         self.halo.stats

@@ -4,12 +4,12 @@
 use super::{create_writer, load_mesh, partition_collective, MeshSource};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
-use crate::fd::FdHeat;
+use crate::fd::{FdHeat, FdImplicitHeat};
 use crate::fem::P1Heat;
 use crate::io::{Center, Writer};
 use crate::mesh::Adjacency;
 use crate::partition::{distribute, Method, Report};
-use crate::pde::{BcKind, ErrorNorms, Exact, ExplicitHeat, HeatData};
+use crate::pde::{BcKind, ErrorNorms, Exact, HeatData, HeatStepper};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -32,6 +32,19 @@ impl Discretization {
             Discretization::P1 => "p1",
         }
     }
+}
+
+/// Time discretization.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// Forward Euler (stability-limited step).
+    Explicit,
+    /// The θ-scheme with an assembled matrix: θ = 1 backward Euler, θ = ½ Crank–Nicolson (FD).
+    Implicit {
+        /// The implicitness θ ∈ [½, 1].
+        theta: f64,
+    },
 }
 
 /// Fully resolved parameters of a heat run (the command line and TOML map onto this).
@@ -67,6 +80,10 @@ pub struct HeatParams {
     pub halo_mode: HaloMode,
     /// Print progress lines on rank 0.
     pub progress: bool,
+    /// Explicit or implicit time stepping.
+    pub scheme: Scheme,
+    /// The linear solver of implicit steps.
+    pub solver: crate::solver::SolverConfig,
 }
 
 /// Wall-clock seconds per phase (maximum over ranks).
@@ -119,6 +136,10 @@ pub struct HeatSummary {
     pub updates_per_second_per_rank: f64,
     /// Errors at the final time against the exact solution, when there is one.
     pub error: Option<ErrorNorms>,
+    /// Time discretization.
+    pub scheme: Scheme,
+    /// Krylov iterations over all implicit steps (0 for explicit runs).
+    pub linear_iterations: u64,
     /// Partition quality.
     pub partition: Report,
     /// The XDMF file written, if any.
@@ -180,6 +201,12 @@ pub fn time_steps(
     })
 }
 
+/// An explicit stepper with the step chosen against its stability limit.
+fn explicit(comm: &Comm, op: Box<dyn HeatStepper>, p: &HeatParams) -> Result<(Box<dyn HeatStepper>, usize, f64)> {
+    let (steps, dt) = comm.agree(time_steps(p.steps, p.dt, p.t_final, op.stable_dt(), p.cfl))?;
+    Ok((op, steps, dt))
+}
+
 /// Collective: runs the heat problem and returns its summary.
 pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let t_start = Instant::now();
@@ -206,12 +233,26 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         graph.as_ref().unwrap_or(&dual),
         1,
     ))?;
-    let mut op: Box<dyn ExplicitHeat> = match (is_fd, &mesh.grid) {
-        (true, Some(grid)) => Box::new(comm.agree(FdHeat::new(comm, &lm, grid, &data))?),
-        _ => Box::new(comm.agree(P1Heat::new(comm, &mesh, &lm, &data))?),
+    let (mut op, steps, dt): (Box<dyn HeatStepper>, usize, f64) = match (p.scheme, is_fd, &mesh.grid) {
+        (Scheme::Explicit, true, Some(grid)) => {
+            explicit(comm, Box::new(comm.agree(FdHeat::new(comm, &lm, grid, &data))?), p)?
+        }
+        (Scheme::Explicit, ..) => explicit(comm, Box::new(comm.agree(P1Heat::new(comm, &mesh, &lm, &data))?), p)?,
+        (Scheme::Implicit { theta }, true, Some(grid)) => {
+            if p.dt.is_none() && p.t_final.is_none() {
+                return Err(Error::input("implicit time stepping needs --dt or --t-final"));
+            }
+            let (steps, dt) = comm.agree(time_steps(p.steps, p.dt, p.t_final, f64::INFINITY, 1.0))?;
+            let op = comm.agree(FdImplicitHeat::new(comm, &lm, grid, &data, theta, dt, &p.solver))?;
+            (Box::new(op), steps, dt)
+        }
+        (Scheme::Implicit { .. }, ..) => {
+            return Err(Error::input(
+                "implicit time stepping is implemented for FD (--grid) only so far",
+            ))
+        }
     };
     let dt_stable = op.stable_dt();
-    let (steps, dt) = comm.agree(time_steps(p.steps, p.dt, p.t_final, dt_stable, p.cfl))?;
     let unknowns = if is_fd { lm.cells.n_global } else { lm.points.n_global };
     if comm.is_root() {
         tracing::info!("heat: {} {}, {} cells, {unknowns} unknowns on {} ranks; {steps} steps of dt = {dt:.3e} (stable limit {dt_stable:.3e})", p.mesh, p.discretization.name(), lm.cells.n_global, comm.size());
@@ -241,7 +282,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     drop(mesh);
     let setup = t_start.elapsed().as_secs_f64() - t_output;
     let snapshot =
-        |w: &mut Writer, op: &dyn ExplicitHeat, t: f64| w.write_snapshot(comm, t, &[("u", center, op.solution())]);
+        |w: &mut Writer, op: &dyn HeatStepper, t: f64| w.write_snapshot(comm, t, &[("u", center, op.solution())]);
     if let Some(w) = writer.as_mut() {
         let t0 = Instant::now();
         snapshot(w, op.as_ref(), 0.0)?;
@@ -265,6 +306,12 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         }
     }
     let loop_time = t_loop.elapsed().as_secs_f64();
+    if op.unconverged_solves() > 0 {
+        return Err(Error::input(format!(
+            "{} of {steps} implicit steps did not converge (raise --max-iter or choose another --solver)",
+            op.unconverged_solves()
+        )));
+    }
     let error = p.exact.map(|_| op.errors(comm, t));
     if let Some(w) = writer.take() {
         let t0 = Instant::now();
@@ -304,6 +351,8 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         halo,
         updates_per_second_per_rank: unknowns as f64 * steps as f64 / comm.size() as f64 / comm.max_f64(loop_time),
         error,
+        scheme: p.scheme,
+        linear_iterations: op.linear_iterations(),
         partition: report,
         output: p.out.as_ref().map(|d| d.join("heat.xdmf")),
     })
