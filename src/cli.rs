@@ -59,7 +59,7 @@ pub struct HeatArgs {
     /// Diffusion coefficient κ > 0 [default: 1].
     #[arg(long, allow_hyphen_values = true)]
     pub kappa: Option<f64>,
-    /// Number of time steps [default: 100 when --t-final is not given].
+    /// Number of time steps [default: 100 when --t-final is not given, or for implicit schemes].
     #[arg(long)]
     pub steps: Option<usize>,
     /// Time step; must not exceed the explicit stability limit [default: cfl × limit].

@@ -242,7 +242,9 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
             if p.dt.is_none() && p.t_final.is_none() {
                 return Err(Error::input("implicit time stepping needs --dt or --t-final"));
             }
-            let (steps, dt) = comm.agree(time_steps(p.steps, p.dt, p.t_final, f64::INFINITY, 1.0))?;
+            // No stability limit: without --dt, --t-final is split into --steps (default 100).
+            let steps_given = p.steps.or(p.dt.is_none().then_some(100));
+            let (steps, dt) = comm.agree(time_steps(steps_given, p.dt, p.t_final, f64::INFINITY, 1.0))?;
             let op = comm.agree(FdImplicitHeat::new(comm, &lm, grid, &data, theta, dt, &p.solver))?;
             (Box::new(op), steps, dt)
         }
