@@ -1,32 +1,7 @@
 //! Bad input: one clear error line from rank 0, a non-zero exit, no panic, and no hang — also
 //! when only one rank detects the problem (the partition is computed on rank 0 alone).
 mod common;
-use std::time::Duration;
-
-/// Runs ddkit on `np` ranks expecting failure with `needle` in the error line.
-fn fails_with(np: usize, args: &[&str], needle: &str) {
-    let out = common::mpirun(np, &common::ddkit(), args, Duration::from_secs(60));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} should fail; stderr: {stderr}");
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "{args:?} panicked: {stderr}"
-    );
-    let ours: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("ddkit: error:") || l.starts_with("error:"))
-        .collect();
-    assert_eq!(
-        ours.len(),
-        1,
-        "{args:?}: expected exactly one error line (rank 0 speaks), got {ours:?}\n{stderr}"
-    );
-    assert!(
-        ours[0].contains(needle),
-        "{args:?}: error line {:?} lacks {needle:?}",
-        ours[0]
-    );
-}
+use common::fails_with;
 
 fn mesh_file(name: &str, text: &str) -> String {
     let dir = common::scratch("bad-meshes");

@@ -1,14 +1,13 @@
 //! The heat driver: `u_t = κΔu + f`, explicit Euler in time, cell-centred FD on structured grids
 //! or P1 with lumped mass on simplices, with snapshots to HDF5/XDMF and a run summary.
 
-use super::{create_writer, load_mesh, partition_collective, MeshSource};
+use super::{create_writer, prepare, MeshSource, Prepared};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fd::{FdHeat, FdImplicitHeat};
 use crate::fem::P1Heat;
 use crate::io::{Center, Writer};
-use crate::mesh::Adjacency;
-use crate::partition::{distribute, Method, Report};
+use crate::partition::{Method, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData, HeatStepper};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -211,28 +210,8 @@ fn explicit(comm: &Comm, op: Box<dyn HeatStepper>, p: &HeatParams) -> Result<(Bo
 pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let t_start = Instant::now();
     let is_fd = p.discretization == Discretization::Fd;
-    let mesh = load_mesh(comm, &p.mesh, !is_fd)?;
-    if is_fd && mesh.grid.as_ref().is_none_or(|g| g.cells_per_grid_cell != 1) {
-        return Err(Error::input(
-            "finite differences need a structured grid (--grid); use --discretization p1 with --mesh",
-        ));
-    }
+    let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, is_fd, &p.partitioner)?;
     let data = comm.agree(HeatData::new(&mesh, p.kappa, p.exact, p.source, &p.bc))?;
-    let dual = mesh.cell_graph(Adjacency::Facet);
-    let part = partition_collective(comm, &mesh, &dual, comm.size() as usize, &p.partitioner)?;
-    let report = part.report(&dual);
-    let graph = if is_fd {
-        None
-    } else {
-        Some(mesh.cell_graph(Adjacency::Vertex))
-    };
-    let lm = comm.agree(distribute(
-        comm.rank() as usize,
-        &mesh,
-        &part,
-        graph.as_ref().unwrap_or(&dual),
-        1,
-    ))?;
     let (mut op, steps, dt): (Box<dyn HeatStepper>, usize, f64) = match (p.scheme, is_fd, &mesh.grid) {
         (Scheme::Explicit, true, Some(grid)) => {
             explicit(comm, Box::new(comm.agree(FdHeat::new(comm, &lm, grid, &data))?), p)?

@@ -5,4 +5,4 @@ pub mod heat;
 pub mod poisson;
 mod setup;
 
-pub use setup::{create_writer, load_mesh, partition_collective, peak_memory_mib, MeshSource};
+pub use setup::{create_writer, load_mesh, partition_collective, peak_memory_mib, prepare, MeshSource, Prepared};

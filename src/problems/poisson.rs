@@ -4,16 +4,15 @@
 //! solution.
 
 use super::heat::Discretization;
-use super::{create_writer, load_mesh, partition_collective, peak_memory_mib, MeshSource};
+use super::{create_writer, peak_memory_mib, prepare, MeshSource, Prepared};
 use crate::comm::Comm;
-use crate::error::{Error, Result};
-use crate::fd::assemble_poisson_fd;
-use crate::fem::assemble_poisson_p1;
+use crate::error::Result;
+use crate::fd::{assemble_poisson_fd, FdSystem};
+use crate::fem::{assemble_poisson_p1, P1System};
 use crate::io::Center;
 use crate::krylov::SolveStats;
 use crate::linalg::{DistMatrix, DistVector};
-use crate::mesh::Adjacency;
-use crate::partition::{distribute, Method, Report};
+use crate::partition::{Method, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData};
 use crate::solver::SolverConfig;
 use std::collections::BTreeMap;
@@ -95,6 +94,12 @@ pub struct PoissonSummary {
     pub output: Option<PathBuf>,
 }
 
+/// The assembled system of either discretization.
+enum System {
+    Fd(FdSystem),
+    P1(Box<P1System>),
+}
+
 /// Collective: ‖b − A x‖ / ‖b‖.
 pub fn relative_residual(comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mut DistVector) -> f64 {
     let mut r = DistVector::zeros(&a.layout);
@@ -109,38 +114,17 @@ pub fn relative_residual(comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mu
 pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let t_start = Instant::now();
     let is_fd = p.discretization == Discretization::Fd;
-    let mesh = load_mesh(comm, &p.mesh, !is_fd)?;
-    let grid = match (&mesh.grid, is_fd) {
-        (Some(g), true) if g.cells_per_grid_cell == 1 => Some(g.clone()),
-        (_, true) => return Err(Error::input("finite differences need a structured grid (--grid)")),
-        _ => None,
-    };
+    let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, is_fd, &p.partitioner)?;
+    let grid = if is_fd { mesh.grid.clone() } else { None };
     let exact = p.exact.then_some(Exact::Mode);
     let data = comm.agree(HeatData::new(&mesh, p.kappa, exact, p.source, &p.bc))?;
-    let dual = mesh.cell_graph(Adjacency::Facet);
-    let part = partition_collective(comm, &mesh, &dual, comm.size() as usize, &p.partitioner)?;
-    let report = part.report(&dual);
-    let graph = if is_fd {
-        None
-    } else {
-        Some(mesh.cell_graph(Adjacency::Vertex))
+    let mut system = match &grid {
+        Some(g) => System::Fd(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?),
+        None => System::P1(Box::new(comm.agree(assemble_poisson_p1(comm, &mesh, &lm, &data))?)),
     };
-    let lm = comm.agree(distribute(
-        comm.rank() as usize,
-        &mesh,
-        &part,
-        graph.as_ref().unwrap_or(&dual),
-        1,
-    ))?;
-    let (mut fd, mut fe) = (None, None);
-    match &grid {
-        Some(g) => fd = Some(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?),
-        None => fe = Some(comm.agree(assemble_poisson_p1(comm, &mesh, &lm, &data))?),
-    }
-    let (a, b) = match (&mut fd, &mut fe) {
-        (Some(s), _) => (&mut s.a, s.b.clone()),
-        (_, Some(s)) => (&mut s.a, s.b.clone()),
-        _ => unreachable!("one system is assembled"),
+    let (a, b) = match &mut system {
+        System::Fd(s) => (&mut s.a, s.b.clone()),
+        System::P1(s) => (&mut s.a, s.b.clone()),
     };
     let nonzeros = comm.sum_u64((a.diag.nnz() + a.offd.nnz()) as u64);
     let unknowns = a.n_global();
@@ -170,9 +154,9 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
             true_rel
         );
     }
-    let (error, h1) = match (&fd, &mut fe, p.exact) {
-        (Some(s), _, true) => (Some(s.errors(comm, &x, &data)), None),
-        (_, Some(s), true) => {
+    let (error, h1) = match (&mut system, p.exact) {
+        (System::Fd(s), true) => (Some(s.errors(comm, &x, &data)), None),
+        (System::P1(s), true) => {
             let (e, h1) = s.errors(comm, &x, &data);
             (Some(e), Some(h1))
         }

@@ -4,8 +4,9 @@
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::io::{Center, OutputMesh, Writer};
+use crate::mesh::Adjacency;
 use crate::mesh::{gmsh, Graph, Mesh};
-use crate::partition::LocalMesh;
+use crate::partition::{distribute, LocalMesh, Report};
 use crate::partition::{partition, Method, Partition};
 use mpi::traits::*;
 use std::path::PathBuf;
@@ -109,4 +110,38 @@ pub fn peak_memory_mib() -> f64 {
             line.split_whitespace().nth(1)?.parse::<f64>().ok()
         })
         .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// What every problem driver sets up first: the mesh, the partition's quality report and this
+/// rank's share with one ghost layer (facet neighbours for FD, vertex neighbours for P1 rows).
+pub struct Prepared {
+    /// The replicated mesh (structured grids are split into simplices for P1).
+    pub mesh: Mesh,
+    /// Partition quality.
+    pub report: Report,
+    /// This rank's owned and ghost entities.
+    pub lm: LocalMesh,
+}
+
+/// Collective: loads the mesh, partitions it on rank 0 and distributes it. FD requires a
+/// structured grid of quadrilaterals / hexahedra.
+pub fn prepare(comm: &Comm, source: &MeshSource, fd: bool, method: &Method) -> Result<Prepared> {
+    let mesh = load_mesh(comm, source, !fd)?;
+    if fd && mesh.grid.as_ref().is_none_or(|g| g.cells_per_grid_cell != 1) {
+        return Err(Error::input(
+            "finite differences need a structured grid (--grid); use --discretization p1 with --mesh",
+        ));
+    }
+    let dual = mesh.cell_graph(Adjacency::Facet);
+    let part = partition_collective(comm, &mesh, &dual, comm.size() as usize, method)?;
+    let report = part.report(&dual);
+    let vertex = (!fd).then(|| mesh.cell_graph(Adjacency::Vertex));
+    let lm = comm.agree(distribute(
+        comm.rank() as usize,
+        &mesh,
+        &part,
+        vertex.as_ref().unwrap_or(&dual),
+        1,
+    ))?;
+    Ok(Prepared { mesh, report, lm })
 }

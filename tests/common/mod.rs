@@ -125,3 +125,28 @@ pub fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
     let scale = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
 }
+
+/// Runs ddkit on `np` ranks expecting failure with `needle` in the error line.
+pub fn fails_with(np: usize, args: &[&str], needle: &str) {
+    let out = mpirun(np, &ddkit(), args, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail; stderr: {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{args:?} panicked: {stderr}"
+    );
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ddkit: error:") || l.starts_with("error:"))
+        .collect();
+    assert_eq!(
+        ours.len(),
+        1,
+        "{args:?}: expected exactly one error line (rank 0 speaks), got {ours:?}\n{stderr}"
+    );
+    assert!(
+        ours[0].contains(needle),
+        "{args:?}: error line {:?} lacks {needle:?}",
+        ours[0]
+    );
+}
