@@ -96,7 +96,7 @@ pub struct PoissonSummary {
 
 /// The assembled system of either discretization.
 enum System {
-    Fd(FdSystem),
+    Fd(Box<FdSystem>),
     P1(Box<P1System>),
 }
 
@@ -119,7 +119,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let exact = p.exact.then_some(Exact::Mode);
     let data = comm.agree(HeatData::new(&mesh, p.kappa, exact, p.source, &p.bc))?;
     let mut system = match &grid {
-        Some(g) => System::Fd(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?),
+        Some(g) => System::Fd(Box::new(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?)),
         None => System::P1(Box::new(comm.agree(assemble_poisson_p1(comm, &mesh, &lm, &data))?)),
     };
     let (a, b) = match &mut system {
