@@ -234,7 +234,7 @@ pub trait HeatStepper {
     /// Owned values of the solution, in owned order of the layout.
     fn solution(&self) -> &[f64];
     /// Collective: errors against the exact solution at time `t`.
-    fn errors(&self, comm: &crate::comm::Comm, t: f64) -> ErrorNorms;
+    fn errors(&mut self, comm: &crate::comm::Comm, t: f64) -> ErrorNorms;
     /// The exchange plan, with its accumulated timings.
     fn halo(&self) -> &crate::comm::Halo;
     /// Seconds of computation outside the shadow of the exchange.

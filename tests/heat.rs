@@ -302,3 +302,38 @@ fn implicit_fd_orders_in_time_are_one_and_two() {
         "Crank–Nicolson errors {cn:?} orders {oc:?}"
     );
 }
+
+#[test]
+fn implicit_p1_orders_in_time_are_one_and_two() {
+    let dir = scratch("implicit-p1-order");
+    let run = |scheme: &str, n: usize| {
+        let args = [
+            "--grid",
+            "96x96",
+            "--discretization",
+            "p1",
+            "--scheme",
+            scheme,
+            "--t-final",
+            "0.1",
+            "--steps",
+            &n.to_string(),
+            "--solver",
+            "cg-asm",
+            "--bc",
+            "xmin=neumann",
+        ];
+        l2(&heat_report(2, &args, &dir, &format!("{scheme}{n}")))
+    };
+    let be: Vec<f64> = [5, 10, 20].iter().map(|&n| run("be", n)).collect();
+    let cn: Vec<f64> = [5, 10, 20].iter().map(|&n| run("cn", n)).collect();
+    let (ob, oc) = (orders(&be), orders(&cn));
+    assert!(
+        ob.iter().all(|p| (0.9..1.1).contains(p)),
+        "P1 backward Euler errors {be:?} orders {ob:?}"
+    );
+    assert!(
+        oc.iter().all(|p| (1.85..2.2).contains(p)),
+        "P1 Crank–Nicolson errors {cn:?} orders {oc:?}"
+    );
+}

@@ -130,7 +130,7 @@ impl HeatStepper for FdImplicitHeat {
         self.u.owned()
     }
 
-    fn errors(&self, comm: &Comm, t: f64) -> ErrorNorms {
+    fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
         let (mut e2, mut n2, mut emax) = (0.0, 0.0, 0.0f64);
         for (u, x) in self.u.owned().iter().zip(&self.centres) {
             let ex = self.data.exact_value(x, t);

@@ -209,7 +209,7 @@ impl HeatStepper for FdHeat {
         std::mem::swap(&mut self.u, &mut self.un);
     }
 
-    fn errors(&self, comm: &Comm, t: f64) -> ErrorNorms {
+    fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
         let (mut e2, mut n2, mut emax) = (0.0, 0.0, 0.0f64);
         for (u, x) in self.solution().iter().zip(&self.centres) {
             let ex = self.data.exact_value(x, t);

@@ -13,6 +13,21 @@ use crate::mesh::{CellType, Mesh};
 use crate::partition::LocalMesh;
 use crate::pde::{ErrorNorms, HeatData};
 
+/// Load vectors of owned points at time factor 1 (zero for the parts of `S` when the problem has
+/// no exact solution).
+pub struct P1Loads {
+    /// `-Σ_{j Dirichlet} A_ij S_j`: the eliminated columns times the Dirichlet data.
+    pub lift: Vec<f64>,
+    /// `∫ S φ_i`.
+    pub shape: Vec<f64>,
+    /// `κ ∫ (∇S·n) φ_i` over Neumann facets.
+    pub neumann: Vec<f64>,
+    /// The lumped mass `∫ φ_i`.
+    pub mass: Vec<f64>,
+    /// `S` at owned Dirichlet points (0 elsewhere).
+    pub dirichlet_shape: Vec<f64>,
+}
+
 /// An assembled P1 system `A u = b` for `-∇·(κ∇u) = f` on one rank, with what is needed to
 /// evaluate the solution afterwards.
 pub struct P1System {
@@ -20,8 +35,10 @@ pub struct P1System {
     pub a: DistMatrix,
     /// The right-hand side over `a.layout`.
     pub b: DistVector,
-    /// Whether each owned point is a Dirichlet point.
+    /// Whether each owned point is an (eliminated) Dirichlet point.
     pub dirichlet: Vec<bool>,
+    /// Load vectors of owned points at time factor 1.
+    pub loads: P1Loads,
     /// Coordinates of local points (owned, then ghosts of the point layout).
     pub points: Vec<[f64; 3]>,
     /// The point exchange plan (owned → ghost points of owned cells).
@@ -35,6 +52,36 @@ pub struct P1System {
 /// data `S`, Neumann data `∇S·n`; with no exact solution, `f` is the constant source and the
 /// boundary data are zero.
 pub fn assemble_poisson_p1(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData) -> Result<P1System> {
+    let mut sys = assemble_p1(comm, mesh, lm, data, 0.0, 1.0, true)?;
+    let manufactured = data.kappa * std::f64::consts::PI.powi(2) * data.dim as f64;
+    let rhs: Vec<f64> = (0..sys.dirichlet.len())
+        .map(|i| {
+            let l = &sys.loads;
+            if sys.dirichlet[i] {
+                l.dirichlet_shape[i]
+            } else {
+                manufactured * l.shape[i] + data.constant_source * l.mass[i] + l.neumann[i] + l.lift[i]
+            }
+        })
+        .collect();
+    sys.b = DistVector::from_owned(&sys.a.layout, &rhs);
+    Ok(sys)
+}
+
+/// Collective: assembles `A = mass·M + stiff·K` on `lm` — `M` the lumped P1 mass, `K` the P1
+/// stiffness of `-∇·(κ∇·)` — with the Dirichlet rows and columns eliminated when `eliminate`
+/// (rows become the identity; the eliminated columns times the Dirichlet data `S` go to
+/// `loads.lift`), and the load vectors of owned points at time factor 1 (`∫ S φ_i`, `∫ φ_i`,
+/// the Neumann data `κ ∫ (∇S·n) φ_i`). `b` is left zero for the caller.
+pub fn assemble_p1(
+    comm: &Comm,
+    mesh: &Mesh,
+    lm: &LocalMesh,
+    data: &HeatData,
+    mass: f64,
+    stiff: f64,
+    eliminate: bool,
+) -> Result<P1System> {
     if !matches!(mesh.cell_type, CellType::Triangle | CellType::Tetrahedron) {
         return comm.agree(Err(Error::input("P1 elements need a triangle or tetrahedron mesh")));
     }
@@ -51,7 +98,7 @@ pub fn assemble_poisson_p1(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &Heat
         *f = if d { 1.0 } else { 0.0 };
     }
     point_halo.forward(comm, &mut flag);
-    let is_dir = |i: u32| flag[i as usize] != 0.0;
+    let is_dir = |i: u32| eliminate && flag[i as usize] != 0.0;
     let g = |i: u32| {
         if data.exact.is_some() {
             data.shape(&points[i as usize])
@@ -61,7 +108,12 @@ pub fn assemble_poisson_p1(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &Heat
     };
 
     let rule = degree2_rule(dim);
-    let mut rhs = vec![0.0; lm.points.n_local()];
+    // Local accumulators over all local points, completed by one reverse-add each.
+    let (mut lift, mut shape, mut lumped) = (
+        vec![0.0; points.len()],
+        vec![0.0; points.len()],
+        vec![0.0; points.len()],
+    );
     let mut triplets: Vec<(u64, u64, f64)> = Vec::with_capacity(lm.cells.n_owned * nv * nv);
     let mut degenerate = None;
     for c in 0..lm.cells.n_owned {
@@ -73,19 +125,22 @@ pub fn assemble_poisson_p1(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &Heat
             break;
         }
         for (i, &a) in vs.iter().enumerate() {
+            let ai = a as usize;
+            lumped[ai] += vol / nv as f64;
+            // ∫ S φ_a with the degree-2 rule (φ_a = barycentric coordinate a).
+            shape[ai] += rule
+                .iter()
+                .map(|(l, w)| w * vol * l[i] * data.shape(&map_point(&x, l)))
+                .sum::<f64>();
             if is_dir(a) {
                 continue;
             }
-            // ∫ f φ_a with the degree-2 rule (φ_a = barycentric coordinate a).
-            rhs[a as usize] += rule
-                .iter()
-                .map(|(l, w)| w * vol * l[i] * data.poisson_source(&map_point(&x, l)))
-                .sum::<f64>();
             for (j, &b) in vs.iter().enumerate() {
+                let v = stiff * k[i][j] + if i == j { mass * vol / nv as f64 } else { 0.0 };
                 if is_dir(b) {
-                    rhs[a as usize] -= k[i][j] * g(b); // column moved to the right-hand side
+                    lift[ai] -= v * g(b); // column moved to the right-hand side
                 } else {
-                    triplets.push((lm.points.global(a as usize), lm.points.global(b as usize), k[i][j]));
+                    triplets.push((lm.points.global(ai), lm.points.global(b as usize), v));
                 }
             }
         }
@@ -94,22 +149,31 @@ pub fn assemble_poisson_p1(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &Heat
         Some(c) => Err(Error::mesh("mesh", format!("degenerate cell {c}"))),
         None => Ok(()),
     })?;
-    point_halo.reverse_add(comm, &mut rhs);
-    let nload = neumann_load(&facets, &points, n_owned, dim, data);
+    for v in [&mut lift, &mut shape, &mut lumped] {
+        point_halo.reverse_add(comm, v);
+    }
+    let neumann = neumann_load(&facets, &points, n_owned, dim, data);
+    let mut dirichlet_shape = vec![0.0; n_owned];
     for i in 0..n_owned {
-        if owned_dirichlet[i] {
+        if eliminate && owned_dirichlet[i] {
             triplets.push((lm.points.global(i), lm.points.global(i), 1.0));
-            rhs[i] = g(i as u32);
-        } else if data.exact.is_some() {
-            rhs[i] += nload[i];
+            dirichlet_shape[i] = g(i as u32);
         }
     }
     let a = DistMatrix::assemble(comm, n_owned, &triplets)?;
-    let b = DistVector::from_owned(&a.layout, &rhs[..n_owned]);
+    let b = DistVector::zeros(&a.layout);
+    let exact = if data.exact.is_some() { 1.0 } else { 0.0 };
     Ok(P1System {
         a,
         b,
-        dirichlet: owned_dirichlet,
+        loads: P1Loads {
+            lift: lift[..n_owned].to_vec(),
+            shape: shape[..n_owned].iter().map(|s| exact * s).collect(),
+            neumann: neumann.iter().map(|v| exact * v).collect(),
+            mass: lumped[..n_owned].to_vec(),
+            dirichlet_shape,
+        },
+        dirichlet: owned_dirichlet.iter().map(|&d| d && eliminate).collect(),
         owned_conn: lm.conn[..lm.cells.n_owned * nv].to_vec(),
         points,
         point_halo,
@@ -127,9 +191,10 @@ impl P1System {
         v
     }
 
-    /// Collective: L2 and H1-seminorm errors of `u` against the manufactured solution `S`
+    /// Collective: L2 and H1-seminorm errors of `u` against the exact solution `T(t) S` at `t`
     /// (degree-2 rule on owned cells), and the nodal maximum error.
-    pub fn errors(&mut self, comm: &Comm, u: &DistVector, data: &HeatData) -> (ErrorNorms, f64) {
+    pub fn errors(&mut self, comm: &Comm, u: &DistVector, data: &HeatData, t: f64) -> (ErrorNorms, f64) {
+        let tf = data.time_factor(t);
         let v = self.local_values(comm, u);
         let rule = degree2_rule(self.dim);
         let (mut e2, mut n2, mut h1) = (0.0, 0.0, 0.0);
@@ -145,10 +210,10 @@ impl P1System {
             for (l, w) in &rule {
                 let xq = map_point(&x, l);
                 let uh: f64 = cell.iter().zip(l).map(|(&p, lk)| lk * v[p as usize]).sum();
-                let ex = data.shape(&xq);
+                let ex = tf * data.shape(&xq);
                 e2 += w * vol * (uh - ex) * (uh - ex);
                 n2 += w * vol * ex * ex;
-                let ge = data.shape_gradient(&xq);
+                let ge = data.shape_gradient(&xq).map(|g| tf * g);
                 h1 += w * vol * (0..3).map(|d| (gh[d] - ge[d]).powi(2)).sum::<f64>();
             }
         }
@@ -156,7 +221,7 @@ impl P1System {
             .owned()
             .iter()
             .zip(&self.points)
-            .map(|(ui, x)| (ui - data.shape(x)).abs())
+            .map(|(ui, x)| (ui - tf * data.shape(x)).abs())
             .fold(0.0, f64::max);
         (ErrorNorms::reduce(comm, e2, n2, emax), comm.sum_f64(h1).sqrt())
     }

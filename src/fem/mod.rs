@@ -4,8 +4,10 @@
 
 mod assemble;
 pub mod boundary;
+mod implicit;
 mod p1;
 pub mod simplex;
 
-pub use assemble::{assemble_poisson_p1, P1System};
+pub use assemble::{assemble_p1, assemble_poisson_p1, P1Loads, P1System};
+pub use implicit::P1ImplicitHeat;
 pub use p1::P1Heat;

@@ -224,7 +224,7 @@ impl HeatStepper for P1Heat {
         &self.u[..self.n_owned]
     }
 
-    fn errors(&self, comm: &Comm, t: f64) -> ErrorNorms {
+    fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
         // True L2 norm of u_h - u over owned cells with a degree-2 rule; max error at nodes.
         let nv = self.dim + 1;
         let rule = degree2_rule(self.dim);

@@ -5,7 +5,7 @@ use super::{create_writer, prepare, MeshSource, Prepared};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fd::{FdHeat, FdImplicitHeat};
-use crate::fem::P1Heat;
+use crate::fem::{P1Heat, P1ImplicitHeat};
 use crate::io::{Center, Writer};
 use crate::partition::{Method, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData, HeatStepper};
@@ -206,6 +206,16 @@ fn explicit(comm: &Comm, op: Box<dyn HeatStepper>, p: &HeatParams) -> Result<(Bo
     Ok((op, steps, dt))
 }
 
+/// Steps of an implicit run: no stability limit, so without `--dt` the final time is split into
+/// `--steps` (default 100).
+fn implicit_steps(comm: &Comm, p: &HeatParams) -> Result<(usize, f64)> {
+    if p.dt.is_none() && p.t_final.is_none() {
+        return Err(Error::input("implicit time stepping needs --dt or --t-final"));
+    }
+    let steps = p.steps.or(p.dt.is_none().then_some(100));
+    comm.agree(time_steps(steps, p.dt, p.t_final, f64::INFINITY, 1.0))
+}
+
 /// Collective: runs the heat problem and returns its summary.
 pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let t_start = Instant::now();
@@ -218,19 +228,14 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         }
         (Scheme::Explicit, ..) => explicit(comm, Box::new(comm.agree(P1Heat::new(comm, &mesh, &lm, &data))?), p)?,
         (Scheme::Implicit { theta }, true, Some(grid)) => {
-            if p.dt.is_none() && p.t_final.is_none() {
-                return Err(Error::input("implicit time stepping needs --dt or --t-final"));
-            }
-            // No stability limit: without --dt, --t-final is split into --steps (default 100).
-            let steps_given = p.steps.or(p.dt.is_none().then_some(100));
-            let (steps, dt) = comm.agree(time_steps(steps_given, p.dt, p.t_final, f64::INFINITY, 1.0))?;
+            let (steps, dt) = implicit_steps(comm, p)?;
             let op = comm.agree(FdImplicitHeat::new(comm, &lm, grid, &data, theta, dt, &p.solver))?;
             (Box::new(op), steps, dt)
         }
-        (Scheme::Implicit { .. }, ..) => {
-            return Err(Error::input(
-                "implicit time stepping is implemented for FD (--grid) only so far",
-            ))
+        (Scheme::Implicit { theta }, ..) => {
+            let (steps, dt) = implicit_steps(comm, p)?;
+            let op = comm.agree(P1ImplicitHeat::new(comm, &mesh, &lm, &data, theta, dt, &p.solver))?;
+            (Box::new(op), steps, dt)
         }
     };
     let dt_stable = op.stable_dt();

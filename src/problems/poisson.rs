@@ -157,7 +157,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let (error, h1) = match (&mut system, p.exact) {
         (System::Fd(s), true) => (Some(s.errors(comm, &x, &data)), None),
         (System::P1(s), true) => {
-            let (e, h1) = s.errors(comm, &x, &data);
+            let (e, h1) = s.errors(comm, &x, &data, 0.0);
             (Some(e), Some(h1))
         }
         _ => (None, None),
