@@ -1,0 +1,95 @@
+//! Unassembled subdomain matrices: the P1 stiffness of `-∇·(κ∇·)` integrated over a given set of
+//! cells only (a subdomain's own elements), with no contribution from neighbouring cells — the
+//! "Neumann matrix" that GenEO's local eigenproblems and FETI's substructures are built on. Summed
+//! over a non-overlapping set of subdomains (scattered to global numbering) they give the
+//! assembled matrix.
+
+use super::simplex::p1_stiffness;
+use crate::error::{Error, Result};
+use crate::linalg::Csr;
+use crate::mesh::Mesh;
+
+/// A subdomain's unassembled matrix and the mesh points its rows stand for.
+#[derive(Clone, Debug)]
+pub struct NeumannMatrix {
+    /// Mesh point index of each row (ascending).
+    pub points: Vec<u32>,
+    /// The matrix, rows and columns in the order of `points`.
+    pub matrix: Csr,
+}
+
+/// Assembles the P1 stiffness with coefficient `kappa` over `cells` (mesh cell indices) only.
+pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: f64) -> Result<NeumannMatrix> {
+    let dim = mesh.cell_type.dim();
+    let mut points: Vec<u32> = cells
+        .iter()
+        .flat_map(|&c| mesh.cell(c as usize).iter().copied())
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+    let local = |p: u32| points.binary_search(&p).unwrap_or(0) as u32;
+    let mut trip = Vec::with_capacity(cells.len() * (dim + 1) * (dim + 1));
+    for &c in cells {
+        let vs = mesh.cell(c as usize);
+        let x: Vec<[f64; 3]> = vs.iter().map(|&v| mesh.points[v as usize]).collect();
+        let (vol, k) = p1_stiffness(&x, dim, kappa);
+        if !(vol > 0.0 && vol.is_finite()) {
+            return Err(Error::mesh("mesh", format!("degenerate cell {c}")));
+        }
+        for (i, &a) in vs.iter().enumerate() {
+            for (j, &b) in vs.iter().enumerate() {
+                trip.push((local(a), local(b), k[i][j]));
+            }
+        }
+    }
+    let n = points.len();
+    Ok(NeumannMatrix {
+        matrix: Csr::from_triplets(n, n, &trip),
+        points,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::Adjacency;
+    use crate::partition::{partition, Method};
+
+    /// Constants are in the kernel of every Neumann matrix, and the matrices of a partition's
+    /// parts sum to the assembled stiffness.
+    #[test]
+    fn kernel_and_sum_over_subdomains() {
+        let m = Mesh::structured(&[8, 6], true).unwrap();
+        let dual = m.cell_graph(Adjacency::Facet);
+        let part = partition(&m, &dual, 4, &Method::MetisKway).unwrap();
+        let n = m.num_points();
+        let mut sum = vec![0.0; n * n];
+        for p in 0..4u32 {
+            let cells: Vec<u32> = (0..m.num_cells() as u32)
+                .filter(|&c| part.parts[c as usize] == p)
+                .collect();
+            let nm = neumann_matrix(&m, &cells, 2.0).unwrap();
+            let mut y = vec![0.0; nm.points.len()];
+            nm.matrix.spmv(&vec![1.0; nm.points.len()], &mut y);
+            assert!(y.iter().all(|v| v.abs() < 1e-12), "constant not in the kernel: {y:?}");
+            assert!(nm.matrix.is_symmetric(1e-14));
+            for i in 0..nm.points.len() {
+                let (c, v) = nm.matrix.row(i);
+                for (&j, &a) in c.iter().zip(v) {
+                    sum[nm.points[i] as usize * n + nm.points[j as usize] as usize] += a;
+                }
+            }
+        }
+        let all: Vec<u32> = (0..m.num_cells() as u32).collect();
+        let global = neumann_matrix(&m, &all, 2.0).unwrap();
+        for i in 0..n {
+            let (c, v) = global.matrix.row(i);
+            for (&j, &a) in c.iter().zip(v) {
+                assert!((sum[i * n + j as usize] - a).abs() < 1e-12, "entry ({i}, {j})");
+            }
+        }
+        // The global Neumann matrix has exactly the entries summed from the parts.
+        let nnz_sum = sum.iter().filter(|v| v.abs() > 1e-14).count();
+        assert!(nnz_sum <= global.matrix.nnz());
+    }
+}
