@@ -4,7 +4,8 @@
 # guess, CG + additive Schwarz (overlap 1, exact sparse Cholesky per subdomain) to a relative
 # residual of 1e-8, with 16 and 64 subdomains in total on 1 and 2 ranks. Writes one JSON report
 # per run to benchmarks/results/poisson/ and prints the table. When Debian's python3-petsc4py is
-# installed, the same problems are also run with PETSc (benchmarks/petsc_poisson.py, 2 ranks).
+# installed (and SKIP_PETSC is unset), the same problems are also run with PETSc
+# (benchmarks/petsc_poisson.py, 2 ranks).
 # As root: export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ for case in "2d:1024x1024" "3d:100x100x100"; do
 done
 # Debian's petsc4py finds PETSc through PETSC_DIR.
 export PETSC_DIR=${PETSC_DIR:-/usr/lib/petscdir/petsc3.18/x86_64-linux-gnu-real}
-if /usr/bin/python3 -c "import petsc4py" 2>/dev/null; then
+if [ -z "${SKIP_PETSC:-}" ] && /usr/bin/python3 -c "import petsc4py" 2>/dev/null; then
   for case in "2d:1024" "3d:100"; do
     for blocks in 16 64; do
       echo "== PETSc ${case%%:*} blocks=$blocks"

@@ -277,7 +277,59 @@ fn mem_buffer(req: StackReq, what: &str) -> Result<MemBuffer> {
 /// triangle of `A`: the triangle IC(0) reads too.
 const LOWER_OF_A: Side = Side::Upper;
 
-/// Sparse Cholesky from `faer`: AMD ordering, simplicial or supernodal as `faer` chooses.
+/// Below this many rows the minimum-degree ordering is as good as nested dissection and cheaper.
+const ND_MIN_ROWS: usize = 2000;
+
+/// METIS nested-dissection ordering `(new → old, old → new)` of the symmetric pattern of `a`, or
+/// `None` for small or 2D-like matrices (at most 6 entries per row; AMD is used then) or when
+/// METIS fails. Nested dissection gives
+/// markedly less fill than AMD on 2D and 3D grid-like matrices.
+fn nested_dissection(a: &Csr) -> Option<(Vec<usize>, Vec<usize>)> {
+    let n = a.nrows;
+    // Measured on the 1M-unknown Poisson benchmark: nested dissection pays off for 3D stencils
+    // (7-point: 3D 100³ with 16 subdomains, 24.3 s → 18.9 s) but not for 2D 5-point matrices,
+    // whose solve time it leaves unchanged while the ordering itself costs (10.4 s → 11.4 s).
+    if n < ND_MIN_ROWS || a.nnz() <= 6 * n {
+        return None;
+    }
+    let mut xadj: Vec<metis_sys::idx_t> = Vec::with_capacity(n + 1);
+    let mut adj: Vec<metis_sys::idx_t> = Vec::with_capacity(a.nnz());
+    xadj.push(0);
+    for i in 0..n {
+        adj.extend(
+            a.row(i)
+                .0
+                .iter()
+                .filter(|&&j| j as usize != i)
+                .map(|&j| j as metis_sys::idx_t),
+        );
+        xadj.push(metis_sys::idx_t::try_from(adj.len()).ok()?);
+    }
+    let mut nv = metis_sys::idx_t::try_from(n).ok()?;
+    let (mut perm, mut iperm) = (vec![0 as metis_sys::idx_t; n], vec![0 as metis_sys::idx_t; n]);
+    // SAFETY: METIS reads `nv + 1` offsets and `xadj[nv]` neighbours and writes `nv` entries to
+    // each output array, all allocated above; null weights and options select the defaults.
+    let rc = unsafe {
+        metis_sys::METIS_NodeND(
+            &mut nv,
+            xadj.as_mut_ptr(),
+            adj.as_mut_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            perm.as_mut_ptr(),
+            iperm.as_mut_ptr(),
+        )
+    };
+    (rc == metis_sys::rstatus_et_METIS_OK).then(|| {
+        (
+            perm.iter().map(|&p| p as usize).collect(),
+            iperm.iter().map(|&p| p as usize).collect(),
+        )
+    })
+}
+
+/// Sparse Cholesky from `faer`: METIS nested-dissection ordering (AMD for small matrices),
+/// simplicial or supernodal as `faer` chooses.
 struct FaerLlt {
     row_idx: Vec<usize>,
     symbolic: SymbolicCholesky<usize>,
@@ -290,10 +342,15 @@ struct FaerLlt {
 impl FaerLlt {
     fn new(a: &Csr) -> Result<FaerLlt> {
         let row_idx: Vec<usize> = a.cols.iter().map(|&c| c as usize).collect();
+        let nd = nested_dissection(a);
+        let ordering = match &nd {
+            Some((fwd, inv)) => SymmetricOrdering::Custom(faer::perm::PermRef::new_checked(fwd, inv, a.nrows)),
+            None => SymmetricOrdering::Amd,
+        };
         let symbolic = factorize_symbolic_cholesky(
             csc_transpose_view(a, &row_idx).symbolic(),
             LOWER_OF_A,
-            SymmetricOrdering::Amd,
+            ordering,
             Default::default(),
         )
         .map_err(|e| Error::input(format!("local solver: symbolic Cholesky failed: {e:?}")))?;
@@ -808,6 +865,43 @@ mod tests {
         let mut s = LocalSolver::new(a, kind).unwrap();
         s.solve_in_place(&mut x);
         rel_err(&x, &exact)
+    }
+
+    /// Large enough for the nested-dissection ordering: exact solve, and less fill than the
+    /// banded (natural) ordering's lower bandwidth would give.
+    #[test]
+    fn nested_dissection_cholesky_is_exact_and_sparse() {
+        let m = 80;
+        let mut a = laplace2d(m);
+        // Add the ±2 diagonals (a 9-point-like pattern) so the matrix counts as 3D-like.
+        let mut trip = Vec::new();
+        for i in 0..a.nrows {
+            let (c, v) = a.row(i);
+            // A diagonal shift keeps it positive definite with the extra couplings.
+            trip.extend(
+                c.iter()
+                    .zip(v)
+                    .map(|(&j, &x)| (i as u32, j, if j as usize == i { x + 0.1 } else { x })),
+            );
+            for j in [i.wrapping_sub(2), i + 2] {
+                if j < a.nrows {
+                    trip.push((i as u32, j as u32, -0.01));
+                }
+            }
+        }
+        a = Csr::from_triplets(a.nrows, a.ncols, &trip);
+        assert!(a.nrows >= ND_MIN_ROWS && a.nnz() > 6 * a.nrows);
+        assert!(nested_dissection(&a).is_some());
+        assert!(nested_dissection(&laplace2d(m)).is_none());
+        assert!(solve_error(&a, LocalSolverKind::Cholesky) < 1e-10);
+        let f = LocalSolver::new(&a, LocalSolverKind::Cholesky).unwrap();
+        // Natural ordering fills the whole band: about n·m entries.
+        assert!(
+            f.nnz_factor() < a.nrows * m / 2,
+            "factor nnz {} for n = {}",
+            f.nnz_factor(),
+            a.nrows
+        );
     }
 
     #[test]
