@@ -192,3 +192,51 @@ impl SolverConfig {
         }
     }
 }
+
+/// A solver reused by every step of a time loop: the preconditioner is built once for a fixed
+/// matrix, and iterations, unconverged solves and time are accumulated for the run's report.
+pub struct StepSolver {
+    config: SolverConfig,
+    pc: Box<dyn Preconditioner>,
+    /// Krylov iterations over all solves.
+    pub iterations: u64,
+    /// Solves that did not converge (or failed).
+    pub unconverged: u64,
+    /// Seconds spent solving.
+    pub seconds: f64,
+}
+
+impl StepSolver {
+    /// Collective: builds the preconditioner for `a`; CG with a non-symmetric preconditioner is
+    /// refused here, once, rather than at every step.
+    pub fn new(comm: &Comm, config: &SolverConfig, a: &DistMatrix) -> Result<StepSolver> {
+        let pc = config.build_pc(comm, a)?;
+        if config.krylov == KrylovKind::Cg && !pc.is_symmetric() {
+            return Err(Error::Config(format!(
+                "CG needs a symmetric preconditioner, but '{}' is not",
+                pc.name()
+            )));
+        }
+        Ok(StepSolver {
+            config: config.clone(),
+            pc,
+            iterations: 0,
+            unconverged: 0,
+            seconds: 0.0,
+        })
+    }
+
+    /// Collective: solves `a x = b` from the current `x`. Convergence is decided on reduced
+    /// norms, so every rank counts the same unconverged solves (reported after the loop).
+    pub fn solve(&mut self, comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mut DistVector) {
+        let start = std::time::Instant::now();
+        match self.config.solve(comm, a, self.pc.as_mut(), b, x) {
+            Ok(stats) => {
+                self.iterations += stats.iterations as u64;
+                self.unconverged += u64::from(!stats.converged());
+            }
+            Err(_) => self.unconverged += 1,
+        }
+        self.seconds += start.elapsed().as_secs_f64();
+    }
+}

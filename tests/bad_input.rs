@@ -110,6 +110,29 @@ fn bad_options_and_config() {
     std::fs::write(&cfg, "grid = \"8x8\"\nkapa = 2.0\n").expect("write");
     fails_with(2, &["heat", "--config", cfg.to_str().unwrap()], "unknown field `kapa`");
     fails_with(2, &["heat", "--config", "/nonexistent.toml"], "/nonexistent.toml");
+    // Implicit steps refuse CG with a non-symmetric preconditioner once, before the time loop.
+    let preset = dir.join("cg-ras.toml");
+    std::fs::write(&preset, "krylov = \"cg\"\npc = \"ras\"\n").expect("write");
+    fails_with(
+        2,
+        &[
+            "heat",
+            "--grid",
+            "8x8",
+            "--scheme",
+            "be",
+            "--t-final",
+            "0.1",
+            "--solver",
+            preset.to_str().unwrap(),
+        ],
+        "CG needs a symmetric preconditioner",
+    );
+    fails_with(
+        2,
+        &["heat", "--grid", "8x8", "--scheme", "cn"],
+        "implicit time stepping needs --dt or --t-final",
+    );
 }
 
 #[test]

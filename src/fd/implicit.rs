@@ -6,21 +6,19 @@
 use super::assemble_fd;
 use super::stencil::{cell_ijk, centre};
 use crate::comm::{Comm, Halo, HaloMode};
-use crate::error::{Error, Result};
-use crate::linalg::{DistMatrix, DistVector, Preconditioner};
+use crate::error::Result;
+use crate::linalg::{DistMatrix, DistVector};
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
 use crate::pde::{ErrorNorms, HeatData, HeatStepper};
-use crate::solver::{KrylovKind, SolverConfig};
-use std::time::Instant;
+use crate::solver::{SolverConfig, StepSolver};
 
 /// The implicit FD heat stepper on one rank.
 pub struct FdImplicitHeat {
     theta: f64,
     dt: f64,
     a: DistMatrix,
-    pc: Box<dyn Preconditioner>,
-    solver: SolverConfig,
+    solver: StepSolver,
     /// Boundary-data part of `b` at time factor 1, and the source's spatial factor.
     bc: Vec<f64>,
     src: Vec<f64>,
@@ -30,9 +28,6 @@ pub struct FdImplicitHeat {
     centres: Vec<[f64; 3]>,
     cell_volume: f64,
     data: HeatData,
-    iterations: u64,
-    unconverged: u64,
-    solve_time: f64,
 }
 
 impl FdImplicitHeat {
@@ -47,13 +42,7 @@ impl FdImplicitHeat {
         solver: &SolverConfig,
     ) -> Result<FdImplicitHeat> {
         let sys = assemble_fd(comm, lm, grid, data, 1.0, theta * dt)?;
-        let pc = solver.build_pc(comm, &sys.a)?;
-        if solver.krylov == KrylovKind::Cg && !pc.is_symmetric() {
-            return Err(Error::Config(format!(
-                "CG needs a symmetric preconditioner, but '{}' is not",
-                pc.name()
-            )));
-        }
+        let step_solver = StepSolver::new(comm, solver, &sys.a)?;
         let centres: Vec<[f64; 3]> = lm.cell_orig[..lm.cells.n_owned]
             .iter()
             .map(|&c| centre(grid, &cell_ijk(grid, c as usize)))
@@ -69,14 +58,10 @@ impl FdImplicitHeat {
             rhs: DistVector::zeros(&sys.a.layout),
             u,
             a: sys.a,
-            pc,
-            solver: solver.clone(),
+            solver: step_solver,
             centres,
             cell_volume: grid.h[..grid.dim].iter().product(),
             data: data.clone(),
-            iterations: 0,
-            unconverged: 0,
-            solve_time: 0.0,
         })
     }
 }
@@ -110,20 +95,7 @@ impl HeatStepper for FdImplicitHeat {
             // dt (θ b(t+dt) + (1−θ) b(t)), b(t) = T(t) bc + f_t(t) S + f0.
             *r += w1 * (t1 * bc + s1 * s + d.constant_source) + w0 * (t0 * bc + s0 * s + d.constant_source);
         }
-        let start = Instant::now();
-        // The previous solution is the initial guess. Convergence is decided on reduced norms, so
-        // every rank counts the same unconverged solves; the driver reports them after the loop.
-        match self
-            .solver
-            .solve(comm, &mut self.a, self.pc.as_mut(), &self.rhs, &mut self.u)
-        {
-            Ok(stats) => {
-                self.iterations += stats.iterations as u64;
-                self.unconverged += u64::from(!stats.converged());
-            }
-            Err(_) => self.unconverged += 1,
-        }
-        self.solve_time += start.elapsed().as_secs_f64();
+        self.solver.solve(comm, &mut self.a, &self.rhs, &mut self.u);
     }
 
     fn solution(&self) -> &[f64] {
@@ -146,14 +118,14 @@ impl HeatStepper for FdImplicitHeat {
     }
 
     fn compute_time(&self) -> f64 {
-        self.solve_time
+        self.solver.seconds
     }
 
     fn linear_iterations(&self) -> u64 {
-        self.iterations
+        self.solver.iterations
     }
 
     fn unconverged_solves(&self) -> u64 {
-        self.unconverged
+        self.solver.unconverged
     }
 }

@@ -6,13 +6,12 @@
 
 use super::assemble::{assemble_p1, P1Loads, P1System};
 use crate::comm::{Comm, Halo, HaloMode};
-use crate::error::{Error, Result};
-use crate::linalg::{DistMatrix, DistVector, Preconditioner};
+use crate::error::Result;
+use crate::linalg::{DistMatrix, DistVector};
 use crate::mesh::Mesh;
 use crate::partition::LocalMesh;
 use crate::pde::{ErrorNorms, HeatData, HeatStepper};
-use crate::solver::{KrylovKind, SolverConfig};
-use std::time::Instant;
+use crate::solver::{SolverConfig, StepSolver};
 
 /// The implicit P1 heat stepper on one rank.
 pub struct P1ImplicitHeat {
@@ -20,17 +19,13 @@ pub struct P1ImplicitHeat {
     sys: P1System,
     /// Stiffness without elimination, for the explicit part (Crank–Nicolson).
     k_full: Option<DistMatrix>,
-    pc: Box<dyn Preconditioner>,
-    solver: SolverConfig,
+    solver: StepSolver,
     u: DistVector,
     /// `uⁿ` on the stiffness matrix's layout, and `K uⁿ`.
     uk: DistVector,
     ku: DistVector,
     rhs: DistVector,
     data: HeatData,
-    iterations: u64,
-    unconverged: u64,
-    solve_time: f64,
 }
 
 impl P1ImplicitHeat {
@@ -50,13 +45,7 @@ impl P1ImplicitHeat {
         } else {
             None
         };
-        let pc = solver.build_pc(comm, &sys.a)?;
-        if solver.krylov == KrylovKind::Cg && !pc.is_symmetric() {
-            return Err(Error::Config(format!(
-                "CG needs a symmetric preconditioner, but '{}' is not",
-                pc.name()
-            )));
-        }
+        let step_solver = StepSolver::new(comm, solver, &sys.a)?;
         let init: Vec<f64> = sys.points[..sys.dirichlet.len()]
             .iter()
             .map(|x| data.exact_value(x, 0.0))
@@ -72,13 +61,9 @@ impl P1ImplicitHeat {
             ku,
             u,
             k_full,
-            pc,
-            solver: solver.clone(),
+            solver: step_solver,
             sys,
             data: data.clone(),
-            iterations: 0,
-            unconverged: 0,
-            solve_time: 0.0,
         })
     }
 }
@@ -119,18 +104,7 @@ impl HeatStepper for P1ImplicitHeat {
                     + t1 * lift[i]
             };
         }
-        let start = Instant::now();
-        match self
-            .solver
-            .solve(comm, &mut self.sys.a, self.pc.as_mut(), &self.rhs, &mut self.u)
-        {
-            Ok(stats) => {
-                self.iterations += stats.iterations as u64;
-                self.unconverged += u64::from(!stats.converged());
-            }
-            Err(_) => self.unconverged += 1,
-        }
-        self.solve_time += start.elapsed().as_secs_f64();
+        self.solver.solve(comm, &mut self.sys.a, &self.rhs, &mut self.u);
     }
 
     fn solution(&self) -> &[f64] {
@@ -146,14 +120,14 @@ impl HeatStepper for P1ImplicitHeat {
     }
 
     fn compute_time(&self) -> f64 {
-        self.solve_time
+        self.solver.seconds
     }
 
     fn linear_iterations(&self) -> u64 {
-        self.iterations
+        self.solver.iterations
     }
 
     fn unconverged_solves(&self) -> u64 {
-        self.unconverged
+        self.solver.unconverged
     }
 }
