@@ -25,7 +25,7 @@ pub enum KrylovKind {
 
 /// The preconditioner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum PcKind {
     /// None.
     None,
@@ -35,6 +35,11 @@ pub enum PcKind {
     Asm,
     /// Restricted additive Schwarz (not symmetric: use GMRES / FGMRES / BiCGStab).
     Ras,
+    /// Multiplicative Schwarz, one sweep over the subdomain colours (not symmetric: use GMRES /
+    /// FGMRES / BiCGStab).
+    Multiplicative,
+    /// Symmetric multiplicative Schwarz, forward then backward over the colours (symmetric).
+    SymmetricMultiplicative,
 }
 
 /// A complete solver description (the keys of a `solvers/*.toml` preset).
@@ -170,6 +175,8 @@ impl SolverConfig {
             PcKind::Jacobi => Box::new(Jacobi::new(a)),
             PcKind::Asm => Box::new(schwarz(SchwarzVariant::Asm)?),
             PcKind::Ras => Box::new(schwarz(SchwarzVariant::Ras)?),
+            PcKind::Multiplicative => Box::new(schwarz(SchwarzVariant::Multiplicative)?),
+            PcKind::SymmetricMultiplicative => Box::new(schwarz(SchwarzVariant::SymmetricMultiplicative)?),
         })
     }
 
