@@ -247,3 +247,33 @@ impl StepSolver {
         self.seconds += start.elapsed().as_secs_f64();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_loads_and_the_multiplicative_presets_say_what_they_are() {
+        let names = SolverConfig::preset_names();
+        for name in &names {
+            SolverConfig::load(name).unwrap_or_else(|e| panic!("preset {name}: {e}"));
+        }
+        let msm = SolverConfig::load("gmres-msm").expect("gmres-msm");
+        assert_eq!((msm.krylov, msm.pc), (KrylovKind::Gmres, PcKind::Multiplicative));
+        let ssm = SolverConfig::load("cg-ssm").expect("cg-ssm");
+        assert_eq!((ssm.krylov, ssm.pc), (KrylovKind::Cg, PcKind::SymmetricMultiplicative));
+    }
+
+    #[test]
+    fn preconditioner_names_are_kebab_case() {
+        for (text, pc) in [
+            ("asm", PcKind::Asm),
+            ("multiplicative", PcKind::Multiplicative),
+            ("symmetric-multiplicative", PcKind::SymmetricMultiplicative),
+        ] {
+            let cfg = SolverConfig::from_toml(&format!("pc = \"{text}\"")).expect(text);
+            assert_eq!(cfg.pc, pc);
+        }
+        assert!(SolverConfig::from_toml("pc = \"symmetric_multiplicative\"").is_err());
+    }
+}
