@@ -52,31 +52,29 @@ pub(crate) fn colour_subdomains(comm: &Comm, a: &DistMatrix, sets: &[BTreeSet<u6
     }
     let send: Vec<u64> = pairs.iter().flat_map(|p| [p.1, p.2]).collect();
     let (recv, _) = comm.all_to_all_v(&send, &counts);
-    // Per owned row: the subdomains holding it, and those touching it (holding or reaching).
-    let n = a.layout.n_owned;
-    let (mut holders, mut touching) = (vec![Vec::new(); n], vec![Vec::new(); n]);
-    for p in recv.chunks_exact(2) {
-        let i = (p[0] - a.layout.offset) as usize;
-        if p[1] & 1 == 1 {
-            holders[i].push(p[1] / 2);
-        }
-        touching[i].push(p[1] / 2);
-    }
+    // Sorted by row, each owned row's pairs form one run: an edge joins every subdomain holding
+    // the row to every other subdomain touching it (holding or reaching it).
+    let mut got: Vec<(u64, u64)> = recv.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+    got.sort_unstable();
+    let holds = |p: &&(u64, u64)| p.1 & 1 == 1;
     let mut edges = BTreeSet::new();
-    for (h, t) in holders.iter().zip(&touching) {
-        for &x in h {
-            edges.extend(t.iter().filter(|&&y| y != x).map(|&y| (x.min(y), x.max(y))));
+    for run in got.chunk_by(|x, y| x.0 == y.0) {
+        for x in run.iter().filter(holds).map(|p| p.1 / 2) {
+            let others = run.iter().map(|p| p.1 / 2).filter(|&y| y != x);
+            edges.extend(others.map(|y| (x.min(y), x.max(y))));
         }
     }
     let flat: Vec<u64> = edges.iter().flat_map(|&(x, y)| [x, y]).collect();
     let all: Vec<(u64, u64)> = comm.all_gather_v(&flat).chunks_exact(2).map(|e| (e[0], e[1])).collect();
     let colour = greedy_colouring(n_sub, &all);
     let n_colours = colour.iter().max().map_or(0, |&c| c as usize + 1);
-    let mut owned_rows = vec![Vec::new(); n_colours];
-    for (i, h) in holders.iter().enumerate() {
-        let cs: BTreeSet<u32> = h.iter().map(|&id| colour[id as usize]).collect();
-        for c in cs {
-            owned_rows[c as usize].push(i as u32);
+    let mut owned_rows: Vec<Vec<u32>> = vec![Vec::new(); n_colours];
+    for run in got.chunk_by(|x, y| x.0 == y.0) {
+        let i = (run[0].0 - a.layout.offset) as u32;
+        for c in run.iter().filter(holds).map(|p| colour[(p.1 / 2) as usize] as usize) {
+            if owned_rows[c].last() != Some(&i) {
+                owned_rows[c].push(i); // rows come in ascending order
+            }
         }
     }
     let mine = first as usize..first as usize + sets.len();
