@@ -339,8 +339,9 @@ impl Schwarz {
                     self.z_ext[e as usize] += b; // R_iᵀ ... (one subdomain per row in a colour)
                 }
             }
-            self.halo.reverse_add(comm, &mut self.z_ext); // overlap corrections to their owners
-                                                          // z += correction on the owned rows it touches; the buffer is left zero for the next.
+            // Overlap corrections go to their owners; then z += the correction on the owned rows
+            // it touches, leaving the buffer zero for the next colour.
+            self.halo.reverse_add(comm, &mut self.z_ext);
             for &i in rows {
                 sw.z[i as usize] += std::mem::take(&mut self.z_ext[i as usize]);
             }
