@@ -35,7 +35,7 @@ pub(crate) fn colour_subdomains(comm: &Comm, a: &DistMatrix, sets: &[BTreeSet<u6
         let id = first + k as u64;
         let reach: BTreeSet<u64> = set
             .iter()
-            .flat_map(|g| known.rows.get(g).map_or(&[][..], |r| &r.0[..]))
+            .flat_map(|&g| known.row(g).0)
             .copied()
             .filter(|c| !set.contains(c))
             .collect();

@@ -112,22 +112,30 @@ struct Sweep {
 /// The owned-row graph of `a` (owned columns only, no self loops, pattern symmetrized).
 fn owned_graph(a: &DistMatrix) -> Graph {
     let n = a.layout.n_owned;
-    let mut adj: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); n];
+    // Both directions of every off-diagonal entry, sorted and deduplicated: one allocation for
+    // the whole graph rather than one set per row.
+    let mut edges: Vec<(u32, u32)> = Vec::with_capacity(2 * a.diag.nnz());
     for i in 0..n {
         for &j in a.diag.row(i).0 {
             if j as usize != i {
-                adj[i].insert(j);
-                adj[j as usize].insert(i as u32);
+                edges.push((i as u32, j));
+                edges.push((j, i as u32));
             }
         }
     }
-    let mut xadj = vec![0];
-    let mut list = Vec::new();
-    for s in adj {
-        list.extend(s);
-        xadj.push(list.len());
+    edges.sort_unstable();
+    edges.dedup();
+    let mut xadj = vec![0; n + 1];
+    for &(i, _) in &edges {
+        xadj[i as usize + 1] += 1;
     }
-    Graph { xadj, adj: list }
+    for i in 0..n {
+        xadj[i + 1] += xadj[i];
+    }
+    Graph {
+        xadj,
+        adj: edges.into_iter().map(|e| e.1).collect(),
+    }
 }
 
 impl Schwarz {
@@ -175,7 +183,7 @@ impl Schwarz {
             for (set, front) in sets.iter_mut().zip(fronts.iter_mut()) {
                 let mut next = Vec::new();
                 for g in front.iter() {
-                    for &c in &known.rows[g].0 {
+                    for &c in known.row(*g).0 {
                         if set.insert(c) {
                             next.push(c);
                         }
@@ -231,7 +239,7 @@ impl Schwarz {
             let rows: Vec<u64> = set.iter().copied().collect();
             let mut trip = Vec::new();
             for (li, g) in rows.iter().enumerate() {
-                let (c, v) = &known.rows[g];
+                let (c, v) = known.row(*g);
                 for (cj, vj) in c.iter().zip(v) {
                     if let Ok(lj) = rows.binary_search(cj) {
                         trip.push((li as u32, lj as u32, *vj));
