@@ -74,6 +74,10 @@ pub struct Subdomain {
     pub pou: Vec<f64>,
     /// The Dirichlet matrix `A_i = R_i A R_iᵀ` in the order of `rows`.
     pub matrix: Csr,
+    /// The unassembled (Neumann) matrix of the subdomain's own elements in the order of `rows`,
+    /// once attached by the discretization ([`Schwarz::attach_neumann`]); coarse spaces such as
+    /// GenEO need it.
+    pub neumann: Option<Csr>,
     /// Position of each row in this rank's extended arrays (owned rows, then overlap rows).
     ext: Vec<u32>,
     solver: LocalSolver,
@@ -254,6 +258,7 @@ impl Schwarz {
                     buf: vec![0.0; rows.len()],
                     rows,
                     matrix,
+                    neumann: None,
                     solver,
                 }),
                 Err(e) => {
@@ -285,6 +290,32 @@ impl Schwarz {
     /// Nonzeros of this rank's local factors.
     pub fn factor_nnz(&self) -> usize {
         self.subdomains.iter().map(|s| s.solver.nnz_factor()).sum()
+    }
+
+    /// Collective: attaches to every subdomain its Neumann matrix `neumann(rows)`, built by the
+    /// discretization that knows the elements (e.g. [`crate::fem::SubdomainNeumann::matrix`]).
+    /// A failure or a matrix of the wrong size on any rank is an error on all ranks.
+    pub fn attach_neumann(&mut self, comm: &Comm, mut neumann: impl FnMut(&[u64]) -> Result<Csr>) -> Result<()> {
+        let mut res = Ok(());
+        for s in &mut self.subdomains {
+            match neumann(&s.rows) {
+                Ok(m) if m.nrows == s.rows.len() && m.ncols == s.rows.len() => s.neumann = Some(m),
+                Ok(m) => {
+                    res = Err(Error::input(format!(
+                        "Neumann matrix of {}x{} for a subdomain of {} rows",
+                        m.nrows,
+                        m.ncols,
+                        s.rows.len()
+                    )));
+                    break;
+                }
+                Err(e) => {
+                    res = Err(e);
+                    break;
+                }
+            }
+        }
+        comm.agree(res)
     }
 
     /// Number of subdomain colours over all ranks (multiplicative variants only).

@@ -11,5 +11,5 @@ pub mod simplex;
 
 pub use assemble::{assemble_p1, assemble_poisson_p1, MassKind, P1Loads, P1System, Terms};
 pub use implicit::P1ImplicitHeat;
-pub use neumann::{neumann_matrix, NeumannMatrix};
+pub use neumann::{neumann_matrix, NeumannMatrix, SubdomainNeumann};
 pub use p1::P1Heat;

@@ -2,12 +2,14 @@
 //! cells only (a subdomain's own elements), with no contribution from neighbouring cells — the
 //! "Neumann matrix" that GenEO's local eigenproblems and FETI's substructures are built on. Summed
 //! over a non-overlapping set of subdomains (scattered to global numbering) they give the
-//! assembled matrix.
+//! assembled matrix. [`SubdomainNeumann`] builds them for subdomains given by their rows in the
+//! distributed numbering (the overlapping Schwarz subdomains), in the order of those rows.
 
 use super::simplex::p1_stiffness;
 use crate::error::{Error, Result};
 use crate::linalg::Csr;
 use crate::mesh::Mesh;
+use crate::pde::HeatData;
 
 /// A subdomain's unassembled matrix and the mesh points its rows stand for.
 #[derive(Clone, Debug)]
@@ -21,7 +23,6 @@ pub struct NeumannMatrix {
 /// Assembles the P1 stiffness with coefficient `kappa(cell)` over `cells` (mesh cell indices)
 /// only.
 pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) -> Result<NeumannMatrix> {
-    let dim = mesh.cell_type.dim();
     let mut points: Vec<u32> = cells
         .iter()
         .flat_map(|&c| mesh.cell(c as usize).iter().copied())
@@ -29,6 +30,19 @@ pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) ->
     points.sort_unstable();
     points.dedup();
     let local = |p: u32| points.binary_search(&p).unwrap_or(0) as u32;
+    let matrix = stiffness_over(mesh, cells, kappa, local, points.len())?;
+    Ok(NeumannMatrix { matrix, points })
+}
+
+/// The P1 stiffness over `cells` with mesh point `p` at row `local(p)` of an `n`×`n` matrix.
+fn stiffness_over(
+    mesh: &Mesh,
+    cells: &[u32],
+    kappa: impl Fn(u32) -> f64,
+    local: impl Fn(u32) -> u32,
+    n: usize,
+) -> Result<Csr> {
+    let dim = mesh.cell_type.dim();
     let mut trip = Vec::with_capacity(cells.len() * (dim + 1) * (dim + 1));
     for &c in cells {
         let vs = mesh.cell(c as usize);
@@ -43,11 +57,67 @@ pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) ->
             }
         }
     }
-    let n = points.len();
-    Ok(NeumannMatrix {
-        matrix: Csr::from_triplets(n, n, &trip),
-        points,
-    })
+    Ok(Csr::from_triplets(n, n, &trip))
+}
+
+/// Unassembled matrices of subdomains given by their rows, global point ids of the distributed
+/// numbering ([`crate::partition::point_numbering`]): the P1 stiffness (κ per cell, no Dirichlet
+/// elimination) over the cells all of whose points are rows of the subdomain, rows and columns
+/// in the order of the given rows. Built once per mesh; every rank can serve any subdomain since
+/// the mesh is replicated.
+pub struct SubdomainNeumann<'a> {
+    mesh: &'a Mesh,
+    data: &'a HeatData,
+    /// Mesh point of each global id.
+    point_of: Vec<u32>,
+    /// Cells around each mesh point (offsets, cells).
+    v2c: (Vec<usize>, Vec<u32>),
+}
+
+impl<'a> SubdomainNeumann<'a> {
+    /// Prepares the inverse numbering and the point-to-cell map; `numbering` is the global id of
+    /// every mesh point.
+    pub fn new(mesh: &'a Mesh, data: &'a HeatData, numbering: &[u32]) -> SubdomainNeumann<'a> {
+        let mut point_of = vec![u32::MAX; numbering.len()];
+        for (p, &g) in numbering.iter().enumerate() {
+            if let Some(slot) = point_of.get_mut(g as usize) {
+                *slot = p as u32;
+            }
+        }
+        SubdomainNeumann {
+            mesh,
+            data,
+            point_of,
+            v2c: mesh.vertex_to_cells(),
+        }
+    }
+
+    /// The Neumann matrix of the subdomain whose rows (ascending global ids) are `rows`; an
+    /// error for an id that is not a mesh point.
+    pub fn matrix(&self, rows: &[u64]) -> Result<Csr> {
+        let mut points = Vec::with_capacity(rows.len());
+        for &g in rows {
+            match self.point_of.get(g as usize) {
+                Some(&p) if p != u32::MAX => points.push(p),
+                _ => return Err(Error::input(format!("row {g} is not a point of the mesh"))),
+            }
+        }
+        // Row of each mesh point in the subdomain (u32::MAX outside), for the membership test.
+        let mut local = std::collections::HashMap::with_capacity(points.len());
+        for (i, &p) in points.iter().enumerate() {
+            local.insert(p, i as u32);
+        }
+        let (off, v2c) = &self.v2c;
+        let mut cells: Vec<u32> = points
+            .iter()
+            .flat_map(|&p| v2c[off[p as usize]..off[p as usize + 1]].iter().copied())
+            .filter(|&c| self.mesh.cell(c as usize).iter().all(|v| local.contains_key(v)))
+            .collect();
+        cells.sort_unstable();
+        cells.dedup();
+        let at = |p: u32| local.get(&p).copied().unwrap_or(0);
+        stiffness_over(self.mesh, &cells, |c| self.data.kappa_at(c), at, rows.len())
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,25 @@ fn renumber(part: impl Iterator<Item = u32>, n_parts: usize) -> (Vec<u32>, Vec<u
     (ids, counts)
 }
 
+/// The part owning each mesh point: the lowest part among the cells containing it (`u32::MAX`
+/// for points in no cell, which are skipped).
+fn point_owners(mesh: &Mesh, part: &Partition) -> Vec<u32> {
+    let mut owner = vec![u32::MAX; mesh.num_points()];
+    for c in 0..mesh.num_cells() {
+        for &v in mesh.cell(c) {
+            owner[v as usize] = owner[v as usize].min(part.parts[c]);
+        }
+    }
+    owner
+}
+
+/// The global id of every mesh point in the distributed numbering (the ids of
+/// [`LocalMesh::points`] on every rank, so of the rows of point-based matrices); `u32::MAX` for
+/// points in no cell. Needs no communication, like [`distribute`].
+pub fn point_numbering(mesh: &Mesh, part: &Partition) -> Vec<u32> {
+    renumber(point_owners(mesh, part).into_iter(), part.n_parts).0
+}
+
 /// Builds this rank's [`LocalMesh`] with `layers` ghost layers grown through `graph` (the facet
 /// graph for FD stencils, the vertex graph for P1 rows). Needs no communication: mesh and
 /// partition are the same on every rank.
@@ -91,14 +110,7 @@ pub fn distribute(rank: usize, mesh: &Mesh, part: &Partition, graph: &Graph, lay
     }
     let nc = mesh.num_cells();
     let (cell_id, cell_off) = renumber(part.parts.iter().copied(), part.n_parts);
-
-    // Point owners: lowest part of a containing cell; points in no cell are skipped.
-    let mut owner = vec![u32::MAX; mesh.num_points()];
-    for c in 0..nc {
-        for &v in mesh.cell(c) {
-            owner[v as usize] = owner[v as usize].min(part.parts[c]);
-        }
-    }
+    let owner = point_owners(mesh, part);
     let (point_id, point_off) = renumber(owner.iter().copied(), part.n_parts);
 
     // Owned cells in original order (= renumbered order), then ghost layers by BFS.

@@ -7,7 +7,7 @@ mod blocks;
 mod distribute;
 
 pub use blocks::block_dims;
-pub use distribute::{distribute, LocalMesh};
+pub use distribute::{distribute, point_numbering, LocalMesh};
 
 use crate::error::{Error, Result};
 use crate::mesh::{Graph, Mesh};
