@@ -4,9 +4,11 @@
 
 mod assemble;
 pub mod boundary;
+pub mod element;
 mod implicit;
 mod neumann;
 mod p1;
+pub mod quadrature;
 pub mod simplex;
 
 pub use assemble::{assemble_p1, assemble_poisson_p1, P1Loads, P1System};
