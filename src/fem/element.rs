@@ -345,4 +345,73 @@ mod tests {
             assert_eq!(found, q.num_facets());
         }
     }
+
+    /// Solves `A x = b` by Gaussian elimination with partial pivoting (small dense test systems).
+    fn dense_solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+        let n = b.len();
+        for k in 0..n {
+            let p = (k..n).max_by(|&i, &j| a[i][k].abs().total_cmp(&a[j][k].abs())).unwrap();
+            a.swap(k, p);
+            b.swap(k, p);
+            let (top, rest) = a.split_at_mut(k + 1);
+            let (pivot, bk) = (&top[k], b[k]);
+            for (row, bi) in rest.iter_mut().zip(&mut b[k + 1..]) {
+                let f = row[k] / pivot[k];
+                for (r, p) in row[k..].iter_mut().zip(&pivot[k..]) {
+                    *r -= f * p;
+                }
+                *bi -= f * bk;
+            }
+        }
+        let mut x = vec![0.0; n];
+        for k in (0..n).rev() {
+            let s: f64 = (k + 1..n).map(|j| a[k][j] * x[j]).sum();
+            x[k] = (b[k] - s) / a[k][k];
+        }
+        x
+    }
+
+    /// The P2 Galerkin solution of `-κΔu = f` with quadratic `u` (so constant `f`) and its
+    /// Dirichlet data at the boundary nodes is `u` itself at every node, to rounding: the patch
+    /// test of stiffness, loads and node numbering together.
+    #[test]
+    fn p2_poisson_is_exact_for_a_quadratic_solution() {
+        for (dims, f) in [(&[3usize, 2][..], 1.0), (&[2, 2, 2], 3.0)] {
+            let q = Mesh::structured(dims, true).unwrap().elevate().unwrap();
+            let el = Lagrange::for_cell(q.cell_type).unwrap();
+            let (n, nn, kappa) = (q.num_points(), el.num_nodes(), 0.7);
+            let (mut a, mut b) = (vec![vec![0.0; n]; n], vec![0.0; n]);
+            for c in 0..q.num_cells() {
+                let nodes = q.cell(c);
+                let x: Vec<[f64; 3]> = nodes.iter().map(|&v| q.points[v as usize]).collect();
+                let (vol, k) = el.stiffness(&x, kappa);
+                let load = el.load(&x, vol, |_| kappa * f);
+                for i in 0..nn {
+                    b[nodes[i] as usize] += load[i];
+                    for j in 0..nn {
+                        a[nodes[i] as usize][nodes[j] as usize] += k[i][j];
+                    }
+                }
+            }
+            let exact: Vec<f64> = q.points.iter().map(quadratic).collect();
+            for &v in &q.facets {
+                let v = v as usize;
+                a[v].iter_mut().for_each(|e| *e = 0.0);
+                a[v][v] = 1.0;
+                b[v] = exact[v];
+            }
+            let u = dense_solve(a, b);
+            let err = u.iter().zip(&exact).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            assert!(err < 1e-12, "{}D: max nodal error {err}", dims.len());
+            // Interior nodes exist, so the check is not all boundary data.
+            assert!(
+                q.num_points() > {
+                    let mut b = q.facets.clone();
+                    b.sort_unstable();
+                    b.dedup();
+                    b.len()
+                }
+            );
+        }
+    }
 }
