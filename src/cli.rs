@@ -4,6 +4,7 @@
 
 use crate::comm::{Comm, HaloMode};
 use crate::error::{Error, Result};
+use crate::fem::MassKind;
 use crate::mesh::structured::parse_grid;
 use crate::mesh::Adjacency;
 use crate::partition::Method;
@@ -59,6 +60,9 @@ pub struct HeatArgs {
     /// Diffusion coefficient κ > 0 [default: 1].
     #[arg(long, allow_hyphen_values = true)]
     pub kappa: Option<f64>,
+    /// κ of a cell region of the mesh, e.g. --kappa-region inclusion=1e3 (repeatable; by name or tag number; other cells keep --kappa; needs --exact none).
+    #[arg(long, value_name = "REGION=VALUE")]
+    pub kappa_region: Option<Vec<String>>,
     /// Number of time steps [default: 100 when --t-final is not given, or for implicit schemes].
     #[arg(long)]
     pub steps: Option<usize>,
@@ -77,9 +81,12 @@ pub struct HeatArgs {
     /// Constant source term f added to the problem's own [default: 0].
     #[arg(long, allow_hyphen_values = true)]
     pub source: Option<f64>,
-    /// Boundary condition per boundary name, e.g. --bc xmin=neumann (repeatable; others Dirichlet).
-    #[arg(long, value_name = "NAME=dirichlet|neumann")]
+    /// Boundary condition per boundary name, e.g. --bc xmin=neumann or --bc xmax=robin:2 for κ∂u/∂n + 2u = g (repeatable; others Dirichlet).
+    #[arg(long, value_name = "NAME=dirichlet|neumann|robin:ALPHA")]
     pub bc: Option<Vec<String>>,
+    /// Mass matrix of implicit P1 steps: lumped or consistent (explicit steps need lumped) [default: lumped].
+    #[arg(long, value_name = "lumped|consistent")]
+    pub mass: Option<String>,
     /// Output directory for heat.h5 + heat.xdmf (no output when absent).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -129,14 +136,17 @@ pub struct PoissonArgs {
     /// Diffusion coefficient κ > 0 [default: 1].
     #[arg(long, allow_hyphen_values = true)]
     pub kappa: Option<f64>,
+    /// κ of a cell region of the mesh, e.g. --kappa-region inclusion=1e3 (repeatable; by name or tag number; other cells keep --kappa; needs --exact none).
+    #[arg(long, value_name = "REGION=VALUE")]
+    pub kappa_region: Option<Vec<String>>,
     /// manufactured (u = Π sin(πx_i + π/4), errors reported) or none (f = --source, zero boundary data) [default: manufactured].
     #[arg(long, value_name = "manufactured|none")]
     pub exact: Option<String>,
     /// Constant source added to f [default: 0 with the manufactured solution, 1 without].
     #[arg(long, allow_hyphen_values = true)]
     pub source: Option<f64>,
-    /// Boundary condition per boundary name, e.g. --bc xmin=neumann (repeatable; others Dirichlet).
-    #[arg(long, value_name = "NAME=dirichlet|neumann")]
+    /// Boundary condition per boundary name, e.g. --bc xmin=neumann or --bc xmax=robin:2 for κ∂u/∂n + 2u = g (repeatable; others Dirichlet).
+    #[arg(long, value_name = "NAME=dirichlet|neumann|robin:ALPHA")]
     pub bc: Option<Vec<String>>,
     /// Partitioner: metis, metis-rb or blocks [default: blocks on --grid, metis on --mesh].
     #[arg(long, value_name = "metis|metis-rb|blocks")]
@@ -279,25 +289,30 @@ fn parse_bcs(items: Option<&[String]>) -> Result<BTreeMap<String, BcKind>> {
     for item in items.into_iter().flatten() {
         let (name, kind) = item
             .split_once('=')
-            .ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann")))?;
-        let kind = match kind {
-            "dirichlet" => BcKind::Dirichlet,
-            "neumann" => BcKind::Neumann,
-            o => {
-                return Err(Error::input(format!(
-                    "--bc '{item}': unknown kind '{o}' (expected dirichlet or neumann)"
-                )))
-            }
-        };
+            .ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann|robin:ALPHA")))?;
+        let kind = BcKind::parse(kind).map_err(|e| Error::input(format!("--bc '{item}': {e}")))?;
         bc.insert(name.to_string(), kind);
     }
     Ok(bc)
 }
 
+fn parse_kappa_regions(items: Option<&[String]>) -> Result<BTreeMap<String, f64>> {
+    let mut regions = BTreeMap::new();
+    for item in items.into_iter().flatten() {
+        let parsed = item
+            .split_once('=')
+            .and_then(|(n, v)| Some((n, v.parse::<f64>().ok()?)));
+        let (name, value) =
+            parsed.ok_or_else(|| Error::input(format!("--kappa-region '{item}': expected REGION=VALUE")))?;
+        regions.insert(name.to_string(), value);
+    }
+    Ok(regions)
+}
+
 /// Resolves heat options (flags over config) into parameters and the report path.
 pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
     let mut f: HeatArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, steps, dt, t_final, cfl, exact, source, bc, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress, scheme, solver);
+    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, steps, dt, t_final, cfl, exact, source, bc, mass, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress, scheme, solver);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("mode") {
@@ -321,7 +336,13 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
         }
     };
     let solver = SolverConfig::load(a.solver.as_deref().unwrap_or("cg-jacobi"))?;
+    let mass = match &a.mass {
+        Some(m) => parse_name("mass", m)?,
+        None => MassKind::Lumped,
+    };
     let params = HeatParams {
+        mass,
+        kappa_regions: parse_kappa_regions(a.kappa_region.as_deref())?,
         scheme,
         solver,
         partitioner: method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &mesh)?,
@@ -399,7 +420,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathBuf>)> {
     let mut f: PoissonArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, out, report);
+    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, out, report);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
@@ -439,6 +460,7 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
         mesh,
         discretization,
         kappa: a.kappa.unwrap_or(1.0),
+        kappa_regions: parse_kappa_regions(a.kappa_region.as_deref())?,
         exact,
         source: a.source.unwrap_or(if exact { 0.0 } else { 1.0 }),
         bc: parse_bcs(a.bc.as_deref())?,

@@ -8,13 +8,43 @@ use std::collections::BTreeMap;
 use std::f64::consts::{FRAC_PI_4, PI};
 
 /// Boundary condition kind on one boundary tag.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BcKind {
     /// Prescribed value (the exact solution's where one is known, else 0).
     Dirichlet,
     /// Prescribed outward normal derivative ∂u/∂n (the exact solution's, else 0).
     Neumann,
+    /// `κ ∂u/∂n + α u = g` with the given `α ≥ 0` (`g` the exact solution's, else 0): a heat
+    /// transfer coefficient towards a zero exterior value.
+    Robin(f64),
+}
+
+impl BcKind {
+    /// Parses `dirichlet`, `neumann` or `robin:ALPHA` (the spelling of `--bc NAME=KIND`).
+    pub fn parse(text: &str) -> Result<BcKind> {
+        match text.split_once(':') {
+            None if text == "dirichlet" => Ok(BcKind::Dirichlet),
+            None if text == "neumann" => Ok(BcKind::Neumann),
+            Some(("robin", a)) => match a.parse::<f64>() {
+                Ok(alpha) if alpha >= 0.0 && alpha.is_finite() => Ok(BcKind::Robin(alpha)),
+                _ => Err(Error::input(format!(
+                    "robin coefficient '{a}' must be a finite number >= 0"
+                ))),
+            },
+            _ => Err(Error::input(format!(
+                "unknown boundary condition '{text}' (expected dirichlet, neumann or robin:ALPHA)"
+            ))),
+        }
+    }
+
+    /// The Robin coefficient `α` (0 for the other kinds).
+    pub fn robin_alpha(self) -> f64 {
+        match self {
+            BcKind::Robin(a) => a,
+            _ => 0.0,
+        }
+    }
 }
 
 /// The built-in problems with a closed-form solution of `u_t = κΔu + f` valid in all of space,
@@ -41,6 +71,8 @@ pub struct HeatData {
     pub constant_source: f64,
     /// Boundary condition per boundary tag; tags not listed are Dirichlet.
     pub bcs: BTreeMap<i32, BcKind>,
+    /// κ of each mesh cell when it varies by region (empty when κ is `kappa` everywhere).
+    pub cell_kappa: Vec<f64>,
 }
 
 impl HeatData {
@@ -78,7 +110,61 @@ impl HeatData {
             exact,
             constant_source,
             bcs,
+            cell_kappa: Vec::new(),
         })
+    }
+
+    /// Sets κ per cell region: cells whose region tag is named (or numbered) in `regions` get
+    /// that value, the others keep `kappa`. A coefficient that varies needs `exact` to be `None`,
+    /// since the built-in exact solutions solve the equation for a uniform κ only.
+    pub fn with_kappa_regions(mut self, mesh: &Mesh, regions: &BTreeMap<String, f64>) -> Result<HeatData> {
+        if regions.is_empty() {
+            return Ok(self);
+        }
+        let cdim = mesh.cell_type.dim();
+        let mut by_tag = BTreeMap::new();
+        for (name, &value) in regions {
+            if !(value > 0.0 && value.is_finite()) {
+                return Err(Error::input(format!(
+                    "kappa of region '{name}' must be positive and finite, got {value}"
+                )));
+            }
+            let tag = mesh
+                .tag_of(cdim, name)
+                .or_else(|| name.parse().ok())
+                .filter(|t| mesh.cell_tags.contains(t));
+            let tag = tag.ok_or_else(|| {
+                let known: Vec<&str> = mesh
+                    .names
+                    .iter()
+                    .filter(|p| p.dim == cdim)
+                    .map(|p| p.name.as_str())
+                    .collect();
+                let known = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                };
+                Error::input(format!("no cell region named '{name}' in the mesh (regions: {known})"))
+            })?;
+            by_tag.insert(tag, value);
+        }
+        if self.exact.is_some() && by_tag.values().any(|&v| v != self.kappa) {
+            return Err(Error::input(
+                "a kappa that varies by region needs --exact none: the built-in exact solutions assume a uniform kappa",
+            ));
+        }
+        self.cell_kappa = mesh
+            .cell_tags
+            .iter()
+            .map(|t| by_tag.get(t).copied().unwrap_or(self.kappa))
+            .collect();
+        Ok(self)
+    }
+
+    /// κ on mesh cell `cell` (its original index).
+    pub fn kappa_at(&self, cell: u32) -> f64 {
+        self.cell_kappa.get(cell as usize).copied().unwrap_or(self.kappa)
     }
 
     /// The condition on boundary tag `tag`.

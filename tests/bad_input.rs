@@ -58,6 +58,56 @@ fn bad_physical_parameters() {
     fails_with(2, &["heat", "--grid", "8x8", "--steps", "0"], "at least 1");
     fails_with(
         2,
+        &["heat", "--grid", "8x8", "--bc", "xmin=robin:-1"],
+        "must be a finite number >= 0",
+    );
+    fails_with(2, &["heat", "--grid", "8x8", "--bc", "xmin=robin"], "robin:ALPHA");
+    let regions = common::root().join("meshes/two_regions.msh");
+    let regions = regions.to_str().unwrap();
+    fails_with(
+        2,
+        &[
+            "poisson",
+            "--mesh",
+            regions,
+            "--exact",
+            "none",
+            "--kappa-region",
+            "nowhere=2",
+        ],
+        "no cell region named 'nowhere' in the mesh (regions: left_region, right_region)",
+    );
+    fails_with(
+        2,
+        &["poisson", "--mesh", regions, "--kappa-region", "left_region=2"],
+        "needs --exact none",
+    );
+    fails_with(
+        2,
+        &[
+            "poisson",
+            "--mesh",
+            regions,
+            "--exact",
+            "none",
+            "--kappa-region",
+            "left_region=0",
+        ],
+        "must be positive",
+    );
+    fails_with(
+        2,
+        &["poisson", "--grid", "8x8", "--exact", "none", "--kappa-region", "a=2"],
+        "(regions: none)",
+    );
+    fails_with(
+        2,
+        &["heat", "--grid", "8x8", "--mass", "consistent"],
+        "--mass consistent needs implicit P1",
+    );
+    fails_with(2, &["heat", "--grid", "8x8", "--mass", "diagonal"], "--mass 'diagonal'");
+    fails_with(
+        2,
         &["heat", "--grid", "8x8", "--t-final", "1", "--steps", "3"],
         "stability limit",
     );

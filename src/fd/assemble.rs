@@ -4,13 +4,13 @@
 //! `2κg/h²` to the right-hand side; Neumann `u_g = u_c + h ∂u/∂n` removes the face's coupling and
 //! adds `κ ∂u/∂n / h`), which keeps the matrix symmetric positive definite.
 
-use super::stencil::{cell_ijk, centre, local_index, neighbour, Neighbour};
+use super::stencil::{cell_ijk, centre, ghost_rule, local_index, neighbour, Neighbour};
 use crate::comm::Comm;
 use crate::error::Result;
 use crate::linalg::{DistMatrix, DistVector};
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
-use crate::pde::{BcKind, ErrorNorms, HeatData};
+use crate::pde::{ErrorNorms, HeatData};
 
 /// An assembled FD system on one rank.
 pub struct FdSystem {
@@ -65,19 +65,14 @@ pub fn assemble_fd(
                         diag += k;
                         triplets.push((row, lm.cells.global(loc as usize), -scale * k));
                     }
-                    Ok(Neighbour::Face { x, normal, tag }) => match data.bc(tag) {
-                        BcKind::Dirichlet => {
-                            diag += 2.0 * k;
-                            if exact {
-                                rhs[l] += 2.0 * k * data.shape(&x);
-                            }
+                    Ok(Neighbour::Face { x, normal, tag }) => {
+                        // The flux k (u_g − u_c) with u_g = a u_c + b.
+                        let (a, b) = ghost_rule(data, tag, &x, &normal, grid.h[d]);
+                        diag += k * (1.0 - a);
+                        if exact {
+                            rhs[l] += k * b;
                         }
-                        BcKind::Neumann => {
-                            if exact {
-                                rhs[l] += k * grid.h[d] * data.shape_normal_derivative(&x, &normal);
-                            }
-                        }
-                    },
+                    }
                     Err(e) => failure = Some(e),
                 }
             }

@@ -12,13 +12,13 @@ mod stencil;
 
 pub use assemble::{assemble_fd, assemble_poisson_fd, FdSystem};
 pub use implicit::FdImplicitHeat;
-use stencil::{cell_ijk, centre, local_index, neighbour, Neighbour};
+use stencil::{cell_ijk, centre, ghost_rule, local_index, neighbour, Neighbour};
 
 use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::Result;
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
-use crate::pde::{BcKind, ErrorNorms, HeatData, HeatStepper};
+use crate::pde::{ErrorNorms, HeatData, HeatStepper};
 use std::time::Instant;
 
 /// Marks a stencil neighbour slot that refers to a boundary face instead of a cell.
@@ -99,12 +99,8 @@ impl FdHeat {
                             loc
                         }
                         Neighbour::Face { x, normal, tag } => {
-                            // Dirichlet: u_g = 2g - u_c; Neumann: u_g = u_c + h ∂u/∂n; with the
-                            // data T(t) S(x), the spatial part is fixed at set-up.
-                            let (al, be) = match data.bc(tag) {
-                                BcKind::Dirichlet => (-1.0, 2.0 * data.shape(&x)),
-                                BcKind::Neumann => (1.0, grid.h[d] * data.shape_normal_derivative(&x, &normal)),
-                            };
+                            // With the data T(t) S(x), the spatial part is fixed at set-up.
+                            let (al, be) = ghost_rule(data, tag, &x, &normal, grid.h[d]);
                             alpha.push(al);
                             beta.push(be);
                             BND | (alpha.len() - 1) as u32

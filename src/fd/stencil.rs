@@ -1,9 +1,11 @@
 //! Grid geometry shared by the FD operators: cell coordinates and centres, and the neighbour of
-//! an owned cell across each side — a local (owned or ghost) cell, or a boundary face.
+//! an owned cell across each side — a local (owned or ghost) cell, or a boundary face — and the
+//! ghost value a boundary condition gives.
 
 use crate::error::{Error, Result};
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
+use crate::pde::{BcKind, HeatData};
 
 /// What lies across one side of a cell.
 pub(crate) enum Neighbour {
@@ -11,6 +13,21 @@ pub(crate) enum Neighbour {
     Cell(u32),
     /// The domain boundary: face centre, outward normal and boundary tag (1..=6 as xmin..zmax).
     Face { x: [f64; 3], normal: [f64; 3], tag: i32 },
+}
+
+/// The ghost value across a boundary face at `x` (outward `normal`, spacing `h` across it) as
+/// `(a, b)` with `u_ghost = a·u_cell + T(t)·b`, from the face's boundary condition with the data
+/// `T(t) S`: Dirichlet `(u_g + u_c)/2 = S`; Neumann `(u_g − u_c)/h = ∇S·n`; Robin
+/// `κ (u_g − u_c)/h + α (u_g + u_c)/2 = κ ∇S·n + α S`.
+pub(crate) fn ghost_rule(data: &HeatData, tag: i32, x: &[f64; 3], normal: &[f64; 3], h: f64) -> (f64, f64) {
+    match data.bc(tag) {
+        BcKind::Dirichlet => (-1.0, 2.0 * data.shape(x)),
+        kind => {
+            let (k, alpha) = (data.kappa / h, kind.robin_alpha());
+            let g = data.kappa * data.shape_normal_derivative(x, normal) + alpha * data.shape(x);
+            ((k - alpha / 2.0) / (k + alpha / 2.0), g / (k + alpha / 2.0))
+        }
+    }
 }
 
 /// Grid coordinates of grid cell `c`.

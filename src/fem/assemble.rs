@@ -4,7 +4,7 @@
 //! symmetrically — the row becomes the identity and the column moves to the right-hand side —
 //! so an SPD problem stays SPD for CG.
 
-use super::boundary::{boundary_facets, dirichlet_points, neumann_load};
+use super::boundary::{boundary_facets, dirichlet_points, natural_load, robin_entries};
 use super::simplex::{degree2_rule, map_point, p1_gradients, p1_stiffness};
 use crate::comm::{Comm, Halo};
 use crate::error::{Error, Result};
@@ -13,6 +13,43 @@ use crate::mesh::{CellType, Mesh};
 use crate::partition::LocalMesh;
 use crate::pde::{ErrorNorms, HeatData};
 
+/// How the mass matrix is formed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MassKind {
+    /// Row-summed (diagonal) mass: what explicit time stepping needs.
+    #[default]
+    Lumped,
+    /// The consistent Galerkin mass `∫ φ_i φ_j`.
+    Consistent,
+}
+
+/// The operator `mass·M + stiff·K` to assemble, where `K` holds the stiffness of
+/// `-∇·(κ∇·)` plus the Robin boundary terms `α ∫ φ_i φ_j ds`.
+#[derive(Clone, Copy, Debug)]
+pub struct Terms {
+    /// Factor of the mass matrix.
+    pub mass: f64,
+    /// Lumped or consistent mass.
+    pub mass_kind: MassKind,
+    /// Factor of the stiffness (and Robin) matrix.
+    pub stiff: f64,
+    /// Whether Dirichlet rows and columns are eliminated.
+    pub eliminate: bool,
+}
+
+impl Terms {
+    /// The stiffness alone (`mass = 0`), with or without Dirichlet elimination.
+    pub fn stiffness(eliminate: bool) -> Terms {
+        Terms {
+            mass: 0.0,
+            mass_kind: MassKind::Lumped,
+            stiff: 1.0,
+            eliminate,
+        }
+    }
+}
+
 /// Load vectors of owned points at time factor 1 (zero for the parts of `S` when the problem has
 /// no exact solution).
 pub struct P1Loads {
@@ -20,7 +57,8 @@ pub struct P1Loads {
     pub lift: Vec<f64>,
     /// `∫ S φ_i`.
     pub shape: Vec<f64>,
-    /// `κ ∫ (∇S·n) φ_i` over Neumann facets.
+    /// `∫ g φ_i` over the natural-boundary facets: `g = κ ∇S·n` (Neumann), `κ ∇S·n + α S`
+    /// (Robin).
     pub neumann: Vec<f64>,
     /// The lumped mass `∫ φ_i`.
     pub mass: Vec<f64>,
@@ -52,7 +90,7 @@ pub struct P1System {
 /// data `S`, Neumann data `∇S·n`; with no exact solution, `f` is the constant source and the
 /// boundary data are zero.
 pub fn assemble_poisson_p1(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData) -> Result<P1System> {
-    let mut sys = assemble_p1(comm, mesh, lm, data, 0.0, 1.0, true)?;
+    let mut sys = assemble_p1(comm, mesh, lm, data, Terms::stiffness(true))?;
     let manufactured = data.kappa * std::f64::consts::PI.powi(2) * data.dim as f64;
     let rhs: Vec<f64> = (0..sys.dirichlet.len())
         .map(|i| {
@@ -68,20 +106,19 @@ pub fn assemble_poisson_p1(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &Heat
     Ok(sys)
 }
 
-/// Collective: assembles `A = mass·M + stiff·K` on `lm` — `M` the lumped P1 mass, `K` the P1
-/// stiffness of `-∇·(κ∇·)` — with the Dirichlet rows and columns eliminated when `eliminate`
-/// (rows become the identity; the eliminated columns times the Dirichlet data `S` go to
-/// `loads.lift`), and the load vectors of owned points at time factor 1 (`∫ S φ_i`, `∫ φ_i`,
-/// the Neumann data `κ ∫ (∇S·n) φ_i`). `b` is left zero for the caller.
-pub fn assemble_p1(
-    comm: &Comm,
-    mesh: &Mesh,
-    lm: &LocalMesh,
-    data: &HeatData,
-    mass: f64,
-    stiff: f64,
-    eliminate: bool,
-) -> Result<P1System> {
+/// Collective: assembles `A = mass·M + stiff·K` on `lm` (see [`Terms`]) — `M` the lumped or
+/// consistent P1 mass, `K` the P1 stiffness of `-∇·(κ∇·)` with κ per cell, plus the Robin
+/// terms — with the Dirichlet rows and columns eliminated when `terms.eliminate` (rows become
+/// the identity; the eliminated columns times the Dirichlet data `S` go to `loads.lift`), and
+/// the load vectors of owned points at time factor 1 (`∫ S φ_i`, `∫ φ_i`, the natural-boundary
+/// data). `b` is left zero for the caller.
+pub fn assemble_p1(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData, terms: Terms) -> Result<P1System> {
+    let Terms {
+        mass,
+        mass_kind,
+        stiff,
+        eliminate,
+    } = terms;
     if !matches!(mesh.cell_type, CellType::Triangle | CellType::Tetrahedron) {
         return comm.agree(Err(Error::input("P1 elements need a triangle or tetrahedron mesh")));
     }
@@ -119,7 +156,7 @@ pub fn assemble_p1(
     for c in 0..lm.cells.n_owned {
         let vs = lm.cell(c);
         let x: Vec<[f64; 3]> = vs.iter().map(|&v| points[v as usize]).collect();
-        let (vol, k) = p1_stiffness(&x, dim, data.kappa);
+        let (vol, k) = p1_stiffness(&x, dim, data.kappa_at(lm.cell_orig[c]));
         if !(vol > 0.0 && vol.is_finite()) {
             degenerate = Some(lm.cell_orig[c]);
             break;
@@ -136,7 +173,7 @@ pub fn assemble_p1(
                 continue;
             }
             for (j, &b) in vs.iter().enumerate() {
-                let v = stiff * k[i][j] + if i == j { mass * vol / nv as f64 } else { 0.0 };
+                let v = stiff * k[i][j] + mass * p1_mass(vol, nv, i == j, mass_kind);
                 if is_dir(b) {
                     lift[ai] -= v * g(b); // column moved to the right-hand side
                 } else {
@@ -149,10 +186,21 @@ pub fn assemble_p1(
         Some(c) => Err(Error::mesh("mesh", format!("degenerate cell {c}"))),
         None => Ok(()),
     })?;
+    // Robin rows are complete on their owner (every facet at an owned point is local).
+    for (a, b, v) in robin_entries(&facets, n_owned, dim, data) {
+        if is_dir(a) {
+            continue;
+        }
+        if is_dir(b) {
+            lift[a as usize] -= stiff * v * g(b);
+        } else {
+            triplets.push((lm.points.global(a as usize), lm.points.global(b as usize), stiff * v));
+        }
+    }
     for v in [&mut lift, &mut shape, &mut lumped] {
         point_halo.reverse_add(comm, v);
     }
-    let neumann = neumann_load(&facets, &points, n_owned, dim, data);
+    let neumann = natural_load(&facets, &points, n_owned, dim, data);
     let mut dirichlet_shape = vec![0.0; n_owned];
     for i in 0..n_owned {
         if eliminate && owned_dirichlet[i] {
@@ -179,6 +227,18 @@ pub fn assemble_p1(
         point_halo,
         dim,
     })
+}
+
+/// Entry `(i, j)` of the P1 mass of a simplex of volume `vol` with `nv` vertices: lumped,
+/// `|T|/nv` on the diagonal; consistent, `|T| (1 + δ_ij) / (nv (nv + 1))`.
+fn p1_mass(vol: f64, nv: usize, diagonal: bool, kind: MassKind) -> f64 {
+    let nv = nv as f64;
+    match (kind, diagonal) {
+        (MassKind::Lumped, true) => vol / nv,
+        (MassKind::Lumped, false) => 0.0,
+        (MassKind::Consistent, true) => 2.0 * vol / (nv * (nv + 1.0)),
+        (MassKind::Consistent, false) => vol / (nv * (nv + 1.0)),
+    }
 }
 
 impl P1System {

@@ -1,7 +1,8 @@
 //! Boundary facets seen from one rank: the exterior facets of the global mesh (shared by no
 //! other cell) that touch an owned point, with their tag, measure and outward normal. Both the
 //! explicit heat operator and the assembled systems derive Dirichlet rows and Neumann loads from
-//! them; boundaries without a physical group get tag 0 (Dirichlet by default).
+//! them, and Robin terms their boundary matrix; boundaries without a physical group get tag 0
+//! (Dirichlet by default).
 
 use crate::fem::simplex::{degree2_rule, facet_normal, map_point};
 use crate::mesh::Mesh;
@@ -86,9 +87,10 @@ pub fn dirichlet_points(facets: &[BoundaryFacet], n_owned: usize, data: &HeatDat
     d
 }
 
-/// Neumann load of owned points at unit time factor: `κ ∫ (∇S·n) φ_v ds` over Neumann facets,
-/// by a degree-2 facet rule.
-pub fn neumann_load(
+/// Natural-boundary load of owned points at unit time factor: `∫ g φ_v ds` with
+/// `g = κ ∇S·n` on Neumann facets and `g = κ ∇S·n + α S` on Robin facets, by a degree-2 facet
+/// rule.
+pub fn natural_load(
     facets: &[BoundaryFacet],
     points: &[[f64; 3]],
     n_owned: usize,
@@ -97,16 +99,43 @@ pub fn neumann_load(
 ) -> Vec<f64> {
     let rule = degree2_rule(dim - 1);
     let mut load = vec![0.0; n_owned];
-    for f in facets.iter().filter(|f| data.bc(f.tag) == BcKind::Neumann) {
+    for f in facets {
+        let alpha = match data.bc(f.tag) {
+            BcKind::Dirichlet => continue,
+            kind => kind.robin_alpha(),
+        };
         let fx: Vec<[f64; 3]> = f.points.iter().map(|&v| points[v as usize]).collect();
         for (l, w) in &rule {
-            let g = data.shape_normal_derivative(&map_point(&fx, l), &f.normal);
+            let x = map_point(&fx, l);
+            let g = data.kappa * data.shape_normal_derivative(&x, &f.normal) + alpha * data.shape(&x);
             for (k, &v) in f.points.iter().enumerate() {
                 if (v as usize) < n_owned {
-                    load[v as usize] += data.kappa * w * f.measure * l[k] * g;
+                    load[v as usize] += w * f.measure * l[k] * g;
                 }
             }
         }
     }
     load
+}
+
+/// The Robin boundary matrix `α ∫ φ_a φ_b ds` on the rows of owned points, as (local row, local
+/// column, value). Every exterior facet touching an owned point is listed once per rank, so
+/// each owned row receives each facet's contribution exactly once.
+pub fn robin_entries(facets: &[BoundaryFacet], n_owned: usize, dim: usize, data: &HeatData) -> Vec<(u32, u32, f64)> {
+    let nf = dim as f64; // vertices of a facet
+    let mut out = Vec::new();
+    for f in facets {
+        let alpha = match data.bc(f.tag) {
+            BcKind::Robin(a) if a > 0.0 => a,
+            _ => continue,
+        };
+        // Exact P1 facet mass on a simplex of nf vertices: |F| (1 + δ_ab) / (nf (nf + 1)).
+        let m = alpha * f.measure / (nf * (nf + 1.0));
+        for &a in f.points.iter().filter(|&&a| (a as usize) < n_owned) {
+            for &b in &f.points {
+                out.push((a, b, if a == b { 2.0 * m } else { m }));
+            }
+        }
+    }
+    out
 }

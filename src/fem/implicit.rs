@@ -1,10 +1,11 @@
-//! Implicit P1 heat steps with the θ-scheme and lumped mass `M`:
-//! `(M + θ dt K) uⁿ⁺¹ = M uⁿ − (1−θ) dt K uⁿ + dt (θ Fⁿ⁺¹ + (1−θ) Fⁿ)` on free points, with the
+//! Implicit P1 heat steps with the θ-scheme and a lumped or consistent mass `M`:
+//! `(M + θ dt K) uⁿ⁺¹ = (M − (1−θ) dt K) uⁿ + dt (θ Fⁿ⁺¹ + (1−θ) Fⁿ)` on free points, with the
 //! Dirichlet values `T(tⁿ⁺¹) S` eliminated symmetrically (their columns move to the right-hand
-//! side as `T(tⁿ⁺¹)·lift`). `K uⁿ` uses the stiffness without elimination, since `uⁿ` carries
-//! the Dirichlet values. Matrices and preconditioner are built once for the fixed step.
+//! side as `T(tⁿ⁺¹)·lift`). The explicit part `B = M − (1−θ) dt K` is assembled without
+//! elimination, since `uⁿ` carries the Dirichlet values. Matrices and preconditioner are built
+//! once for the fixed step.
 
-use super::assemble::{assemble_p1, P1Loads, P1System};
+use super::assemble::{assemble_p1, MassKind, P1Loads, P1System, Terms};
 use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::Result;
 use crate::linalg::{DistMatrix, DistVector};
@@ -17,19 +18,20 @@ use crate::solver::{SolverConfig, StepSolver};
 pub struct P1ImplicitHeat {
     theta: f64,
     sys: P1System,
-    /// Stiffness without elimination, for the explicit part (Crank–Nicolson).
-    k_full: Option<DistMatrix>,
+    /// `B = M − (1−θ) dt K` without elimination.
+    b_full: DistMatrix,
     solver: StepSolver,
     u: DistVector,
-    /// `uⁿ` on the stiffness matrix's layout, and `K uⁿ`.
-    uk: DistVector,
-    ku: DistVector,
+    /// `uⁿ` on `B`'s layout, and `B uⁿ`.
+    ub: DistVector,
+    bu: DistVector,
     rhs: DistVector,
     data: HeatData,
 }
 
 impl P1ImplicitHeat {
-    /// Collective: assembles `M + θ dt K` (and `K` for θ < 1) and builds the preconditioner.
+    /// Collective: assembles `M + θ dt K` and `M − (1−θ) dt K` and builds the preconditioner.
+    #[allow(clippy::too_many_arguments)] // the θ-scheme's parameters, each needed at set-up
     pub fn new(
         comm: &Comm,
         mesh: &Mesh,
@@ -37,30 +39,32 @@ impl P1ImplicitHeat {
         data: &HeatData,
         theta: f64,
         dt: f64,
+        mass_kind: MassKind,
         solver: &SolverConfig,
     ) -> Result<P1ImplicitHeat> {
-        let sys = assemble_p1(comm, mesh, lm, data, 1.0, theta * dt, true)?;
-        let k_full = if theta < 1.0 {
-            Some(assemble_p1(comm, mesh, lm, data, 0.0, 1.0, false)?.a)
-        } else {
-            None
+        let terms = |stiff, eliminate| Terms {
+            mass: 1.0,
+            mass_kind,
+            stiff,
+            eliminate,
         };
+        let sys = assemble_p1(comm, mesh, lm, data, terms(theta * dt, true))?;
+        let b_full = assemble_p1(comm, mesh, lm, data, terms(-(1.0 - theta) * dt, false))?.a;
         let step_solver = StepSolver::new(comm, solver, &sys.a)?;
         let init: Vec<f64> = sys.points[..sys.dirichlet.len()]
             .iter()
             .map(|x| data.exact_value(x, 0.0))
             .collect();
         let u = DistVector::from_owned(&sys.a.layout, &init);
-        // K u needs u on the stiffness matrix's own layout (same owned rows, its own ghosts).
-        let k_layout = k_full.as_ref().map_or(&sys.a.layout, |k| &k.layout);
-        let (uk, ku) = (DistVector::zeros(k_layout), DistVector::zeros(k_layout));
+        // B u needs u on B's own layout (same owned rows, its own ghosts).
+        let (ub, bu) = (DistVector::zeros(&b_full.layout), DistVector::zeros(&b_full.layout));
         Ok(P1ImplicitHeat {
             theta,
             rhs: DistVector::zeros(&sys.a.layout),
-            uk,
-            ku,
+            ub,
+            bu,
             u,
-            k_full,
+            b_full,
             solver: step_solver,
             sys,
             data: data.clone(),
@@ -76,10 +80,8 @@ impl HeatStepper for P1ImplicitHeat {
     fn step(&mut self, comm: &Comm, t: f64, dt: f64, _mode: HaloMode) {
         let th = self.theta;
         let d = &self.data;
-        if let Some(k) = &mut self.k_full {
-            self.uk.copy_from(&self.u);
-            k.spmv(comm, &mut self.uk, &mut self.ku); // K uⁿ
-        }
+        self.ub.copy_from(&self.u);
+        self.b_full.spmv(comm, &mut self.ub, &mut self.bu); // (M − (1−θ) dt K) uⁿ
         let (t0, t1) = (d.time_factor(t), d.time_factor(t + dt));
         let (s0, s1) = (d.source_time(t), d.source_time(t + dt));
         let P1Loads {
@@ -88,20 +90,13 @@ impl HeatStepper for P1ImplicitHeat {
             mass,
             neumann,
             dirichlet_shape,
-        } = &self.sys.loads;
+        } = &self.sys.loads; // `mass` is ∫ φ_i, the same for lumped and consistent
         let load = |i: usize, tf: f64, sf: f64| sf * shape[i] + d.constant_source * mass[i] + tf * neumann[i];
         for i in 0..self.sys.dirichlet.len() {
             self.rhs.data[i] = if self.sys.dirichlet[i] {
                 t1 * dirichlet_shape[i]
             } else {
-                let explicit = if th < 1.0 {
-                    (1.0 - th) * dt * self.ku.data[i]
-                } else {
-                    0.0
-                };
-                mass[i] * self.u.data[i] - explicit
-                    + dt * (th * load(i, t1, s1) + (1.0 - th) * load(i, t0, s0))
-                    + t1 * lift[i]
+                self.bu.data[i] + dt * (th * load(i, t1, s1) + (1.0 - th) * load(i, t0, s0)) + t1 * lift[i]
             };
         }
         self.solver.solve(comm, &mut self.sys.a, &self.rhs, &mut self.u);

@@ -11,7 +11,7 @@ mod p1;
 pub mod quadrature;
 pub mod simplex;
 
-pub use assemble::{assemble_p1, assemble_poisson_p1, P1Loads, P1System};
+pub use assemble::{assemble_p1, assemble_poisson_p1, MassKind, P1Loads, P1System, Terms};
 pub use implicit::P1ImplicitHeat;
 pub use neumann::{neumann_matrix, NeumannMatrix};
 pub use p1::P1Heat;

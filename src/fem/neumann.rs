@@ -18,8 +18,9 @@ pub struct NeumannMatrix {
     pub matrix: Csr,
 }
 
-/// Assembles the P1 stiffness with coefficient `kappa` over `cells` (mesh cell indices) only.
-pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: f64) -> Result<NeumannMatrix> {
+/// Assembles the P1 stiffness with coefficient `kappa(cell)` over `cells` (mesh cell indices)
+/// only.
+pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) -> Result<NeumannMatrix> {
     let dim = mesh.cell_type.dim();
     let mut points: Vec<u32> = cells
         .iter()
@@ -32,7 +33,7 @@ pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: f64) -> Result<NeumannM
     for &c in cells {
         let vs = mesh.cell(c as usize);
         let x: Vec<[f64; 3]> = vs.iter().map(|&v| mesh.points[v as usize]).collect();
-        let (vol, k) = p1_stiffness(&x, dim, kappa);
+        let (vol, k) = p1_stiffness(&x, dim, kappa(c));
         if !(vol > 0.0 && vol.is_finite()) {
             return Err(Error::mesh("mesh", format!("degenerate cell {c}")));
         }
@@ -68,7 +69,7 @@ mod tests {
             let cells: Vec<u32> = (0..m.num_cells() as u32)
                 .filter(|&c| part.parts[c as usize] == p)
                 .collect();
-            let nm = neumann_matrix(&m, &cells, 2.0).unwrap();
+            let nm = neumann_matrix(&m, &cells, |_| 2.0).unwrap();
             let mut y = vec![0.0; nm.points.len()];
             nm.matrix.spmv(&vec![1.0; nm.points.len()], &mut y);
             assert!(y.iter().all(|v| v.abs() < 1e-12), "constant not in the kernel: {y:?}");
@@ -81,7 +82,7 @@ mod tests {
             }
         }
         let all: Vec<u32> = (0..m.num_cells() as u32).collect();
-        let global = neumann_matrix(&m, &all, 2.0).unwrap();
+        let global = neumann_matrix(&m, &all, |_| 2.0).unwrap();
         for i in 0..n {
             let (c, v) = global.matrix.row(i);
             for (&j, &a) in c.iter().zip(v) {

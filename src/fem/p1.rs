@@ -6,7 +6,7 @@
 
 use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::{Error, Result};
-use crate::fem::boundary::{boundary_facets, dirichlet_points, neumann_load};
+use crate::fem::boundary::{boundary_facets, dirichlet_points, natural_load, robin_entries};
 use crate::fem::simplex::{degree2_rule, map_point, p1_gradients, p1_stiffness};
 use crate::mesh::Mesh;
 use crate::partition::LocalMesh;
@@ -29,7 +29,7 @@ pub struct P1Heat {
     dirichlet: Vec<u32>,
     inv_mass: Vec<f64>,
     src: Option<Vec<f64>>,
-    /// Neumann load of each owned row at unit time factor: `κ ∫ (∇S·n) φ_i ds`.
+    /// Natural-boundary (Neumann, Robin) load of each owned row at unit time factor.
     nload: Vec<f64>,
     /// Spatial factor of the Dirichlet data at each Dirichlet row.
     dirichlet_shape: Vec<f64>,
@@ -80,7 +80,7 @@ impl P1Heat {
         let mut vals = vec![0.0; cols.len()];
         let mut mass = vec![0.0; nl];
         for c in 0..lm.num_local_cells() {
-            let (vol, k_e) = p1_stiffness(&coords(c), dim, data.kappa);
+            let (vol, k_e) = p1_stiffness(&coords(c), dim, data.kappa_at(lm.cell_orig[c]));
             if vol <= 0.0 || !vol.is_finite() {
                 return comm.agree(Err(Error::mesh(
                     "mesh",
@@ -111,7 +111,14 @@ impl P1Heat {
 
         let facets = boundary_facets(mesh, lm, &points);
         let dirichlet_pts = dirichlet_points(&facets, n_owned, data);
-        let nload = neumann_load(&facets, &points, n_owned, dim, data);
+        let nload = natural_load(&facets, &points, n_owned, dim, data);
+        // Robin terms join the stiffness rows (their columns are points of the row's cells).
+        for (a, b, v) in robin_entries(&facets, n_owned, dim, data) {
+            let row = &cols[rowptr[a as usize]..rowptr[a as usize + 1]];
+            if let Some(k) = row.iter().position(|&x| x == b) {
+                vals[rowptr[a as usize] + k] += v;
+            }
+        }
         let mut interior = Vec::new();
         let mut boundary = Vec::new();
         let mut dirichlet = Vec::new();

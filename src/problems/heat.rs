@@ -5,7 +5,7 @@ use super::{create_writer, prepare, MeshSource, Prepared};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fd::{FdHeat, FdImplicitHeat};
-use crate::fem::{P1Heat, P1ImplicitHeat};
+use crate::fem::{MassKind, P1Heat, P1ImplicitHeat};
 use crate::io::{Center, Writer};
 use crate::partition::{Method, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData, HeatStepper};
@@ -55,6 +55,10 @@ pub struct HeatParams {
     pub discretization: Discretization,
     /// Diffusion coefficient.
     pub kappa: f64,
+    /// κ per cell region name (other cells keep `kappa`).
+    pub kappa_regions: BTreeMap<String, f64>,
+    /// The mass matrix of implicit P1 steps.
+    pub mass: MassKind,
     /// Number of steps, if fixed.
     pub steps: Option<usize>,
     /// Time step, if fixed (checked against the stability limit).
@@ -137,6 +141,8 @@ pub struct HeatSummary {
     pub error: Option<ErrorNorms>,
     /// Time discretization.
     pub scheme: Scheme,
+    /// The mass matrix of implicit P1 steps.
+    pub mass: MassKind,
     /// Krylov iterations over all implicit steps (0 for explicit runs).
     pub linear_iterations: u64,
     /// Partition quality.
@@ -221,7 +227,15 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let t_start = Instant::now();
     let is_fd = p.discretization == Discretization::Fd;
     let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, is_fd, &p.partitioner)?;
-    let data = comm.agree(HeatData::new(&mesh, p.kappa, p.exact, p.source, &p.bc))?;
+    let data = comm.agree(
+        HeatData::new(&mesh, p.kappa, p.exact, p.source, &p.bc)
+            .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions)),
+    )?;
+    if p.mass == MassKind::Consistent && (is_fd || p.scheme == Scheme::Explicit) {
+        return comm.agree(Err(Error::input(
+            "--mass consistent needs implicit P1 steps (explicit steps and FD use a diagonal mass)",
+        )));
+    }
     let (mut op, steps, dt): (Box<dyn HeatStepper>, usize, f64) = match (p.scheme, is_fd, &mesh.grid) {
         (Scheme::Explicit, true, Some(grid)) => {
             explicit(comm, Box::new(comm.agree(FdHeat::new(comm, &lm, grid, &data))?), p)?
@@ -234,7 +248,9 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         }
         (Scheme::Implicit { theta }, ..) => {
             let (steps, dt) = implicit_steps(comm, p)?;
-            let op = comm.agree(P1ImplicitHeat::new(comm, &mesh, &lm, &data, theta, dt, &p.solver))?;
+            let op = comm.agree(P1ImplicitHeat::new(
+                comm, &mesh, &lm, &data, theta, dt, p.mass, &p.solver,
+            ))?;
             (Box::new(op), steps, dt)
         }
     };
@@ -338,6 +354,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         updates_per_second_per_rank: unknowns as f64 * steps as f64 / comm.size() as f64 / comm.max_f64(loop_time),
         error,
         scheme: p.scheme,
+        mass: p.mass,
         linear_iterations: op.linear_iterations(),
         partition: report,
         output: p.out.as_ref().map(|d| d.join("heat.xdmf")),

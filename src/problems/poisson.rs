@@ -28,6 +28,8 @@ pub struct PoissonParams {
     pub discretization: Discretization,
     /// Diffusion coefficient.
     pub kappa: f64,
+    /// κ per cell region name (other cells keep `kappa`).
+    pub kappa_regions: BTreeMap<String, f64>,
     /// Manufactured solution (`S = Π sin(πx_i + π/4)`) or none.
     pub exact: bool,
     /// Constant source added to the manufactured one.
@@ -117,7 +119,10 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, is_fd, &p.partitioner)?;
     let grid = if is_fd { mesh.grid.clone() } else { None };
     let exact = p.exact.then_some(Exact::Mode);
-    let data = comm.agree(HeatData::new(&mesh, p.kappa, exact, p.source, &p.bc))?;
+    let data = comm.agree(
+        HeatData::new(&mesh, p.kappa, exact, p.source, &p.bc)
+            .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions)),
+    )?;
     let mut system = match &grid {
         Some(g) => System::Fd(Box::new(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?)),
         None => System::P1(Box::new(comm.agree(assemble_poisson_p1(comm, &mesh, &lm, &data))?)),
