@@ -1,10 +1,11 @@
-//! Unassembled subdomain matrices: the P1 stiffness of `-∇·(κ∇·)` integrated over a given set of
+//! Unassembled subdomain matrices: the P1 or P2 stiffness of `-∇·(κ∇·)` (the element of the
+//! mesh's cells, as in the assembly) integrated over a given set of
 //! cells only (a subdomain's own elements), with no contribution from neighbouring cells — the
 //! "Neumann matrix" that GenEO's local eigenproblems and FETI's substructures are built on. Summed
 //! over a non-overlapping set of subdomains (scattered to global numbering) they give the
 //! assembled matrix.
 
-use super::simplex::p1_stiffness;
+use super::element::Lagrange;
 use crate::error::{Error, Result};
 use crate::linalg::Csr;
 use crate::mesh::Mesh;
@@ -18,10 +19,12 @@ pub struct NeumannMatrix {
     pub matrix: Csr,
 }
 
-/// Assembles the P1 stiffness with coefficient `kappa(cell)` over `cells` (mesh cell indices)
+/// Assembles the stiffness with coefficient `kappa(cell)` over `cells` (mesh cell indices)
 /// only.
 pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) -> Result<NeumannMatrix> {
-    let dim = mesh.cell_type.dim();
+    let el = Lagrange::for_cell(mesh.cell_type)
+        .ok_or_else(|| Error::input("P1 and P2 elements need a triangle or tetrahedron mesh"))?;
+    let nn = el.num_nodes();
     let mut points: Vec<u32> = cells
         .iter()
         .flat_map(|&c| mesh.cell(c as usize).iter().copied())
@@ -29,11 +32,11 @@ pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) ->
     points.sort_unstable();
     points.dedup();
     let local = |p: u32| points.binary_search(&p).unwrap_or(0) as u32;
-    let mut trip = Vec::with_capacity(cells.len() * (dim + 1) * (dim + 1));
+    let mut trip = Vec::with_capacity(cells.len() * nn * nn);
     for &c in cells {
         let vs = mesh.cell(c as usize);
         let x: Vec<[f64; 3]> = vs.iter().map(|&v| mesh.points[v as usize]).collect();
-        let (vol, k) = p1_stiffness(&x, dim, kappa(c));
+        let (vol, k) = el.stiffness(&x, kappa(c));
         if !(vol > 0.0 && vol.is_finite()) {
             return Err(Error::mesh("mesh", format!("degenerate cell {c}")));
         }
@@ -57,19 +60,25 @@ mod tests {
     use crate::partition::{partition, Method};
 
     /// Constants are in the kernel of every Neumann matrix, and the matrices of a partition's
-    /// parts sum to the assembled stiffness.
+    /// parts sum to the assembled stiffness, for P1 and P2.
     #[test]
     fn kernel_and_sum_over_subdomains() {
-        let m = Mesh::structured(&[8, 6], true).unwrap();
+        let p1 = Mesh::structured(&[8, 6], true).unwrap();
+        for m in [p1.elevate().unwrap(), p1] {
+            kernel_and_sum(&m);
+        }
+    }
+
+    fn kernel_and_sum(m: &Mesh) {
         let dual = m.cell_graph(Adjacency::Facet);
-        let part = partition(&m, &dual, 4, &Method::MetisKway).unwrap();
+        let part = partition(m, &dual, 4, &Method::MetisKway).unwrap();
         let n = m.num_points();
         let mut sum = vec![0.0; n * n];
         for p in 0..4u32 {
             let cells: Vec<u32> = (0..m.num_cells() as u32)
                 .filter(|&c| part.parts[c as usize] == p)
                 .collect();
-            let nm = neumann_matrix(&m, &cells, |_| 2.0).unwrap();
+            let nm = neumann_matrix(m, &cells, |_| 2.0).unwrap();
             let mut y = vec![0.0; nm.points.len()];
             nm.matrix.spmv(&vec![1.0; nm.points.len()], &mut y);
             assert!(y.iter().all(|v| v.abs() < 1e-12), "constant not in the kernel: {y:?}");
@@ -82,7 +91,7 @@ mod tests {
             }
         }
         let all: Vec<u32> = (0..m.num_cells() as u32).collect();
-        let global = neumann_matrix(&m, &all, |_| 2.0).unwrap();
+        let global = neumann_matrix(m, &all, |_| 2.0).unwrap();
         for i in 0..n {
             let (c, v) = global.matrix.row(i);
             for (&j, &a) in c.iter().zip(v) {
