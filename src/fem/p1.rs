@@ -8,7 +8,8 @@ use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::{Error, Result};
 use crate::fem::boundary::{boundary_facets, dirichlet_points, natural_load, robin_entries};
 use crate::fem::element::Lagrange;
-use crate::fem::simplex::{degree2_rule, map_point, p1_gradients, p1_stiffness};
+use crate::fem::quadrature::simplex_rule;
+use crate::fem::simplex::{map_point, p1_gradients, p1_stiffness};
 use crate::mesh::Mesh;
 use crate::partition::LocalMesh;
 use crate::pde::{ErrorNorms, HeatData, HeatStepper};
@@ -238,7 +239,7 @@ impl HeatStepper for P1Heat {
     fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
         // True L2 norm of u_h - u over owned cells with a degree-2 rule; max error at nodes.
         let nv = self.dim + 1;
-        let rule = degree2_rule(self.dim);
+        let rule = simplex_rule(self.dim, 2);
         let (mut e2, mut n2) = (0.0, 0.0);
         for cell in self.owned_cells.chunks(nv) {
             let x: Vec<[f64; 3]> = cell.iter().map(|&v| self.points[v as usize]).collect();

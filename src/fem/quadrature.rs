@@ -3,15 +3,15 @@
 //! Points are barycentric coordinates, weights fractions of the simplex's measure, so one rule
 //! serves every cell of a mesh of straight-sided simplices.
 //!
-//! Sources of the degree-5 rules (all weights positive, all points inside):
+//! Rules up to degree 2 are the classical ones (centroid; edge midpoints on triangles, the
+//! symmetric 4-point rule on tetrahedra, Gauss on segments). Sources of the degree-5 rules (all
+//! weights positive, all points inside):
 //! - segment: 3-point Gauss–Legendre;
 //! - triangle: Radon's 7-point rule (Stroud, *Approximate Calculation of Multiple Integrals*,
 //!   1971, T2:5-1; also Dunavant 1985, degree 5), in closed form with √15;
 //! - tetrahedron: the 14-point rule of Walkington, *Quadrature on simplices of arbitrary
 //!   dimension* (2000), as tabulated to 20 digits (rounded here to f64) in MFEM's degree-5
 //!   tetrahedron rule.
-
-use super::simplex::degree2_rule;
 
 /// A quadrature point: barycentric coordinates (entries past `dim + 1` are 0) and its weight as
 /// a fraction of the simplex's measure.
@@ -33,6 +33,32 @@ pub fn simplex_rule(dim: usize, degree: usize) -> Vec<QuadPoint> {
         }
         2 => degree2_rule(dim),
         _ => degree5_rule(dim),
+    }
+}
+
+/// Degree 2: the edge midpoints (triangle), the symmetric 4-point rule (tetrahedron), 2-point
+/// Gauss (segment).
+fn degree2_rule(dim: usize) -> Vec<QuadPoint> {
+    match dim {
+        1 => {
+            let a = 0.5 - 0.5 / 3f64.sqrt();
+            vec![([a, 1.0 - a, 0.0, 0.0], 0.5), ([1.0 - a, a, 0.0, 0.0], 0.5)]
+        }
+        2 => vec![
+            ([0.5, 0.5, 0.0, 0.0], 1.0 / 3.0),
+            ([0.0, 0.5, 0.5, 0.0], 1.0 / 3.0),
+            ([0.5, 0.0, 0.5, 0.0], 1.0 / 3.0),
+        ],
+        _ => {
+            let (a, b) = (0.585_410_196_624_968_5, 0.138_196_601_125_010_5);
+            (0..4)
+                .map(|k| {
+                    let mut l = [b; 4];
+                    l[k] = a;
+                    (l, 0.25)
+                })
+                .collect()
+        }
     }
 }
 

@@ -67,8 +67,9 @@ pub fn partition_collective(
 
 /// Collective: creates `DIR/STEM.h5` + `.xdmf` with this rank's owned cells and points, and the
 /// static field `mesh_id` — the input mesh's own index of each unknown (cells for `Center::Cell`,
-/// points for `Center::Point`), so results can be mapped back whatever the partition (the file's
-/// order is rank-contiguous).
+/// points for `Center::Point`; for P2 the elevated mesh's, whose corners keep the input ids and
+/// whose edge midpoints follow in sorted-vertex-pair order), so results can be mapped back
+/// whatever the partition (the file's order is rank-contiguous).
 pub fn create_writer(
     comm: &Comm,
     mesh: &Mesh,
