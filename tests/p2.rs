@@ -124,6 +124,7 @@ fn p2_solution_is_the_same_on_1_to_4_ranks_and_output_reads_back() {
                 None => first = Some(u),
                 Some(u1) => {
                     let d = rel_diff(u1, &u);
+                    eprintln!("{grid}: {np} ranks vs 1: relative difference {d:e}");
                     assert!(d <= 1e-10, "{grid}: {np} ranks differ from 1 by {d:e}");
                 }
             }
