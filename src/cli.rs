@@ -161,7 +161,7 @@ pub struct PoissonArgs {
     #[arg(long, value_name = "cg|gmres|fgmres|bicgstab")]
     pub krylov: Option<String>,
     /// Override the preset's preconditioner.
-    #[arg(long, value_name = "none|jacobi")]
+    #[arg(long, value_name = "none|jacobi|asm|ras|multiplicative|symmetric-multiplicative")]
     pub pc: Option<String>,
     /// Override the relative tolerance.
     #[arg(long, allow_hyphen_values = true)]

@@ -25,7 +25,7 @@ pub enum KrylovKind {
 
 /// The preconditioner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum PcKind {
     /// None.
     None,
@@ -35,6 +35,11 @@ pub enum PcKind {
     Asm,
     /// Restricted additive Schwarz (not symmetric: use GMRES / FGMRES / BiCGStab).
     Ras,
+    /// Multiplicative Schwarz, one sweep over the subdomain colours (not symmetric: use GMRES /
+    /// FGMRES / BiCGStab).
+    Multiplicative,
+    /// Symmetric multiplicative Schwarz, forward then backward over the colours (symmetric).
+    SymmetricMultiplicative,
 }
 
 /// A complete solver description (the keys of a `solvers/*.toml` preset).
@@ -170,6 +175,8 @@ impl SolverConfig {
             PcKind::Jacobi => Box::new(Jacobi::new(a)),
             PcKind::Asm => Box::new(schwarz(SchwarzVariant::Asm)?),
             PcKind::Ras => Box::new(schwarz(SchwarzVariant::Ras)?),
+            PcKind::Multiplicative => Box::new(schwarz(SchwarzVariant::Multiplicative)?),
+            PcKind::SymmetricMultiplicative => Box::new(schwarz(SchwarzVariant::SymmetricMultiplicative)?),
         })
     }
 
@@ -238,5 +245,35 @@ impl StepSolver {
             Err(_) => self.unconverged += 1,
         }
         self.seconds += start.elapsed().as_secs_f64();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_loads_and_the_multiplicative_presets_say_what_they_are() {
+        let names = SolverConfig::preset_names();
+        for name in &names {
+            SolverConfig::load(name).unwrap_or_else(|e| panic!("preset {name}: {e}"));
+        }
+        let msm = SolverConfig::load("gmres-msm").expect("gmres-msm");
+        assert_eq!((msm.krylov, msm.pc), (KrylovKind::Gmres, PcKind::Multiplicative));
+        let ssm = SolverConfig::load("cg-ssm").expect("cg-ssm");
+        assert_eq!((ssm.krylov, ssm.pc), (KrylovKind::Cg, PcKind::SymmetricMultiplicative));
+    }
+
+    #[test]
+    fn preconditioner_names_are_kebab_case() {
+        for (text, pc) in [
+            ("asm", PcKind::Asm),
+            ("multiplicative", PcKind::Multiplicative),
+            ("symmetric-multiplicative", PcKind::SymmetricMultiplicative),
+        ] {
+            let cfg = SolverConfig::from_toml(&format!("pc = \"{text}\"")).expect(text);
+            assert_eq!(cfg.pc, pc);
+        }
+        assert!(SolverConfig::from_toml("pc = \"symmetric_multiplicative\"").is_err());
     }
 }

@@ -131,6 +131,22 @@ impl Comm {
         (recv, rcounts)
     }
 
+    /// Collective: every rank's `send` concatenated in rank order (the lengths may differ).
+    pub fn all_gather_v<T: Equivalence + Default + Clone>(&self, send: &[T]) -> Vec<T> {
+        let counts: Vec<i32> = self
+            .all_gather_u64(send.len() as u64)
+            .iter()
+            .map(|&c| c as i32)
+            .collect();
+        let displs = displacements(&counts);
+        let mut recv = vec![T::default(); counts.iter().sum::<i32>() as usize];
+        {
+            let mut rp = PartitionMut::new(&mut recv[..], &counts[..], &displs[..]);
+            self.world.all_gather_varcount_into(send, &mut rp);
+        }
+        recv
+    }
+
     /// Collective barrier.
     pub fn barrier(&self) {
         self.world.barrier();

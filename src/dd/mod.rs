@@ -1,8 +1,11 @@
 //! Domain decomposition preconditioners built on distributed matrices: one-level overlapping
-//! Schwarz (additive and restricted additive) with several subdomains per rank, overlap grown
-//! through the matrix graph across rank boundaries, and exact or incomplete local solvers. The
-//! coarse spaces and FETI solvers of later stages read the [`Subdomain`]s exposed here.
+//! Schwarz (additive, restricted additive, and multiplicative — one or two sweeps over a colouring
+//! of the subdomains of all ranks, each colour's subdomains solved at once) with several
+//! subdomains per rank, overlap grown through the matrix graph across rank boundaries, and exact
+//! or incomplete local solvers. The coarse spaces and FETI solvers of later stages read the
+//! [`Subdomain`]s exposed here.
 
+mod colour;
 mod overlap;
 mod schwarz;
 

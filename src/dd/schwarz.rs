@@ -1,11 +1,16 @@
-//! One-level overlapping Schwarz: `M⁻¹ = Σ_i R_iᵀ A_i⁻¹ R_i` (additive, symmetric) or
-//! `Σ_i R_iᵀ D_i A_i⁻¹ R_i` (restricted, with the partition of unity `D_i`; not symmetric). Each
-//! rank splits its owned rows into `subdomains_per_rank` cores with METIS, grows every core by
-//! `overlap` layers through the matrix graph (rows owned by other ranks are fetched), and
-//! factorizes the Dirichlet matrix `A_i = R_i A R_iᵀ` once at set-up. An application gathers the
-//! residual on owned and overlap rows (one forward exchange), solves locally, and — for the
-//! additive variant — sends overlap contributions back to their owners (one reverse-add).
+//! One-level overlapping Schwarz: `M⁻¹ = Σ_i R_iᵀ A_i⁻¹ R_i` (additive, symmetric),
+//! `Σ_i R_iᵀ D_i A_i⁻¹ R_i` (restricted, with the partition of unity `D_i`; not symmetric), or
+//! multiplicative: the corrections `z += R_iᵀ A_i⁻¹ R_i (r − A z)` applied one subdomain after
+//! another, with the subdomains of all ranks coloured (see `colour.rs`) so that one colour's
+//! subdomains are independent and run at once — one sweep over the colours (not symmetric), or
+//! forward then backward (symmetric). Each rank splits its owned rows into `subdomains_per_rank`
+//! cores with METIS, grows every core by `overlap` layers through the matrix graph (rows owned by
+//! other ranks are fetched), and factorizes the Dirichlet matrix `A_i = R_i A R_iᵀ` once at
+//! set-up. An additive application gathers the residual on owned and overlap rows (one forward
+//! exchange), solves locally, and — for ASM — sends overlap contributions back to their owners
+//! (one reverse-add); a multiplicative one does the same per colour, on the current residual.
 
+use super::colour::{colour_subdomains, Colouring};
 use super::overlap::KnownRows;
 use crate::comm::{Comm, Halo, Layout};
 use crate::error::{Error, Result};
@@ -14,14 +19,40 @@ use crate::mesh::Graph;
 use crate::partition::metis_partition;
 use std::collections::BTreeSet;
 
-/// Additive or restricted additive Schwarz.
+/// How the subdomain corrections are combined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum SchwarzVariant {
     /// ASM: overlap contributions are summed (symmetric, valid under CG).
     Asm,
     /// RAS: each row takes the value of the subdomain whose core holds it (not symmetric).
     Ras,
+    /// Multiplicative: one sweep over the subdomain colours, each on the current residual (not
+    /// symmetric: GMRES, FGMRES or BiCGStab).
+    Multiplicative,
+    /// Symmetric multiplicative: a forward then a backward sweep over the colours (symmetric,
+    /// valid under CG with Cholesky or IC(0) local solves).
+    SymmetricMultiplicative,
+}
+
+impl SchwarzVariant {
+    /// The name used in configuration files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SchwarzVariant::Asm => "asm",
+            SchwarzVariant::Ras => "ras",
+            SchwarzVariant::Multiplicative => "multiplicative",
+            SchwarzVariant::SymmetricMultiplicative => "symmetric-multiplicative",
+        }
+    }
+
+    /// Whether the corrections are applied one colour after another on the current residual.
+    pub fn is_multiplicative(self) -> bool {
+        matches!(
+            self,
+            SchwarzVariant::Multiplicative | SchwarzVariant::SymmetricMultiplicative
+        )
+    }
 }
 
 /// How a rank's owned rows are split into subdomain cores.
@@ -61,6 +92,21 @@ pub struct Schwarz {
     halo: Halo,
     r_ext: Vec<f64>,
     z_ext: Vec<f64>,
+    sweep: Option<Sweep>,
+}
+
+/// What the multiplicative variants add: the colouring and what the residual `r − A z` between
+/// colours needs. Memory: a copy of this rank's rows of `A` (its `diag` and `offd` blocks, 12
+/// bytes per nonzero plus row pointers), a vector over `A`'s layout with its exchange buffers,
+/// and the per-colour lists of owned rows (about one index per owned row and colour holding it).
+struct Sweep {
+    colours: Colouring,
+    diag: Csr,
+    offd: Csr,
+    /// Exchange plan of `A`'s ghost columns (the matrix's own is not reachable from here).
+    halo: Halo,
+    /// The current `z` over `A`'s layout (owned rows, then `A`'s ghost columns).
+    z: Vec<f64>,
 }
 
 /// The owned-row graph of `a` (owned columns only, no self loops, pattern symmetrized).
@@ -140,6 +186,17 @@ impl Schwarz {
         }
         let wanted: Vec<u64> = fronts.iter().flatten().copied().collect();
         known.fetch(comm, a, &wanted);
+        let sweep = if variant.is_multiplicative() {
+            Some(Sweep {
+                colours: colour_subdomains(comm, a, &sets, &known),
+                diag: a.diag.clone(),
+                offd: a.offd.clone(),
+                halo: Halo::new(comm, &a.layout)?,
+                z: vec![0.0; a.layout.n_local()],
+            })
+        } else {
+            None
+        };
 
         let owned = lay.offset..lay.offset + n as u64;
         let ghosts: Vec<u64> = sets
@@ -208,6 +265,7 @@ impl Schwarz {
             halo,
             r_ext: vec![0.0; len],
             z_ext: vec![0.0; len],
+            sweep,
         })
     }
 
@@ -220,6 +278,82 @@ impl Schwarz {
     pub fn factor_nnz(&self) -> usize {
         self.subdomains.iter().map(|s| s.solver.nnz_factor()).sum()
     }
+
+    /// Number of subdomain colours over all ranks (multiplicative variants only).
+    pub fn colours(&self) -> Option<usize> {
+        self.sweep.as_ref().map(|s| s.colours.n_colours)
+    }
+
+    /// `z_ext = Σ_i R_iᵀ A_i⁻¹ R_i r_ext` (ASM) or `Σ_i R_iᵀ D_i A_i⁻¹ R_i r_ext` (RAS), with the
+    /// overlap contributions of ASM summed at their owners.
+    fn apply_additive(&mut self, comm: &Comm) {
+        self.z_ext.iter_mut().for_each(|x| *x = 0.0);
+        let restricted = self.variant == SchwarzVariant::Ras;
+        for s in &mut self.subdomains {
+            for (b, &e) in s.buf.iter_mut().zip(&s.ext) {
+                *b = self.r_ext[e as usize]; // R_i r
+            }
+            s.solver.solve_in_place(&mut s.buf); // A_i⁻¹ R_i r
+            for ((b, &e), w) in s.buf.iter().zip(&s.ext).zip(&s.pou) {
+                self.z_ext[e as usize] += if restricted { w * b } else { *b }; // R_iᵀ (D_i) ...
+            }
+        }
+        if !restricted {
+            self.halo.reverse_add(comm, &mut self.z_ext); // overlap contributions to their owners
+        }
+    }
+
+    /// Multiplicative sweep(s) from `z = 0`, leaving `z` in the sweep's vector; `r_ext` holds `r`
+    /// on owned and overlap rows on entry. Colours run in order (then back, for the symmetric
+    /// variant, without repeating the last: with exact solves it would add nothing). Each colour
+    /// but the first costs one forward exchange of `z` over `A`'s halo, the residual on the owned
+    /// rows that colour's subdomains hold (their nonzeros of `A`), one forward exchange of that
+    /// residual to the overlap rows, the colour's local solves and one reverse-add of the
+    /// correction; no global reduction. The first colour sees `z = 0`, so its residual is `r`.
+    fn apply_multiplicative(&mut self, comm: &Comm, r: &[f64], sw: &mut Sweep) {
+        let n = r.len();
+        let nc = sw.colours.n_colours;
+        let back = match self.variant {
+            SchwarzVariant::SymmetricMultiplicative => nc.saturating_sub(1),
+            _ => 0,
+        };
+        sw.z.iter_mut().for_each(|x| *x = 0.0);
+        for (step, c) in (0..nc).chain((0..back).rev()).enumerate() {
+            let rows = &sw.colours.owned_rows[c];
+            if step > 0 {
+                sw.halo.forward(comm, &mut sw.z); // A's ghost columns of z
+                let (zo, zg) = sw.z.split_at(n);
+                // (r − A z) on the owned rows colour c reads
+                for i in rows.iter().map(|&i| i as usize) {
+                    self.r_ext[i] = r[i] - sw.diag.row_dot(i, zo) - sw.offd.row_dot(i, zg);
+                }
+                self.halo.forward(comm, &mut self.r_ext); // ... and on their overlap rows
+            }
+            let subs = self.subdomains.iter_mut().zip(&sw.colours.local);
+            for (s, _) in subs.filter(|(_, &col)| col as usize == c) {
+                for (b, &e) in s.buf.iter_mut().zip(&s.ext) {
+                    *b = self.r_ext[e as usize]; // R_i (r − A z)
+                }
+                s.solver.solve_in_place(&mut s.buf); // A_i⁻¹ R_i (r − A z)
+                for (b, &e) in s.buf.iter().zip(&s.ext) {
+                    self.z_ext[e as usize] += b; // R_iᵀ ... (one subdomain per row in a colour)
+                }
+            }
+            // Overlap corrections go to their owners; then z += the correction on the owned rows
+            // it touches, leaving the buffer zero for the next colour.
+            self.halo.reverse_add(comm, &mut self.z_ext);
+            for &i in rows {
+                sw.z[i as usize] += std::mem::take(&mut self.z_ext[i as usize]);
+            }
+            let subs = self.subdomains.iter().zip(&sw.colours.local);
+            for (s, _) in subs.filter(|(_, &col)| col as usize == c) {
+                s.ext
+                    .iter()
+                    .filter(|&&e| e as usize >= n)
+                    .for_each(|&e| self.z_ext[e as usize] = 0.0);
+            }
+        }
+    }
 }
 
 impl Preconditioner for Schwarz {
@@ -227,42 +361,31 @@ impl Preconditioner for Schwarz {
         let n = self.ext_layout.n_owned;
         self.r_ext[..n].copy_from_slice(r.owned());
         self.halo.forward(comm, &mut self.r_ext); // overlap rows of r from their owners
-        self.z_ext.iter_mut().for_each(|x| *x = 0.0);
-        for s in &mut self.subdomains {
-            for (b, &e) in s.buf.iter_mut().zip(&s.ext) {
-                *b = self.r_ext[e as usize]; // R_i r
+        match self.sweep.take() {
+            None => {
+                self.apply_additive(comm);
+                z.owned_mut().copy_from_slice(&self.z_ext[..n]);
             }
-            s.solver.solve_in_place(&mut s.buf); // A_i⁻¹ R_i r
-            match self.variant {
-                SchwarzVariant::Asm => {
-                    for (b, &e) in s.buf.iter().zip(&s.ext) {
-                        self.z_ext[e as usize] += b; // R_iᵀ ...
-                    }
-                }
-                SchwarzVariant::Ras => {
-                    for ((b, &e), w) in s.buf.iter().zip(&s.ext).zip(&s.pou) {
-                        self.z_ext[e as usize] += w * b; // R_iᵀ D_i ...
-                    }
-                }
+            Some(mut sw) => {
+                self.apply_multiplicative(comm, r.owned(), &mut sw);
+                z.owned_mut().copy_from_slice(&sw.z[..n]);
+                self.sweep = Some(sw);
             }
         }
-        if self.variant == SchwarzVariant::Asm {
-            self.halo.reverse_add(comm, &mut self.z_ext); // overlap contributions to their owners
-        }
-        z.owned_mut().copy_from_slice(&self.z_ext[..n]);
     }
 
     fn is_symmetric(&self) -> bool {
-        self.variant == SchwarzVariant::Asm && (self.kind.is_exact() || self.kind.is_symmetric())
+        matches!(
+            self.variant,
+            SchwarzVariant::Asm | SchwarzVariant::SymmetricMultiplicative
+        ) && (self.kind.is_exact() || self.kind.is_symmetric())
     }
 
     fn name(&self) -> String {
-        let v = match self.variant {
-            SchwarzVariant::Asm => "asm",
-            SchwarzVariant::Ras => "ras",
-        };
+        let colours = self.colours().map_or(String::new(), |c| format!(", {c} colours"));
         format!(
-            "{v}(overlap {}, {} subdomains/rank, {})",
+            "{}(overlap {}, {} subdomains/rank, {}{colours})",
+            self.variant.name(),
             self.overlap,
             self.subdomains.len(),
             self.kind.name()

@@ -73,19 +73,23 @@ impl Csr {
         (&self.cols[r.clone()], &self.vals[r])
     }
 
+    /// Row `i` of `A x` (for products restricted to some rows).
+    pub fn row_dot(&self, i: usize, x: &[f64]) -> f64 {
+        let (c, v) = self.row(i);
+        c.iter().zip(v).map(|(&j, a)| a * x[j as usize]).sum()
+    }
+
     /// `y = A x`.
     pub fn spmv(&self, x: &[f64], y: &mut [f64]) {
         for (i, yi) in y.iter_mut().enumerate().take(self.nrows) {
-            let (c, v) = self.row(i);
-            *yi = c.iter().zip(v).map(|(&j, a)| a * x[j as usize]).sum();
+            *yi = self.row_dot(i, x);
         }
     }
 
     /// `y += A x`.
     pub fn spmv_add(&self, x: &[f64], y: &mut [f64]) {
         for (i, yi) in y.iter_mut().enumerate().take(self.nrows) {
-            let (c, v) = self.row(i);
-            *yi += c.iter().zip(v).map(|(&j, a)| a * x[j as usize]).sum::<f64>();
+            *yi += self.row_dot(i, x);
         }
     }
 

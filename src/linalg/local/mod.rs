@@ -15,10 +15,11 @@ use faer::sparse::linalg::cholesky::simplicial::{
     prefactorize_symbolic_cholesky, prefactorize_symbolic_cholesky_scratch,
 };
 use faer::sparse::linalg::cholesky::{
-    factorize_symbolic_cholesky, LltRef, SymbolicCholesky, SymbolicCholeskyRaw, SymmetricOrdering,
+    factorize_symbolic_cholesky, CholeskySymbolicParams, LltRef, SymbolicCholesky, SymbolicCholeskyRaw,
+    SymmetricOrdering,
 };
 use faer::sparse::linalg::lu::{factorize_symbolic_lu, LuRef, NumericLu, SymbolicLu};
-use faer::sparse::linalg::LuError;
+use faer::sparse::linalg::{LuError, SupernodalThreshold};
 use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
 use faer::{Conj, MatMut, Par, Side};
 use std::fmt;
@@ -280,6 +281,12 @@ const LOWER_OF_A: Side = Side::Upper;
 /// Below this many rows the minimum-degree ordering is as good as nested dissection and cheaper.
 const ND_MIN_ROWS: usize = 2000;
 
+/// Whether `a` has at most 6 entries per row on average, as 2D stencils and P1 triangle
+/// meshes do (3D ones have 7 or more): the factors then have narrow supernodes.
+fn is_2d_like(a: &Csr) -> bool {
+    a.nnz() <= 6 * a.nrows
+}
+
 /// METIS nested-dissection ordering `(new → old, old → new)` of the symmetric pattern of `a`, or
 /// `None` for small or 2D-like matrices (at most 6 entries per row; AMD is used then) or when
 /// METIS fails. Nested dissection gives
@@ -289,7 +296,7 @@ fn nested_dissection(a: &Csr) -> Option<(Vec<usize>, Vec<usize>)> {
     // Measured on the 1M-unknown Poisson benchmark: nested dissection pays off for 3D stencils
     // (7-point: 3D 100³ with 16 subdomains, 24.3 s → 18.9 s) but not for 2D 5-point matrices,
     // whose solve time it leaves unchanged while the ordering itself costs (10.4 s → 11.4 s).
-    if n < ND_MIN_ROWS || a.nnz() <= 6 * n {
+    if n < ND_MIN_ROWS || is_2d_like(a) {
         return None;
     }
     let mut xadj: Vec<metis_sys::idx_t> = Vec::with_capacity(n + 1);
@@ -347,13 +354,22 @@ impl FaerLlt {
             Some((fwd, inv)) => SymmetricOrdering::Custom(faer::perm::PermRef::new_checked(fwd, inv, a.nrows)),
             None => SymmetricOrdering::Amd,
         };
-        let symbolic = factorize_symbolic_cholesky(
-            csc_transpose_view(a, &row_idx).symbolic(),
-            LOWER_OF_A,
-            ordering,
-            Default::default(),
-        )
-        .map_err(|e| Error::input(format!("local solver: symbolic Cholesky failed: {e:?}")))?;
+        // Measured on a 258² 5-point block (1.9M factor entries): faer's supernodal triangular
+        // solves take 5.6 ms against 2.2 ms for the simplicial ones, and a Schwarz solve applies
+        // them hundreds of times for one factorization (0.03 s supernodal, 0.1 s simplicial). In
+        // 3D the supernodes are wide and the supernodal factorization is 30× faster, so the
+        // choice follows the same "2D-like" test as the ordering.
+        let params = CholeskySymbolicParams {
+            supernodal_flop_ratio_threshold: if is_2d_like(a) {
+                SupernodalThreshold::FORCE_SIMPLICIAL
+            } else {
+                SupernodalThreshold::AUTO
+            },
+            ..Default::default()
+        };
+        let symbolic =
+            factorize_symbolic_cholesky(csc_transpose_view(a, &row_idx).symbolic(), LOWER_OF_A, ordering, params)
+                .map_err(|e| Error::input(format!("local solver: symbolic Cholesky failed: {e:?}")))?;
         let par = faer::get_global_parallelism();
         let factor_mem = mem_buffer(
             symbolic.factorize_numeric_llt_scratch::<f64>(par, Default::default()),
