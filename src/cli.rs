@@ -54,8 +54,8 @@ pub struct HeatArgs {
     /// Gmsh mesh file (MSH 4.1 or 2.2 ASCII, triangles or tetrahedra).
     #[arg(long, value_name = "FILE.msh")]
     pub mesh: Option<PathBuf>,
-    /// Spatial discretization: fd (grids) or p1 (meshes; grids are split into simplices) [default: fd on --grid, p1 on --mesh].
-    #[arg(long, value_name = "fd|p1")]
+    /// Spatial discretization: fd (grids), p1 or p2 (meshes; grids are split into simplices; p2 with --scheme be|cn) [default: fd on --grid, p1 on --mesh].
+    #[arg(long, value_name = "fd|p1|p2")]
     pub discretization: Option<String>,
     /// Diffusion coefficient κ > 0 [default: 1].
     #[arg(long, allow_hyphen_values = true)]
@@ -84,7 +84,7 @@ pub struct HeatArgs {
     /// Boundary condition per boundary name, e.g. --bc xmin=neumann or --bc xmax=robin:2 for κ∂u/∂n + 2u = g (repeatable; others Dirichlet).
     #[arg(long, value_name = "NAME=dirichlet|neumann|robin:ALPHA")]
     pub bc: Option<Vec<String>>,
-    /// Mass matrix of implicit P1 steps: lumped or consistent (explicit steps need lumped) [default: lumped].
+    /// Mass matrix of implicit finite-element steps: lumped (P1 only) or consistent (explicit steps need lumped) [default: lumped for p1, consistent for p2].
     #[arg(long, value_name = "lumped|consistent")]
     pub mass: Option<String>,
     /// Output directory for heat.h5 + heat.xdmf (no output when absent).
@@ -130,8 +130,8 @@ pub struct PoissonArgs {
     /// Gmsh mesh file (MSH 4.1 or 2.2 ASCII, triangles or tetrahedra).
     #[arg(long, value_name = "FILE.msh")]
     pub mesh: Option<PathBuf>,
-    /// Spatial discretization: fd or p1 [default: fd on --grid, p1 on --mesh].
-    #[arg(long, value_name = "fd|p1")]
+    /// Spatial discretization: fd, p1 or p2 (quadratic elements) [default: fd on --grid, p1 on --mesh].
+    #[arg(long, value_name = "fd|p1|p2")]
     pub discretization: Option<String>,
     /// Diffusion coefficient κ > 0 [default: 1].
     #[arg(long, allow_hyphen_values = true)]
@@ -278,8 +278,9 @@ fn discretization(name: Option<&str>, mesh: &MeshSource) -> Result<Discretizatio
         None => Ok(Discretization::P1),
         Some("fd") => Ok(Discretization::Fd),
         Some("p1") => Ok(Discretization::P1),
+        Some("p2") => Ok(Discretization::P2),
         Some(o) => Err(Error::input(format!(
-            "unknown discretization '{o}' (expected fd or p1)"
+            "unknown discretization '{o}' (expected fd, p1 or p2)"
         ))),
     }
 }
@@ -338,6 +339,8 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
     let solver = SolverConfig::load(a.solver.as_deref().unwrap_or("cg-jacobi"))?;
     let mass = match &a.mass {
         Some(m) => parse_name("mass", m)?,
+        // P2 has no usable lumped mass (its row sums vanish at the corners).
+        None if discretization == Discretization::P2 => MassKind::Consistent,
         None => MassKind::Lumped,
     };
     let params = HeatParams {

@@ -24,7 +24,7 @@ pub struct FdSystem {
 }
 
 /// Collective: assembles the FD Poisson system on `lm` (one facet ghost layer of a structured
-/// grid); source and boundary data as in [`crate::fem::assemble_poisson_p1`].
+/// grid); source and boundary data as in [`crate::fem::assemble_poisson`].
 pub fn assemble_poisson_fd(comm: &Comm, lm: &LocalMesh, grid: &GridInfo, data: &HeatData) -> Result<FdSystem> {
     let mut sys = assemble_fd(comm, lm, grid, data, 0.0, 1.0)?;
     for (bi, x) in sys.b.owned_mut().iter_mut().zip(&sys.centres) {

@@ -1,11 +1,11 @@
-//! Implicit P1 heat steps with the θ-scheme and a lumped or consistent mass `M`:
+//! Implicit P1 or P2 heat steps with the θ-scheme and a lumped (P1) or consistent mass `M`:
 //! `(M + θ dt K) uⁿ⁺¹ = (M − (1−θ) dt K) uⁿ + dt (θ Fⁿ⁺¹ + (1−θ) Fⁿ)` on free points, with the
 //! Dirichlet values `T(tⁿ⁺¹) S` eliminated symmetrically (their columns move to the right-hand
 //! side as `T(tⁿ⁺¹)·lift`). The explicit part `B = M − (1−θ) dt K` is assembled without
 //! elimination, since `uⁿ` carries the Dirichlet values. Matrices and preconditioner are built
 //! once for the fixed step.
 
-use super::assemble::{assemble_p1, MassKind, P1Loads, P1System, Terms};
+use super::assemble::{assemble, FemLoads, FemSystem, MassKind, Terms};
 use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::Result;
 use crate::linalg::{DistMatrix, DistVector};
@@ -14,10 +14,10 @@ use crate::partition::LocalMesh;
 use crate::pde::{ErrorNorms, HeatData, HeatStepper};
 use crate::solver::{SolverConfig, StepSolver};
 
-/// The implicit P1 heat stepper on one rank.
-pub struct P1ImplicitHeat {
+/// The implicit P1 / P2 heat stepper on one rank.
+pub struct FemImplicitHeat {
     theta: f64,
-    sys: P1System,
+    sys: FemSystem,
     /// `B = M − (1−θ) dt K` without elimination.
     b_full: DistMatrix,
     solver: StepSolver,
@@ -29,7 +29,7 @@ pub struct P1ImplicitHeat {
     data: HeatData,
 }
 
-impl P1ImplicitHeat {
+impl FemImplicitHeat {
     /// Collective: assembles `M + θ dt K` and `M − (1−θ) dt K` and builds the preconditioner.
     #[allow(clippy::too_many_arguments)] // the θ-scheme's parameters, each needed at set-up
     pub fn new(
@@ -41,15 +41,15 @@ impl P1ImplicitHeat {
         dt: f64,
         mass_kind: MassKind,
         solver: &SolverConfig,
-    ) -> Result<P1ImplicitHeat> {
+    ) -> Result<FemImplicitHeat> {
         let terms = |stiff, eliminate| Terms {
             mass: 1.0,
             mass_kind,
             stiff,
             eliminate,
         };
-        let sys = assemble_p1(comm, mesh, lm, data, terms(theta * dt, true))?;
-        let b_full = assemble_p1(comm, mesh, lm, data, terms(-(1.0 - theta) * dt, false))?.a;
+        let sys = assemble(comm, mesh, lm, data, terms(theta * dt, true))?;
+        let b_full = assemble(comm, mesh, lm, data, terms(-(1.0 - theta) * dt, false))?.a;
         let step_solver = StepSolver::new(comm, solver, &sys.a)?;
         let init: Vec<f64> = sys.points[..sys.dirichlet.len()]
             .iter()
@@ -58,7 +58,7 @@ impl P1ImplicitHeat {
         let u = DistVector::from_owned(&sys.a.layout, &init);
         // B u needs u on B's own layout (same owned rows, its own ghosts).
         let (ub, bu) = (DistVector::zeros(&b_full.layout), DistVector::zeros(&b_full.layout));
-        Ok(P1ImplicitHeat {
+        Ok(FemImplicitHeat {
             theta,
             rhs: DistVector::zeros(&sys.a.layout),
             ub,
@@ -72,7 +72,7 @@ impl P1ImplicitHeat {
     }
 }
 
-impl HeatStepper for P1ImplicitHeat {
+impl HeatStepper for FemImplicitHeat {
     fn stable_dt(&self) -> f64 {
         f64::INFINITY
     }
@@ -84,7 +84,7 @@ impl HeatStepper for P1ImplicitHeat {
         self.b_full.spmv(comm, &mut self.ub, &mut self.bu); // (M − (1−θ) dt K) uⁿ
         let (t0, t1) = (d.time_factor(t), d.time_factor(t + dt));
         let (s0, s1) = (d.source_time(t), d.source_time(t + dt));
-        let P1Loads {
+        let FemLoads {
             lift,
             shape,
             mass,

@@ -1,15 +1,20 @@
-//! Finite elements on simplices: P1 element geometry and quadrature ([`simplex`]), boundary
-//! facets ([`boundary`]), the explicit P1 heat operator with lumped mass ([`P1Heat`]) and
-//! assembled P1 systems ([`assemble_poisson_p1`]).
+//! Finite elements on simplices: P1 geometry ([`simplex`]), quadrature up to degree 5
+//! ([`quadrature`]), the P1/P2 Lagrange element and its integrals ([`element`]), boundary facets
+//! ([`boundary`]), assembled P1 and P2 systems through one code path ([`assemble_poisson`],
+//! [`assemble`]; P2 runs on the quadratic mesh of [`crate::mesh::Mesh::elevate`]), implicit heat
+//! on them ([`FemImplicitHeat`]), and the explicit P1 heat operator with lumped mass
+//! ([`P1Heat`]).
 
 mod assemble;
 pub mod boundary;
+pub mod element;
 mod implicit;
 mod neumann;
 mod p1;
+pub mod quadrature;
 pub mod simplex;
 
-pub use assemble::{assemble_p1, assemble_poisson_p1, MassKind, P1Loads, P1System, Terms};
-pub use implicit::P1ImplicitHeat;
+pub use assemble::{assemble, assemble_poisson, FemLoads, FemSystem, MassKind, Terms};
+pub use implicit::FemImplicitHeat;
 pub use neumann::{neumann_matrix, NeumannMatrix, SubdomainNeumann};
 pub use p1::P1Heat;

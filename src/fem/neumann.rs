@@ -1,11 +1,12 @@
-//! Unassembled subdomain matrices: the P1 stiffness of `-∇·(κ∇·)` integrated over a given set of
+//! Unassembled subdomain matrices: the P1 or P2 stiffness of `-∇·(κ∇·)` (the element of the
+//! mesh's cells, as in the assembly) integrated over a given set of
 //! cells only (a subdomain's own elements), with no contribution from neighbouring cells — the
 //! "Neumann matrix" that GenEO's local eigenproblems and FETI's substructures are built on. Summed
 //! over a non-overlapping set of subdomains (scattered to global numbering) they give the
 //! assembled matrix. [`SubdomainNeumann`] builds them for subdomains given by their rows in the
 //! distributed numbering (the overlapping Schwarz subdomains), in the order of those rows.
 
-use super::simplex::p1_stiffness;
+use super::element::Lagrange;
 use crate::error::{Error, Result};
 use crate::linalg::Csr;
 use crate::mesh::Mesh;
@@ -20,7 +21,7 @@ pub struct NeumannMatrix {
     pub matrix: Csr,
 }
 
-/// Assembles the P1 stiffness with coefficient `kappa(cell)` over `cells` (mesh cell indices)
+/// Assembles the stiffness with coefficient `kappa(cell)` over `cells` (mesh cell indices)
 /// only.
 pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) -> Result<NeumannMatrix> {
     let mut points: Vec<u32> = cells
@@ -34,7 +35,7 @@ pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) ->
     Ok(NeumannMatrix { matrix, points })
 }
 
-/// The P1 stiffness over `cells` with mesh point `p` at row `local(p)` of an `n`×`n` matrix.
+/// The stiffness over `cells` with mesh point `p` at row `local(p)` of an `n`×`n` matrix.
 fn stiffness_over(
     mesh: &Mesh,
     cells: &[u32],
@@ -42,12 +43,14 @@ fn stiffness_over(
     local: impl Fn(u32) -> u32,
     n: usize,
 ) -> Result<Csr> {
-    let dim = mesh.cell_type.dim();
-    let mut trip = Vec::with_capacity(cells.len() * (dim + 1) * (dim + 1));
+    let el = Lagrange::for_cell(mesh.cell_type)
+        .ok_or_else(|| Error::input("P1 and P2 elements need a triangle or tetrahedron mesh"))?;
+    let nn = el.num_nodes();
+    let mut trip = Vec::with_capacity(cells.len() * nn * nn);
     for &c in cells {
         let vs = mesh.cell(c as usize);
         let x: Vec<[f64; 3]> = vs.iter().map(|&v| mesh.points[v as usize]).collect();
-        let (vol, k) = p1_stiffness(&x, dim, kappa(c));
+        let (vol, k) = el.stiffness(&x, kappa(c));
         if !(vol > 0.0 && vol.is_finite()) {
             return Err(Error::mesh("mesh", format!("degenerate cell {c}")));
         }
@@ -61,7 +64,7 @@ fn stiffness_over(
 }
 
 /// Unassembled matrices of subdomains given by their rows, global point ids of the distributed
-/// numbering ([`crate::partition::point_numbering`]): the P1 stiffness (κ per cell, no Dirichlet
+/// numbering ([`crate::partition::point_numbering`]): the stiffness (κ per cell, no Dirichlet
 /// elimination) over the cells all of whose points are rows of the subdomain, rows and columns
 /// in the order of the given rows. Built once per mesh; every rank can serve any subdomain since
 /// the mesh is replicated.
@@ -95,21 +98,17 @@ impl<'a> SubdomainNeumann<'a> {
     /// The Neumann matrix of the subdomain whose rows (ascending global ids) are `rows`; an
     /// error for an id that is not a mesh point.
     pub fn matrix(&self, rows: &[u64]) -> Result<Csr> {
-        let mut points = Vec::with_capacity(rows.len());
-        for &g in rows {
+        // Row of each mesh point of the subdomain, for the membership test and the numbering.
+        let mut local = std::collections::HashMap::with_capacity(rows.len());
+        for (i, &g) in rows.iter().enumerate() {
             match self.point_of.get(g as usize) {
-                Some(&p) if p != u32::MAX => points.push(p),
+                Some(&p) if p != u32::MAX => local.insert(p, i as u32),
                 _ => return Err(Error::input(format!("row {g} is not a point of the mesh"))),
-            }
-        }
-        // Row of each mesh point in the subdomain (u32::MAX outside), for the membership test.
-        let mut local = std::collections::HashMap::with_capacity(points.len());
-        for (i, &p) in points.iter().enumerate() {
-            local.insert(p, i as u32);
+            };
         }
         let (off, v2c) = &self.v2c;
-        let mut cells: Vec<u32> = points
-            .iter()
+        let mut cells: Vec<u32> = local
+            .keys()
             .flat_map(|&p| v2c[off[p as usize]..off[p as usize + 1]].iter().copied())
             .filter(|&c| self.mesh.cell(c as usize).iter().all(|v| local.contains_key(v)))
             .collect();
@@ -127,19 +126,25 @@ mod tests {
     use crate::partition::{partition, Method};
 
     /// Constants are in the kernel of every Neumann matrix, and the matrices of a partition's
-    /// parts sum to the assembled stiffness.
+    /// parts sum to the assembled stiffness, for P1 and P2.
     #[test]
     fn kernel_and_sum_over_subdomains() {
-        let m = Mesh::structured(&[8, 6], true).unwrap();
+        let p1 = Mesh::structured(&[8, 6], true).unwrap();
+        for m in [p1.elevate().unwrap(), p1] {
+            kernel_and_sum(&m);
+        }
+    }
+
+    fn kernel_and_sum(m: &Mesh) {
         let dual = m.cell_graph(Adjacency::Facet);
-        let part = partition(&m, &dual, 4, &Method::MetisKway).unwrap();
+        let part = partition(m, &dual, 4, &Method::MetisKway).unwrap();
         let n = m.num_points();
         let mut sum = vec![0.0; n * n];
         for p in 0..4u32 {
             let cells: Vec<u32> = (0..m.num_cells() as u32)
                 .filter(|&c| part.parts[c as usize] == p)
                 .collect();
-            let nm = neumann_matrix(&m, &cells, |_| 2.0).unwrap();
+            let nm = neumann_matrix(m, &cells, |_| 2.0).unwrap();
             let mut y = vec![0.0; nm.points.len()];
             nm.matrix.spmv(&vec![1.0; nm.points.len()], &mut y);
             assert!(y.iter().all(|v| v.abs() < 1e-12), "constant not in the kernel: {y:?}");
@@ -152,7 +157,7 @@ mod tests {
             }
         }
         let all: Vec<u32> = (0..m.num_cells() as u32).collect();
-        let global = neumann_matrix(&m, &all, |_| 2.0).unwrap();
+        let global = neumann_matrix(m, &all, |_| 2.0).unwrap();
         for i in 0..n {
             let (c, v) = global.matrix.row(i);
             for (&j, &a) in c.iter().zip(v) {

@@ -7,7 +7,9 @@
 use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::{Error, Result};
 use crate::fem::boundary::{boundary_facets, dirichlet_points, natural_load, robin_entries};
-use crate::fem::simplex::{degree2_rule, map_point, p1_gradients, p1_stiffness};
+use crate::fem::element::Lagrange;
+use crate::fem::quadrature::simplex_rule;
+use crate::fem::simplex::{map_point, p1_gradients, p1_stiffness};
 use crate::mesh::Mesh;
 use crate::partition::LocalMesh;
 use crate::pde::{ErrorNorms, HeatData, HeatStepper};
@@ -46,12 +48,15 @@ impl P1Heat {
     /// Collective: assembles the operator on `lm` (one vertex-adjacency ghost layer of `mesh`).
     pub fn new(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData) -> Result<P1Heat> {
         let dim = mesh.cell_type.dim();
-        if !matches!(
-            mesh.cell_type,
-            crate::mesh::CellType::Triangle | crate::mesh::CellType::Tetrahedron
-        ) {
-            return Err(Error::input("P1 elements need a triangle or tetrahedron mesh"));
-        }
+        let el = match Lagrange::for_cell(mesh.cell_type) {
+            Some(el) if el.degree() == 1 => el,
+            // A row-summed P2 mass is singular (2D) or indefinite (3D): no explicit P2 steps.
+            _ => {
+                return Err(Error::input(
+                    "explicit P1 heat needs a linear triangle or tetrahedron mesh",
+                ))
+            }
+        };
         let mut halo = Halo::new(comm, &lm.points)?;
         let n_owned = lm.points.n_owned;
         let nl = lm.points.n_local();
@@ -111,9 +116,9 @@ impl P1Heat {
 
         let facets = boundary_facets(mesh, lm, &points);
         let dirichlet_pts = dirichlet_points(&facets, n_owned, data);
-        let nload = natural_load(&facets, &points, n_owned, dim, data);
+        let nload = natural_load(&facets, &points, n_owned, &el, data);
         // Robin terms join the stiffness rows (their columns are points of the row's cells).
-        for (a, b, v) in robin_entries(&facets, n_owned, dim, data) {
+        for (a, b, v) in robin_entries(&facets, n_owned, &el, data) {
             let row = &cols[rowptr[a as usize]..rowptr[a as usize + 1]];
             if let Some(k) = row.iter().position(|&x| x == b) {
                 vals[rowptr[a as usize] + k] += v;
@@ -234,7 +239,7 @@ impl HeatStepper for P1Heat {
     fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
         // True L2 norm of u_h - u over owned cells with a degree-2 rule; max error at nodes.
         let nv = self.dim + 1;
-        let rule = degree2_rule(self.dim);
+        let rule = simplex_rule(self.dim, 2);
         let (mut e2, mut n2) = (0.0, 0.0);
         for cell in self.owned_cells.chunks(nv) {
             let x: Vec<[f64; 3]> = cell.iter().map(|&v| self.points[v as usize]).collect();

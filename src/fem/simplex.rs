@@ -1,5 +1,6 @@
 //! P1 geometry on triangles and tetrahedra: volumes, gradients of the barycentric basis
-//! functions, quadrature rules, and boundary-facet normals.
+//! functions, the affine map of barycentric coordinates, and boundary-facet normals
+//! (quadrature lives in [`super::quadrature`]).
 
 /// Volume (area in 2D) and the gradients of the `dim + 1` linear basis functions of a simplex.
 pub fn p1_gradients(x: &[[f64; 3]], dim: usize) -> (f64, [[f64; 3]; 4]) {
@@ -47,32 +48,6 @@ pub fn p1_stiffness(x: &[[f64; 3]], dim: usize, kappa: f64) -> (f64, [[f64; 4]; 
         }
     }
     (vol, k)
-}
-
-/// A degree-2 quadrature rule on the reference simplex of dimension `dim` as (barycentric
-/// coordinates, weight as a fraction of the volume).
-pub fn degree2_rule(dim: usize) -> Vec<([f64; 4], f64)> {
-    match dim {
-        1 => {
-            let a = 0.5 - 0.5 / 3f64.sqrt();
-            vec![([a, 1.0 - a, 0.0, 0.0], 0.5), ([1.0 - a, a, 0.0, 0.0], 0.5)]
-        }
-        2 => vec![
-            ([0.5, 0.5, 0.0, 0.0], 1.0 / 3.0),
-            ([0.0, 0.5, 0.5, 0.0], 1.0 / 3.0),
-            ([0.5, 0.0, 0.5, 0.0], 1.0 / 3.0),
-        ],
-        _ => {
-            let (a, b) = (0.585_410_196_624_968_5, 0.138_196_601_125_010_5);
-            (0..4)
-                .map(|k| {
-                    let mut l = [b; 4];
-                    l[k] = a;
-                    (l, 0.25)
-                })
-                .collect()
-        }
-    }
 }
 
 /// Point with barycentric coordinates `l` in the simplex `x`.
@@ -140,32 +115,5 @@ mod tests {
                 assert!((grad[k] - expect[k]).abs() < 1e-12, "{grad:?}");
             }
         }
-    }
-
-    #[test]
-    fn degree2_rules_are_exact_for_quadratics() {
-        // ∫ x² over the unit right triangle is 1/12, over the unit right tetrahedron 1/60.
-        for (dim, x, exact) in [
-            (2, vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 1.0 / 12.0),
-            (
-                3,
-                vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
-                1.0 / 60.0,
-            ),
-        ] {
-            let vol = p1_gradients(&x, dim).0;
-            let q: f64 = degree2_rule(dim)
-                .iter()
-                .map(|(l, w)| w * vol * map_point(&x, l)[0].powi(2))
-                .sum();
-            approx::assert_relative_eq!(q, exact, max_relative = 1e-13);
-        }
-        // Segment [0, 2]: ∫ x² = 8/3.
-        let seg = [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]];
-        let q: f64 = degree2_rule(1)
-            .iter()
-            .map(|(l, w)| w * 2.0 * map_point(&seg, l)[0].powi(2))
-            .sum();
-        approx::assert_relative_eq!(q, 8.0 / 3.0, max_relative = 1e-14);
     }
 }

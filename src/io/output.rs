@@ -6,11 +6,15 @@
 //! | path                  | type | shape       | contents                                       |
 //! |-----------------------|------|-------------|------------------------------------------------|
 //! | `/mesh/geometry`      | f64  | `N × gdim`  | point coordinates                              |
-//! | `/mesh/topology`      | i64  | `M × nv`    | cell vertices (global point ids)               |
+//! | `/mesh/topology`      | i64  | `M × nv`    | cell nodes (global point ids; XDMF node order) |
 //! | `/static/rank`        | i32  | `M`         | owning rank of each cell                       |
 //! | `/static/NAME`        | f64  | `N` or `M`  | fields constant in time ([`Writer::write_static`]) |
 //! | `/fields/NAME/K`      | f64  | `N` or `M`  | field NAME at snapshot K (attribute `time`)    |
 //! | `/times`              | f64  | `K`         | the time of every snapshot, in order           |
+//!
+//! Quadratic cells (P2) are written with the XDMF topologies `Triangle_6` / `Tetrahedron_10`
+//! (VTK node order), their edge midpoints among the points; meshio reads them back as
+//! `triangle6` / `tetra10` in the tests.
 //!
 //! The XDMF file is a temporal collection with one uniform grid per snapshot; every grid refers
 //! to the same `/mesh` datasets and to its own `/fields/NAME/K` datasets, plus all static fields.

@@ -1,9 +1,11 @@
 //! Meshes: the first stage of the data flow. A [`Mesh`] is the global, replicated description of
 //! cells, vertices and tags, produced by the structured box generator ([`Mesh::structured`]) or the
-//! Gmsh reader ([`gmsh::read`]); the partitioner and the distribution consume it.
+//! Gmsh reader ([`gmsh::read`]); the partitioner and the distribution consume it. P2 elements
+//! run on the quadratic mesh that [`Mesh::elevate`] derives from a partitioned linear one.
 
 pub mod gmsh;
 pub mod graph;
+pub mod quadratic;
 pub mod structured;
 
 pub use graph::{Adjacency, Graph};
@@ -22,42 +24,86 @@ pub enum CellType {
     Tetrahedron,
     /// Eight-vertex hexahedron in VTK/XDMF order.
     Hexahedron,
+    /// Three-node segment: the two ends, then the midpoint (facets of [`CellType::Triangle6`]).
+    Line3,
+    /// Six-node triangle: corners, then the midpoints of edges 01, 12, 20 (Gmsh, VTK and XDMF
+    /// agree on this order).
+    Triangle6,
+    /// Ten-node tetrahedron: corners, then the midpoints of edges 01, 12, 20, 03, 13, 23 — the
+    /// VTK/XDMF order that the output needs (Gmsh swaps the last two).
+    Tetrahedron10,
 }
 
 impl CellType {
-    /// Number of vertices of one cell.
+    /// Number of nodes of one cell (its vertices, plus edge midpoints for quadratic cells).
     pub fn num_vertices(self) -> usize {
         match self {
             CellType::Line => 2,
-            CellType::Triangle => 3,
+            CellType::Triangle | CellType::Line3 => 3,
             CellType::Quadrilateral | CellType::Tetrahedron => 4,
+            CellType::Triangle6 => 6,
             CellType::Hexahedron => 8,
+            CellType::Tetrahedron10 => 10,
         }
     }
     /// Topological dimension.
     pub fn dim(self) -> usize {
         match self {
-            CellType::Line => 1,
-            CellType::Triangle | CellType::Quadrilateral => 2,
-            CellType::Tetrahedron | CellType::Hexahedron => 3,
+            CellType::Line | CellType::Line3 => 1,
+            CellType::Triangle | CellType::Quadrilateral | CellType::Triangle6 => 2,
+            CellType::Tetrahedron | CellType::Hexahedron | CellType::Tetrahedron10 => 3,
         }
     }
-    /// Number of vertices two cells must share to be neighbours across a facet.
+    /// Number of nodes two cells must share to be neighbours across a facet.
     pub fn facet_vertices(self) -> usize {
-        match self {
-            CellType::Line => 1,
-            CellType::Triangle | CellType::Quadrilateral => 2,
-            CellType::Tetrahedron => 3,
-            CellType::Hexahedron => 4,
-        }
+        self.facet_type().map_or(1, CellType::num_vertices)
     }
     /// The facet cell type (the boundary element of this cell type).
     pub fn facet_type(self) -> Option<CellType> {
         match self {
-            CellType::Line => None,
+            CellType::Line | CellType::Line3 => None,
             CellType::Triangle | CellType::Quadrilateral => Some(CellType::Line),
             CellType::Tetrahedron => Some(CellType::Triangle),
             CellType::Hexahedron => Some(CellType::Quadrilateral),
+            CellType::Triangle6 => Some(CellType::Line3),
+            CellType::Tetrahedron10 => Some(CellType::Triangle6),
+        }
+    }
+    /// Polynomial degree of the cell's geometry: 2 for the quadratic types, else 1.
+    pub fn degree(self) -> usize {
+        match self {
+            CellType::Line3 | CellType::Triangle6 | CellType::Tetrahedron10 => 2,
+            _ => 1,
+        }
+    }
+    /// Whether the cell is a simplex (segment, triangle or tetrahedron, of either degree).
+    pub fn is_simplex(self) -> bool {
+        !matches!(self, CellType::Quadrilateral | CellType::Hexahedron)
+    }
+    /// Number of corner vertices (the first nodes of every cell).
+    pub fn num_corners(self) -> usize {
+        match self {
+            CellType::Line3 | CellType::Triangle6 | CellType::Tetrahedron10 => self.dim() + 1,
+            _ => self.num_vertices(),
+        }
+    }
+    /// The simplex with the same corners and quadratic edges (`None` for quadrilaterals and
+    /// hexahedra); quadratic types map to themselves.
+    pub fn quadratic(self) -> Option<CellType> {
+        match self {
+            CellType::Line | CellType::Line3 => Some(CellType::Line3),
+            CellType::Triangle | CellType::Triangle6 => Some(CellType::Triangle6),
+            CellType::Tetrahedron | CellType::Tetrahedron10 => Some(CellType::Tetrahedron10),
+            CellType::Quadrilateral | CellType::Hexahedron => None,
+        }
+    }
+    /// Edges of a simplex as pairs of corner indices, in the order quadratic cells store their
+    /// edge midpoints.
+    pub fn simplex_edges(dim: usize) -> &'static [[usize; 2]] {
+        match dim {
+            1 => &[[0, 1]],
+            2 => &[[0, 1], [1, 2], [2, 0]],
+            _ => &[[0, 1], [1, 2], [2, 0], [0, 3], [1, 3], [2, 3]],
         }
     }
     /// The XDMF topology name.
@@ -68,6 +114,9 @@ impl CellType {
             CellType::Quadrilateral => "Quadrilateral",
             CellType::Tetrahedron => "Tetrahedron",
             CellType::Hexahedron => "Hexahedron",
+            CellType::Line3 => "Edge_3",
+            CellType::Triangle6 => "Triangle_6",
+            CellType::Tetrahedron10 => "Tetrahedron_10",
         }
     }
 }

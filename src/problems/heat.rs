@@ -1,11 +1,12 @@
-//! The heat driver: `u_t = κΔu + f`, explicit Euler in time, cell-centred FD on structured grids
-//! or P1 with lumped mass on simplices, with snapshots to HDF5/XDMF and a run summary.
+//! The heat driver: `u_t = κΔu + f`, explicit Euler or the implicit θ-scheme in time,
+//! cell-centred FD on structured grids or P1 / P2 on simplices (P2 implicit only, with the
+//! consistent mass), with snapshots to HDF5/XDMF and a run summary.
 
 use super::{create_writer, prepare, MeshSource, Prepared};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fd::{FdHeat, FdImplicitHeat};
-use crate::fem::{MassKind, P1Heat, P1ImplicitHeat};
+use crate::fem::{FemImplicitHeat, MassKind, P1Heat};
 use crate::io::{Center, Writer};
 use crate::partition::{Method, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData, HeatStepper};
@@ -21,6 +22,8 @@ pub enum Discretization {
     Fd,
     /// P1 finite elements with lumped mass (triangles / tetrahedra; grids are split).
     P1,
+    /// P2 finite elements (the mesh is elevated to six- / ten-node cells; consistent mass).
+    P2,
 }
 
 impl Discretization {
@@ -29,6 +32,7 @@ impl Discretization {
         match self {
             Discretization::Fd => "fd",
             Discretization::P1 => "p1",
+            Discretization::P2 => "p2",
         }
     }
 }
@@ -51,13 +55,13 @@ pub enum Scheme {
 pub struct HeatParams {
     /// The mesh.
     pub mesh: MeshSource,
-    /// FD or P1.
+    /// FD, P1 or P2.
     pub discretization: Discretization,
     /// Diffusion coefficient.
     pub kappa: f64,
     /// κ per cell region name (other cells keep `kappa`).
     pub kappa_regions: BTreeMap<String, f64>,
-    /// The mass matrix of implicit P1 steps.
+    /// The mass matrix of implicit finite-element steps.
     pub mass: MassKind,
     /// Number of steps, if fixed.
     pub steps: Option<usize>,
@@ -113,11 +117,11 @@ pub struct HeatSummary {
     pub ranks: i32,
     /// Grid dimensions or mesh file.
     pub mesh: String,
-    /// FD or P1.
+    /// FD, P1 or P2.
     pub discretization: Discretization,
     /// Number of cells.
     pub cells: u64,
-    /// Number of unknowns (cells for FD, points for P1).
+    /// Number of unknowns (cells for FD, mesh nodes for P1 / P2).
     pub unknowns: u64,
     /// Diffusion coefficient.
     pub kappa: f64,
@@ -141,7 +145,7 @@ pub struct HeatSummary {
     pub error: Option<ErrorNorms>,
     /// Time discretization.
     pub scheme: Scheme,
-    /// The mass matrix of implicit P1 steps.
+    /// The mass matrix of implicit finite-element steps.
     pub mass: MassKind,
     /// Krylov iterations over all implicit steps (0 for explicit runs).
     pub linear_iterations: u64,
@@ -226,14 +230,26 @@ fn implicit_steps(comm: &Comm, p: &HeatParams) -> Result<(usize, f64)> {
 pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let t_start = Instant::now();
     let is_fd = p.discretization == Discretization::Fd;
-    let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, is_fd, &p.partitioner)?;
+    if p.discretization == Discretization::P2 {
+        let why = match (p.scheme, p.mass) {
+            (Scheme::Explicit, _) => Some("explicit steps need a diagonal mass, which P2 lacks: use --scheme be or cn"),
+            (_, MassKind::Lumped) => {
+                Some("P2 needs the consistent mass (--mass consistent): its row-summed mass is singular")
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            return comm.agree(Err(Error::input(why)));
+        }
+    }
+    let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
     let data = comm.agree(
         HeatData::new(&mesh, p.kappa, p.exact, p.source, &p.bc)
             .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions)),
     )?;
     if p.mass == MassKind::Consistent && (is_fd || p.scheme == Scheme::Explicit) {
         return comm.agree(Err(Error::input(
-            "--mass consistent needs implicit P1 steps (explicit steps and FD use a diagonal mass)",
+            "--mass consistent needs implicit P1 or P2 steps (explicit steps and FD use a diagonal mass)",
         )));
     }
     let (mut op, steps, dt): (Box<dyn HeatStepper>, usize, f64) = match (p.scheme, is_fd, &mesh.grid) {
@@ -248,7 +264,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         }
         (Scheme::Implicit { theta }, ..) => {
             let (steps, dt) = implicit_steps(comm, p)?;
-            let op = comm.agree(P1ImplicitHeat::new(
+            let op = comm.agree(FemImplicitHeat::new(
                 comm, &mesh, &lm, &data, theta, dt, p.mass, &p.solver,
             ))?;
             (Box::new(op), steps, dt)

@@ -1,4 +1,4 @@
-//! The Poisson driver: `-∇·(κ∇u) = f`, cell-centred FD on structured grids or P1 on simplices,
+//! The Poisson driver: `-∇·(κ∇u) = f`, cell-centred FD on structured grids or P1 / P2 on simplices,
 //! assembled into a distributed matrix and solved with the configured Krylov solver; reports
 //! iterations, residual history, set-up and solve times, and errors against the manufactured
 //! solution.
@@ -8,7 +8,7 @@ use super::{create_writer, peak_memory_mib, prepare, MeshSource, Prepared};
 use crate::comm::Comm;
 use crate::error::Result;
 use crate::fd::{assemble_poisson_fd, FdSystem};
-use crate::fem::{assemble_poisson_p1, P1System};
+use crate::fem::{assemble_poisson, FemSystem};
 use crate::io::Center;
 use crate::krylov::SolveStats;
 use crate::linalg::{DistMatrix, DistVector};
@@ -24,7 +24,7 @@ use std::time::Instant;
 pub struct PoissonParams {
     /// The mesh.
     pub mesh: MeshSource,
-    /// FD or P1.
+    /// FD, P1 or P2.
     pub discretization: Discretization,
     /// Diffusion coefficient.
     pub kappa: f64,
@@ -68,7 +68,7 @@ pub struct PoissonSummary {
     pub ranks: i32,
     /// Grid or mesh file.
     pub mesh: String,
-    /// FD or P1.
+    /// FD, P1 or P2.
     pub discretization: Discretization,
     /// Number of unknowns.
     pub unknowns: u64,
@@ -84,7 +84,7 @@ pub struct PoissonSummary {
     pub true_relative_residual: f64,
     /// Errors against the manufactured solution (L2, max, relative L2).
     pub error: Option<ErrorNorms>,
-    /// H1-seminorm error (P1 only).
+    /// H1-seminorm error (finite elements only).
     pub h1_error: Option<f64>,
     /// Timings.
     pub wall: PoissonTimings,
@@ -99,7 +99,7 @@ pub struct PoissonSummary {
 /// The assembled system of either discretization.
 enum System {
     Fd(Box<FdSystem>),
-    P1(Box<P1System>),
+    Fem(Box<FemSystem>),
 }
 
 /// Collective: ‖b − A x‖ / ‖b‖.
@@ -116,7 +116,7 @@ pub fn relative_residual(comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mu
 pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let t_start = Instant::now();
     let is_fd = p.discretization == Discretization::Fd;
-    let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, is_fd, &p.partitioner)?;
+    let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
     let grid = if is_fd { mesh.grid.clone() } else { None };
     let exact = p.exact.then_some(Exact::Mode);
     let data = comm.agree(
@@ -125,11 +125,11 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     )?;
     let mut system = match &grid {
         Some(g) => System::Fd(Box::new(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?)),
-        None => System::P1(Box::new(comm.agree(assemble_poisson_p1(comm, &mesh, &lm, &data))?)),
+        None => System::Fem(Box::new(comm.agree(assemble_poisson(comm, &mesh, &lm, &data))?)),
     };
     let (a, b) = match &mut system {
         System::Fd(s) => (&mut s.a, s.b.clone()),
-        System::P1(s) => (&mut s.a, s.b.clone()),
+        System::Fem(s) => (&mut s.a, s.b.clone()),
     };
     let nonzeros = comm.sum_u64((a.diag.nnz() + a.offd.nnz()) as u64);
     let unknowns = a.n_global();
@@ -161,7 +161,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     }
     let (error, h1) = match (&mut system, p.exact) {
         (System::Fd(s), true) => (Some(s.errors(comm, &x, &data)), None),
-        (System::P1(s), true) => {
+        (System::Fem(s), true) => {
             let (e, h1) = s.errors(comm, &x, &data, 0.0);
             (Some(e), Some(h1))
         }

@@ -1,6 +1,7 @@
 //! The set-up steps every problem shares: loading the mesh on all ranks with agreed errors,
 //! and computing the partition once (on rank 0) for everybody.
 
+use super::heat::Discretization;
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::io::{Center, OutputMesh, Writer};
@@ -66,8 +67,9 @@ pub fn partition_collective(
 
 /// Collective: creates `DIR/STEM.h5` + `.xdmf` with this rank's owned cells and points, and the
 /// static field `mesh_id` — the input mesh's own index of each unknown (cells for `Center::Cell`,
-/// points for `Center::Point`), so results can be mapped back whatever the partition (the file's
-/// order is rank-contiguous).
+/// points for `Center::Point`; for P2 the elevated mesh's, whose corners keep the input ids and
+/// whose edge midpoints follow in sorted-vertex-pair order), so results can be mapped back
+/// whatever the partition (the file's order is rank-contiguous).
 pub fn create_writer(
     comm: &Comm,
     mesh: &Mesh,
@@ -115,7 +117,8 @@ pub fn peak_memory_mib() -> f64 {
 /// What every problem driver sets up first: the mesh, the partition's quality report and this
 /// rank's share with one ghost layer (facet neighbours for FD, vertex neighbours for P1 rows).
 pub struct Prepared {
-    /// The replicated mesh (structured grids are split into simplices for P1).
+    /// The replicated mesh (structured grids are split into simplices for P1 and P2; quadratic
+    /// cells for P2).
     pub mesh: Mesh,
     /// Partition quality.
     pub report: Report,
@@ -124,8 +127,11 @@ pub struct Prepared {
 }
 
 /// Collective: loads the mesh, partitions it on rank 0 and distributes it. FD requires a
-/// structured grid of quadrilaterals / hexahedra.
-pub fn prepare(comm: &Comm, source: &MeshSource, fd: bool, method: &Method) -> Result<Prepared> {
+/// structured grid of quadrilaterals / hexahedra. For P2 the partitioned mesh is elevated to
+/// quadratic cells before the distribution (cells keep their order, so the partition and the
+/// vertex graph of the linear mesh still apply), which makes every node an unknown with an owner.
+pub fn prepare(comm: &Comm, source: &MeshSource, disc: Discretization, method: &Method) -> Result<Prepared> {
+    let fd = disc == Discretization::Fd;
     let mesh = load_mesh(comm, source, !fd)?;
     if fd && mesh.grid.as_ref().is_none_or(|g| g.cells_per_grid_cell != 1) {
         return Err(Error::input(
@@ -136,6 +142,10 @@ pub fn prepare(comm: &Comm, source: &MeshSource, fd: bool, method: &Method) -> R
     let part = partition_collective(comm, &mesh, &dual, comm.size() as usize, method)?;
     let report = part.report(&dual);
     let vertex = (!fd).then(|| mesh.cell_graph(Adjacency::Vertex));
+    let mesh = match disc {
+        Discretization::P2 => comm.agree(mesh.elevate())?,
+        _ => mesh,
+    };
     let lm = comm.agree(distribute(
         comm.rank() as usize,
         &mesh,

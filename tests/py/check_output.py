@@ -10,7 +10,8 @@ Keys (all optional except num_points and num_cells):
     num_points   int      global number of points
     num_cells    int      global number of cells
     gdim         int      number of coordinate columns (2 or 3)
-    cell_type    str      meshio cell type of the single cell block ("quad", "triangle", ...)
+    cell_type    str      meshio cell type of the single cell block ("quad", "triangle", "triangle6",
+                          "tetra10", ...)
     times        [float]  the snapshot times, in order (a run without snapshots has [0.0])
     time_tol     float    absolute tolerance on times (default 1e-12)
     fields       {name: "point"|"cell"}  fields that must be present at every step with the
