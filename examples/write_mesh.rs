@@ -128,6 +128,9 @@ fn main() -> ExitCode {
         Err(e) => {
             // Every rank reports, to show that all of them learned of the failure.
             eprintln!("write_mesh: rank {}: error: {e}", comm.rank());
+            // The error is agreed, so every rank is here: wait until all have printed, or
+            // mpirun may kill a rank when the first one exits.
+            comm.barrier();
             ExitCode::FAILURE
         }
     }

@@ -7,6 +7,7 @@
 //! distributed numbering (the overlapping Schwarz subdomains), in the order of those rows.
 
 use super::element::Lagrange;
+use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::linalg::Csr;
 use crate::mesh::Mesh;
@@ -31,18 +32,19 @@ pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) ->
     points.sort_unstable();
     points.dedup();
     let local = |p: u32| points.binary_search(&p).unwrap_or(0) as u32;
-    let matrix = stiffness_over(mesh, cells, kappa, local, points.len())?;
+    let n = points.len();
+    let matrix = Csr::from_triplets(n, n, &stiffness_over(mesh, cells, kappa, local)?);
     Ok(NeumannMatrix { matrix, points })
 }
 
-/// The stiffness over `cells` with mesh point `p` at row `local(p)` of an `n`×`n` matrix.
+/// Triplets of the stiffness over `cells` with mesh point `p` at row `local(p)` (entries of
+/// points mapped to `u32::MAX` are dropped).
 fn stiffness_over(
     mesh: &Mesh,
     cells: &[u32],
     kappa: impl Fn(u32) -> f64,
     local: impl Fn(u32) -> u32,
-    n: usize,
-) -> Result<Csr> {
+) -> Result<Vec<(u32, u32, f64)>> {
     let el = Lagrange::for_cell(mesh.cell_type)
         .ok_or_else(|| Error::input("P1 and P2 elements need a triangle or tetrahedron mesh"))?;
     let nn = el.num_nodes();
@@ -56,41 +58,60 @@ fn stiffness_over(
         }
         for (i, &a) in vs.iter().enumerate() {
             for (j, &b) in vs.iter().enumerate() {
-                trip.push((local(a), local(b), k[i][j]));
+                let (la, lb) = (local(a), local(b));
+                if la != u32::MAX && lb != u32::MAX {
+                    trip.push((la, lb, k[i][j]));
+                }
             }
         }
     }
-    Ok(Csr::from_triplets(n, n, &trip))
+    Ok(trip)
 }
 
 /// Unassembled matrices of subdomains given by their rows, global point ids of the distributed
-/// numbering ([`crate::partition::point_numbering`]): the stiffness (κ per cell, no Dirichlet
-/// elimination) over the cells all of whose points are rows of the subdomain, rows and columns
-/// in the order of the given rows. Built once per mesh; every rank can serve any subdomain since
-/// the mesh is replicated.
+/// numbering ([`crate::partition::point_numbering`]): the stiffness (κ per cell) over the
+/// subdomain's own cells, rows and columns in the order of the given rows, with the Dirichlet
+/// points eliminated as in the assembled matrix (their couplings dropped, identity rows). A cell
+/// belongs to the subdomain when each of its points is a row or a Dirichlet point: the overlap
+/// grows through the matrix graph, in which eliminated points have no edges. Built once per
+/// mesh; every rank can serve any subdomain since the mesh is replicated.
 pub struct SubdomainNeumann<'a> {
     mesh: &'a Mesh,
     data: &'a HeatData,
     /// Mesh point of each global id.
     point_of: Vec<u32>,
+    /// Whether each mesh point is an eliminated Dirichlet point.
+    dirichlet: Vec<bool>,
     /// Cells around each mesh point (offsets, cells).
     v2c: (Vec<usize>, Vec<u32>),
 }
 
 impl<'a> SubdomainNeumann<'a> {
-    /// Prepares the inverse numbering and the point-to-cell map; `numbering` is the global id of
-    /// every mesh point.
-    pub fn new(mesh: &'a Mesh, data: &'a HeatData, numbering: &[u32]) -> SubdomainNeumann<'a> {
+    /// Collective: prepares the inverse numbering, the Dirichlet flags of all points (gathered
+    /// from the owners' `owned_dirichlet`, e.g. [`crate::fem::FemSystem::dirichlet`]) and the
+    /// point-to-cell map; `numbering` is the global id of every mesh point.
+    pub fn new(
+        comm: &Comm,
+        mesh: &'a Mesh,
+        data: &'a HeatData,
+        numbering: &[u32],
+        owned_dirichlet: &[bool],
+    ) -> SubdomainNeumann<'a> {
+        let owned: Vec<u8> = owned_dirichlet.iter().map(|&d| u8::from(d)).collect();
+        let by_id = comm.all_gather_v(&owned); // owned ranges ascend with rank
         let mut point_of = vec![u32::MAX; numbering.len()];
+        let mut dirichlet = vec![false; numbering.len()];
         for (p, &g) in numbering.iter().enumerate() {
             if let Some(slot) = point_of.get_mut(g as usize) {
                 *slot = p as u32;
+                dirichlet[p] = by_id.get(g as usize) == Some(&1);
             }
         }
         SubdomainNeumann {
             mesh,
             data,
             point_of,
+            dirichlet,
             v2c: mesh.vertex_to_cells(),
         }
     }
@@ -107,15 +128,27 @@ impl<'a> SubdomainNeumann<'a> {
             };
         }
         let (off, v2c) = &self.v2c;
+        let inside = |v: &u32| local.contains_key(v) || self.dirichlet[*v as usize];
         let mut cells: Vec<u32> = local
             .keys()
             .flat_map(|&p| v2c[off[p as usize]..off[p as usize + 1]].iter().copied())
-            .filter(|&c| self.mesh.cell(c as usize).iter().all(|v| local.contains_key(v)))
+            .filter(|&c| self.mesh.cell(c as usize).iter().all(inside))
             .collect();
         cells.sort_unstable();
         cells.dedup();
-        let at = |p: u32| local.get(&p).copied().unwrap_or(0);
-        stiffness_over(self.mesh, &cells, |c| self.data.kappa_at(c), at, rows.len())
+        // Dirichlet points map to no row: their couplings are dropped.
+        let at = |p: u32| match local.get(&p) {
+            Some(&i) if !self.dirichlet[p as usize] => i,
+            _ => u32::MAX,
+        };
+        let mut trip = stiffness_over(self.mesh, &cells, |c| self.data.kappa_at(c), at)?;
+        trip.extend(
+            local
+                .iter()
+                .filter(|(&p, _)| self.dirichlet[p as usize])
+                .map(|(_, &i)| (i, i, 1.0)),
+        );
+        Ok(Csr::from_triplets(rows.len(), rows.len(), &trip))
     }
 }
 
