@@ -1,4 +1,4 @@
-//! The command line: `ddkit heat` and `ddkit partition`. Every option of a command is also a key
+//! The command line: `ddkit heat`, `ddkit poisson` and `ddkit partition`. Every option of a command is also a key
 //! of its `--config FILE.toml` (same spelling as the long flag without `--`); flags win. Rank 0
 //! prints; every rank exits with the same status.
 
@@ -32,9 +32,9 @@ pub struct Cli {
 /// The commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Explicit heat equation u_t = κΔu + f (FD on --grid, P1 on --mesh), with HDF5/XDMF output.
+    /// Heat equation u_t = ∇·(κ∇u) + f, explicit or implicit (FD on --grid, P1/P2 on --mesh), with HDF5/XDMF output.
     Heat(HeatArgs),
-    /// Poisson -∇·(κ∇u) = f (FD on --grid, P1 on --mesh) solved with a Krylov solver preset.
+    /// Poisson -∇·(κ∇u) = f (FD on --grid, P1/P2 on --mesh) solved with a Krylov solver preset.
     Poisson(PoissonArgs),
     /// Partition a mesh or grid and print the partition report (edge cut, imbalance, neighbours).
     Partition(PartitionArgs),
