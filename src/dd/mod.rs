@@ -6,6 +6,7 @@
 //! [`Subdomain`]s exposed here.
 
 mod colour;
+mod operator;
 mod overlap;
 mod schwarz;
 
