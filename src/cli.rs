@@ -187,6 +187,12 @@ pub struct PoissonArgs {
     /// Override how each rank's rows are split into Schwarz subdomains.
     #[arg(long, value_name = "metis|contiguous")]
     pub subdomain_split: Option<String>,
+    /// Override the preset's coarse space (two-level Schwarz).
+    #[arg(long, value_name = "none|nicolaides")]
+    pub coarse: Option<String>,
+    /// Override how the coarse correction joins the one-level Schwarz part (only additive and balanced are symmetric, for CG).
+    #[arg(long, value_name = "additive|a-def1|a-def2|balanced")]
+    pub coarse_combination: Option<String>,
     /// Output directory for poisson.h5 + poisson.xdmf.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -423,7 +429,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathBuf>)> {
     let mut f: PoissonArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, out, report);
+    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, out, report);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
@@ -456,6 +462,12 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
     }
     if let Some(l) = &a.subdomain_split {
         solver.subdomain_split = parse_name("subdomain-split", l)?;
+    }
+    if let Some(c) = &a.coarse {
+        solver.coarse = parse_name("coarse", c)?;
+    }
+    if let Some(c) = &a.coarse_combination {
+        solver.coarse_combination = parse_name("coarse-combination", c)?;
     }
     solver.options().validate()?;
     let params = PoissonParams {

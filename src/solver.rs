@@ -3,7 +3,7 @@
 //! exactly the solver a preset describes.
 
 use crate::comm::Comm;
-use crate::dd::{Schwarz, SchwarzVariant, SubdomainSplit};
+use crate::dd::{Combination, Schwarz, SchwarzVariant, SubdomainSplit, TwoLevel};
 use crate::error::{Error, Result};
 use crate::krylov::{bicgstab, cg, fgmres, gmres, SolveStats, SolverOptions};
 use crate::linalg::{DistMatrix, DistVector, Identity, Jacobi, LocalSolverKind, Preconditioner};
@@ -42,6 +42,26 @@ pub enum PcKind {
     SymmetricMultiplicative,
 }
 
+/// The coarse space of a two-level Schwarz preconditioner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CoarseKind {
+    /// One level only.
+    None,
+    /// Nicolaides: per subdomain the partition of unity (the constants, weighted).
+    Nicolaides,
+}
+
+impl CoarseKind {
+    /// The name used in configuration files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CoarseKind::None => "none",
+            CoarseKind::Nicolaides => "nicolaides",
+        }
+    }
+}
+
 /// A complete solver description (the keys of a `solvers/*.toml` preset).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -66,6 +86,11 @@ pub struct SolverConfig {
     pub local_solver: LocalSolverKind,
     /// How each rank's rows are split into subdomains: metis or contiguous.
     pub subdomain_split: SubdomainSplit,
+    /// Coarse space of a two-level Schwarz method: none or nicolaides (needs a Schwarz `pc`).
+    pub coarse: CoarseKind,
+    /// How the coarse correction joins the one-level part: additive, a-def1, a-def2 or balanced
+    /// (only additive and balanced are symmetric, i.e. valid under CG).
+    pub coarse_combination: Combination,
 }
 
 impl Default for SolverConfig {
@@ -82,6 +107,8 @@ impl Default for SolverConfig {
             subdomains_per_rank: 1,
             local_solver: LocalSolverKind::Cholesky,
             subdomain_split: SubdomainSplit::Metis,
+            coarse: CoarseKind::None,
+            coarse_combination: Combination::Balanced,
         }
     }
 }
@@ -170,13 +197,26 @@ impl SolverConfig {
                 self.local_solver,
             )
         };
-        Ok(match self.pc {
-            PcKind::None => Box::new(Identity),
-            PcKind::Jacobi => Box::new(Jacobi::new(a)),
-            PcKind::Asm => Box::new(schwarz(SchwarzVariant::Asm)?),
-            PcKind::Ras => Box::new(schwarz(SchwarzVariant::Ras)?),
-            PcKind::Multiplicative => Box::new(schwarz(SchwarzVariant::Multiplicative)?),
-            PcKind::SymmetricMultiplicative => Box::new(schwarz(SchwarzVariant::SymmetricMultiplicative)?),
+        let variant = match self.pc {
+            PcKind::None | PcKind::Jacobi if self.coarse != CoarseKind::None => {
+                return Err(Error::Config(format!(
+                    "coarse = {} needs a Schwarz preconditioner (pc = asm, ras, multiplicative or \
+                     symmetric-multiplicative), not pc = {}",
+                    self.coarse.name(),
+                    format!("{:?}", self.pc).to_lowercase()
+                )))
+            }
+            PcKind::None => return Ok(Box::new(Identity)),
+            PcKind::Jacobi => return Ok(Box::new(Jacobi::new(a))),
+            PcKind::Asm => SchwarzVariant::Asm,
+            PcKind::Ras => SchwarzVariant::Ras,
+            PcKind::Multiplicative => SchwarzVariant::Multiplicative,
+            PcKind::SymmetricMultiplicative => SchwarzVariant::SymmetricMultiplicative,
+        };
+        let one = schwarz(variant)?;
+        Ok(match self.coarse {
+            CoarseKind::None => Box::new(one),
+            CoarseKind::Nicolaides => Box::new(TwoLevel::nicolaides(comm, a, one, self.coarse_combination)?),
         })
     }
 
@@ -275,5 +315,29 @@ mod tests {
             assert_eq!(cfg.pc, pc);
         }
         assert!(SolverConfig::from_toml("pc = \"symmetric_multiplicative\"").is_err());
+    }
+
+    #[test]
+    fn coarse_keys_default_to_one_level_and_parse_in_kebab_case() {
+        let d = SolverConfig::from_toml("").expect("defaults");
+        assert_eq!(
+            (d.coarse, d.coarse_combination),
+            (CoarseKind::None, Combination::Balanced)
+        );
+        for (text, c) in [
+            ("additive", Combination::Additive),
+            ("a-def1", Combination::ADef1),
+            ("a-def2", Combination::ADef2),
+            ("balanced", Combination::Balanced),
+        ] {
+            let cfg = SolverConfig::from_toml(&format!("coarse = \"nicolaides\"\ncoarse-combination = \"{text}\""))
+                .expect(text);
+            assert_eq!((cfg.coarse, cfg.coarse_combination), (CoarseKind::Nicolaides, c));
+            assert_eq!(c.name(), text);
+        }
+        assert!(SolverConfig::from_toml("coarse-combination = \"adef1\"").is_err());
+        let p = SolverConfig::load("cg-nicolaides").expect("cg-nicolaides");
+        assert_eq!((p.krylov, p.coarse), (KrylovKind::Cg, CoarseKind::Nicolaides));
+        assert!(p.coarse_combination.keeps_symmetry());
     }
 }

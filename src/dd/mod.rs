@@ -2,11 +2,20 @@
 //! Schwarz (additive, restricted additive, and multiplicative — one or two sweeps over a colouring
 //! of the subdomains of all ranks, each colour's subdomains solved at once) with several
 //! subdomains per rank, overlap grown through the matrix graph across rank boundaries, and exact
-//! or incomplete local solvers. The coarse spaces and FETI solvers of later stages read the
-//! [`Subdomain`]s exposed here.
+//! or incomplete local solvers; and two-level methods that add a coarse correction
+//! `Q = Z E⁻¹ Zᵀ` to a one-level part, additively, by adapted deflation (A-DEF1, A-DEF2) or
+//! balanced (BNN). A coarse space is a set of PoU-weighted vectors per [`Subdomain`]
+//! ([`nicolaides`] gives one per subdomain; GenEO and GDSW bases plug in through
+//! [`CoarseSpace::new`]); its coarse operator is assembled in parallel and factorized
+//! redundantly on every rank. FETI solvers of later stages read the [`Subdomain`]s exposed here.
 
+mod coarse;
 mod colour;
+mod operator;
 mod overlap;
 mod schwarz;
+mod two_level;
 
+pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarseSpace, REDUNDANT_COARSE_MAX};
 pub use schwarz::{Schwarz, SchwarzVariant, Subdomain, SubdomainSplit};
+pub use two_level::{Combination, TwoLevel};

@@ -11,6 +11,7 @@
 //! (one reverse-add); a multiplicative one does the same per colour, on the current residual.
 
 use super::colour::{colour_subdomains, Colouring};
+use super::operator::RowsOfA;
 use super::overlap::KnownRows;
 use crate::comm::{Comm, Halo, Layout};
 use crate::error::{Error, Result};
@@ -79,7 +80,7 @@ pub struct Subdomain {
     /// GenEO need it.
     pub neumann: Option<Csr>,
     /// Position of each row in this rank's extended arrays (owned rows, then overlap rows).
-    ext: Vec<u32>,
+    pub(crate) ext: Vec<u32>,
     solver: LocalSolver,
     buf: Vec<f64>,
 }
@@ -100,17 +101,12 @@ pub struct Schwarz {
 }
 
 /// What the multiplicative variants add: the colouring and what the residual `r − A z` between
-/// colours needs. Memory: a copy of this rank's rows of `A` (its `diag` and `offd` blocks, 12
-/// bytes per nonzero plus row pointers), a vector over `A`'s layout with its exchange buffers,
-/// and the per-colour lists of owned rows (about one index per owned row and colour holding it).
+/// colours needs — a copy of this rank's rows of `A` (see [`RowsOfA`], whose vector holds the
+/// current `z`) and the per-colour lists of owned rows (about one index per owned row and colour
+/// holding it).
 struct Sweep {
     colours: Colouring,
-    diag: Csr,
-    offd: Csr,
-    /// Exchange plan of `A`'s ghost columns (the matrix's own is not reachable from here).
-    halo: Halo,
-    /// The current `z` over `A`'s layout (owned rows, then `A`'s ghost columns).
-    z: Vec<f64>,
+    a: RowsOfA,
 }
 
 /// The owned-row graph of `a` (owned columns only, no self loops, pattern symmetrized).
@@ -201,10 +197,7 @@ impl Schwarz {
         let sweep = if variant.is_multiplicative() {
             Some(Sweep {
                 colours: colour_subdomains(comm, a, &sets, &known),
-                diag: a.diag.clone(),
-                offd: a.offd.clone(),
-                halo: Halo::new(comm, &a.layout)?,
-                z: vec![0.0; a.layout.n_local()],
+                a: RowsOfA::new(comm, a)?,
             })
         } else {
             None
@@ -356,15 +349,14 @@ impl Schwarz {
             SchwarzVariant::SymmetricMultiplicative => nc.saturating_sub(1),
             _ => 0,
         };
-        sw.z.iter_mut().for_each(|x| *x = 0.0);
+        sw.a.x.iter_mut().for_each(|x| *x = 0.0); // z = 0
         for (step, c) in (0..nc).chain((0..back).rev()).enumerate() {
             let rows = &sw.colours.owned_rows[c];
             if step > 0 {
-                sw.halo.forward(comm, &mut sw.z); // A's ghost columns of z
-                let (zo, zg) = sw.z.split_at(n);
-                // (r − A z) on the owned rows colour c reads
+                sw.a.exchange(comm); // A's ghost columns of z
+                                     // (r − A z) on the owned rows colour c reads
                 for i in rows.iter().map(|&i| i as usize) {
-                    self.r_ext[i] = r[i] - sw.diag.row_dot(i, zo) - sw.offd.row_dot(i, zg);
+                    self.r_ext[i] = r[i] - sw.a.row_dot(i);
                 }
                 self.halo.forward(comm, &mut self.r_ext); // ... and on their overlap rows
             }
@@ -382,7 +374,7 @@ impl Schwarz {
             // it touches, leaving the buffer zero for the next colour.
             self.halo.reverse_add(comm, &mut self.z_ext);
             for &i in rows {
-                sw.z[i as usize] += std::mem::take(&mut self.z_ext[i as usize]);
+                sw.a.x[i as usize] += std::mem::take(&mut self.z_ext[i as usize]);
             }
             let subs = self.subdomains.iter().zip(&sw.colours.local);
             for (s, _) in subs.filter(|(_, &col)| col as usize == c) {
@@ -407,7 +399,7 @@ impl Preconditioner for Schwarz {
             }
             Some(mut sw) => {
                 self.apply_multiplicative(comm, r.owned(), &mut sw);
-                z.owned_mut().copy_from_slice(&sw.z[..n]);
+                z.owned_mut().copy_from_slice(&sw.a.x[..n]);
                 self.sweep = Some(sw);
             }
         }

@@ -1,0 +1,55 @@
+//! A preconditioner's own copy of this rank's rows of `A`, for the products and residuals that
+//! Schwarz methods need between their solves: the multiplicative sweep's `r − A z` on some rows,
+//! and the two-level methods' `A Q r`, `A M₁⁻¹ r` and coarse operator `Zᵀ A Z`. A
+//! [`Preconditioner`](crate::linalg::Preconditioner) sees the matrix only at set-up, so it keeps
+//! what it multiplies by; this is the one place that does it.
+
+use crate::comm::{Comm, Halo};
+use crate::error::Result;
+use crate::linalg::{Csr, DistMatrix};
+
+/// This rank's rows of `A` with their own exchange plan and a vector over `A`'s layout. Memory: a
+/// copy of the `diag` and `offd` blocks (12 bytes per nonzero plus row pointers), one vector over
+/// `A`'s layout and the exchange buffers.
+pub(crate) struct RowsOfA {
+    diag: Csr,
+    offd: Csr,
+    /// Exchange plan of `A`'s ghost columns (the matrix's own is not reachable from here).
+    halo: Halo,
+    /// The vector being multiplied, over `A`'s layout (owned rows, then `A`'s ghost columns).
+    pub x: Vec<f64>,
+}
+
+impl RowsOfA {
+    /// Collective: copies this rank's rows of `a` and builds their exchange plan.
+    pub fn new(comm: &Comm, a: &DistMatrix) -> Result<RowsOfA> {
+        Ok(RowsOfA {
+            diag: a.diag.clone(),
+            offd: a.offd.clone(),
+            halo: Halo::new(comm, &a.layout)?,
+            x: vec![0.0; a.layout.n_local()],
+        })
+    }
+
+    /// Collective among neighbours: refreshes the ghost columns of [`RowsOfA::x`].
+    pub fn exchange(&mut self, comm: &Comm) {
+        self.halo.forward(comm, &mut self.x);
+    }
+
+    /// Row `i` of `A x` (after [`RowsOfA::exchange`]).
+    pub fn row_dot(&self, i: usize) -> f64 {
+        let (xo, xg) = self.x.split_at(self.diag.nrows);
+        self.diag.row_dot(i, xo) + self.offd.row_dot(i, xg)
+    }
+
+    /// Collective among neighbours: `y = A x` on the owned rows, with `x` given on the owned
+    /// rows (copied into [`RowsOfA::x`]; the owned-block product overlaps the exchange).
+    pub fn apply(&mut self, comm: &Comm, x: &[f64], y: &mut [f64]) {
+        let n = self.diag.nrows;
+        self.x[..n].copy_from_slice(x);
+        let diag = &self.diag;
+        self.halo
+            .forward_overlapped(comm, &mut self.x, |xd| diag.spmv(&xd[..n], y));
+        self.offd.spmv_add(&self.x[n..], y);
+    }
+}

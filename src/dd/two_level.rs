@@ -1,0 +1,184 @@
+//! Two-level preconditioners: a one-level preconditioner `M₁⁻¹` (in practice [`Schwarz`]) and a
+//! coarse correction `Q = Z E⁻¹ Zᵀ` ([`CoarseSpace`]) combined as one of the methods compared by
+//! Tang, Nabben, Vuik and Erlangga (J. Sci. Comput. 39, 2009), with `P = I − A Q`:
+//!
+//! | combination | `M⁻¹` | symmetric | per application |
+//! |---|---|---|---|
+//! | additive | `M₁⁻¹ + Q` | if `M₁⁻¹` is | 1 `M₁⁻¹`, 1 `Q` |
+//! | a-def1 | `M₁⁻¹ P + Q` | no | 1 `M₁⁻¹`, 1 `Q`, 1 product with `A` |
+//! | a-def2 | `Pᵀ M₁⁻¹ + Q` | no | 1 `M₁⁻¹`, 1 `Q`, 1 product |
+//! | balanced (BNN) | `Pᵀ M₁⁻¹ P + Q` | if `M₁⁻¹` is | 1 `M₁⁻¹`, 2 `Q`, 2 products |
+//!
+//! A-DEF2 gives the same iterates as BNN under CG only from the special starting vector
+//! `x₀ = Q b + Pᵀ x̄` (Tang et al., §3); our Krylov solvers start from the caller's guess (zero
+//! in the drivers), where A-DEF2 is a non-symmetric operator, so it declares itself
+//! non-symmetric and CG refuses it, as it refuses A-DEF1; both are for GMRES, FGMRES or
+//! BiCGStab. `A` is assumed symmetric positive definite (`Pᵀ = I − Q A`, and `E` is factorized
+//! by Cholesky).
+
+use super::coarse::{nicolaides, CoarseSpace};
+use super::operator::RowsOfA;
+use super::Schwarz;
+use crate::comm::Comm;
+use crate::error::Result;
+use crate::linalg::{DistMatrix, DistVector, Preconditioner};
+
+/// How the coarse correction is combined with the one-level preconditioner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Combination {
+    /// `M₁⁻¹ + Q` (symmetric when `M₁⁻¹` is).
+    Additive,
+    /// Adapted deflation 1: `M₁⁻¹ P + Q` (not symmetric).
+    #[serde(rename = "a-def1")]
+    ADef1,
+    /// Adapted deflation 2: `Pᵀ M₁⁻¹ + Q` (not symmetric from a general starting vector).
+    #[serde(rename = "a-def2")]
+    ADef2,
+    /// Balancing Neumann–Neumann: `Pᵀ M₁⁻¹ P + Q` (symmetric when `M₁⁻¹` is).
+    Balanced,
+}
+
+impl Combination {
+    /// The name used in configuration files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Combination::Additive => "additive",
+            Combination::ADef1 => "a-def1",
+            Combination::ADef2 => "a-def2",
+            Combination::Balanced => "balanced",
+        }
+    }
+
+    /// Whether the two-level preconditioner is symmetric when its one-level part is.
+    pub fn keeps_symmetry(self) -> bool {
+        matches!(self, Combination::Additive | Combination::Balanced)
+    }
+}
+
+/// A two-level preconditioner: the one-level `one` and the coarse correction, combined.
+pub struct TwoLevel<P: Preconditioner = Schwarz> {
+    one: P,
+    coarse: CoarseSpace,
+    combination: Combination,
+    a: RowsOfA,
+    /// Work vectors over `A`'s layout (inputs and outputs of `M₁⁻¹`) and on the owned rows.
+    w: DistVector,
+    v: DistVector,
+    q: Vec<f64>,
+    t: Vec<f64>,
+}
+
+impl TwoLevel<Schwarz> {
+    /// Collective: the Nicolaides two-level preconditioner around the one-level `schwarz`.
+    pub fn nicolaides(comm: &Comm, a: &DistMatrix, schwarz: Schwarz, combination: Combination) -> Result<Self> {
+        let bases = nicolaides(comm, &schwarz)?;
+        Self::with_basis(comm, a, schwarz, bases, "nicolaides", combination)
+    }
+
+    /// Collective: the two-level preconditioner around `schwarz` with the coarse space of
+    /// `bases` (per subdomain, PoU-weighted vectors on its rows; see [`CoarseSpace::new`]),
+    /// called `name` in reports.
+    pub fn with_basis(
+        comm: &Comm,
+        a: &DistMatrix,
+        schwarz: Schwarz,
+        bases: Vec<Vec<Vec<f64>>>,
+        name: &str,
+        combination: Combination,
+    ) -> Result<Self> {
+        let mut rows = RowsOfA::new(comm, a)?;
+        let coarse = CoarseSpace::with_rows(comm, &mut rows, &schwarz, bases, name)?;
+        Ok(Self::compose(a, schwarz, coarse, rows, combination))
+    }
+}
+
+impl<P: Preconditioner> TwoLevel<P> {
+    /// Collective: combines any one-level preconditioner `one` with a coarse space built for
+    /// the same matrix `a`.
+    pub fn new(comm: &Comm, a: &DistMatrix, one: P, coarse: CoarseSpace, combination: Combination) -> Result<Self> {
+        let rows = RowsOfA::new(comm, a)?;
+        Ok(Self::compose(a, one, coarse, rows, combination))
+    }
+
+    fn compose(a: &DistMatrix, one: P, coarse: CoarseSpace, rows: RowsOfA, combination: Combination) -> Self {
+        let n = a.layout.n_owned;
+        TwoLevel {
+            one,
+            coarse,
+            combination,
+            a: rows,
+            w: DistVector::zeros(&a.layout),
+            v: DistVector::zeros(&a.layout),
+            q: vec![0.0; n],
+            t: vec![0.0; n],
+        }
+    }
+
+    /// The coarse space.
+    pub fn coarse(&self) -> &CoarseSpace {
+        &self.coarse
+    }
+
+    /// The one-level part.
+    pub fn one_level(&self) -> &P {
+        &self.one
+    }
+}
+
+/// `out = r − A x` on the owned rows (`ax` is work space).
+fn residual(comm: &Comm, a: &mut RowsOfA, r: &[f64], x: &[f64], ax: &mut [f64], out: &mut [f64]) {
+    a.apply(comm, x, ax);
+    for ((o, ri), axi) in out.iter_mut().zip(r).zip(ax.iter()) {
+        *o = ri - axi;
+    }
+}
+
+impl<P: Preconditioner> Preconditioner for TwoLevel<P> {
+    fn apply(&mut self, comm: &Comm, rv: &DistVector, z: &mut DistVector) {
+        let r = rv.owned();
+        let (a, t) = (&mut self.a, &mut self.t[..]);
+        match self.combination {
+            Combination::Additive => {
+                self.one.apply(comm, rv, z); // z = M₁⁻¹ r
+                self.coarse.apply_owned(comm, r, z.owned_mut(), true); // z += Q r
+            }
+            Combination::ADef1 => {
+                self.coarse.apply_owned(comm, r, &mut self.q, false); // q = Q r
+                residual(comm, a, r, &self.q, t, self.w.owned_mut()); // w = P r = r − A Q r
+                self.one.apply(comm, &self.w, z); // z = M₁⁻¹ P r
+                z.owned_mut().iter_mut().zip(&self.q).for_each(|(zi, qi)| *zi += qi);
+                // ... + Q r
+            }
+            Combination::ADef2 => {
+                self.one.apply(comm, rv, &mut self.v); // v = M₁⁻¹ r
+                residual(comm, a, r, self.v.owned(), t, &mut self.q); // q = r − A v
+                z.copy_from(&self.v);
+                self.coarse.apply_owned(comm, &self.q, z.owned_mut(), true); // z = Pᵀ v + Q r = v + Q (r − A v)
+            }
+            Combination::Balanced => {
+                self.coarse.apply_owned(comm, r, &mut self.q, false); // q = Q r
+                residual(comm, a, r, &self.q, t, self.w.owned_mut()); // w = P r = r − A Q r
+                self.one.apply(comm, &self.w, &mut self.v); // v = M₁⁻¹ P r
+                residual(comm, a, r, self.v.owned(), t, &mut self.q); // q = r − A v
+                z.copy_from(&self.v);
+                self.coarse.apply_owned(comm, &self.q, z.owned_mut(), true); // z = Pᵀ v + Q r = v + Q (r − A v)
+            }
+        }
+    }
+
+    fn is_symmetric(&self) -> bool {
+        self.combination.keeps_symmetry() && self.one.is_symmetric()
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "{} + {} coarse space ({}, dimension {}, set-up {:.3} s)",
+            self.one.name(),
+            self.coarse.name(),
+            self.combination.name(),
+            self.coarse.dimension(),
+            self.coarse.setup_seconds()
+        )
+    }
+}
