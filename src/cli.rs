@@ -63,6 +63,9 @@ pub struct HeatArgs {
     /// κ of a cell region of the mesh, e.g. --kappa-region inclusion=1e3 (repeatable; by name or tag number; other cells keep --kappa; needs --exact none).
     #[arg(long, value_name = "REGION=VALUE")]
     pub kappa_region: Option<Vec<String>>,
+    /// Built-in high-contrast coefficient: channels and inclusions of κ = C × --kappa in a --kappa background, C ≥ 1 (1: uniform; above 1 needs --exact none; not with --kappa-region) [default: 1].
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub contrast: Option<f64>,
     /// Number of time steps [default: 100 when --t-final is not given, or for implicit schemes].
     #[arg(long)]
     pub steps: Option<usize>,
@@ -139,6 +142,9 @@ pub struct PoissonArgs {
     /// κ of a cell region of the mesh, e.g. --kappa-region inclusion=1e3 (repeatable; by name or tag number; other cells keep --kappa; needs --exact none).
     #[arg(long, value_name = "REGION=VALUE")]
     pub kappa_region: Option<Vec<String>>,
+    /// Built-in high-contrast coefficient: channels and inclusions of κ = C × --kappa in a --kappa background, C ≥ 1 (1: uniform; above 1 needs --exact none; not with --kappa-region) [default: 1].
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub contrast: Option<f64>,
     /// manufactured (u = Π sin(πx_i + π/4), errors reported) or none (f = --source, zero boundary data) [default: manufactured].
     #[arg(long, value_name = "manufactured|none")]
     pub exact: Option<String>,
@@ -319,7 +325,7 @@ fn parse_kappa_regions(items: Option<&[String]>) -> Result<BTreeMap<String, f64>
 /// Resolves heat options (flags over config) into parameters and the report path.
 pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
     let mut f: HeatArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, steps, dt, t_final, cfl, exact, source, bc, mass, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress, scheme, solver);
+    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, contrast, steps, dt, t_final, cfl, exact, source, bc, mass, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress, scheme, solver);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("mode") {
@@ -352,6 +358,7 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
     let params = HeatParams {
         mass,
         kappa_regions: parse_kappa_regions(a.kappa_region.as_deref())?,
+        contrast: a.contrast.unwrap_or(1.0),
         scheme,
         solver,
         partitioner: method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &mesh)?,
@@ -429,7 +436,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathBuf>)> {
     let mut f: PoissonArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, out, report);
+    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, contrast, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, out, report);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
@@ -476,6 +483,7 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
         discretization,
         kappa: a.kappa.unwrap_or(1.0),
         kappa_regions: parse_kappa_regions(a.kappa_region.as_deref())?,
+        contrast: a.contrast.unwrap_or(1.0),
         exact,
         source: a.source.unwrap_or(if exact { 0.0 } else { 1.0 }),
         bc: parse_bcs(a.bc.as_deref())?,

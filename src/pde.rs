@@ -1,6 +1,10 @@
 //! Problem data shared by the discretizations: the coefficient, boundary-condition kinds per
 //! boundary tag, the source, and the built-in exact solutions used to measure errors. The
-//! discretizations ([`crate::fd`], [`crate::fem`]) read it; the problem drivers build it.
+//! discretizations ([`crate::fd`], [`crate::fem`]) read it; the problem drivers build it. A κ that
+//! varies per cell comes from region values ([`HeatData::with_kappa_regions`]) or the built-in
+//! high-contrast pattern ([`coefficient`], [`HeatData::with_contrast`]).
+
+pub mod coefficient;
 
 use crate::error::{Error, Result};
 use crate::mesh::Mesh;
@@ -165,6 +169,28 @@ impl HeatData {
     /// κ on mesh cell `cell` (its original index).
     pub fn kappa_at(&self, cell: u32) -> f64 {
         self.cell_kappa.get(cell as usize).copied().unwrap_or(self.kappa)
+    }
+
+    /// Whether κ varies per cell (region values or the high-contrast pattern are set).
+    pub fn varies(&self) -> bool {
+        !self.cell_kappa.is_empty()
+    }
+
+    /// The smallest κ over all cells.
+    pub fn kappa_min(&self) -> f64 {
+        match self.cell_kappa.iter().copied().reduce(f64::min) {
+            Some(k) => k,
+            None => self.kappa,
+        }
+    }
+
+    /// The largest κ over all cells (the mesh is replicated, so every rank agrees without
+    /// communication): it bounds the explicit step.
+    pub fn kappa_max(&self) -> f64 {
+        match self.cell_kappa.iter().copied().reduce(f64::max) {
+            Some(k) => k,
+            None => self.kappa,
+        }
     }
 
     /// The condition on boundary tag `tag`.

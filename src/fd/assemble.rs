@@ -2,9 +2,11 @@
 //! matrix: each rank assembles its owned rows; boundary faces enter through the same ghost
 //! values as the explicit operator (Dirichlet `u_g = 2g - u_c` adds `κ/h²` to the diagonal and
 //! `2κg/h²` to the right-hand side; Neumann `u_g = u_c + h ∂u/∂n` removes the face's coupling and
-//! adds `κ ∂u/∂n / h`), which keeps the matrix symmetric positive definite.
+//! adds `κ ∂u/∂n / h`), which keeps the matrix symmetric positive definite. A κ that varies per
+//! cell enters face by face: the harmonic mean of the two cells' κ between cells (the same value
+//! from both sides, so the matrix stays symmetric), the cell's own κ on boundary faces.
 
-use super::stencil::{cell_ijk, centre, ghost_rule, local_index, neighbour, Neighbour};
+use super::stencil::{cell_ijk, centre, face_kappa, ghost_rule, local_index, neighbour, Neighbour};
 use crate::comm::Comm;
 use crate::error::Result;
 use crate::linalg::{DistMatrix, DistVector};
@@ -56,18 +58,21 @@ pub fn assemble_fd(
         let p = cell_ijk(grid, c as usize);
         let xc = centre(grid, &p);
         let row = lm.cells.global(l);
+        let kc = data.kappa_at(c);
         let mut diag = 0.0;
         for d in 0..grid.dim {
-            let k = data.kappa / (grid.h[d] * grid.h[d]);
+            let h2 = grid.h[d] * grid.h[d];
             for s in 0..2 {
                 match neighbour(grid, &local_of, &p, d, s) {
                     Ok(Neighbour::Cell(loc)) => {
+                        let k = face_kappa(kc, data.kappa_at(lm.cell_orig[loc as usize])) / h2;
                         diag += k;
                         triplets.push((row, lm.cells.global(loc as usize), -scale * k));
                     }
                     Ok(Neighbour::Face { x, normal, tag }) => {
                         // The flux k (u_g − u_c) with u_g = a u_c + b.
-                        let (a, b) = ghost_rule(data, tag, &x, &normal, grid.h[d]);
+                        let k = kc / h2;
+                        let (a, b) = ghost_rule(data, kc, tag, &x, &normal, grid.h[d]);
                         diag += k * (1.0 - a);
                         if exact {
                             rhs[l] += k * b;

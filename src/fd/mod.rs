@@ -5,6 +5,11 @@
 //! while the halo exchange is in flight. Boundary faces use a ghost value `u_g = α u_c + β`
 //! (Dirichlet: `2g - u_c`; Neumann: `u_c + h ∂u/∂n`), the update written as
 //! `c0 u_c + Σ_d a_d (u_- + u_+)` with `c0 = 1 - 2 Σ a_d` (fewest operations per cell).
+//!
+//! A κ that varies per cell ([`HeatData::varies`]) gives every owned cell its own face
+//! coefficients (harmonic mean of the two cells' κ between cells, the cell's κ on boundary faces,
+//! as in the assembled matrix), so all cells go through the neighbour table and the uniform
+//! interior sweep is not used; the stable step comes from the largest κ.
 
 mod assemble;
 mod implicit;
@@ -12,7 +17,7 @@ mod stencil;
 
 pub use assemble::{assemble_fd, assemble_poisson_fd, FdSystem};
 pub use implicit::FdImplicitHeat;
-use stencil::{cell_ijk, centre, ghost_rule, local_index, neighbour, Neighbour};
+use stencil::{cell_ijk, centre, face_kappa, ghost_rule, local_index, neighbour, Neighbour};
 
 use crate::comm::{Comm, Halo, HaloMode};
 use crate::error::Result;
@@ -36,7 +41,7 @@ struct Entry {
 pub struct FdHeat {
     dim: usize,
     n_owned: usize,
-    /// `κ / h_d²` per axis.
+    /// `κ / h_d²` per axis (uniform κ).
     kh: [f64; 3],
     stable_dt: f64,
     u: Vec<f64>,
@@ -45,6 +50,10 @@ pub struct FdHeat {
     fast: Option<[usize; 3]>,
     inner: Vec<Entry>,
     outer: Vec<Entry>,
+    /// Per entry of `inner` / `outer` when κ varies: `κ_face / h_d²` of each neighbour slot
+    /// (empty for a uniform κ, which uses `kh`).
+    inner_k: Vec<[f64; 6]>,
+    outer_k: Vec<[f64; 6]>,
     /// Per boundary face: the ghost value is `alpha · u_c + T(t) · beta`.
     alpha: Vec<f64>,
     beta: Vec<f64>,
@@ -75,9 +84,12 @@ impl FdHeat {
             .iter()
             .map(|&c| cell_ijk(grid, c as usize))
             .collect();
-        let fast = owned_box(&ijk, dim);
+        let varies = data.varies();
+        // A varying κ has no uniform coefficients for the branch-free sweep.
+        let fast = if varies { None } else { owned_box(&ijk, dim) };
         let mut inner = Vec::new();
         let mut outer = Vec::new();
+        let (mut inner_k, mut outer_k) = (Vec::new(), Vec::new());
         let (mut alpha, mut beta) = (Vec::new(), Vec::new());
         for (l, p) in ijk.iter().enumerate() {
             if let Some(b) = fast {
@@ -91,16 +103,21 @@ impl FdHeat {
                 nb: [0; 6],
             };
             let mut needs_ghost = false;
+            let kc = data.kappa_at(lm.cell_orig[l]);
+            let mut faces = [0.0; 6];
             for d in 0..dim {
+                let h2 = grid.h[d] * grid.h[d];
                 for s in 0..2 {
                     e.nb[2 * d + s] = match neighbour(grid, &local_of, p, d, s)? {
                         Neighbour::Cell(loc) => {
                             needs_ghost |= loc as usize >= n_owned;
+                            faces[2 * d + s] = face_kappa(kc, data.kappa_at(lm.cell_orig[loc as usize])) / h2;
                             loc
                         }
                         Neighbour::Face { x, normal, tag } => {
+                            faces[2 * d + s] = kc / h2;
                             // With the data T(t) S(x), the spatial part is fixed at set-up.
-                            let (al, be) = ghost_rule(data, tag, &x, &normal, grid.h[d]);
+                            let (al, be) = ghost_rule(data, kc, tag, &x, &normal, grid.h[d]);
                             alpha.push(al);
                             beta.push(be);
                             BND | (alpha.len() - 1) as u32
@@ -108,10 +125,14 @@ impl FdHeat {
                     };
                 }
             }
-            if needs_ghost {
-                outer.push(e)
+            let (list, list_k) = if needs_ghost {
+                (&mut outer, &mut outer_k)
             } else {
-                inner.push(e)
+                (&mut inner, &mut inner_k)
+            };
+            list.push(e);
+            if varies {
+                list_k.push(faces);
             }
         }
         let centres: Vec<[f64; 3]> = ijk.iter().map(|p| centre(grid, p)).collect();
@@ -130,12 +151,14 @@ impl FdHeat {
             dim,
             n_owned,
             kh,
-            stable_dt: stable_dt(grid, data.kappa),
+            stable_dt: stable_dt(grid, data.kappa_max()),
             un: u.clone(),
             u,
             fast,
             inner,
             outer,
+            inner_k,
+            outer_k,
             alpha,
             beta,
             src,
@@ -167,6 +190,7 @@ impl HeatStepper for FdHeat {
         let a = self.kh.map(|k| dt * k);
         let k = Kernel {
             dim: self.dim,
+            dt,
             c0: 1.0 - 2.0 * (a[0] + a[1] + a[2]),
             a,
             bt: self.data.time_factor(t),
@@ -177,11 +201,12 @@ impl HeatStepper for FdHeat {
             sc: dt * self.data.constant_source,
         };
         let (fast, inner, outer, un) = (self.fast, &self.inner, &self.outer, &mut self.un);
+        let (inner_k, outer_k) = (&self.inner_k, &self.outer_k);
         let interior = |u: &[f64], un: &mut [f64]| {
             if let Some(b) = fast {
                 k.sweep(u, un, b);
             }
-            k.table(inner, u, un);
+            k.table(inner, inner_k, u, un);
         };
         match mode {
             HaloMode::Overlap => {
@@ -200,7 +225,7 @@ impl HeatStepper for FdHeat {
             }
         }
         let t = Instant::now();
-        k.table(outer, &self.u, un);
+        k.table(outer, outer_k, &self.u, un);
         self.compute_time += t.elapsed().as_secs_f64();
         std::mem::swap(&mut self.u, &mut self.un);
     }
@@ -253,6 +278,7 @@ fn owned_box(ijk: &[[usize; 3]], dim: usize) -> Option<[usize; 3]> {
 /// takes, hence of the partition).
 struct Kernel<'a> {
     dim: usize,
+    dt: f64,
     /// `1 - 2 Σ a_d`: the centre weight, so an update is `c0 u + Σ a_d (u_- + u_+)`.
     c0: f64,
     a: [f64; 3],
@@ -286,7 +312,11 @@ impl Kernel<'_> {
         }
     }
 
-    fn table(&self, entries: &[Entry], u: &[f64], un: &mut [f64]) {
+    /// Updates `entries`; `faces` holds their per-slot `κ_face / h²` when κ varies (else empty).
+    fn table(&self, entries: &[Entry], faces: &[[f64; 6]], u: &[f64], un: &mut [f64]) {
+        if !faces.is_empty() {
+            return self.table_varying(entries, faces, u, un);
+        }
         for e in entries {
             let c = e.c as usize;
             let uc = u[c];
@@ -305,6 +335,28 @@ impl Kernel<'_> {
                 acc += self.a[2] * (v(4) + v(5));
             }
             un[c] = self.finish(c, acc);
+        }
+    }
+
+    /// The update with per-face coefficients in flux form, `u_c + dt Σ_f k_f (u_f − u_c)`: each
+    /// term is one face's flux, equal and opposite to the neighbour's (what the assembled matrix
+    /// applies), summed in slot order so the result does not depend on the partition.
+    fn table_varying(&self, entries: &[Entry], faces: &[[f64; 6]], u: &[f64], un: &mut [f64]) {
+        for (e, k) in entries.iter().zip(faces) {
+            let c = e.c as usize;
+            let uc = u[c];
+            let mut flux = 0.0;
+            for (slot, kf) in k.iter().enumerate().take(2 * self.dim) {
+                let n = e.nb[slot];
+                let v = if n & BND != 0 {
+                    let f = (n & !BND) as usize;
+                    self.alpha[f] * uc + self.bt * self.beta[f]
+                } else {
+                    u[n as usize]
+                };
+                flux += kf * (v - uc);
+            }
+            un[c] = self.finish(c, uc + self.dt * flux);
         }
     }
 

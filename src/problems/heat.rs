@@ -2,7 +2,7 @@
 //! cell-centred FD on structured grids or P1 / P2 on simplices (P2 implicit only, with the
 //! consistent mass), with snapshots to HDF5/XDMF and a run summary.
 
-use super::{create_writer, prepare, MeshSource, Prepared};
+use super::{create_writer, prepare, write_kappa, MeshSource, Prepared};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fd::{FdHeat, FdImplicitHeat};
@@ -61,6 +61,9 @@ pub struct HeatParams {
     pub kappa: f64,
     /// κ per cell region name (other cells keep `kappa`).
     pub kappa_regions: BTreeMap<String, f64>,
+    /// Ratio of the built-in high-contrast coefficient (channels and inclusions of
+    /// `contrast × kappa`, see [`crate::pde::coefficient`]); 1 for a uniform κ.
+    pub contrast: f64,
     /// The mass matrix of implicit finite-element steps.
     pub mass: MassKind,
     /// Number of steps, if fixed.
@@ -123,8 +126,12 @@ pub struct HeatSummary {
     pub cells: u64,
     /// Number of unknowns (cells for FD, mesh nodes for P1 / P2).
     pub unknowns: u64,
-    /// Diffusion coefficient.
+    /// Diffusion coefficient (of the background when κ varies).
     pub kappa: f64,
+    /// Ratio of the built-in high-contrast coefficient (1: uniform).
+    pub contrast: f64,
+    /// The largest κ over the cells (it sets the explicit stability limit).
+    pub kappa_max: f64,
     /// Steps taken.
     pub steps: usize,
     /// Time step used.
@@ -245,7 +252,8 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
     let data = comm.agree(
         HeatData::new(&mesh, p.kappa, p.exact, p.source, &p.bc)
-            .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions)),
+            .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions))
+            .and_then(|d| d.with_contrast(&mesh, p.contrast)),
     )?;
     if p.mass == MassKind::Consistent && (is_fd || p.scheme == Scheme::Explicit) {
         return comm.agree(Err(Error::input(
@@ -271,6 +279,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         }
     };
     let dt_stable = op.stable_dt();
+    let kappa_max = data.kappa_max();
     let unknowns = if is_fd { lm.cells.n_global } else { lm.points.n_global };
     if comm.is_root() {
         tracing::info!("heat: {} {}, {} cells, {unknowns} unknowns on {} ranks; {steps} steps of dt = {dt:.3e} (stable limit {dt_stable:.3e})", p.mesh, p.discretization.name(), lm.cells.n_global, comm.size());
@@ -291,7 +300,8 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let mut writer = match &p.out {
         Some(dir) => {
             let t0 = Instant::now();
-            let w = create_writer(comm, &mesh, &lm, dir, "heat", center)?;
+            let mut w = create_writer(comm, &mesh, &lm, dir, "heat", center)?;
+            write_kappa(comm, &mut w, &lm, &data)?;
             t_output += t0.elapsed().as_secs_f64();
             Some(w)
         }
@@ -354,6 +364,8 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         cells: lm.cells.n_global,
         unknowns,
         kappa: p.kappa,
+        contrast: p.contrast,
+        kappa_max,
         steps,
         dt,
         dt_stable,

@@ -5,4 +5,6 @@ pub mod heat;
 pub mod poisson;
 mod setup;
 
-pub use setup::{create_writer, load_mesh, partition_collective, peak_memory_mib, prepare, MeshSource, Prepared};
+pub use setup::{
+    create_writer, load_mesh, partition_collective, peak_memory_mib, prepare, write_kappa, MeshSource, Prepared,
+};

@@ -4,7 +4,7 @@
 //! solution.
 
 use super::heat::Discretization;
-use super::{create_writer, peak_memory_mib, prepare, MeshSource, Prepared};
+use super::{create_writer, peak_memory_mib, prepare, write_kappa, MeshSource, Prepared};
 use crate::comm::Comm;
 use crate::error::Result;
 use crate::fd::{assemble_poisson_fd, FdSystem};
@@ -30,6 +30,9 @@ pub struct PoissonParams {
     pub kappa: f64,
     /// κ per cell region name (other cells keep `kappa`).
     pub kappa_regions: BTreeMap<String, f64>,
+    /// Ratio of the built-in high-contrast coefficient (channels and inclusions of
+    /// `contrast × kappa`, see [`crate::pde::coefficient`]); 1 for a uniform κ.
+    pub contrast: f64,
     /// Manufactured solution (`S = Π sin(πx_i + π/4)`) or none.
     pub exact: bool,
     /// Constant source added to the manufactured one.
@@ -72,6 +75,10 @@ pub struct PoissonSummary {
     pub discretization: Discretization,
     /// Number of unknowns.
     pub unknowns: u64,
+    /// Ratio of the built-in high-contrast coefficient (1: uniform).
+    pub contrast: f64,
+    /// The smallest and largest κ over the cells.
+    pub kappa_range: [f64; 2],
     /// Stored matrix entries over all ranks.
     pub nonzeros: u64,
     /// The solver used.
@@ -121,8 +128,10 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let exact = p.exact.then_some(Exact::Mode);
     let data = comm.agree(
         HeatData::new(&mesh, p.kappa, exact, p.source, &p.bc)
-            .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions)),
+            .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions))
+            .and_then(|d| d.with_contrast(&mesh, p.contrast)),
     )?;
+    let kappa_range = [data.kappa_min(), data.kappa_max()];
     let mut system = match &grid {
         Some(g) => System::Fd(Box::new(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?)),
         None => System::Fem(Box::new(comm.agree(assemble_poisson(comm, &mesh, &lm, &data))?)),
@@ -171,6 +180,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     if let Some(dir) = &p.out {
         let center = if is_fd { Center::Cell } else { Center::Point };
         let mut w = create_writer(comm, &mesh, &lm, dir, "poisson", center)?;
+        write_kappa(comm, &mut w, &lm, &data)?;
         w.write_snapshot(comm, 0.0, &[("u", center, x.owned())])?;
         w.finish(comm)?;
     }
@@ -181,6 +191,8 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         mesh: p.mesh.to_string(),
         discretization: p.discretization,
         unknowns,
+        contrast: p.contrast,
+        kappa_range,
         nonzeros,
         solver: p.solver.clone(),
         preconditioner: pc.name(),

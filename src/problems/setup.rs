@@ -9,6 +9,7 @@ use crate::mesh::Adjacency;
 use crate::mesh::{gmsh, Graph, Mesh};
 use crate::partition::{distribute, LocalMesh, Report};
 use crate::partition::{partition, Method, Partition};
+use crate::pde::HeatData;
 use mpi::traits::*;
 use std::path::PathBuf;
 
@@ -101,6 +102,20 @@ pub fn create_writer(
     let ids: Vec<f64> = orig.iter().map(|&i| i as f64).collect();
     w.write_static(comm, "mesh_id", center, &ids)?;
     Ok(w)
+}
+
+/// Collective: writes the coefficient as the static cell field `kappa` (one value per owned cell)
+/// when it varies per cell, so ParaView shows the channels and regions beside the solution; a
+/// uniform κ is a number in the report, and leaving it out keeps those files unchanged.
+pub fn write_kappa(comm: &Comm, w: &mut Writer, lm: &LocalMesh, data: &HeatData) -> Result<()> {
+    if !data.varies() {
+        return Ok(());
+    }
+    let kappa: Vec<f64> = lm.cell_orig[..lm.cells.n_owned]
+        .iter()
+        .map(|&c| data.kappa_at(c))
+        .collect();
+    w.write_static(comm, "kappa", Center::Cell, &kappa)
 }
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`; 0 where unavailable).

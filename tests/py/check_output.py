@@ -23,6 +23,10 @@ Keys (all optional except num_points and num_cells):
                  checks on a field at the last step: bounds (with atol), and/or elementwise
                  closeness to reference values (default rtol 0, atol 0: bitwise equality);
                  a relative ref path is taken relative to the EXPECT file's directory
+    static       {name: {"min": x, "max": y, "atol": a, "center": "point"|"cell"}}
+                 checks on /static/NAME read directly with h5py: its length (num_points or
+                 num_cells by center, default cell) and bounds, and that the bounds are
+                 attained (min(v) == x and max(v) == y to atol), e.g. a coefficient's extremes
 
 Checks made: the .h5 named by the XDMF opens with h5py; /mesh/geometry is (num_points, gdim)
 float64; /mesh/topology is (num_cells, nv) with every id in [0, num_points); /times matches
@@ -98,6 +102,15 @@ def check_h5(h5, exp):
         need(np.all(np.isfinite(geo[()])), f"{h5}: non-finite coordinates")
         need("times" in f, f"{h5}: no /times dataset")
         times = f["times"][()]
+        for name, spec in exp.get("static", {}).items():
+            need(f"static/{name}" in f, f"{h5}: no /static/{name}")
+            v = f[f"static/{name}"][()]
+            want = npts if spec.get("center", "cell") == "point" else ncells
+            need(v.shape == (want,), f"{h5}: /static/{name} shape {v.shape}, expected ({want},)")
+            atol = spec.get("atol", 0.0)
+            for key, got in (("min", v.min()), ("max", v.max())):
+                if key in spec:
+                    need(abs(got - spec[key]) <= atol, f"{h5}: {key}(/static/{name}) = {got!r}, expected {spec[key]!r}")
         return geo.shape[1], top.shape[1], times
 
 
