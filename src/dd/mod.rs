@@ -6,7 +6,10 @@
 //! [`Subdomain`]s exposed here.
 
 mod colour;
+mod eigen;
+mod geneo;
 mod overlap;
 mod schwarz;
 
+pub use geneo::{geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};
 pub use schwarz::{Schwarz, SchwarzVariant, Subdomain, SubdomainSplit};
