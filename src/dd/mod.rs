@@ -7,9 +7,11 @@
 
 mod colour;
 mod eigen;
+mod gdsw;
 mod geneo;
 mod overlap;
 mod schwarz;
 
+pub use gdsw::{gdsw_pieces, gdsw_space, GdswBasis, GdswPiece, GdswSpace};
 pub use geneo::{geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};
 pub use schwarz::{Schwarz, SchwarzVariant, Subdomain, SubdomainSplit};
