@@ -11,11 +11,16 @@
 
 mod coarse;
 mod colour;
+mod eigen;
+mod gdsw;
+mod geneo;
 mod operator;
 mod overlap;
 mod schwarz;
 mod two_level;
 
 pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarseSpace, REDUNDANT_COARSE_MAX};
+pub use gdsw::{gdsw_pieces, gdsw_space, GdswBasis, GdswPiece, GdswSpace};
+pub use geneo::{geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};
 pub use schwarz::{Schwarz, SchwarzVariant, Subdomain, SubdomainSplit};
 pub use two_level::{Combination, TwoLevel};
