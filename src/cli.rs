@@ -194,11 +194,17 @@ pub struct PoissonArgs {
     #[arg(long, value_name = "metis|contiguous")]
     pub subdomain_split: Option<String>,
     /// Override the preset's coarse space (two-level Schwarz).
-    #[arg(long, value_name = "none|nicolaides")]
+    #[arg(long, value_name = "none|nicolaides|geneo")]
     pub coarse: Option<String>,
     /// Override how the coarse correction joins the one-level Schwarz part (only additive and balanced are symmetric, for CG).
     #[arg(long, value_name = "additive|a-def1|a-def2|balanced")]
     pub coarse_combination: Option<String>,
+    /// Override the GenEO threshold τ: keep the local eigenvectors with eigenvalue below it.
+    #[arg(long, allow_hyphen_values = true)]
+    pub geneo_threshold: Option<f64>,
+    /// Override the number of GenEO vectors per subdomain (0: use the threshold).
+    #[arg(long)]
+    pub geneo_nev: Option<usize>,
     /// Output directory for poisson.h5 + poisson.xdmf.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -436,7 +442,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathBuf>)> {
     let mut f: PoissonArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, contrast, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, out, report);
+    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, contrast, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, geneo_threshold, geneo_nev, out, report);
     let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
     let discretization = discretization(a.discretization.as_deref(), &mesh)?;
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
@@ -473,6 +479,8 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
     if let Some(c) = &a.coarse {
         solver.coarse = parse_name("coarse", c)?;
     }
+    solver.geneo_threshold = a.geneo_threshold.unwrap_or(solver.geneo_threshold);
+    solver.geneo_nev = a.geneo_nev.unwrap_or(solver.geneo_nev);
     if let Some(c) = &a.coarse_combination {
         solver.coarse_combination = parse_name("coarse-combination", c)?;
     }

@@ -3,11 +3,17 @@
 //! exactly the solver a preset describes.
 
 use crate::comm::Comm;
-use crate::dd::{Combination, Schwarz, SchwarzVariant, SubdomainSplit, TwoLevel};
+use crate::dd::{
+    geneo_basis, Combination, GeneoBasis, GeneoOptions, Schwarz, SchwarzVariant, SubdomainSplit, TwoLevel,
+};
 use crate::error::{Error, Result};
 use crate::krylov::{bicgstab, cg, fgmres, gmres, SolveStats, SolverOptions};
 use crate::linalg::{DistMatrix, DistVector, Identity, Jacobi, LocalSolverKind, Preconditioner};
 use std::path::{Path, PathBuf};
+
+/// A source of subdomain Neumann matrices: rows (global ids, ascending) → the unassembled
+/// matrix in their order.
+pub type NeumannFn<'a> = &'a dyn Fn(&[u64]) -> Result<crate::linalg::Csr>;
 
 /// The Krylov method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,6 +56,10 @@ pub enum CoarseKind {
     None,
     /// Nicolaides: per subdomain the partition of unity (the constants, weighted).
     Nicolaides,
+    /// GenEO: per subdomain the low eigenvectors of the local Neumann matrix against the
+    /// PoU-weighted Dirichlet matrix (needs a finite-element discretization, whose elements give
+    /// the Neumann matrices).
+    Geneo,
 }
 
 impl CoarseKind {
@@ -58,6 +68,7 @@ impl CoarseKind {
         match self {
             CoarseKind::None => "none",
             CoarseKind::Nicolaides => "nicolaides",
+            CoarseKind::Geneo => "geneo",
         }
     }
 }
@@ -86,8 +97,14 @@ pub struct SolverConfig {
     pub local_solver: LocalSolverKind,
     /// How each rank's rows are split into subdomains: metis or contiguous.
     pub subdomain_split: SubdomainSplit,
-    /// Coarse space of a two-level Schwarz method: none or nicolaides (needs a Schwarz `pc`).
+    /// Coarse space of a two-level Schwarz method: none, nicolaides or geneo (needs a Schwarz
+    /// `pc`).
     pub coarse: CoarseKind,
+    /// GenEO: keep the eigenvectors with eigenvalue below this threshold τ (when `geneo-nev` is
+    /// 0).
+    pub geneo_threshold: f64,
+    /// GenEO: keep this many eigenvectors per subdomain instead (0: use the threshold).
+    pub geneo_nev: usize,
     /// How the coarse correction joins the one-level part: additive, a-def1, a-def2 or balanced
     /// (only additive and balanced are symmetric, i.e. valid under CG).
     pub coarse_combination: Combination,
@@ -109,6 +126,8 @@ impl Default for SolverConfig {
             subdomain_split: SubdomainSplit::Metis,
             coarse: CoarseKind::None,
             coarse_combination: Combination::Balanced,
+            geneo_threshold: 0.1,
+            geneo_nev: 0,
         }
     }
 }
@@ -186,6 +205,18 @@ impl SolverConfig {
 
     /// Collective: builds the preconditioner for `a` (set-up, done once; reused by every solve).
     pub fn build_pc(&self, comm: &Comm, a: &DistMatrix) -> Result<Box<dyn Preconditioner>> {
+        self.build_pc_with(comm, a, None)
+    }
+
+    /// Collective: [`SolverConfig::build_pc`] for a discretization that can also give each
+    /// subdomain its unassembled (Neumann) matrix from its rows, e.g.
+    /// [`crate::fem::SubdomainNeumann::matrix`]; the GenEO coarse space needs it.
+    pub fn build_pc_with(
+        &self,
+        comm: &Comm,
+        a: &DistMatrix,
+        neumann: Option<NeumannFn>,
+    ) -> Result<Box<dyn Preconditioner>> {
         let schwarz = |v| {
             Schwarz::new(
                 comm,
@@ -213,11 +244,62 @@ impl SolverConfig {
             PcKind::Multiplicative => SchwarzVariant::Multiplicative,
             PcKind::SymmetricMultiplicative => SchwarzVariant::SymmetricMultiplicative,
         };
-        let one = schwarz(variant)?;
-        Ok(match self.coarse {
-            CoarseKind::None => Box::new(one),
-            CoarseKind::Nicolaides => Box::new(TwoLevel::nicolaides(comm, a, one, self.coarse_combination)?),
+        if self.coarse == CoarseKind::Geneo && neumann.is_none() {
+            return Err(Error::Config(
+                "coarse = geneo needs the unassembled subdomain matrices of a finite-element discretization \
+                 (--discretization p1 or p2 in ddkit poisson)"
+                    .into(),
+            ));
+        }
+        let mut one = schwarz(variant)?;
+        Ok(match (self.coarse, neumann) {
+            (CoarseKind::None, _) => Box::new(one),
+            (CoarseKind::Nicolaides, _) => Box::new(TwoLevel::nicolaides(comm, a, one, self.coarse_combination)?),
+            (CoarseKind::Geneo, Some(neumann)) => {
+                one.attach_neumann(comm, neumann)?;
+                let (bases, name) = self.geneo_bases(comm, &one)?;
+                Box::new(TwoLevel::with_basis(
+                    comm,
+                    a,
+                    one,
+                    bases,
+                    &name,
+                    self.coarse_combination,
+                )?)
+            }
+            (CoarseKind::Geneo, None) => unreachable!("refused above"),
         })
+    }
+
+    /// Collective: the GenEO vectors of every subdomain of `one`, and a name for reports with the
+    /// vectors kept per subdomain (fewest, most, total) and the largest eigen-residual.
+    fn geneo_bases(&self, comm: &Comm, one: &Schwarz) -> Result<(Vec<Vec<Vec<f64>>>, String)> {
+        if self.geneo_nev == 0 && !(self.geneo_threshold > 0.0 && self.geneo_threshold.is_finite()) {
+            return Err(Error::Config(format!(
+                "geneo-threshold must be positive and finite, got {}",
+                self.geneo_threshold
+            )));
+        }
+        let opts = GeneoOptions {
+            nev: (self.geneo_nev > 0).then_some(self.geneo_nev),
+            threshold: (self.geneo_nev == 0).then_some(self.geneo_threshold),
+            ..GeneoOptions::default()
+        };
+        let bases: Result<Vec<GeneoBasis>> = one.subdomains.iter().map(|s| geneo_basis(s, &opts)).collect();
+        let bases = comm.agree(bases)?;
+        let kept: Vec<u64> = bases.iter().map(|b| b.vectors.len() as u64).collect();
+        let residual = bases
+            .iter()
+            .flat_map(|b| b.residuals.iter().copied())
+            .fold(0.0, f64::max);
+        let name = format!(
+            "geneo ({} to {} vectors per subdomain, {} in all; eigen-residuals <= {:.1e})",
+            -comm.max_f64(-(kept.iter().copied().min().unwrap_or(0) as f64)),
+            comm.max_f64(kept.iter().copied().max().unwrap_or(0) as f64),
+            comm.sum_u64(kept.iter().sum()),
+            comm.max_f64(residual)
+        );
+        Ok((bases.into_iter().map(|b| b.vectors).collect(), name))
     }
 
     /// Collective: solves `a x = b` with the configured method (x holds the initial guess).

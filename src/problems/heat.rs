@@ -249,7 +249,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
             return comm.agree(Err(Error::input(why)));
         }
     }
-    let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
+    let Prepared { mesh, report, lm, .. } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
     let data = comm.agree(
         HeatData::new(&mesh, p.kappa, p.exact, p.source, &p.bc)
             .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions))

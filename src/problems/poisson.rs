@@ -8,13 +8,13 @@ use super::{create_writer, peak_memory_mib, prepare, write_kappa, MeshSource, Pr
 use crate::comm::Comm;
 use crate::error::Result;
 use crate::fd::{assemble_poisson_fd, FdSystem};
-use crate::fem::{assemble_poisson, FemSystem};
+use crate::fem::{assemble_poisson, FemSystem, SubdomainNeumann};
 use crate::io::Center;
 use crate::krylov::SolveStats;
 use crate::linalg::{DistMatrix, DistVector};
-use crate::partition::{Method, Report};
+use crate::partition::{point_numbering, Method, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData};
-use crate::solver::SolverConfig;
+use crate::solver::{CoarseKind, SolverConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -123,7 +123,7 @@ pub fn relative_residual(comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mu
 pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let t_start = Instant::now();
     let is_fd = p.discretization == Discretization::Fd;
-    let Prepared { mesh, report, lm } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
+    let Prepared { mesh, report, lm, part } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
     let grid = if is_fd { mesh.grid.clone() } else { None };
     let exact = p.exact.then_some(Exact::Mode);
     let data = comm.agree(
@@ -135,6 +135,11 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let mut system = match &grid {
         Some(g) => System::Fd(Box::new(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?)),
         None => System::Fem(Box::new(comm.agree(assemble_poisson(comm, &mesh, &lm, &data))?)),
+    };
+    // Dirichlet flags of the owned FEM nodes, for the subdomain Neumann matrices of GenEO.
+    let fem_dirichlet = match &system {
+        System::Fem(s) => Some(s.dirichlet.clone()),
+        System::Fd(_) => None,
     };
     let (a, b) = match &mut system {
         System::Fd(s) => (&mut s.a, s.b.clone()),
@@ -155,7 +160,16 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         );
     }
     let t0 = Instant::now();
-    let mut pc = p.solver.build_pc(comm, a)?;
+    let mut pc = match &fem_dirichlet {
+        // GenEO's local eigenproblems need each subdomain's Neumann matrix, from the elements.
+        Some(dirichlet) if p.solver.coarse == CoarseKind::Geneo => {
+            let numbering = point_numbering(&mesh, &part);
+            let source = SubdomainNeumann::new(comm, &mesh, &data, &numbering, dirichlet);
+            p.solver
+                .build_pc_with(comm, a, Some(&|rows: &[u64]| source.matrix(rows)))?
+        }
+        _ => p.solver.build_pc(comm, a)?,
+    };
     let pc_setup = t0.elapsed().as_secs_f64();
     let mut x = DistVector::zeros(&a.layout);
     let stats = p.solver.solve(comm, a, pc.as_mut(), &b, &mut x)?;

@@ -139,6 +139,9 @@ pub struct Prepared {
     pub report: Report,
     /// This rank's owned and ghost entities.
     pub lm: LocalMesh,
+    /// The partition of the (linear) mesh's cells, which also numbers the unknowns
+    /// ([`crate::partition::point_numbering`]).
+    pub part: Partition,
 }
 
 /// Collective: loads the mesh, partitions it on rank 0 and distributes it. FD requires a
@@ -168,5 +171,5 @@ pub fn prepare(comm: &Comm, source: &MeshSource, disc: Discretization, method: &
         vertex.as_ref().unwrap_or(&dual),
         1,
     ))?;
-    Ok(Prepared { mesh, report, lm })
+    Ok(Prepared { mesh, report, lm, part })
 }
