@@ -207,8 +207,8 @@ fn cg_refuses_the_non_symmetric_combinations() {
             "--solver",
             "cg-nicolaides",
             "--coarse",
-            "geneo",
+            "coarsest",
         ],
-        "--coarse 'geneo'",
+        "--coarse 'coarsest'",
     );
 }
