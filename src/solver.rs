@@ -50,6 +50,8 @@ pub enum CoarseKind {
     None,
     /// Nicolaides: per subdomain the partition of unity (the constants, weighted).
     Nicolaides,
+    /// GDSW: per interface component one function, constant on it and discrete harmonic inside.
+    Gdsw,
 }
 
 impl CoarseKind {
@@ -58,6 +60,7 @@ impl CoarseKind {
         match self {
             CoarseKind::None => "none",
             CoarseKind::Nicolaides => "nicolaides",
+            CoarseKind::Gdsw => "gdsw",
         }
     }
 }
@@ -217,6 +220,7 @@ impl SolverConfig {
         Ok(match self.coarse {
             CoarseKind::None => Box::new(one),
             CoarseKind::Nicolaides => Box::new(TwoLevel::nicolaides(comm, a, one, self.coarse_combination)?),
+            CoarseKind::Gdsw => Box::new(TwoLevel::gdsw(comm, a, one, self.coarse_combination)?),
         })
     }
 
