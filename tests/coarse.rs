@@ -106,6 +106,12 @@ fn gdsw_balanced_matches_the_direct_solution() {
             );
         }
     }
+    // Without overlap a subdomain cannot see which cores its rows couple to.
+    fails_with(
+        2,
+        &["poisson", "--grid", "16x16", "--solver", "cg-gdsw", "--overlap", "0"],
+        "GDSW needs Schwarz subdomains with overlap at least 1",
+    );
 }
 
 #[test]
