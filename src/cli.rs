@@ -194,7 +194,7 @@ pub struct PoissonArgs {
     #[arg(long, value_name = "metis|contiguous")]
     pub subdomain_split: Option<String>,
     /// Override the preset's coarse space (two-level Schwarz).
-    #[arg(long, value_name = "none|nicolaides|geneo")]
+    #[arg(long, value_name = "none|nicolaides|geneo|gdsw")]
     pub coarse: Option<String>,
     /// Override how the coarse correction joins the one-level Schwarz part (only additive and balanced are symmetric, for CG).
     #[arg(long, value_name = "additive|a-def1|a-def2|balanced")]

@@ -60,6 +60,8 @@ pub enum CoarseKind {
     /// PoU-weighted Dirichlet matrix (needs a finite-element discretization, whose elements give
     /// the Neumann matrices).
     Geneo,
+    /// GDSW: per interface component one function, constant on it and discrete harmonic inside.
+    Gdsw,
 }
 
 impl CoarseKind {
@@ -69,6 +71,7 @@ impl CoarseKind {
             CoarseKind::None => "none",
             CoarseKind::Nicolaides => "nicolaides",
             CoarseKind::Geneo => "geneo",
+            CoarseKind::Gdsw => "gdsw",
         }
     }
 }
@@ -97,7 +100,7 @@ pub struct SolverConfig {
     pub local_solver: LocalSolverKind,
     /// How each rank's rows are split into subdomains: metis or contiguous.
     pub subdomain_split: SubdomainSplit,
-    /// Coarse space of a two-level Schwarz method: none, nicolaides or geneo (needs a Schwarz
+    /// Coarse space of a two-level Schwarz method: none, nicolaides, geneo or gdsw (needs a Schwarz
     /// `pc`).
     pub coarse: CoarseKind,
     /// GenEO: keep the eigenvectors with eigenvalue below this threshold τ (when `geneo-nev` is
@@ -255,6 +258,7 @@ impl SolverConfig {
         Ok(match (self.coarse, neumann) {
             (CoarseKind::None, _) => Box::new(one),
             (CoarseKind::Nicolaides, _) => Box::new(TwoLevel::nicolaides(comm, a, one, self.coarse_combination)?),
+            (CoarseKind::Gdsw, _) => Box::new(TwoLevel::gdsw(comm, a, one, self.coarse_combination)?),
             (CoarseKind::Geneo, Some(neumann)) => {
                 one.attach_neumann(comm, neumann)?;
                 let (bases, name) = self.geneo_bases(comm, &one)?;

@@ -1,8 +1,10 @@
-//! Two-level Schwarz under mpirun: the Nicolaides coarse correction is an `A`-orthogonal
-//! projector on 1–4 ranks, every combination (additive and balanced under CG, A-DEF1 and A-DEF2
-//! under GMRES) reaches the direct solution with several subdomains per rank, the two-level
-//! iteration count stays nearly flat as the number of subdomains grows at fixed subdomain size
-//! while the one-level count does not, and CG refuses the non-symmetric combinations.
+//! Two-level Schwarz under mpirun: the Nicolaides and GDSW coarse corrections are `A`-orthogonal
+//! projectors on 1–4 ranks (GDSW: one column per interface component, spanning subdomains on
+//! several ranks), every combination (additive and balanced under CG, A-DEF1 and A-DEF2 under
+//! GMRES) and GDSW balanced under CG reach the direct solution with several subdomains per rank,
+//! the two-level iteration counts (Nicolaides and GDSW) stay nearly flat as the number of
+//! subdomains grows at fixed subdomain size while the one-level count does not, and CG refuses
+//! the non-symmetric combinations.
 mod common;
 use common::{example, fails_with, last_field_by_mesh_id, mpirun, rel_diff, scratch};
 use std::time::Duration;
@@ -31,6 +33,85 @@ fn the_coarse_correction_is_an_a_orthogonal_projector() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn the_gdsw_correction_is_an_a_orthogonal_projector_onto_its_functions() {
+    for (np, per_rank) in [(1, 3), (2, 2), (3, 3), (4, 2)] {
+        let out = mpirun(
+            np,
+            &example("coarse_check"),
+            &[&per_rank.to_string(), "gdsw"],
+            Duration::from_secs(60),
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("coarse_check: OK gdsw dimension"),
+            "{np} ranks: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let number = |key: &str| -> usize {
+            stdout
+                .split(key)
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next()?.parse().ok())
+                .expect("number printed")
+        };
+        // At least one interface component between any two of the cores.
+        assert!(number("dimension ") >= np * per_rank - 1, "{np} ranks: {stdout}");
+        // Slabs over the ranks: the cores of ranks above 0 are away from the Dirichlet edge.
+        assert!(
+            np == 1 || number("floating-rows ") >= 400 * (np - 1),
+            "{np} ranks: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn gdsw_balanced_matches_the_direct_solution() {
+    let dir = scratch("coarse-gdsw-direct");
+    let out = dir.join("direct");
+    let grid = ["--grid", "30x26", "--rtol"];
+    let r = poisson(
+        1,
+        &[
+            &grid[..],
+            &["1e-12", "--solver", "cg-asm", "--out", out.to_str().unwrap()],
+        ]
+        .concat(),
+        &dir,
+        "direct",
+    );
+    assert_eq!(r["stats"]["iterations"], 1);
+    let direct = last_field_by_mesh_id(&out.join("poisson.h5"), "u");
+    for np in 1..=4 {
+        for per_rank in ["2", "3"] {
+            let tag = format!("{np}-{per_rank}");
+            let out = dir.join(&tag);
+            let args = [
+                &grid[..],
+                &["1e-10", "--solver", "cg-gdsw", "--subdomains-per-rank", per_rank],
+                &["--out", out.to_str().unwrap()],
+            ]
+            .concat();
+            let r = poisson(np, &args, &dir, &tag);
+            assert_eq!(r["stats"]["reason"], "converged", "{np} ranks, {per_rank} per rank");
+            let name = r["preconditioner"].as_str().unwrap_or_default();
+            assert!(name.contains("gdsw coarse space (balanced"), "{name}");
+            let u = last_field_by_mesh_id(&out.join("poisson.h5"), "u");
+            let d = rel_diff(&direct, &u);
+            assert!(
+                d < 1e-7,
+                "{np} ranks, {per_rank} per rank: differs from the direct solution by {d:e}"
+            );
+        }
+    }
+    // Without overlap a subdomain cannot see which cores its rows couple to.
+    fails_with(
+        2,
+        &["poisson", "--grid", "16x16", "--solver", "cg-gdsw", "--overlap", "0"],
+        "GDSW needs Schwarz subdomains with overlap at least 1",
+    );
 }
 
 #[test]
@@ -148,9 +229,29 @@ fn two_level_iterations_stay_flat_at_fixed_subdomain_size() {
     let bnn = count("cg-nicolaides", &[]);
     let add = count("cg-nicolaides-additive", &[]);
     let adef1 = count("gmres-nicolaides-adef1", &[]);
-    println!("subdomains {ks:?}: one-level {one:?}, balanced {bnn:?}, additive {add:?}, a-def1 (gmres, ras) {adef1:?}");
+    let gdsw = count("cg-gdsw", &[]);
+    println!(
+        "subdomains {ks:?}: one-level {one:?}, balanced {bnn:?}, additive {add:?}, a-def1 (gmres, ras) {adef1:?}, \
+         gdsw balanced {gdsw:?}"
+    );
+    for w in 1..4 {
+        // GDSW's space is richer: a function per face, edge and vertex of the cores, each harmonic.
+        assert!(
+            gdsw[w] < bnn[w],
+            "GDSW takes {} iterations at {} subdomains, Nicolaides {}",
+            gdsw[w],
+            ks[w],
+            bnn[w]
+        );
+    }
     for w in 1..3 {
         let (a, b) = (ks[w], ks[w + 1]);
+        assert!(
+            gdsw[w + 1] as f64 <= 1.3 * gdsw[w] as f64,
+            "two-level GDSW (balanced) grows from {} at {a} to {} at {b} subdomains",
+            gdsw[w],
+            gdsw[w + 1]
+        );
         assert!(
             bnn[w + 1] as f64 <= 1.3 * bnn[w] as f64,
             "two-level (balanced) grows from {} at {a} to {} at {b} subdomains",

@@ -2,23 +2,30 @@
 //! `E = Zᵀ A Z`, and the coarse correction `Q = Z E⁻¹ Zᵀ` that the two-level preconditioners of
 //! `two_level.rs` combine with the one-level [`Schwarz`] part.
 //!
-//! A coarse space is given per subdomain: a few vectors on that subdomain's rows
-//! ([`Subdomain::rows`], overlap included), already weighted by the partition of unity so that
-//! each is a global vector once the overlap contributions are summed at the row owners. Every
-//! such vector is one column of `Z`; columns are numbered rank-major (this rank's first column is
-//! the number of columns on lower ranks), then by subdomain, then by vector. [`nicolaides`] gives
-//! one vector per subdomain; GenEO, GDSW or any other basis plugs in through
-//! [`CoarseSpace::new`] with vectors of the same shape.
+//! A coarse space is given per subdomain as *pieces*: vectors on that subdomain's rows
+//! ([`Subdomain::rows`], overlap included), each with the global number of the column of `Z` it
+//! belongs to. Column `c` is the sum `z_c = Σ R_sᵀ v` over the pieces `v` numbered `c` of all
+//! subdomains of all ranks (overlap contributions summed at the row owners), so the pieces must
+//! already carry their weights: with a partition of unity `D_s`, the pieces `D_s φ` of one
+//! global function `φ` sum to `φ` exactly once on every row. Two shapes use this:
+//! - one column per piece ([`CoarseSpace::new`]): [`nicolaides`] (one PoU-weighted vector per
+//!   subdomain), GenEO or any other local basis; columns are numbered rank-major (this rank's
+//!   first is the number of vectors on lower ranks), then by subdomain, then by vector;
+//! - functions spanning several subdomains, possibly on several ranks ([`CoarseSpace::from_pieces`]):
+//!   GDSW ([`CoarseSpace::gdsw`]), whose function of an interface component is delivered by every
+//!   subdomain whose core it touches as `D_s Φ_c` with the Boolean partition of unity.
 //!
-//! **The coarse solve is redundant**: `E` is assembled whole on every rank (each rank computes
-//! the rows of its own columns, then one allgather) and factorized there with a dense Cholesky
-//! factorization, so the coarse solve of each application needs one allgather of `Zᵀ r` and no
-//! other communication. That costs `n³/3` flops at set-up and `n²` doubles of memory on every
-//! rank (`n` the coarse dimension): negligible up to a few thousand (n = 4000: 128 MB, ~2·10¹⁰
-//! flops), and beyond [`REDUNDANT_COARSE_MAX`] a coarse solve distributed over a subset of the
-//! ranks — with `E` kept sparse, since it couples only neighbouring subdomains — has to take
-//! over; until it exists, a larger coarse space is refused at set-up.
+//! **The coarse solve is redundant**: `E` is assembled whole on every rank and factorized there
+//! with a dense Cholesky factorization, so the coarse solve of each application needs one
+//! allgather (each rank's sums of its pieces' products with `r`, per column it holds pieces of;
+//! added up by column in rank order, so reproducibly) and no other communication. That costs
+//! `n³/3` flops at set-up and `n²` doubles of memory on every rank (`n` the coarse dimension):
+//! negligible up to a few thousand (n = 4000: 128 MB, ~2·10¹⁰ flops), and beyond
+//! [`REDUNDANT_COARSE_MAX`] a coarse solve distributed over a subset of the ranks — with `E`
+//! kept sparse, since it couples only neighbouring subdomains — has to take over; until it
+//! exists, a larger coarse space is refused at set-up.
 
+use super::gdsw::{gdsw_space, GdswSpace};
 use super::operator::RowsOfA;
 use super::{Schwarz, Subdomain};
 use crate::comm::{displacements, Comm, Halo};
@@ -33,14 +40,26 @@ use std::time::Instant;
 /// coarse solve would take over.
 pub const REDUNDANT_COARSE_MAX: usize = 5000;
 
-/// The coarse vectors of one local subdomain, on its rows.
+/// One subdomain's pieces of coarse columns: vectors on its rows, each with its column of `Z`.
+#[derive(Clone, Debug, Default)]
+pub struct CoarsePieces {
+    /// Global column (in `0..n_coarse`) of each piece.
+    pub ids: Vec<u64>,
+    /// The pieces (each of the subdomain's row count), weighted so that the pieces of one column
+    /// over all subdomains sum to it.
+    pub vectors: Vec<Vec<f64>>,
+}
+
+/// The pieces of one local subdomain, on its rows.
 struct Part {
     /// Positions of the subdomain's rows in the Schwarz extended arrays.
     ext: Vec<u32>,
-    /// The vectors (each of the subdomain's row count), weighted by the partition of unity.
+    /// The pieces (each of the subdomain's row count).
     basis: Vec<Vec<f64>>,
-    /// Global number of the first of them.
-    first: usize,
+    /// Global column of each piece.
+    ids: Vec<usize>,
+    /// Position of each piece's column among this rank's columns ([`CoarseSpace::local_ids`]).
+    slots: Vec<usize>,
 }
 
 /// A coarse space and its factorized coarse operator: applies `Q = Z E⁻¹ Zᵀ` without
@@ -49,18 +68,22 @@ pub struct CoarseSpace {
     name: String,
     parts: Vec<Part>,
     n_coarse: usize,
-    /// Columns per rank and their displacements (for the allgather of `Zᵀ r`).
+    /// The columns this rank holds pieces of, ascending.
+    local_ids: Vec<usize>,
+    /// Columns held per rank and their displacements (for the allgather of the partial `Zᵀ r`).
     counts: Vec<i32>,
     displs: Vec<i32>,
-    /// This rank's first column.
-    first: usize,
+    /// The columns held by every rank, concatenated in rank order (the gathered entries' columns).
+    gathered_ids: Vec<u32>,
     /// The Cholesky factor `L` of `E = L Lᵀ`, column-major `n × n`.
     factor: Vec<f64>,
     /// Exchange plan of the Schwarz extended layout (owned rows plus the subdomains' overlap).
     halo: Halo,
     n_owned: usize,
     ext: Vec<f64>,
+    /// This rank's partial `Zᵀ r`, per held column.
     mine: Vec<f64>,
+    gathered: Vec<f64>,
     y: Vec<f64>,
     setup_seconds: f64,
 }
@@ -109,10 +132,11 @@ pub fn weight_by_pou(subdomains: &[Subdomain], bases: &mut [Vec<Vec<f64>>]) {
 
 impl CoarseSpace {
     /// Collective: builds the coarse space of `bases` (per subdomain of `schwarz`, in its order,
-    /// the PoU-weighted vectors on its rows) for the matrix `a`: assembles and factorizes
-    /// `E = Zᵀ A Z`. `name` says which space it is in reports. Fails on every rank if a basis
-    /// has the wrong shape, the coarse dimension exceeds [`REDUNDANT_COARSE_MAX`], or `E` is
-    /// not positive definite (e.g. linearly dependent vectors).
+    /// the PoU-weighted vectors on its rows, each its own column of `Z`) for the matrix `a`:
+    /// assembles and factorizes `E = Zᵀ A Z`. `name` says which space it is in reports. Fails on
+    /// every rank if a basis has the wrong shape, the coarse dimension exceeds
+    /// [`REDUNDANT_COARSE_MAX`], or `E` is not positive definite (e.g. linearly dependent
+    /// vectors).
     pub fn new(
         comm: &Comm,
         a: &DistMatrix,
@@ -124,6 +148,51 @@ impl CoarseSpace {
         Self::with_rows(comm, &mut rows, schwarz, bases, name)
     }
 
+    /// Collective: builds the coarse space of `pieces` (per subdomain of `schwarz`, in its order;
+    /// see [`CoarsePieces`]) with `n_coarse` columns for the matrix `a`. Fails on every rank if a
+    /// piece has the wrong shape or a column out of range, a column has no piece, the dimension
+    /// exceeds [`REDUNDANT_COARSE_MAX`], or `E` is not positive definite.
+    pub fn from_pieces(
+        comm: &Comm,
+        a: &DistMatrix,
+        schwarz: &Schwarz,
+        pieces: Vec<CoarsePieces>,
+        n_coarse: usize,
+        name: &str,
+    ) -> Result<CoarseSpace> {
+        let mut rows = RowsOfA::new(comm, a)?;
+        Self::build(comm, &mut rows, schwarz, pieces, n_coarse, name)
+    }
+
+    /// Collective: the GDSW coarse space of `schwarz` (see [`gdsw_space`]; Boolean partition of
+    /// unity, overlap at least 1) for the matrix `a`: one column per interface component.
+    pub fn gdsw(comm: &Comm, a: &DistMatrix, schwarz: &Schwarz) -> Result<CoarseSpace> {
+        let space = gdsw_space(comm, schwarz)?;
+        Self::from_gdsw(comm, a, schwarz, space)
+    }
+
+    /// Collective: the coarse space of the GDSW functions `space` computed for `schwarz`. The
+    /// pieces `D_s Φ_c` are 0 off their subdomain's core and the cores split the rows, so
+    /// summing them reproduces every `Φ_c` exactly once on every row: they go in unweighted.
+    pub fn from_gdsw(comm: &Comm, a: &DistMatrix, schwarz: &Schwarz, space: GdswSpace) -> Result<CoarseSpace> {
+        let mut rows = RowsOfA::new(comm, a)?;
+        Self::with_gdsw(comm, &mut rows, schwarz, space)
+    }
+
+    /// [`CoarseSpace::from_gdsw`] with a copy of `A`'s rows the caller keeps.
+    pub(crate) fn with_gdsw(comm: &Comm, a: &mut RowsOfA, schwarz: &Schwarz, space: GdswSpace) -> Result<CoarseSpace> {
+        let n = space.n_coarse as usize;
+        let pieces = space
+            .subdomains
+            .into_iter()
+            .map(|b| CoarsePieces {
+                ids: b.ids,
+                vectors: b.vectors,
+            })
+            .collect();
+        Self::build(comm, a, schwarz, pieces, n, "gdsw")
+    }
+
     /// [`CoarseSpace::new`] with a copy of `A`'s rows the caller keeps (the two-level
     /// preconditioners multiply by `A` too).
     pub(crate) fn with_rows(
@@ -133,64 +202,84 @@ impl CoarseSpace {
         bases: Vec<Vec<Vec<f64>>>,
         name: &str,
     ) -> Result<CoarseSpace> {
+        let local: usize = bases.iter().map(Vec::len).sum();
+        let n_coarse = comm.sum_u64(local as u64) as usize;
+        let mut next = comm.exclusive_scan_u64(local as u64);
+        let pieces = bases
+            .into_iter()
+            .map(|vectors| {
+                let ids = (next..next + vectors.len() as u64).collect();
+                next += vectors.len() as u64;
+                CoarsePieces { ids, vectors }
+            })
+            .collect();
+        Self::build(comm, a, schwarz, pieces, n_coarse, name)
+    }
+
+    /// Collective: checks the shape of `pieces`, numbers the columns this rank holds, assembles
+    /// and factorizes `E`.
+    fn build(
+        comm: &Comm,
+        a: &mut RowsOfA,
+        schwarz: &Schwarz,
+        pieces: Vec<CoarsePieces>,
+        n_coarse: usize,
+        name: &str,
+    ) -> Result<CoarseSpace> {
         let start = Instant::now();
         let subs = &schwarz.subdomains;
-        let shape = if bases.len() != subs.len() {
-            Err(Error::input(format!(
-                "coarse space '{name}': {} bases for {} subdomains",
-                bases.len(),
-                subs.len()
-            )))
-        } else {
-            let bad = subs.iter().zip(&bases).enumerate().find_map(|(k, (s, vs))| {
-                let v = vs.iter().find(|v| v.len() != s.rows.len())?;
-                Some(format!(
-                    "subdomain {k} has {} rows, a coarse vector {}",
-                    s.rows.len(),
-                    v.len()
-                ))
-            });
-            bad.map_or(Ok(()), |m| Err(Error::input(format!("coarse space '{name}': {m}"))))
-        };
-        comm.agree(shape)?;
-        let local: usize = bases.iter().map(Vec::len).sum();
-        let counts: Vec<i32> = comm.all_gather_u64(local as u64).iter().map(|&c| c as i32).collect();
-        let displs = displacements(&counts);
-        let n_coarse = counts.iter().map(|&c| c as usize).sum::<usize>();
+        comm.agree(
+            check_shape(subs, &pieces, n_coarse).map_err(|m| Error::input(format!("coarse space '{name}': {m}"))),
+        )?;
         if n_coarse > REDUNDANT_COARSE_MAX {
             return comm.agree(Err(Error::Config(format!(
                 "coarse space '{name}' has dimension {n_coarse}, above the {REDUNDANT_COARSE_MAX} that the redundant \
                  dense coarse solve handles (a distributed coarse solve is not implemented)"
             ))));
         }
-        let first = displs[comm.rank() as usize] as usize;
-        let mut next = first;
+        let mut local_ids: Vec<usize> = pieces.iter().flat_map(|p| p.ids.iter().map(|&c| c as usize)).collect();
+        local_ids.sort_unstable();
+        local_ids.dedup();
+        let gathered_ids: Vec<u32> = comm.all_gather_v(&local_ids.iter().map(|&c| c as u32).collect::<Vec<_>>());
+        let mut held = vec![false; n_coarse];
+        gathered_ids.iter().for_each(|&c| held[c as usize] = true);
+        if let Some(c) = held.iter().position(|h| !h) {
+            // Every rank sees the same gathered columns, so all fail together.
+            return Err(Error::input(format!("coarse space '{name}': column {c} has no piece")));
+        }
+        let counts: Vec<i32> = comm
+            .all_gather_u64(local_ids.len() as u64)
+            .iter()
+            .map(|&c| c as i32)
+            .collect();
+        let displs = displacements(&counts);
         let parts = subs
             .iter()
-            .zip(bases)
-            .map(|(s, basis)| {
-                let p = Part {
+            .zip(pieces)
+            .map(|(s, p)| {
+                let ids: Vec<usize> = p.ids.iter().map(|&c| c as usize).collect();
+                Part {
                     ext: s.ext.clone(),
-                    first: next,
-                    basis,
-                };
-                next += p.basis.len();
-                p
+                    slots: ids.iter().map(|c| local_ids.partition_point(|x| x < c)).collect(),
+                    ids,
+                    basis: p.vectors,
+                }
             })
             .collect();
-        let ext_len = schwarz.ext_layout.n_local();
         let mut cs = CoarseSpace {
             name: name.to_string(),
             parts,
             n_coarse,
+            mine: vec![0.0; local_ids.len()],
+            local_ids,
             counts,
             displs,
-            first,
+            gathered: vec![0.0; gathered_ids.len()],
+            gathered_ids,
             factor: Vec::new(),
             halo: Halo::new(comm, &schwarz.ext_layout)?,
             n_owned: schwarz.ext_layout.n_owned,
-            ext: vec![0.0; ext_len],
-            mine: vec![0.0; local],
+            ext: vec![0.0; schwarz.ext_layout.n_local()],
             y: vec![0.0; n_coarse],
             setup_seconds: 0.0,
         };
@@ -206,74 +295,76 @@ impl CoarseSpace {
         Ok(cs)
     }
 
-    /// Collective: `E = Zᵀ A Z`, row-major, whole on every rank. Column `c` of `A Z` is one
-    /// distributed product `A z_c` (every rank takes part in each), and this rank fills the rows
-    /// of its own columns with `z_iᵀ (A z_c)`; one allgather completes `E`. Cost: `n` products
-    /// and `2n` neighbour exchanges, `O(n · rows)` work per rank — fine for the coarse spaces
-    /// of a few vectors per subdomain this solve is for; a basis of many vectors per subdomain
-    /// would rather apply `A` to each column on its own subdomain's rows.
+    /// Collective: `E = Zᵀ A Z`, whole on every rank (symmetric, so stored by columns or rows
+    /// alike). Column `c` is `Zᵀ (A z_c)`: one distributed product, then the restriction of
+    /// every application. Cost: `n` products, `3n` neighbour exchanges and `n` allgathers,
+    /// `O(n · rows)` work per rank — fine for the coarse spaces of a few vectors per subdomain
+    /// this solve is for; a basis of many vectors per subdomain would rather apply `A` to each
+    /// piece on its own subdomain's rows.
     fn assemble(&mut self, comm: &Comm, a: &mut RowsOfA) -> Vec<f64> {
         let (n, n_owned) = (self.n_coarse, self.n_owned);
-        let local = self.mine.len();
-        let mut rows = vec![0.0; local * n]; // this rank's rows of E, row-major
         let mut z = vec![0.0; n_owned];
         let mut az = vec![0.0; n_owned];
-        for c in 0..n {
-            self.ext.iter_mut().for_each(|x| *x = 0.0);
-            if let Some(p) = self
-                .parts
-                .iter()
-                .find(|p| (p.first..p.first + p.basis.len()).contains(&c))
-            {
-                for (&e, v) in p.ext.iter().zip(&p.basis[c - p.first]) {
-                    self.ext[e as usize] = *v; // z_c on its subdomain's rows
-                }
-            }
-            self.halo.reverse_add(comm, &mut self.ext); // ... summed at the owners
-            z.copy_from_slice(&self.ext[..n_owned]);
-            a.apply(comm, &z, &mut az); // A z_c
-            self.restrict_local(comm, &az);
-            for (i, m) in self.mine.iter().enumerate() {
-                rows[i * n + c] = *m; // z_iᵀ A z_c
-            }
-        }
         let mut e = vec![0.0; n * n];
-        let counts: Vec<i32> = self.counts.iter().map(|&k| k * n as i32).collect();
-        let displs = displacements(&counts);
-        let mut part = PartitionMut::new(&mut e[..], &counts[..], &displs[..]);
-        comm.world().all_gather_varcount_into(&rows[..], &mut part);
+        for c in 0..n {
+            self.column(comm, c, &mut z); // z_c
+            a.apply(comm, &z, &mut az); // A z_c
+            self.restrict(comm, &az); // Zᵀ A z_c
+            e[c * n..(c + 1) * n].copy_from_slice(&self.y);
+        }
         e
     }
 
-    /// Collective among neighbours: this rank's entries of `Zᵀ r` into `mine` (`r` on the owned
-    /// rows; its overlap rows are fetched from their owners).
-    fn restrict_local(&mut self, comm: &Comm, r: &[f64]) {
+    /// Collective among neighbours: column `c` of `Z` on the owned rows into `z` (the sum of its
+    /// pieces over all subdomains; allocation-free, for checks and the assembly of `E`).
+    pub fn column(&mut self, comm: &Comm, c: usize, z: &mut [f64]) {
+        self.ext.iter_mut().for_each(|x| *x = 0.0);
+        for p in &self.parts {
+            for (v, _) in p.basis.iter().zip(&p.ids).filter(|(_, &id)| id == c) {
+                for (&e, x) in p.ext.iter().zip(v) {
+                    self.ext[e as usize] += x; // the pieces on their subdomains' rows
+                }
+            }
+        }
+        self.halo.reverse_add(comm, &mut self.ext); // ... summed at the owners
+        z.copy_from_slice(&self.ext[..self.n_owned]);
+    }
+
+    /// Collective: `y = Zᵀ r` whole on every rank (`r` on the owned rows; its overlap rows are
+    /// fetched from their owners). Each rank sums its pieces' products per held column, one
+    /// allgather collects the partial sums, and they are added up by column in rank order.
+    fn restrict(&mut self, comm: &Comm, r: &[f64]) {
         self.ext[..self.n_owned].copy_from_slice(r);
         self.halo.forward(comm, &mut self.ext); // r on the overlap rows
+        self.mine.iter_mut().for_each(|x| *x = 0.0);
         for p in &self.parts {
-            for (j, v) in p.basis.iter().enumerate() {
+            for (v, &k) in p.basis.iter().zip(&p.slots) {
                 let dot: f64 = v.iter().zip(&p.ext).map(|(x, &e)| x * self.ext[e as usize]).sum();
-                self.mine[p.first - self.first + j] = dot; // z_jᵀ r
+                self.mine[k] += dot; // vᵀ R_s r
             }
+        }
+        {
+            let mut part = PartitionMut::new(&mut self.gathered[..], &self.counts[..], &self.displs[..]);
+            comm.world().all_gather_varcount_into(&self.mine[..], &mut part);
+        }
+        self.y.iter_mut().for_each(|x| *x = 0.0);
+        for (&c, g) in self.gathered_ids.iter().zip(&self.gathered) {
+            self.y[c as usize] += g; // z_cᵀ r = Σ over the pieces of column c
         }
     }
 
     /// Collective: `z = Q r` (or `z += Q r` with `add`) on the owned rows. One forward exchange,
-    /// one allgather of the coarse vector, two triangular solves with the dense factor, one
-    /// reverse-add.
+    /// one allgather of the partial coarse vector, two triangular solves with the dense factor,
+    /// one reverse-add.
     pub fn apply_owned(&mut self, comm: &Comm, r: &[f64], z: &mut [f64], add: bool) {
-        self.restrict_local(comm, r); // Zᵀ r, this rank's entries
-        {
-            let mut part = PartitionMut::new(&mut self.y[..], &self.counts[..], &self.displs[..]);
-            comm.world().all_gather_varcount_into(&self.mine[..], &mut part);
-        }
+        self.restrict(comm, r); // y = Zᵀ r
         solve_cholesky(&self.factor, &mut self.y); // y = E⁻¹ Zᵀ r
         self.ext.iter_mut().for_each(|x| *x = 0.0);
         for p in &self.parts {
-            for (j, v) in p.basis.iter().enumerate() {
-                let yj = self.y[p.first + j];
+            for (v, &c) in p.basis.iter().zip(&p.ids) {
+                let yc = self.y[c];
                 for (&e, x) in p.ext.iter().zip(v) {
-                    self.ext[e as usize] += yj * x; // Z y on this rank's subdomains
+                    self.ext[e as usize] += yc * x; // Z y on this rank's subdomains
                 }
             }
         }
@@ -291,7 +382,12 @@ impl CoarseSpace {
         self.n_coarse
     }
 
-    /// The space's name (`nicolaides`, ...).
+    /// The columns this rank holds pieces of, ascending.
+    pub fn local_columns(&self) -> &[usize] {
+        &self.local_ids
+    }
+
+    /// The space's name (`nicolaides`, `gdsw`, ...).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -300,6 +396,34 @@ impl CoarseSpace {
     pub fn setup_seconds(&self) -> f64 {
         self.setup_seconds
     }
+}
+
+/// Checks that there is one set of pieces per subdomain, each piece on the subdomain's rows with
+/// a column below `n_coarse`.
+fn check_shape(subs: &[Subdomain], pieces: &[CoarsePieces], n_coarse: usize) -> std::result::Result<(), String> {
+    if pieces.len() != subs.len() {
+        return Err(format!("{} sets of pieces for {} subdomains", pieces.len(), subs.len()));
+    }
+    for (k, (s, p)) in subs.iter().zip(pieces).enumerate() {
+        if p.ids.len() != p.vectors.len() {
+            return Err(format!(
+                "subdomain {k} has {} pieces and {} column ids",
+                p.vectors.len(),
+                p.ids.len()
+            ));
+        }
+        if let Some(v) = p.vectors.iter().find(|v| v.len() != s.rows.len()) {
+            return Err(format!(
+                "subdomain {k} has {} rows, a coarse vector {}",
+                s.rows.len(),
+                v.len()
+            ));
+        }
+        if let Some(c) = p.ids.iter().find(|&&c| c as usize >= n_coarse) {
+            return Err(format!("subdomain {k} has a piece of column {c}, of {n_coarse}"));
+        }
+    }
+    Ok(())
 }
 
 /// Dense Cholesky factor of the row-major symmetric `n × n` matrix `e` (its lower triangle is

@@ -4,9 +4,10 @@
 //! subdomains per rank, overlap grown through the matrix graph across rank boundaries, and exact
 //! or incomplete local solvers; and two-level methods that add a coarse correction
 //! `Q = Z E⁻¹ Zᵀ` to a one-level part, additively, by adapted deflation (A-DEF1, A-DEF2) or
-//! balanced (BNN). A coarse space is a set of PoU-weighted vectors per [`Subdomain`]
-//! ([`nicolaides`] gives one per subdomain; GenEO and GDSW bases plug in through
-//! [`CoarseSpace::new`]); its coarse operator is assembled in parallel and factorized
+//! balanced (BNN). A coarse space is a set of weighted pieces per [`Subdomain`], each with its
+//! column of `Z` ([`nicolaides`] gives one column per subdomain, GenEO bases plug in through
+//! [`CoarseSpace::new`]; GDSW functions span several subdomains, [`CoarseSpace::gdsw`]); its
+//! coarse operator is assembled in parallel and factorized
 //! redundantly on every rank. FETI solvers of later stages read the [`Subdomain`]s exposed here.
 
 mod coarse;
@@ -19,7 +20,7 @@ mod overlap;
 mod schwarz;
 mod two_level;
 
-pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarseSpace, REDUNDANT_COARSE_MAX};
+pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, CoarseSpace, REDUNDANT_COARSE_MAX};
 pub use gdsw::{gdsw_pieces, gdsw_space, GdswBasis, GdswPiece, GdswSpace};
 pub use geneo::{geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};
 pub use schwarz::{Schwarz, SchwarzVariant, Subdomain, SubdomainSplit};

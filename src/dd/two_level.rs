@@ -17,6 +17,7 @@
 //! by Cholesky).
 
 use super::coarse::{nicolaides, CoarseSpace};
+use super::gdsw::gdsw_space;
 use super::operator::RowsOfA;
 use super::Schwarz;
 use crate::comm::Comm;
@@ -74,6 +75,15 @@ impl TwoLevel<Schwarz> {
     pub fn nicolaides(comm: &Comm, a: &DistMatrix, schwarz: Schwarz, combination: Combination) -> Result<Self> {
         let bases = nicolaides(comm, &schwarz)?;
         Self::with_basis(comm, a, schwarz, bases, "nicolaides", combination)
+    }
+
+    /// Collective: the GDSW two-level preconditioner around the one-level `schwarz` (overlap at
+    /// least 1; one coarse column per interface component, see [`CoarseSpace::gdsw`]).
+    pub fn gdsw(comm: &Comm, a: &DistMatrix, schwarz: Schwarz, combination: Combination) -> Result<Self> {
+        let space = gdsw_space(comm, &schwarz)?;
+        let mut rows = RowsOfA::new(comm, a)?;
+        let coarse = CoarseSpace::with_gdsw(comm, &mut rows, &schwarz, space)?;
+        Ok(Self::compose(a, schwarz, coarse, rows, combination))
     }
 
     /// Collective: the two-level preconditioner around `schwarz` with the coarse space of

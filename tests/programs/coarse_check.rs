@@ -1,14 +1,21 @@
-//! Multi-rank check of the coarse correction `Q = Z E⁻¹ Zᵀ` of the Nicolaides coarse space, run
-//! under `mpirun` by `tests/coarse.rs` with the number of subdomains per rank as argument: a 2D
-//! five-point Poisson matrix on a 40 × 40 grid (rows in slabs over the ranks), one-level ASM
-//! with overlap 1, and the coarse space of one vector per subdomain. `Q` must be an
+//! Multi-rank check of the coarse correction `Q = Z E⁻¹ Zᵀ`, run under `mpirun` by
+//! `tests/coarse.rs` with the number of subdomains per rank and the coarse space (`nicolaides`,
+//! the default, or `gdsw`) as arguments: a 2D five-point matrix on a 40 × 40 grid (rows in slabs
+//! over the ranks), one-level ASM with overlap 1, and the coarse space. `Q` must be an
 //! `A`-orthogonal projector onto the coarse space — `Q A Q r = Q r` — and symmetric
-//! (`x·Q y = y·Q x`), `Q A z = z` for every column `z` of `Z` (here the global constant, their
-//! sum), and the coarse dimension must be the number of subdomains. Prints
-//! `coarse_check: OK dimension N` or `coarse_check: FAIL reason` (exit 1).
+//! (`x·Q y = y·Q x`), and `Q A z = z` for `z` the sum of the columns of `Z`.
+//!
+//! Nicolaides (Dirichlet boundary all round): one column per subdomain, summing to the constant 1.
+//! GDSW (Dirichlet on the bottom edge only, Neumann elsewhere, so `A 1 = 0` on every row off the
+//! bottom edge): the dimension is the number of interface components of `gdsw_space`, each
+//! column is its function `Φ_c` — exactly the core values of its pieces on every owned row, 0 or
+//! 1 on the interface rows, `A Φ_c = 0` on every other row — and the functions sum to 1 on the
+//! interface and on every row of a core away from the Dirichlet edge (a partition of unity, up
+//! to the boundary), within [0, 1] elsewhere. Prints `coarse_check: OK dimension N` (GDSW:
+//! `coarse_check: OK gdsw dimension N floating-rows F`) or `coarse_check: FAIL reason` (exit 1).
 
 use ddkit::comm::Comm;
-use ddkit::dd::{nicolaides, CoarseSpace, Schwarz, SchwarzVariant, SubdomainSplit};
+use ddkit::dd::{gdsw_space, nicolaides, CoarseSpace, GdswSpace, Schwarz, SchwarzVariant, SubdomainSplit};
 use ddkit::linalg::{DistMatrix, DistVector, LocalSolverKind};
 use ddkit::Result;
 use std::process::ExitCode;
@@ -28,8 +35,9 @@ fn rel(a: &[f64], b: &[f64], comm: &Comm) -> f64 {
     (comm.sum_f64(d) / comm.sum_f64(n)).sqrt()
 }
 
-fn run(comm: &Comm) -> Result<std::result::Result<usize, String>> {
+fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
     let per_rank: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(2);
+    let gdsw = std::env::args().nth(2).is_some_and(|s| s == "gdsw");
     let n = 40u64;
     let (rank, size) = (comm.rank() as u64, comm.size() as u64);
     let (j0, j1) = (n * rank / size, n * (rank + 1) / size);
@@ -38,13 +46,23 @@ fn run(comm: &Comm) -> Result<std::result::Result<usize, String>> {
     for j in j0..j1 {
         for i in 0..n {
             let p = id(i, j);
-            t.push((p, p, 4.0));
             let nbrs = [
                 (i > 0, p.wrapping_sub(1)),
                 (i + 1 < n, p + 1),
                 (j > 0, p.wrapping_sub(n)),
                 (j + 1 < n, p + n),
             ];
+            // GDSW: Neumann sides and top (diagonal = neighbour count), Dirichlet bottom.
+            let neighbours = nbrs.iter().filter(|x| x.0).count() as f64;
+            t.push((
+                p,
+                p,
+                if gdsw {
+                    neighbours + f64::from(u8::from(j == 0))
+                } else {
+                    4.0
+                },
+            ));
             t.extend(nbrs.iter().filter(|x| x.0).map(|x| (p, x.1, -1.0)));
         }
     }
@@ -59,11 +77,46 @@ fn run(comm: &Comm) -> Result<std::result::Result<usize, String>> {
         SubdomainSplit::Metis,
         LocalSolverKind::Cholesky,
     )?;
-    let mut q = CoarseSpace::new(comm, &a, &sz, nicolaides(comm, &sz)?, "nicolaides")?;
+    let space = if gdsw { Some(gdsw_space(comm, &sz)?) } else { None };
+    let mut q = match &space {
+        Some(sp) => CoarseSpace::from_gdsw(comm, &a, &sz, sp.clone())?,
+        None => CoarseSpace::new(comm, &a, &sz, nicolaides(comm, &sz)?, "nicolaides")?,
+    };
     let subdomains = comm.sum_u64(sz.subdomains.len() as u64) as usize;
-    if q.dimension() != subdomains {
-        return Ok(Err(format!("dimension {} for {subdomains} subdomains", q.dimension())));
+    let expected = space.as_ref().map_or(subdomains, |sp| sp.n_coarse as usize);
+    if q.dimension() != expected {
+        return Ok(Err(format!("dimension {} for {expected} columns", q.dimension())));
     }
+    // The sum of the columns, each checked against its function on the way.
+    let mut sum = DistVector::zeros(&a.layout);
+    let mut col = DistVector::zeros(&a.layout);
+    let mut acol = DistVector::zeros(&a.layout);
+    for c in 0..q.dimension() {
+        q.column(comm, c, col.owned_mut());
+        if let Some(sp) = &space {
+            a.spmv(comm, &mut col, &mut acol);
+            if let Err(m) = check_gdsw_column(&sz, sp, c as u64, col.owned(), acol.owned()) {
+                return Ok(Err(m));
+            }
+        }
+        sum.owned_mut().iter_mut().zip(col.owned()).for_each(|(s, x)| *s += x);
+    }
+    let summary = match &space {
+        Some(sp) => match check_gdsw_sum(&sz, sp, &t, sum.owned()) {
+            Ok(floating) => format!(
+                "gdsw dimension {} floating-rows {}",
+                q.dimension(),
+                comm.sum_u64(floating)
+            ),
+            Err(m) => return Ok(Err(m)),
+        },
+        None => {
+            if let Some(x) = sum.owned().iter().find(|x| (*x - 1.0).abs() > 1e-12) {
+                return Ok(Err(format!("the Nicolaides columns sum to {x}, not 1")));
+            }
+            format!("dimension {}", q.dimension())
+        }
+    };
     let off = a.layout.offset;
     let r: Vec<f64> = (0..n_owned).map(|i| noise(off + i as u64, 1)).collect();
     let s: Vec<f64> = (0..n_owned).map(|i| noise(off + i as u64, 2)).collect();
@@ -86,17 +139,101 @@ fn run(comm: &Comm) -> Result<std::result::Result<usize, String>> {
     if (x - y).abs() > 1e-10 * x.abs().max(y.abs()) {
         return Ok(Err(format!("Q is not symmetric: s·Q r = {x:e}, r·Q s = {y:e}")));
     }
-    // The constants lie in the coarse space (the partition of unity sums to one).
-    let mut one = DistVector::from_owned(&a.layout, &vec![1.0; n_owned]);
-    let mut a1 = DistVector::zeros(&a.layout);
-    a.spmv(comm, &mut one, &mut a1);
-    let mut qa1 = vec![0.0; n_owned];
-    q.apply_owned(comm, a1.owned(), &mut qa1, false);
-    let e = rel(&qa1, one.owned(), comm);
+    // The sum of the columns lies in the coarse space (for Nicolaides: the constants).
+    let mut az = DistVector::zeros(&a.layout);
+    a.spmv(comm, &mut sum, &mut az);
+    let mut qaz = vec![0.0; n_owned];
+    q.apply_owned(comm, az.owned(), &mut qaz, false);
+    let e = rel(&qaz, sum.owned(), comm);
     if e > 1e-10 {
-        return Ok(Err(format!("Q A 1 differs from 1 by {e:e}")));
+        return Ok(Err(format!("Q A z differs from z = Σ columns by {e:e}")));
     }
-    Ok(Ok(q.dimension()))
+    Ok(Ok(summary))
+}
+
+/// The owned rows of `sz`'s subdomain cores (every owned row lies in one), with the subdomain's
+/// index; cores are parts of the owned rows.
+fn core_rows(sz: &Schwarz) -> Vec<(usize, usize, usize)> {
+    let off = sz.ext_layout.offset;
+    let mut out = Vec::new();
+    for (k, s) in sz.subdomains.iter().enumerate() {
+        for (i, (&g, &w)) in s.rows.iter().zip(&s.pou).enumerate() {
+            if w == 1.0 {
+                out.push(((g - off) as usize, k, i)); // (owned row, subdomain, row in it)
+            }
+        }
+    }
+    out
+}
+
+/// Whether owned row `r` (in core `k` at position `i`) is an interface row: some piece is 1 there.
+fn on_interface(sp: &GdswSpace, k: usize, i: usize) -> bool {
+    sp.subdomains[k].vectors.iter().any(|v| v[i] == 1.0)
+}
+
+/// Column `c` of `Z` on the owned rows is `Φ_c` exactly once: its core pieces' values, 0 or 1
+/// on the interface, discrete harmonic (`(A Φ_c)_r = 0`) on every other row.
+fn check_gdsw_column(sz: &Schwarz, sp: &GdswSpace, c: u64, z: &[f64], az: &[f64]) -> std::result::Result<(), String> {
+    for (r, k, i) in core_rows(sz) {
+        let b = &sp.subdomains[k];
+        let want: f64 = b
+            .ids
+            .iter()
+            .zip(&b.vectors)
+            .filter(|(&id, _)| id == c)
+            .map(|(_, v)| v[i])
+            .sum();
+        if z[r] != want {
+            return Err(format!("column {c} is {} at owned row {r}, its function {want}", z[r]));
+        }
+        if on_interface(sp, k, i) {
+            if z[r] != 0.0 && z[r] != 1.0 {
+                return Err(format!("column {c} is {} on interface row {r}", z[r]));
+            }
+        } else if az[r].abs() > 1e-10 {
+            return Err(format!(
+                "column {c} is not harmonic at owned row {r}: (A z)_r = {:e}",
+                az[r]
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The GDSW functions sum to 1 on the interface and on every row of a core with no Dirichlet
+/// row (`A 1 = 0` on all its rows), and lie in [0, 1] elsewhere. Returns how many owned rows
+/// are in such floating cores.
+fn check_gdsw_sum(
+    sz: &Schwarz,
+    sp: &GdswSpace,
+    triplets: &[(u64, u64, f64)],
+    sum: &[f64],
+) -> std::result::Result<u64, String> {
+    let off = sz.ext_layout.offset;
+    let mut row_sum = vec![0.0; sum.len()];
+    triplets.iter().for_each(|&(g, _, v)| row_sum[(g - off) as usize] += v);
+    let mut floating = vec![true; sz.subdomains.len()];
+    let cores = core_rows(sz);
+    cores
+        .iter()
+        .filter(|x| row_sum[x.0] != 0.0)
+        .for_each(|x| floating[x.1] = false);
+    let mut count = 0;
+    for (r, k, i) in cores {
+        let s = sum[r];
+        if on_interface(sp, k, i) && s != 1.0 {
+            return Err(format!("Σ Φ = {s} on interface row {r}"));
+        }
+        if floating[k] {
+            count += 1;
+            if (s - 1.0).abs() > 1e-12 {
+                return Err(format!("Σ Φ = {s} at row {r}, in a core away from the Dirichlet edge"));
+            }
+        } else if !(-1e-12..=1.0 + 1e-12).contains(&s) {
+            return Err(format!("Σ Φ = {s} at row {r}"));
+        }
+    }
+    Ok(count)
 }
 
 fn main() -> ExitCode {
@@ -111,9 +248,9 @@ fn main() -> ExitCode {
     let res = run(&comm);
     let fail = comm.max_f64(f64::from(u8::from(!matches!(res, Ok(Ok(_))))));
     match res {
-        Ok(Ok(dim)) if fail == 0.0 => {
+        Ok(Ok(summary)) if fail == 0.0 => {
             if comm.is_root() {
-                println!("coarse_check: OK dimension {dim}");
+                println!("coarse_check: OK {summary}");
             }
             ExitCode::SUCCESS
         }
