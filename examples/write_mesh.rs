@@ -127,7 +127,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Every rank reports, to show that all of them learned of the failure.
-            eprintln!("write_mesh: rank {}: error: {e}", comm.rank());
+            // One write per line, so the lines of different ranks do not interleave mid-line.
+            let line = format!("write_mesh: rank {}: error: {e}\n", comm.rank());
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             // The error is agreed, so every rank is here: wait until all have printed, or
             // mpirun may kill a rank when the first one exits.
             comm.barrier();
