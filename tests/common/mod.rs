@@ -39,6 +39,18 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Runs `program args` on `np` ranks with a timeout; panics if it hangs.
 pub fn mpirun(np: usize, program: &Path, args: &[&str], timeout: Duration) -> Output {
+    // A session directory of its own for each launch: Open MPI's shared default under /tmp races
+    // when tests start several mpiruns at once ("mkdir ... /tmp/ompi.HOST.0: File exists").
+    static LAUNCH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = LAUNCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let session = std::env::temp_dir().join(format!("ddkit-mpi-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&session).expect("session directory");
+    let out = mpirun_in(np, program, args, timeout, &session);
+    let _ = std::fs::remove_dir_all(&session);
+    out
+}
+
+fn mpirun_in(np: usize, program: &Path, args: &[&str], timeout: Duration, session: &Path) -> Output {
     let mut cmd = Command::new("mpirun");
     cmd.args(["--oversubscribe", "-np", &np.to_string()])
         .arg(program)
@@ -46,6 +58,7 @@ pub fn mpirun(np: usize, program: &Path, args: &[&str], timeout: Duration) -> Ou
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .env("OMPI_MCA_orte_tmpdir_base", session)
         .current_dir(root())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
