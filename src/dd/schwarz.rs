@@ -275,6 +275,11 @@ impl Schwarz {
         })
     }
 
+    /// The overlap in layers of the matrix graph.
+    pub fn overlap(&self) -> usize {
+        self.overlap
+    }
+
     /// Total number of rows over this rank's subdomains (owned rows counted with their overlap).
     pub fn local_rows(&self) -> usize {
         self.subdomains.iter().map(|s| s.rows.len()).sum()

@@ -181,6 +181,10 @@ impl<P: Preconditioner> Preconditioner for TwoLevel<P> {
         self.combination.keeps_symmetry() && self.one.is_symmetric()
     }
 
+    fn coarse_dimension(&self) -> Option<usize> {
+        Some(self.coarse.dimension())
+    }
+
     fn name(&self) -> String {
         format!(
             "{} + {} coarse space ({}, dimension {}, set-up {:.3} s)",

@@ -25,6 +25,10 @@ pub trait Preconditioner {
     fn is_symmetric(&self) -> bool;
     /// A short name for messages and reports.
     fn name(&self) -> String;
+    /// The coarse-space dimension of a two-level method (`None` for one-level ones), for reports.
+    fn coarse_dimension(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl LinearOperator for DistMatrix {

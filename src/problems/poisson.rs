@@ -85,6 +85,8 @@ pub struct PoissonSummary {
     pub solver: SolverConfig,
     /// Name of the preconditioner.
     pub preconditioner: String,
+    /// Coarse-space dimension of a two-level preconditioner.
+    pub coarse_dimension: Option<usize>,
     /// Iterations, stopping reason, residuals and history.
     pub stats: SolveStats,
     /// Relative residual ‖b − Ax‖/‖b‖ recomputed after the solve.
@@ -210,6 +212,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         nonzeros,
         solver: p.solver.clone(),
         preconditioner: pc.name(),
+        coarse_dimension: pc.coarse_dimension(),
         true_relative_residual: true_rel,
         error,
         h1_error: h1,
