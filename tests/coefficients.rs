@@ -2,18 +2,11 @@
 //! (against the exact layered solution, which P2 reproduces), Robin conditions (observed orders, and the Dirichlet
 //! limit of a large Robin coefficient).
 mod common;
+use common::orders;
 use common::{last_field_by_mesh_id, rel_diff, scratch};
 
 fn poisson(np: usize, args: &[&str], dir: &std::path::Path, tag: &str) -> serde_json::Value {
-    let report = dir.join(format!("{tag}.json"));
-    let mut all = vec!["poisson", "--report", report.to_str().unwrap()];
-    all.extend_from_slice(args);
-    common::ddkit_ok(np, &all);
-    serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json")
-}
-
-fn orders(e: &[f64]) -> Vec<f64> {
-    e.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
+    common::poisson_report(np, &[], args, dir, tag)
 }
 
 /// The unit square cut at x = 1/2 into regions `left` and `right`, sides `xmin`, `xmax` and

@@ -13,11 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 fn poisson(np: usize, args: &[&str], dir: &Path, tag: &str) -> serde_json::Value {
-    let report = dir.join(format!("{tag}.json"));
-    let mut all = vec!["poisson", "--report", report.to_str().unwrap()];
-    all.extend_from_slice(args);
-    common::ddkit_ok(np, &all);
-    serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json")
+    common::poisson_report(np, &[], args, dir, tag)
 }
 
 /// Parts holding cells of each channel, for a partition of the 64² grid.

@@ -33,19 +33,7 @@ fn geneo_bases_on_every_subdomain() {
 }
 
 fn poisson_iterations(np: usize, args: &[&str], dir: &std::path::Path, tag: &str) -> serde_json::Value {
-    let report = dir.join(format!("{tag}.json"));
-    let mut all = vec![
-        "poisson",
-        "--exact",
-        "none",
-        "--discretization",
-        "p1",
-        "--report",
-        report.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    common::ddkit_ok(np, &all);
-    serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json")
+    common::poisson_report(np, &["--exact", "none", "--discretization", "p1"], args, dir, tag)
 }
 
 #[test]

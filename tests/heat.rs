@@ -1,6 +1,7 @@
 //! Explicit heat under mpirun: the same solution for every rank count and partitioner, observed
 //! second-order convergence for FD and P1, and a readable HDF5/XDMF round trip.
 mod common;
+use common::orders;
 use common::{heat_report, last_field_by_mesh_id, rel_diff, scratch};
 
 fn l2(report: &serde_json::Value) -> f64 {
@@ -8,9 +9,6 @@ fn l2(report: &serde_json::Value) -> f64 {
 }
 
 /// Observed orders between successive refinements (h halves each time).
-fn orders(errors: &[f64]) -> Vec<f64> {
-    errors.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
-}
 
 #[test]
 fn fd_solution_is_identical_for_any_rank_count_and_partitioner() {

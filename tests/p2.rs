@@ -3,24 +3,11 @@
 //! 1–4 ranks, output readable as six-/ten-node cells by h5py and meshio, implicit heat with the
 //! consistent mass, and clear errors where P2 is not available.
 mod common;
+use common::orders;
 use common::{fails_with, last_field_by_mesh_id, rel_diff, scratch};
 
 fn poisson(np: usize, args: &[&str], dir: &std::path::Path, tag: &str) -> serde_json::Value {
-    let report = dir.join(format!("{tag}.json"));
-    let mut all = vec![
-        "poisson",
-        "--discretization",
-        "p2",
-        "--report",
-        report.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    common::ddkit_ok(np, &all);
-    serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json")
-}
-
-fn orders(e: &[f64]) -> Vec<f64> {
-    e.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
+    common::poisson_report(np, &["--discretization", "p2"], args, dir, tag)
 }
 
 /// Errors (L2, H1) of P2 Poisson runs, one per argument list.

@@ -2,18 +2,11 @@
 //! and solution for every rank count, and clear errors for bad solver configurations.
 mod common;
 use common::fails_with;
+use common::orders;
 use common::scratch;
 
 fn poisson(np: usize, args: &[&str], dir: &std::path::Path, tag: &str) -> serde_json::Value {
-    let report = dir.join(format!("{tag}.json"));
-    let mut all = vec!["poisson", "--report", report.to_str().unwrap()];
-    all.extend_from_slice(args);
-    common::ddkit_ok(np, &all);
-    serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json")
-}
-
-fn orders(e: &[f64]) -> Vec<f64> {
-    e.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
+    common::poisson_report(np, &[], args, dir, tag)
 }
 
 #[test]

@@ -8,11 +8,7 @@ use common::fails_with;
 use common::{last_field_by_mesh_id, rel_diff, scratch};
 
 fn poisson(np: usize, args: &[&str], dir: &std::path::Path, tag: &str) -> serde_json::Value {
-    let report = dir.join(format!("{tag}.json"));
-    let mut all = vec!["poisson", "--exact", "none", "--report", report.to_str().unwrap()];
-    all.extend_from_slice(args);
-    common::ddkit_ok(np, &all);
-    serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json")
+    common::poisson_report(np, &["--exact", "none"], args, dir, tag)
 }
 
 #[test]

@@ -163,3 +163,20 @@ pub fn fails_with(np: usize, args: &[&str], needle: &str) {
         ours[0]
     );
 }
+
+/// Runs `ddkit poisson FIXED... --report DIR/TAG.json ARGS...` on `np` ranks, asserts success
+/// and returns the report.
+pub fn poisson_report(np: usize, fixed: &[&str], args: &[&str], dir: &Path, tag: &str) -> serde_json::Value {
+    let report = dir.join(format!("{tag}.json"));
+    let mut all = vec!["poisson"];
+    all.extend_from_slice(fixed);
+    all.extend_from_slice(&["--report", report.to_str().expect("UTF-8 path")]);
+    all.extend_from_slice(args);
+    ddkit_ok(np, &all);
+    serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json")
+}
+
+/// Observed orders `log2(e_k / e_{k+1})` of errors on grids halved in turn.
+pub fn orders(errors: &[f64]) -> Vec<f64> {
+    errors.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
+}

@@ -9,15 +9,12 @@
 //! interior row of every core. Prints `gdsw_check: OK subdomains S coarse N keylens [..]` or
 //! `gdsw_check: FAIL reason` (exit 1).
 
+#[path = "shared/kappa_jump.rs"]
+mod kappa_jump;
+
 use ddkit::comm::{Comm, Halo};
-use ddkit::dd::{gdsw_space, GdswBasis, Schwarz, SchwarzVariant, Subdomain, SubdomainSplit};
-use ddkit::fem::assemble_poisson;
-use ddkit::linalg::LocalSolverKind;
-use ddkit::mesh::{Adjacency, Mesh};
-use ddkit::partition::{distribute, Method};
-use ddkit::pde::HeatData;
-use ddkit::problems::partition_collective;
-use std::collections::BTreeMap;
+use ddkit::dd::{gdsw_space, GdswBasis, Schwarz, Subdomain};
+use kappa_jump::kappa_jump;
 
 /// Position of global row `g` in an array over the Schwarz overlap layout.
 fn ext_of(asm: &Schwarz, g: u64) -> usize {
@@ -59,41 +56,7 @@ fn check_pieces(s: &Subdomain, b: &GdswBasis, id: u64) -> Result<Vec<bool>, Stri
 }
 
 fn run(comm: &Comm, degree: usize) -> Result<String, String> {
-    let p1 = Mesh::structured(&[24, 20], true).map_err(|e| e.to_string())?;
-    let dual = p1.cell_graph(Adjacency::Facet);
-    let part =
-        partition_collective(comm, &p1, &dual, comm.size() as usize, &Method::MetisKway).map_err(|e| e.to_string())?;
-    let mut mesh = if degree == 2 {
-        p1.elevate().map_err(|e| e.to_string())?
-    } else {
-        p1
-    };
-    mesh.cell_tags = (0..mesh.num_cells())
-        .map(|c| if mesh.centroid(c)[0] < 0.5 { 1 } else { 2 })
-        .collect();
-    let regions = BTreeMap::from([("1".to_string(), 1.0), ("2".to_string(), 50.0)]);
-    let data = HeatData::new(&mesh, 1.0, None, 1.0, &BTreeMap::new())
-        .and_then(|d| d.with_kappa_regions(&mesh, &regions))
-        .map_err(|e| e.to_string())?;
-    let lm = distribute(
-        comm.rank() as usize,
-        &mesh,
-        &part,
-        &mesh.cell_graph(Adjacency::Vertex),
-        1,
-    )
-    .map_err(|e| e.to_string())?;
-    let sys = assemble_poisson(comm, &mesh, &lm, &data).map_err(|e| e.to_string())?;
-    let asm = Schwarz::new(
-        comm,
-        &sys.a,
-        SchwarzVariant::Asm,
-        degree,
-        2,
-        SubdomainSplit::Metis,
-        LocalSolverKind::Cholesky,
-    )
-    .map_err(|e| e.to_string())?;
+    let asm = kappa_jump(comm, degree)?;
     let space = gdsw_space(comm, &asm).map_err(|e| e.to_string())?;
     // Σ over all functions, on the owned rows from the cores, then on the overlap rows.
     let mut sum = vec![0.0; asm.ext_layout.n_local()];

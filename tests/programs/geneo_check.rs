@@ -10,15 +10,13 @@
 //! then `geneo_check: OK subdomains S kept N floating F maxres R`, or `geneo_check: FAIL reason`
 //! (exit 1).
 
+#[path = "shared/kappa_jump.rs"]
+mod kappa_jump;
+
 use ddkit::comm::Comm;
-use ddkit::dd::{geneo_basis, GeneoMethod, GeneoOptions, Schwarz, SchwarzVariant, Subdomain, SubdomainSplit};
-use ddkit::fem::{assemble_poisson, SubdomainNeumann};
-use ddkit::linalg::{Csr, LocalSolverKind};
-use ddkit::mesh::{Adjacency, Mesh};
-use ddkit::partition::{distribute, point_numbering, Method};
-use ddkit::pde::HeatData;
-use ddkit::problems::partition_collective;
-use std::collections::BTreeMap;
+use ddkit::dd::{geneo_basis, GeneoMethod, GeneoOptions, Subdomain};
+use ddkit::linalg::Csr;
+use kappa_jump::kappa_jump;
 
 const TAU: f64 = 0.1;
 const NEV: usize = 4;
@@ -90,45 +88,7 @@ fn check(s: &Subdomain) -> Result<Vec<f64>, String> {
 }
 
 fn run(comm: &Comm, degree: usize) -> Result<Vec<f64>, String> {
-    let p1 = Mesh::structured(&[24, 20], true).map_err(|e| e.to_string())?;
-    let dual = p1.cell_graph(Adjacency::Facet);
-    let part =
-        partition_collective(comm, &p1, &dual, comm.size() as usize, &Method::MetisKway).map_err(|e| e.to_string())?;
-    let mut mesh = if degree == 2 {
-        p1.elevate().map_err(|e| e.to_string())?
-    } else {
-        p1
-    };
-    mesh.cell_tags = (0..mesh.num_cells())
-        .map(|c| if mesh.centroid(c)[0] < 0.5 { 1 } else { 2 })
-        .collect();
-    let regions = BTreeMap::from([("1".to_string(), 1.0), ("2".to_string(), 50.0)]);
-    let data = HeatData::new(&mesh, 1.0, None, 1.0, &BTreeMap::new())
-        .and_then(|d| d.with_kappa_regions(&mesh, &regions))
-        .map_err(|e| e.to_string())?;
-    let lm = distribute(
-        comm.rank() as usize,
-        &mesh,
-        &part,
-        &mesh.cell_graph(Adjacency::Vertex),
-        1,
-    )
-    .map_err(|e| e.to_string())?;
-    let sys = assemble_poisson(comm, &mesh, &lm, &data).map_err(|e| e.to_string())?;
-    let mut asm = Schwarz::new(
-        comm,
-        &sys.a,
-        SchwarzVariant::Asm,
-        degree,
-        2,
-        SubdomainSplit::Metis,
-        LocalSolverKind::Cholesky,
-    )
-    .map_err(|e| e.to_string())?;
-    let numbering = point_numbering(&mesh, &part);
-    let source = SubdomainNeumann::new(comm, &mesh, &data, &numbering, &sys.dirichlet);
-    asm.attach_neumann(comm, |rows| source.matrix(rows))
-        .map_err(|e| e.to_string())?;
+    let asm = kappa_jump(comm, degree)?;
     let mut values = Vec::new();
     let mut failure = None;
     for s in &asm.subdomains {

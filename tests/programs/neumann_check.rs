@@ -9,15 +9,12 @@
 //! missing). Prints `neumann_check: OK rows N differing M subdomains S` or
 //! `neumann_check: FAIL reason` (exit 1).
 
+#[path = "shared/kappa_jump.rs"]
+mod kappa_jump;
+
 use ddkit::comm::Comm;
-use ddkit::dd::{Schwarz, SchwarzVariant, SubdomainSplit};
-use ddkit::fem::{assemble_poisson, SubdomainNeumann};
-use ddkit::linalg::{Csr, LocalSolverKind};
-use ddkit::mesh::{Adjacency, Mesh};
-use ddkit::partition::{distribute, point_numbering, Method};
-use ddkit::pde::HeatData;
-use ddkit::problems::partition_collective;
-use std::collections::BTreeMap;
+use ddkit::linalg::Csr;
+use kappa_jump::kappa_jump;
 
 fn entry(m: &Csr, i: usize, j: u32) -> Option<f64> {
     let (c, v) = m.row(i);
@@ -65,47 +62,7 @@ fn check(rows: &[u64], pou: &[f64], a: &Csr, nm: &Csr) -> Result<(usize, usize),
 }
 
 fn run(comm: &Comm, degree: usize) -> Result<(u64, u64, u64), String> {
-    let p1 = Mesh::structured(&[24, 20], true).map_err(|e| e.to_string())?;
-    let dual = p1.cell_graph(Adjacency::Facet);
-    let part =
-        partition_collective(comm, &p1, &dual, comm.size() as usize, &Method::MetisKway).map_err(|e| e.to_string())?;
-    let mut mesh = if degree == 2 {
-        p1.elevate().map_err(|e| e.to_string())?
-    } else {
-        p1
-    };
-    // κ = 1 on the left half, 50 on the right: cells tagged by their centroid.
-    mesh.cell_tags = (0..mesh.num_cells())
-        .map(|c| if mesh.centroid(c)[0] < 0.5 { 1 } else { 2 })
-        .collect();
-    let regions = BTreeMap::from([("1".to_string(), 1.0), ("2".to_string(), 50.0)]);
-    let data = HeatData::new(&mesh, 1.0, None, 1.0, &BTreeMap::new())
-        .and_then(|d| d.with_kappa_regions(&mesh, &regions))
-        .map_err(|e| e.to_string())?;
-    let lm = distribute(
-        comm.rank() as usize,
-        &mesh,
-        &part,
-        &mesh.cell_graph(Adjacency::Vertex),
-        1,
-    )
-    .map_err(|e| e.to_string())?;
-    let sys = assemble_poisson(comm, &mesh, &lm, &data).map_err(|e| e.to_string())?;
-    let overlap = degree;
-    let mut asm = Schwarz::new(
-        comm,
-        &sys.a,
-        SchwarzVariant::Asm,
-        overlap,
-        2,
-        SubdomainSplit::Metis,
-        LocalSolverKind::Cholesky,
-    )
-    .map_err(|e| e.to_string())?;
-    let numbering = point_numbering(&mesh, &part);
-    let source = SubdomainNeumann::new(comm, &mesh, &data, &numbering, &sys.dirichlet);
-    asm.attach_neumann(comm, |rows| source.matrix(rows))
-        .map_err(|e| e.to_string())?;
+    let asm = kappa_jump(comm, degree)?;
     let (mut compared, mut differing) = (0, 0);
     let mut failure = None;
     for s in &asm.subdomains {
