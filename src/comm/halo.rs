@@ -208,6 +208,84 @@ impl Halo {
     }
 }
 
+/// Sparse rows attached to the entries of a [`Layout`]: per local index a list of
+/// `(key, value)` pairs (e.g. the nonzero columns of a tall sparse matrix), exchanged at set-up
+/// time by [`Halo::forward_rows`] and [`Halo::reverse_append_rows`].
+pub type SparseRow = Vec<(u32, f64)>;
+
+impl Halo {
+    /// Collective over all ranks: the rows of the ghost slots of `rows` are replaced by their
+    /// owners' rows. For set-up, not iteration loops: the variable lengths go through three
+    /// all-to-alls (lengths, keys, values) instead of the plan's preallocated neighbour messages.
+    pub fn forward_rows(&self, comm: &Comm, rows: &mut [SparseRow]) {
+        let got = exchange_rows(
+            comm,
+            &self.peers,
+            rows,
+            (&self.send_idx, |p| p.send.clone()),
+            (&self.recv_idx, |p| p.recv.clone()),
+        );
+        for (i, row) in got {
+            rows[i] = row;
+        }
+    }
+
+    /// Collective over all ranks: the rows of the ghost slots of `rows` are appended to their
+    /// owners' rows, in neighbour-rank order (so a later sum of equal keys is reproducible);
+    /// ghost rows are left as they were. Duplicate keys are kept: the caller merges them. For
+    /// set-up, like [`Halo::forward_rows`].
+    pub fn reverse_append_rows(&self, comm: &Comm, rows: &mut [SparseRow]) {
+        let got = exchange_rows(
+            comm,
+            &self.peers,
+            rows,
+            (&self.recv_idx, |p| p.recv.clone()),
+            (&self.send_idx, |p| p.send.clone()),
+        );
+        for (i, row) in got {
+            rows[i].extend(row);
+        }
+    }
+}
+
+/// Index array and per-peer range of one direction of a [`Halo`].
+type Side<'a> = (&'a [u32], fn(&Peer) -> Range<usize>);
+
+/// Sends `rows[i]` for the indices `out` lists per peer and returns the rows received, each
+/// with the local index `inc` gives it. The plan's send list of one rank and the receive list
+/// of its peer name the same entries in the same order, so the rows arrive in place.
+fn exchange_rows(comm: &Comm, peers: &[Peer], rows: &[SparseRow], out: Side, inc: Side) -> Vec<(usize, SparseRow)> {
+    let size = comm.size() as usize;
+    let (mut len_counts, mut entry_counts) = (vec![0i32; size], vec![0i32; size]);
+    let (mut lens, mut keys, mut vals) = (Vec::new(), Vec::new(), Vec::new());
+    for p in peers {
+        for &i in &out.0[(out.1)(p)] {
+            let row = &rows[i as usize];
+            lens.push(row.len() as u32);
+            keys.extend(row.iter().map(|e| e.0));
+            vals.extend(row.iter().map(|e| e.1));
+            len_counts[p.rank as usize] += 1;
+            entry_counts[p.rank as usize] += row.len() as i32;
+        }
+    }
+    let (lens, _) = comm.all_to_all_v(&lens, &len_counts);
+    let (keys, _) = comm.all_to_all_v(&keys, &entry_counts);
+    let (vals, _) = comm.all_to_all_v(&vals, &entry_counts);
+    // Received grouped by source rank in ascending order, as `peers` is sorted.
+    let mut got = Vec::with_capacity(lens.len());
+    let (mut k, mut at) = (0, 0);
+    for p in peers {
+        for &i in &inc.0[(inc.1)(p)] {
+            let l = lens[k] as usize;
+            let row = keys[at..at + l].iter().copied().zip(vals[at..at + l].iter().copied());
+            got.push((i as usize, row.collect()));
+            k += 1;
+            at += l;
+        }
+    }
+    got
+}
+
 /// Posts one receive and one send per peer, runs `shadow`, waits for all. Timing of the post,
 /// shadow and wait phases is added to `stats` (`t0` marks the start of packing).
 #[allow(clippy::too_many_arguments)]

@@ -5,7 +5,7 @@
 mod halo;
 mod layout;
 
-pub use halo::{Halo, HaloMode, HaloStats};
+pub use halo::{Halo, HaloMode, HaloStats, SparseRow};
 pub use layout::Layout;
 
 use crate::error::{Error, Result};

@@ -15,30 +15,43 @@
 //!   GDSW ([`CoarseSpace::gdsw`]), whose function of an interface component is delivered by every
 //!   subdomain whose core it touches as `D_s Φ_c` with the Boolean partition of unity.
 //!
-//! **The coarse solve is redundant**: `E` is assembled whole on every rank and factorized there
-//! with a dense Cholesky factorization, so the coarse solve of each application needs one
-//! allgather (each rank's sums of its pieces' products with `r`, per column it holds pieces of;
-//! added up by column in rank order, so reproducibly) and no other communication. That costs
-//! `n³/3` flops at set-up and `n²` doubles of memory on every rank (`n` the coarse dimension):
-//! negligible up to a few thousand (n = 4000: 128 MB, ~2·10¹⁰ flops), and beyond
-//! [`REDUNDANT_COARSE_MAX`] a coarse solve distributed over a subset of the ranks — with `E`
-//! kept sparse, since it couples only neighbouring subdomains — has to take over; until it
-//! exists, a larger coarse space is refused at set-up.
+//! **Assembly of `E`** is local and sparse: `Z` is formed as a sparse tall matrix (each owned
+//! row lists the columns whose pieces cover it, summed over the subdomains of all ranks through
+//! one exchange of sparse rows), `W = A Z` is computed on the owned rows (the rows of `Z` at
+//! `A`'s ghost columns fetched once), and each rank's share `Zᵀ W` over its owned rows goes to
+//! every rank as triplets, summed in rank order (reproducibly). The work is proportional to the
+//! entries of `Z` times the few columns meeting at a row, not to the coarse dimension times the
+//! rows, as a product with `A` per coarse column would be (that took 3.5 s for the 1896 GenEO
+//! columns of 256 subdomains of 16² cells on 2 ranks; this takes 0.07 s).
+//!
+//! **The coarse solve is redundant**: `E` (sparse: column `c` couples only the columns whose
+//! supports touch that of `c`) is gathered whole on every rank and factorized there by the
+//! sparse Cholesky factorization of the subdomain solves ([`LocalSolver`], fill-reducing
+//! ordering), so each application needs one allgather (each rank's sums of its pieces' products
+//! with `r`, per column it holds pieces of; added up by column in rank order) and no other
+//! communication. This is the choice for the rank counts ddkit runs on: the coarse problem is
+//! tiny next to the subdomain problems (1143 GDSW columns for 256 subdomains in 2D), and a
+//! distributed coarse solve would trade the one allgather for several latency-bound
+//! reductions per application. It stops being right when `E` or its factor no longer fit on
+//! every rank, so dimensions above [`REDUNDANT_COARSE_MAX`] are refused at set-up; the switch to
+//! a coarse solve distributed over a subset of the ranks belongs there (not implemented).
 
 use super::gdsw::{gdsw_space, GdswSpace};
 use super::operator::RowsOfA;
 use super::{Schwarz, Subdomain};
+use crate::comm::SparseRow;
 use crate::comm::{displacements, Comm, Halo};
 use crate::error::{Error, Result};
-use crate::linalg::DistMatrix;
+use crate::linalg::{Csr, DistMatrix, LocalSolver, LocalSolverKind};
 use mpi::datatype::PartitionMut;
 use mpi::traits::*;
 use std::time::Instant;
 
-/// The largest coarse dimension solved redundantly with a dense factorization on every rank;
-/// above it `E` (`n²` doubles per rank, `n³/3` flops) is too big to replicate, and a distributed
-/// coarse solve would take over.
-pub const REDUNDANT_COARSE_MAX: usize = 5000;
+/// The largest coarse dimension solved redundantly on every rank. At this size `E` has about
+/// 5·10⁶ entries (a hundred per column for GenEO with ~10 vectors per subdomain in 2D): 80 MB
+/// gathered on every rank plus its sparse factor; beyond it a coarse solve distributed over a
+/// subset of the ranks would take over (not implemented: larger spaces are refused).
+pub const REDUNDANT_COARSE_MAX: usize = 50_000;
 
 /// One subdomain's pieces of coarse columns: vectors on its rows, each with its column of `Z`.
 #[derive(Clone, Debug, Default)]
@@ -75,8 +88,10 @@ pub struct CoarseSpace {
     displs: Vec<i32>,
     /// The columns held by every rank, concatenated in rank order (the gathered entries' columns).
     gathered_ids: Vec<u32>,
-    /// The Cholesky factor `L` of `E = L Lᵀ`, column-major `n × n`.
-    factor: Vec<f64>,
+    /// The sparse Cholesky factorization of `E` (`None` while it is being built).
+    factor: Option<LocalSolver>,
+    /// Stored entries of `E` (both triangles).
+    e_nnz: usize,
     /// Exchange plan of the Schwarz extended layout (owned rows plus the subdomains' overlap).
     halo: Halo,
     n_owned: usize,
@@ -276,7 +291,8 @@ impl CoarseSpace {
             displs,
             gathered: vec![0.0; gathered_ids.len()],
             gathered_ids,
-            factor: Vec::new(),
+            factor: None,
+            e_nnz: 0,
             halo: Halo::new(comm, &schwarz.ext_layout)?,
             n_owned: schwarz.ext_layout.n_owned,
             ext: vec![0.0; schwarz.ext_layout.n_local()],
@@ -284,35 +300,74 @@ impl CoarseSpace {
             setup_seconds: 0.0,
         };
         let e = cs.assemble(comm, a);
-        let factor = cholesky(&e, n_coarse).ok_or_else(|| {
+        cs.e_nnz = e.nnz();
+        // Every rank factors the same E, so they succeed or fail together; agree all the same.
+        let factor = LocalSolver::new(&e, LocalSolverKind::Cholesky).map_err(|_| {
             Error::Config(format!(
                 "coarse space '{name}': E = Zᵀ A Z (dimension {n_coarse}) is not positive definite (linearly \
                  dependent coarse vectors, or A not SPD)"
             ))
         });
-        cs.factor = comm.agree(factor)?;
+        cs.factor = Some(comm.agree(factor)?);
         cs.setup_seconds = comm.max_f64(start.elapsed().as_secs_f64());
         Ok(cs)
     }
 
-    /// Collective: `E = Zᵀ A Z`, whole on every rank (symmetric, so stored by columns or rows
-    /// alike). Column `c` is `Zᵀ (A z_c)`: one distributed product, then the restriction of
-    /// every application. Cost: `n` products, `3n` neighbour exchanges and `n` allgathers,
-    /// `O(n · rows)` work per rank — fine for the coarse spaces of a few vectors per subdomain
-    /// this solve is for; a basis of many vectors per subdomain would rather apply `A` to each
-    /// piece on its own subdomain's rows.
-    fn assemble(&mut self, comm: &Comm, a: &mut RowsOfA) -> Vec<f64> {
-        let (n, n_owned) = (self.n_coarse, self.n_owned);
-        let mut z = vec![0.0; n_owned];
-        let mut az = vec![0.0; n_owned];
-        let mut e = vec![0.0; n * n];
-        for c in 0..n {
-            self.column(comm, c, &mut z); // z_c
-            a.apply(comm, &z, &mut az); // A z_c
-            self.restrict(comm, &az); // Zᵀ A z_c
-            e[c * n..(c + 1) * n].copy_from_slice(&self.y);
+    /// Collective: `E = Zᵀ A Z`, whole on every rank (both triangles; see the module
+    /// documentation for the scheme).
+    fn assemble(&mut self, comm: &Comm, a: &RowsOfA) -> Csr {
+        let n = self.n_coarse;
+        // Z on the extended rows from this rank's pieces, then summed at the row owners.
+        let mut z: Vec<SparseRow> = vec![Vec::new(); self.ext.len()];
+        for p in &self.parts {
+            for (v, &c) in p.basis.iter().zip(&p.ids) {
+                for (&e, &x) in p.ext.iter().zip(v).filter(|(_, &x)| x != 0.0) {
+                    z[e as usize].push((c as u32, x));
+                }
+            }
         }
-        e
+        self.halo.reverse_append_rows(comm, &mut z);
+        z.truncate(self.n_owned);
+        z.iter_mut().for_each(merge_keys);
+        let w = a.times_rows(comm, &z, n);
+        // This rank's share Σ_i z_iᵀ w_i, column by column of Z (its owned rows transposed).
+        let mut by_column: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+        for (i, row) in z.iter().enumerate() {
+            row.iter().for_each(|&(c, x)| by_column[c as usize].push((i as u32, x)));
+        }
+        let (mut acc, mut mark, mut touched) = (vec![0.0; n], vec![false; n], Vec::new());
+        let (mut rows, mut cols, mut vals) = (Vec::new(), Vec::new(), Vec::new());
+        for (c, entries) in by_column.iter().enumerate() {
+            for &(i, x) in entries {
+                for &(d, y) in &w[i as usize] {
+                    let d = d as usize;
+                    if !mark[d] {
+                        mark[d] = true;
+                        touched.push(d);
+                    }
+                    acc[d] += x * y;
+                }
+            }
+            touched.sort_unstable();
+            for d in touched.drain(..) {
+                mark[d] = false;
+                rows.push(c as u32);
+                cols.push(d as u32);
+                vals.push(std::mem::take(&mut acc[d]));
+            }
+        }
+        let (rows, cols, vals) = (
+            comm.all_gather_v(&rows),
+            comm.all_gather_v(&cols),
+            comm.all_gather_v(&vals),
+        );
+        let triplets: Vec<(u32, u32, f64)> = rows
+            .into_iter()
+            .zip(cols)
+            .zip(vals)
+            .map(|((r, c), v)| (r, c, v))
+            .collect();
+        Csr::from_triplets(n, n, &triplets)
     }
 
     /// Collective among neighbours: column `c` of `Z` on the owned rows into `z` (the sum of its
@@ -354,11 +409,13 @@ impl CoarseSpace {
     }
 
     /// Collective: `z = Q r` (or `z += Q r` with `add`) on the owned rows. One forward exchange,
-    /// one allgather of the partial coarse vector, two triangular solves with the dense factor,
+    /// one allgather of the partial coarse vector, two sparse triangular solves with the factor,
     /// one reverse-add.
     pub fn apply_owned(&mut self, comm: &Comm, r: &[f64], z: &mut [f64], add: bool) {
         self.restrict(comm, r); // y = Zᵀ r
-        solve_cholesky(&self.factor, &mut self.y); // y = E⁻¹ Zᵀ r
+        if let Some(f) = &mut self.factor {
+            f.solve_in_place(&mut self.y); // y = E⁻¹ Zᵀ r
+        }
         self.ext.iter_mut().for_each(|x| *x = 0.0);
         for p in &self.parts {
             for (v, &c) in p.basis.iter().zip(&p.ids) {
@@ -390,6 +447,11 @@ impl CoarseSpace {
     /// The space's name (`nicolaides`, `gdsw`, ...).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Stored entries of `E = Zᵀ A Z` (both triangles) and of its Cholesky factor.
+    pub fn operator_nnz(&self) -> (usize, usize) {
+        (self.e_nnz, self.factor.as_ref().map_or(0, LocalSolver::nnz_factor))
     }
 
     /// Seconds of set-up (assembly and factorization of `E`), the maximum over ranks.
@@ -426,57 +488,27 @@ fn check_shape(subs: &[Subdomain], pieces: &[CoarsePieces], n_coarse: usize) -> 
     Ok(())
 }
 
-/// Dense Cholesky factor of the row-major symmetric `n × n` matrix `e` (its lower triangle is
-/// read) as a column-major `L`, or `None` if `e` is not positive definite.
-fn cholesky(e: &[f64], n: usize) -> Option<Vec<f64>> {
-    if n == 0 {
-        return Some(Vec::new());
-    }
-    let m = faer::Mat::<f64>::from_fn(n, n, |i, j| e[i * n + j]);
-    let llt = m.llt(faer::Side::Lower).ok()?;
-    let l = llt.L();
-    let mut out = vec![0.0; n * n];
-    for j in 0..n {
-        for i in j..n {
-            out[j * n + i] = l[(i, j)];
+/// Sorts a sparse row by key and sums the entries of equal keys (in their order, so
+/// reproducibly).
+fn merge_keys(row: &mut SparseRow) {
+    row.sort_by_key(|e| e.0); // stable
+    row.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 += next.1;
         }
-    }
-    Some(out)
-}
-
-/// Solves `L Lᵀ y = b` in place with the column-major factor `l` (no allocation).
-fn solve_cholesky(l: &[f64], y: &mut [f64]) {
-    let n = y.len();
-    for j in 0..n {
-        let col = &l[j * n..(j + 1) * n];
-        y[j] /= col[j]; // forward: L w = b, column-oriented
-        let yj = y[j];
-        for i in j + 1..n {
-            y[i] -= col[i] * yj;
-        }
-    }
-    for j in (0..n).rev() {
-        let col = &l[j * n..(j + 1) * n];
-        let s: f64 = (j + 1..n).map(|i| col[i] * y[i]).sum(); // backward: Lᵀ y = w, row j of Lᵀ
-        y[j] = (y[j] - s) / col[j];
-    }
+        same
+    });
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{cholesky, solve_cholesky};
+    use super::merge_keys;
 
     #[test]
-    fn dense_cholesky_solves_and_refuses_indefinite_matrices() {
-        // E = [[4, 2, 0], [2, 5, 1], [0, 1, 3]], b = E [1, -2, 3].
-        let e = [4.0, 2.0, 0.0, 2.0, 5.0, 1.0, 0.0, 1.0, 3.0];
-        let l = cholesky(&e, 3).expect("SPD");
-        let mut y = vec![0.0, -5.0, 7.0];
-        solve_cholesky(&l, &mut y);
-        for (a, b) in y.iter().zip([1.0, -2.0, 3.0]) {
-            assert!((a - b).abs() < 1e-13, "{y:?}");
-        }
-        assert!(cholesky(&[1.0, 2.0, 2.0, 1.0], 2).is_none());
-        assert_eq!(cholesky(&[], 0), Some(vec![]));
+    fn merge_keys_sums_equal_keys_in_order() {
+        let mut row = vec![(3, 1.0), (1, 2.0), (3, 0.5), (0, -1.0), (1, 1e-17)];
+        merge_keys(&mut row);
+        assert_eq!(row, vec![(0, -1.0), (1, 2.0 + 1e-17), (3, 1.5)]);
     }
 }

@@ -4,7 +4,7 @@
 //! [`Preconditioner`](crate::linalg::Preconditioner) sees the matrix only at set-up, so it keeps
 //! what it multiplies by; this is the one place that does it.
 
-use crate::comm::{Comm, Halo};
+use crate::comm::{Comm, Halo, SparseRow};
 use crate::error::Result;
 use crate::linalg::{Csr, DistMatrix};
 
@@ -40,6 +40,42 @@ impl RowsOfA {
     pub fn row_dot(&self, i: usize) -> f64 {
         let (xo, xg) = self.x.split_at(self.diag.nrows);
         self.diag.row_dot(i, xo) + self.offd.row_dot(i, xg)
+    }
+
+    /// Collective over all ranks (set-up): `W = A Z` on the owned rows for a sparse tall matrix
+    /// `Z` given by its owned rows (`(column, value)` pairs, columns below `n_cols`); its rows at
+    /// `A`'s ghost columns are fetched from their owners. Each row of `W` lists its columns in
+    /// the order they were first reached.
+    pub fn times_rows(&self, comm: &Comm, z: &[SparseRow], n_cols: usize) -> Vec<SparseRow> {
+        let n = self.diag.nrows;
+        let mut full = z.to_vec();
+        full.resize(self.x.len(), Vec::new());
+        self.halo.forward_rows(comm, &mut full);
+        let (mut acc, mut mark, mut touched) = (vec![0.0; n_cols], vec![false; n_cols], Vec::new());
+        (0..n)
+            .map(|i| {
+                for (block, off) in [(&self.diag, 0), (&self.offd, n)] {
+                    let (cols, vals) = block.row(i);
+                    for (&j, &a) in cols.iter().zip(vals) {
+                        for &(c, v) in &full[off + j as usize] {
+                            let c = c as usize;
+                            if !mark[c] {
+                                mark[c] = true;
+                                touched.push(c);
+                            }
+                            acc[c] += a * v;
+                        }
+                    }
+                }
+                touched
+                    .drain(..)
+                    .map(|c| {
+                        mark[c] = false;
+                        (c as u32, std::mem::take(&mut acc[c]))
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// Collective among neighbours: `y = A x` on the owned rows, with `x` given on the owned
