@@ -336,7 +336,7 @@ fn gmsh_channels_cut_across_subdomain_boundaries() {
         per[j].insert(p.parts[c]);
     }
     println!("contrast_square.msh, METIS 8 parts: parts per channel {per:?}");
-    // Each channel is 13/16 of the square long, longer than any part of a balanced 8-way split.
+    // Each channel is 13/16 of the square long: compact METIS parts of area 1/8 cannot hold one.
     assert!(per.iter().all(|s| s.len() >= 2), "{per:?}");
 }
 
