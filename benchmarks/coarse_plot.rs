@@ -1,8 +1,9 @@
 //! Table and figure of the coarse-space study (`benchmarks/coarse_study.sh`): reads the JSON
 //! reports `PROBLEM_SOLVER_NN.json` of a directory, writes `study.csv` (problem, method, N,
 //! iterations, coarse dimension, preconditioner set-up and solve seconds) and `coarse_study.png`
-//! (iterations against N, one panel per 2D problem, one line per method). Text is drawn with the
-//! DejaVu Sans font of Debian's `fonts-dejavu-core`.
+//! (iterations against N, one panel per 2D problem: structured grid and Gmsh mesh, homogeneous and
+//! contrast 1e6; one line per method). Text is drawn with the DejaVu Sans font of Debian's
+//! `fonts-dejavu-core`.
 //!
 //! Usage: `coarse_plot DIR`.
 
@@ -79,12 +80,16 @@ fn plot(dir: &Path, rows: &[Row]) -> Result<(), Box<dyn Error>> {
     plotters::style::register_font("sans-serif", FontStyle::Normal, Box::leak(font.into_boxed_slice()))
         .map_err(|_| "the font could not be registered")?;
     let file = dir.join("coarse_study.png");
-    let root = BitMapBackend::new(&file, (1200, 520)).into_drawing_area();
+    let root = BitMapBackend::new(&file, (1200, 1040)).into_drawing_area();
     root.fill(&WHITE)?;
-    let panels = root.split_evenly((1, 2));
+    // Rows: structured grid, Gmsh mesh; columns: homogeneous, contrast 1e6, so each column
+    // compares the two meshes of one coefficient.
+    let panels = root.split_evenly((2, 2));
     for (area, (problem, title)) in panels.iter().zip([
-        ("2d-homogeneous", "2D P1 Poisson, homogeneous"),
-        ("2d-contrast-1e6", "2D P1 Poisson, contrast 1e6"),
+        ("2d-homogeneous", "2D P1 Poisson, grid, homogeneous"),
+        ("2d-contrast-1e6", "2D P1 Poisson, grid, contrast 1e6"),
+        ("2d-gmsh-homogeneous", "Gmsh contrast_square, homogeneous"),
+        ("2d-gmsh-contrast-1e6", "Gmsh contrast_square, regions 1e6"),
     ]) {
         let top = rows
             .iter()

@@ -2,14 +2,17 @@
 //! FD with a per-cell κ converges at second order across a jump (and explicit steps agree with
 //! the assembled matrix), Poisson with contrast 10⁶ converges to the same solution on 1 and 3
 //! ranks for FD and P1 with κ in the output, heat is bitwise identical across rank counts, and
-//! bad input gives one error line.
+//! bad input gives one error line. On the Gmsh mesh `meshes/contrast_square.msh` region tags set
+//! the contrast: its channels cross subdomain boundaries, κ lands on the region's cells in the
+//! output, and GenEO keeps its iteration count at contrast 10⁶ where one-level Schwarz and
+//! Nicolaides do not.
 mod common;
 use common::{fails_with, last_field_by_mesh_id, rel_diff, scratch};
 use ddkit::mesh::{Adjacency, Mesh};
 use ddkit::partition::{partition, Method};
 use ddkit::pde::coefficient::{feature_at, Feature};
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn poisson(np: usize, args: &[&str], dir: &Path, tag: &str) -> serde_json::Value {
@@ -282,4 +285,161 @@ fn bad_contrast_input_gives_one_error_line() {
         ],
         "--contrast and --kappa-region both set kappa per cell",
     );
+}
+
+/// `meshes/contrast_square.msh`: five channels of width 1/32 and sixteen disks of radius 0.03 as
+/// regions `channels` and `inclusions` in a `matrix` (see `meshes/contrast_square.geo`).
+fn contrast_square() -> PathBuf {
+    common::root().join("meshes/contrast_square.msh")
+}
+
+/// The regions' κ = 10⁶ arguments for `contrast_square.msh`.
+const REGIONS_1E6: [&str; 4] = ["--kappa-region", "channels=1e6", "--kappa-region", "inclusions=1e6"];
+
+/// Which channel of `contrast_square.geo` contains `(x, y)`, from its documented geometry.
+fn square_channel(x: f64, y: f64) -> Option<usize> {
+    (0..5).find(|&j| {
+        let y0 = 0.12 + 0.18 * j as f64;
+        let (x0, x1) = if j % 2 == 0 {
+            (1.0 / 32.0, 27.0 / 32.0)
+        } else {
+            (5.0 / 32.0, 31.0 / 32.0)
+        };
+        (x0..=x1).contains(&x) && (y0..=y0 + 1.0 / 32.0).contains(&y)
+    })
+}
+
+/// Distance from `(x, y)` to the nearest inclusion centre of `contrast_square.geo`.
+fn square_inclusion_distance(x: f64, y: f64) -> f64 {
+    let w = 1.0 / 32.0;
+    let mut d = f64::INFINITY;
+    for i in 1..=4 {
+        for j in 0..4 {
+            let (xc, yc) = (0.2 * i as f64, 0.12 + 0.18 * j as f64 + w + (0.18 - w) / 2.0);
+            d = d.min((x - xc).hypot(y - yc));
+        }
+    }
+    d
+}
+
+#[test]
+fn gmsh_channels_cut_across_subdomain_boundaries() {
+    let mesh = ddkit::mesh::gmsh::read(&contrast_square()).expect("contrast_square.msh");
+    let dual = mesh.cell_graph(Adjacency::Facet);
+    // 8 parts: the subdomain count of the GenEO test below (2 ranks × 4).
+    let p = partition(&mesh, &dual, 8, &Method::MetisKway).unwrap();
+    let channels = mesh.tag_of(2, "channels").expect("region channels");
+    let mut per = vec![BTreeSet::new(); 5];
+    for c in (0..mesh.num_cells()).filter(|&c| mesh.cell_tags[c] == channels) {
+        let x = mesh.centroid(c);
+        let j = square_channel(x[0], x[1]).expect("a channel cell lies in a documented channel");
+        per[j].insert(p.parts[c]);
+    }
+    println!("contrast_square.msh, METIS 8 parts: parts per channel {per:?}");
+    // Each channel is 13/16 of the square long: compact METIS parts of area 1/8 cannot hold one.
+    assert!(per.iter().all(|s| s.len() >= 2), "{per:?}");
+}
+
+/// κ from the region tags reaches the right cells of the output: each cell's κ agrees with the
+/// documented geometry at its centroid, on 3 ranks.
+#[test]
+fn region_kappa_on_the_gmsh_mesh_is_written_to_the_output() {
+    let dir = scratch("contrast-gmsh-output");
+    let out = dir.join("out");
+    let mesh = contrast_square();
+    let mut args = vec![
+        "--mesh",
+        mesh.to_str().unwrap(),
+        "--exact",
+        "none",
+        "--solver",
+        "cg-asm",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&REGIONS_1E6);
+    let r = poisson(3, &args, &dir, "regions");
+    assert_eq!(r["stats"]["reason"], "converged", "{r}");
+    assert_eq!(r["kappa_range"], serde_json::json!([1.0, 1e6]));
+    let f = hdf5::File::open(out.join("poisson.h5")).expect("output");
+    let k: Vec<f64> = f.dataset("static/kappa").expect("kappa").read_raw().expect("read");
+    let xy: Vec<f64> = f.dataset("mesh/geometry").expect("geometry").read_raw().expect("read");
+    let cells: Vec<i64> = f.dataset("mesh/topology").expect("topology").read_raw().expect("read");
+    assert_eq!(k.len() * 3, cells.len());
+    let (mut high_area, mut total_area) = (0.0, 0.0);
+    for (kappa, tri) in k.iter().zip(cells.chunks(3)) {
+        let p: Vec<[f64; 2]> = tri
+            .iter()
+            .map(|&v| [xy[2 * v as usize], xy[2 * v as usize + 1]])
+            .collect();
+        let area = ((p[1][0] - p[0][0]) * (p[2][1] - p[0][1]) - (p[2][0] - p[0][0]) * (p[1][1] - p[0][1])).abs() / 2.0;
+        let (cx, cy) = ((p[0][0] + p[1][0] + p[2][0]) / 3.0, (p[0][1] + p[1][1] + p[2][1]) / 3.0);
+        let d = square_inclusion_distance(cx, cy);
+        // The channels are meshed exactly; the disks (radius 0.03) as inscribed polygons of at
+        // least 6 sides, which contain the disk of radius 0.03 cos(π/6) > 0.025. A centroid in
+        // the band between decides nothing.
+        if square_channel(cx, cy).is_some() || d < 0.025 {
+            assert_eq!(*kappa, 1e6, "cell with centroid ({cx}, {cy})");
+        } else if d > 0.03 {
+            assert_eq!(*kappa, 1.0, "cell with centroid ({cx}, {cy})");
+        } else {
+            assert!(*kappa == 1.0 || *kappa == 1e6, "({cx}, {cy}): κ = {kappa}");
+        }
+        total_area += area;
+        if *kappa == 1e6 {
+            high_area += area;
+        }
+    }
+    // Channels 5 × 13/16 × 1/32 and disks 16 π 0.03² (a little less as polygons).
+    let exact = 5.0 * 13.0 / 16.0 / 32.0 + 16.0 * std::f64::consts::PI * 0.03 * 0.03;
+    println!(
+        "contrast_square.msh on 3 ranks: {} cells, κ = 1e6 on area {high_area:.4} (circles exact: {exact:.4})",
+        k.len()
+    );
+    assert!((total_area - 1.0).abs() < 1e-9, "area {total_area}");
+    assert!((0.97 * exact..exact).contains(&high_area), "{high_area} vs {exact}");
+}
+
+/// GenEO is robust to the contrast the region tags set on the Gmsh mesh (its iteration count
+/// within 1.5× of the homogeneous one), Nicolaides and one-level Schwarz are not: one small
+/// eigenvalue per channel piece in a subdomain is what Nicolaides' one constant per subdomain
+/// misses and GenEO's local eigenproblems find.
+#[test]
+fn region_contrast_on_the_gmsh_mesh_needs_geneo() {
+    let dir = scratch("contrast-gmsh-coarse");
+    let mesh = contrast_square();
+    let run = |solver: &str, regions: &[&str]| {
+        let mut args = vec![
+            "--mesh",
+            mesh.to_str().unwrap(),
+            "--discretization",
+            "p1",
+            "--exact",
+            "none",
+            "--solver",
+            solver,
+            "--subdomains-per-rank",
+            "4",
+        ];
+        args.extend_from_slice(regions);
+        let tag = format!("{solver}-{}", regions.len());
+        let r = poisson(2, &args, &dir, &tag);
+        assert_eq!(r["stats"]["reason"], "converged", "{tag}: {r}");
+        let it = r["stats"]["iterations"].as_u64().unwrap();
+        (it, r["coarse_dimension"].as_u64().unwrap_or(0))
+    };
+    let mut ratio = BTreeMap::new();
+    for solver in ["cg-asm", "cg-nicolaides", "cg-geneo", "cg-gdsw"] {
+        let (homogeneous, dim_h) = run(solver, &[]);
+        let (high, dim_c) = run(solver, &REGIONS_1E6);
+        let q = high as f64 / homogeneous as f64;
+        println!(
+            "contrast_square.msh, 2 ranks × 4 subdomains, {solver}: {homogeneous} iterations \
+             homogeneous (coarse dimension {dim_h}), {high} at 1e6 ({dim_c}), ratio {q:.2}"
+        );
+        ratio.insert(solver, q);
+    }
+    assert!(ratio["cg-geneo"] <= 1.5, "GenEO: {ratio:?}");
+    assert!(ratio["cg-nicolaides"] > 1.5, "Nicolaides: {ratio:?}");
+    assert!(ratio["cg-asm"] > 2.0, "one-level: {ratio:?}");
 }
