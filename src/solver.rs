@@ -104,7 +104,9 @@ pub struct SolverConfig {
     /// `pc`).
     pub coarse: CoarseKind,
     /// GenEO: keep the eigenvectors with eigenvalue below this threshold τ (when `geneo-nev` is
-    /// 0).
+    /// 0). Default 0.5: on 2D P1 Poisson with 16² cells per subdomain it keeps the iteration
+    /// count within 1.2× from 4 to 256 subdomains (16 → 19; τ = 0.1 gives 23 → 49 with a third
+    /// of the coarse dimension).
     pub geneo_threshold: f64,
     /// GenEO: keep this many eigenvectors per subdomain instead (0: use the threshold).
     pub geneo_nev: usize,
@@ -129,7 +131,7 @@ impl Default for SolverConfig {
             subdomain_split: SubdomainSplit::Metis,
             coarse: CoarseKind::None,
             coarse_combination: Combination::Balanced,
-            geneo_threshold: 0.1,
+            geneo_threshold: 0.5,
             geneo_nev: 0,
         }
     }
