@@ -15,6 +15,16 @@ use std::path::{Path, PathBuf};
 /// matrix in their order.
 pub type NeumannFn<'a> = &'a dyn Fn(&[u64]) -> Result<crate::linalg::Csr>;
 
+/// The message of `e` without the `config:` prefix its display adds (also when it came from
+/// another rank), for wrapping it in a longer configuration error.
+fn config_message(e: &Error) -> String {
+    match e {
+        Error::Config(m) => m.clone(),
+        Error::Remote { rank, msg } => format!("{} (on rank {rank})", msg.strip_prefix("config: ").unwrap_or(msg)),
+        e => e.to_string(),
+    }
+}
+
 /// The Krylov method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,8 +67,10 @@ pub enum CoarseKind {
     /// Nicolaides: per subdomain the partition of unity (the constants, weighted).
     Nicolaides,
     /// GenEO: per subdomain the low eigenvectors of the local Neumann matrix against the
-    /// PoU-weighted Dirichlet matrix (needs a finite-element discretization, whose elements give
-    /// the Neumann matrices).
+    /// PoU-weighted Dirichlet matrix. The Neumann matrices come from the elements of a
+    /// finite-element discretization ([`SolverConfig::build_pc_with`]) or, without them, from the
+    /// algebraic splitting of a symmetric, weakly diagonally dominant matrix (FD, or any such
+    /// matrix; [`crate::dd::algebraic_neumann`]).
     Geneo,
     /// GDSW: per interface component one function, constant on it and discrete harmonic inside.
     Gdsw,
@@ -215,7 +227,10 @@ impl SolverConfig {
 
     /// Collective: [`SolverConfig::build_pc`] for a discretization that can also give each
     /// subdomain its unassembled (Neumann) matrix from its rows, e.g.
-    /// [`crate::fem::SubdomainNeumann::matrix`]; the GenEO coarse space needs it.
+    /// [`crate::fem::SubdomainNeumann::matrix`], for the GenEO coarse space. Without it GenEO
+    /// splits `a` algebraically ([`crate::dd::algebraic_neumann`]), which needs `a` symmetric and
+    /// weakly diagonally dominant and is refused with one [`Error::Config`] on every rank
+    /// otherwise.
     pub fn build_pc_with(
         &self,
         comm: &Comm,
@@ -249,21 +264,33 @@ impl SolverConfig {
             PcKind::Multiplicative => SchwarzVariant::Multiplicative,
             PcKind::SymmetricMultiplicative => SchwarzVariant::SymmetricMultiplicative,
         };
-        if self.coarse == CoarseKind::Geneo && neumann.is_none() {
-            return Err(Error::Config(
-                "coarse = geneo needs the unassembled subdomain matrices of a finite-element discretization \
-                 (--discretization p1 or p2 in ddkit poisson)"
-                    .into(),
-            ));
-        }
         let mut one = schwarz(variant)?;
-        Ok(match (self.coarse, neumann) {
-            (CoarseKind::None, _) => Box::new(one),
-            (CoarseKind::Nicolaides, _) => Box::new(TwoLevel::nicolaides(comm, a, one, self.coarse_combination)?),
-            (CoarseKind::Gdsw, _) => Box::new(TwoLevel::gdsw(comm, a, one, self.coarse_combination)?),
-            (CoarseKind::Geneo, Some(neumann)) => {
-                one.attach_neumann(comm, neumann)?;
-                let (bases, name) = self.geneo_bases(comm, &one)?;
+        Ok(match self.coarse {
+            CoarseKind::None => Box::new(one),
+            CoarseKind::Nicolaides => Box::new(TwoLevel::nicolaides(comm, a, one, self.coarse_combination)?),
+            CoarseKind::Gdsw => Box::new(TwoLevel::gdsw(comm, a, one, self.coarse_combination)?),
+            CoarseKind::Geneo => {
+                // The discretization's element matrices when it has them; otherwise the
+                // algebraic splitting of a diagonally dominant `a` (FD, embedded matrices).
+                let source = match neumann {
+                    Some(neumann) => {
+                        one.attach_neumann(comm, neumann)?;
+                        "element Neumann matrices"
+                    }
+                    None => {
+                        one.attach_algebraic_neumann(comm, a).map_err(|e| {
+                            Error::Config(format!(
+                                "coarse = geneo needs the subdomains' Neumann matrices: from a \
+                                 finite-element discretization (--discretization p1 or p2 in ddkit \
+                                 poisson) or split algebraically from a symmetric, weakly diagonally \
+                                 dominant matrix, but {}",
+                                config_message(&e)
+                            ))
+                        })?;
+                        "algebraic Neumann matrices"
+                    }
+                };
+                let (bases, name) = self.geneo_bases(comm, &one, source)?;
                 Box::new(TwoLevel::with_basis(
                     comm,
                     a,
@@ -273,13 +300,13 @@ impl SolverConfig {
                     self.coarse_combination,
                 )?)
             }
-            (CoarseKind::Geneo, None) => unreachable!("refused above"),
         })
     }
 
     /// Collective: the GenEO vectors of every subdomain of `one`, and a name for reports with the
-    /// vectors kept per subdomain (fewest, most, total) and the largest eigen-residual.
-    fn geneo_bases(&self, comm: &Comm, one: &Schwarz) -> Result<(Vec<Vec<Vec<f64>>>, String)> {
+    /// Neumann matrices' `source`, the vectors kept per subdomain (fewest, most, total) and the
+    /// largest eigen-residual.
+    fn geneo_bases(&self, comm: &Comm, one: &Schwarz, source: &str) -> Result<(Vec<Vec<Vec<f64>>>, String)> {
         if self.geneo_nev == 0 && !(self.geneo_threshold > 0.0 && self.geneo_threshold.is_finite()) {
             return Err(Error::Config(format!(
                 "geneo-threshold must be positive and finite, got {}",
@@ -299,7 +326,7 @@ impl SolverConfig {
             .flat_map(|b| b.residuals.iter().copied())
             .fold(0.0, f64::max);
         let name = format!(
-            "geneo ({} to {} vectors per subdomain, {} in all; eigen-residuals <= {:.1e})",
+            "geneo ({source}; {} to {} vectors per subdomain, {} in all; eigen-residuals <= {:.1e})",
             -comm.max_f64(-(kept.iter().copied().min().unwrap_or(0) as f64)),
             comm.max_f64(kept.iter().copied().max().unwrap_or(0) as f64),
             comm.sum_u64(kept.iter().sum()),

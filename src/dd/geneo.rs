@@ -113,12 +113,13 @@ pub struct GeneoBasis {
 }
 
 /// The GenEO basis of a Schwarz subdomain from its attached Neumann matrix
-/// ([`super::Schwarz::attach_neumann`]), Dirichlet matrix and partition of unity.
+/// ([`super::Schwarz::attach_neumann`] from the discretization, or
+/// [`super::Schwarz::attach_algebraic_neumann`] from a diagonally dominant matrix), Dirichlet
+/// matrix and partition of unity.
 pub fn geneo_basis(sub: &Subdomain, opts: &GeneoOptions) -> Result<GeneoBasis> {
-    let neumann = sub
-        .neumann
-        .as_ref()
-        .ok_or_else(|| Error::input("GenEO needs the subdomains' Neumann matrices (attach_neumann)"))?;
+    let neumann = sub.neumann.as_ref().ok_or_else(|| {
+        Error::input("GenEO needs the subdomains' Neumann matrices (attach_neumann or attach_algebraic_neumann)")
+    })?;
     geneo_eigenproblem(neumann, &sub.matrix, &sub.pou, opts)
 }
 

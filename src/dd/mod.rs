@@ -8,8 +8,11 @@
 //! column of `Z` ([`nicolaides`] gives one column per subdomain, GenEO bases plug in through
 //! [`CoarseSpace::new`]; GDSW functions span several subdomains, [`CoarseSpace::gdsw`]); its
 //! coarse operator is assembled in parallel and factorized
-//! redundantly on every rank. FETI solvers of later stages read the [`Subdomain`]s exposed here.
+//! redundantly on every rank. GenEO's subdomain Neumann matrices come from the discretization's
+//! elements ([`Schwarz::attach_neumann`]) or, for a symmetric, weakly diagonally dominant matrix,
+//! from its algebraic splitting ([`algebraic_neumann`]). FETI solvers of later stages read the [`Subdomain`]s exposed here.
 
+mod algebraic_neumann;
 mod coarse;
 mod colour;
 mod eigen;
@@ -20,6 +23,7 @@ mod overlap;
 mod schwarz;
 mod two_level;
 
+pub use algebraic_neumann::{algebraic_neumann, diagonal_excess, local_neumann};
 pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, CoarseSpace, REDUNDANT_COARSE_MAX};
 pub use gdsw::{gdsw_pieces, gdsw_space, GdswBasis, GdswPiece, GdswSpace};
 pub use geneo::{geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};

@@ -138,7 +138,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         Some(g) => System::Fd(Box::new(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?)),
         None => System::Fem(Box::new(comm.agree(assemble_poisson(comm, &mesh, &lm, &data))?)),
     };
-    // Dirichlet flags of the owned FEM nodes, for the subdomain Neumann matrices of GenEO.
+    // Dirichlet flags of the owned FEM nodes, for the element Neumann matrices of GenEO.
     let fem_dirichlet = match &system {
         System::Fem(s) => Some(s.dirichlet.clone()),
         System::Fd(_) => None,
@@ -163,7 +163,8 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     }
     let t0 = Instant::now();
     let mut pc = match &fem_dirichlet {
-        // GenEO's local eigenproblems need each subdomain's Neumann matrix, from the elements.
+        // GenEO's local eigenproblems need each subdomain's Neumann matrix: from the elements
+        // for FEM; FD has none and gets the algebraic splitting of its matrix in `build_pc`.
         Some(dirichlet) if p.solver.coarse == CoarseKind::Geneo => {
             let numbering = point_numbering(&mesh, &part);
             let source = SubdomainNeumann::new(comm, &mesh, &data, &numbering, dirichlet);
