@@ -7,7 +7,8 @@
 //! eigenvalues, which single-vector Lanczos finds only one copy of.
 
 use crate::error::{Error, Result};
-use faer::{Mat, Side};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 
 /// Eigenvalues (ascending) and eigenvectors (columns) of the dense symmetric matrix `h`.
 pub(crate) fn symmetric_eigen(h: &Mat<f64>) -> Result<(Vec<f64>, Mat<f64>)> {
@@ -67,26 +68,63 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// An `M`-orthonormal basis with the products `M v` kept alongside.
+/// An `M`-orthonormal basis with the products `M v` kept alongside, both stored column-major
+/// in one buffer each, so that the Gram–Schmidt projections, the Rayleigh quotient and the Ritz
+/// vectors are matrix products (faer's blocked kernels: the dense work of a cycle is
+/// `O(m² n)` for `m` basis vectors of length `n`, and as plain dot-product loops it took more
+/// time than the sparse solves of the operator).
 struct Basis {
-    v: Vec<Vec<f64>>,
-    mv: Vec<Vec<f64>>,
+    n: usize,
+    v: Vec<f64>,
+    mv: Vec<f64>,
 }
 
 impl Basis {
-    /// Orthonormalizes `x` against the basis (two Gram–Schmidt passes) and appends it; returns
-    /// false (and appends nothing) when it is numerically in the span already.
+    fn new(n: usize) -> Basis {
+        Basis {
+            n,
+            v: Vec::new(),
+            mv: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.v.len() / self.n.max(1)
+    }
+
+    fn v(&self) -> MatRef<'_, f64> {
+        MatRef::from_column_major_slice(&self.v, self.n, self.len())
+    }
+
+    fn mv(&self) -> MatRef<'_, f64> {
+        MatRef::from_column_major_slice(&self.mv, self.n, self.len())
+    }
+
+    fn col(&self, j: usize) -> &[f64] {
+        &self.v[j * self.n..(j + 1) * self.n]
+    }
+
+    /// Orthonormalizes `x` against the basis (two classical Gram–Schmidt passes) and appends
+    /// it; returns false (and appends nothing) when it is numerically in the span already.
     fn push(&mut self, mut x: Vec<f64>, mass: &dyn Fn(&[f64], &mut [f64])) -> bool {
-        let mut mx = vec![0.0; x.len()];
+        let n = self.n;
+        let mut mx = vec![0.0; n];
         mass(&x, &mut mx);
         let norm0 = dot(&x, &mx).max(0.0).sqrt();
         if norm0 == 0.0 || !norm0.is_finite() {
             return false;
         }
-        for _ in 0..2 {
-            for (v, mv) in self.v.iter().zip(&self.mv) {
-                let c = dot(&x, mv);
-                x.iter_mut().zip(v).for_each(|(a, b)| *a -= c * b);
+        if self.len() > 0 {
+            for _ in 0..2 {
+                let c = self.mv().transpose() * MatRef::from_column_major_slice(&x, n, 1); // Vᵀ M x
+                matmul(
+                    MatMut::from_column_major_slice_mut(&mut x, n, 1),
+                    Accum::Add,
+                    self.v(),
+                    &c,
+                    -1.0,
+                    Par::Seq,
+                );
             }
         }
         mass(&x, &mut mx);
@@ -95,10 +133,8 @@ impl Basis {
         if norm <= 1e-10 * norm0 {
             return false;
         }
-        x.iter_mut().for_each(|a| *a /= norm);
-        mx.iter_mut().for_each(|a| *a /= norm);
-        self.v.push(x);
-        self.mv.push(mx);
+        self.v.extend(x.iter().map(|a| a / norm));
+        self.mv.extend(mx.iter().map(|a| a / norm));
         true
     }
 }
@@ -120,50 +156,43 @@ pub(crate) fn largest_eigenpairs(
     let mut starts = start_block(n, block, 0x9e3779b97f4a7c15);
     for restart in 0..=p.max_restarts {
         // Krylov basis [X, TX, T²X, ...] and its images W = T V.
-        let mut basis = Basis {
-            v: Vec::new(),
-            mv: Vec::new(),
-        };
-        let mut images: Vec<Vec<f64>> = Vec::new();
+        let mut basis = Basis::new(n);
+        let mut images: Vec<f64> = Vec::new(); // T V, column-major image_len × m
         let mut next = std::mem::take(&mut starts);
         for _ in 0..=p.depth {
-            let first = basis.v.len();
+            let first = basis.len();
             for x in next.drain(..) {
                 basis.push(x, mass);
             }
-            if basis.v.len() == first {
+            if basis.len() == first {
                 break; // invariant subspace: the basis is complete
             }
-            for j in first..basis.v.len() {
+            for j in first..basis.len() {
                 let mut w = vec![0.0; image_len];
-                op(&basis.v[j], &mut w);
+                op(basis.col(j), &mut w);
                 next.push(w[..n].to_vec());
-                images.push(w);
+                images.extend_from_slice(&w);
             }
         }
         // Rayleigh–Ritz: H = Vᵀ M T V, symmetrized (T is M-self-adjoint up to rounding).
-        let m = basis.v.len();
-        let h = Mat::from_fn(m, m, |i, j| {
-            0.5 * (dot(&basis.mv[i], &images[j][..n]) + dot(&basis.mv[j], &images[i][..n]))
-        });
+        let m = basis.len();
+        let tv = MatRef::from_column_major_slice(&images, image_len, m);
+        let g = basis.mv().transpose() * tv.subrows(0, n);
+        let h = Mat::from_fn(m, m, |i, j| 0.5 * (g[(i, j)] + g[(j, i)]));
         let (theta, y) = symmetric_eigen(&h)?;
         let order: Vec<usize> = (0..m).rev().collect(); // descending θ
-        let combine = |vs: &[Vec<f64>], k: usize, len: usize| -> Vec<f64> {
-            let mut u = vec![0.0; len];
-            for (j, v) in vs.iter().enumerate() {
-                let c = y[(j, k)];
-                u.iter_mut().zip(v).for_each(|(a, b)| *a += c * b);
-            }
-            u
-        };
         let keep = block.min(m);
+        // The Ritz vectors of the `keep` largest θ and their images, as products with Y.
+        let yk = Mat::from_fn(m, keep, |j, k| y[(j, order[k])]);
+        let (u_all, tu_all) = (basis.v() * &yk, tv * &yk);
+        let column = |a: &Mat<f64>, k: usize| -> Vec<f64> { (0..a.nrows()).map(|i| a[(i, k)]).collect() };
+        let combine = |k: usize| (column(&u_all, k), column(&tu_all, k));
         let mut values = Vec::with_capacity(keep);
         let mut ritz_images = Vec::with_capacity(keep);
         let mut residuals = Vec::with_capacity(keep);
         let mut ritz_vectors = Vec::with_capacity(keep);
-        for &k in order.iter().take(keep) {
-            let u = combine(&basis.v, k, n);
-            let tu = combine(&images, k, image_len);
+        for (kk, &k) in order.iter().take(keep).enumerate() {
+            let (u, tu) = combine(kk);
             let r: Vec<f64> = tu[..n].iter().zip(&u).map(|(a, b)| a - theta[k] * b).collect();
             let mut mr = vec![0.0; n];
             mass(&r, &mut mr);
