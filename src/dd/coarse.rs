@@ -63,43 +63,39 @@ pub struct CoarsePieces {
     pub vectors: Vec<Vec<f64>>,
 }
 
-/// The pieces of one local subdomain, on its rows.
-struct Part {
-    /// Positions of the subdomain's rows in the Schwarz extended arrays.
-    ext: Vec<u32>,
-    /// The pieces (each of the subdomain's row count).
-    basis: Vec<Vec<f64>>,
-    /// Global column of each piece.
-    ids: Vec<usize>,
-    /// Position of each piece's column among this rank's columns ([`CoarseSpace::local_ids`]).
-    slots: Vec<usize>,
-}
-
-/// A coarse space and its factorized coarse operator: applies `Q = Z E⁻¹ Zᵀ` without
-/// allocating.
+/// A coarse space and its factorized coarse operator: applies `Q = Z E⁻¹ Zᵀ` and the
+/// two-level combinations' `A Q` without allocating and without multiplying by `A`.
+///
+/// After set-up the pieces are gone: this rank keeps `Z` and `W = A Z` on its owned rows as
+/// sparse matrices over the coarse columns that touch those rows, so `Zᵀ r` and `Zᵀ A v = Wᵀ v`
+/// are local sparse products plus one allgather of the partial sums, and `Z y`, `A Z y = W y`
+/// are local: no neighbour exchange and no product with `A` in an application. `W` costs about
+/// as much memory as `Z` (its rows reach one matrix layer further); that buys the balanced
+/// combination one allgather and no `A` product per coarse correction.
 pub struct CoarseSpace {
     name: String,
-    parts: Vec<Part>,
     n_coarse: usize,
-    /// The columns this rank holds pieces of, ascending.
-    local_ids: Vec<usize>,
-    /// Columns held per rank and their displacements (for the allgather of the partial `Zᵀ r`).
+    /// `Z` on the owned rows, columns numbered by their position in `held`.
+    z: Csr,
+    /// `W = A Z` on the owned rows, same column numbering.
+    w: Csr,
+    /// The coarse columns with an entry of `Z` or `W` on this rank's owned rows, ascending.
+    held: Vec<usize>,
+    /// Columns held per rank and their displacements (for the allgather of partial sums).
     counts: Vec<i32>,
     displs: Vec<i32>,
     /// The columns held by every rank, concatenated in rank order (the gathered entries' columns).
     gathered_ids: Vec<u32>,
-    /// The sparse Cholesky factorization of `E` (`None` while it is being built).
-    factor: Option<LocalSolver>,
+    /// The sparse Cholesky factorization of `E`.
+    factor: LocalSolver,
     /// Stored entries of `E` (both triangles).
     e_nnz: usize,
-    /// Exchange plan of the Schwarz extended layout (owned rows plus the subdomains' overlap).
-    halo: Halo,
-    n_owned: usize,
-    ext: Vec<f64>,
-    /// This rank's partial `Zᵀ r`, per held column.
+    /// This rank's partial sums per held column, and everyone's.
     mine: Vec<f64>,
     gathered: Vec<f64>,
+    /// A coarse vector, whole, and its entries at the held columns.
     y: Vec<f64>,
+    y_held: Vec<f64>,
     setup_seconds: f64,
 }
 
@@ -159,8 +155,18 @@ impl CoarseSpace {
         bases: Vec<Vec<Vec<f64>>>,
         name: &str,
     ) -> Result<CoarseSpace> {
-        let mut rows = RowsOfA::new(comm, a)?;
-        Self::with_rows(comm, &mut rows, schwarz, bases, name)
+        let local: usize = bases.iter().map(Vec::len).sum();
+        let n_coarse = comm.sum_u64(local as u64) as usize;
+        let mut next = comm.exclusive_scan_u64(local as u64);
+        let pieces = bases
+            .into_iter()
+            .map(|vectors| {
+                let ids = (next..next + vectors.len() as u64).collect();
+                next += vectors.len() as u64;
+                CoarsePieces { ids, vectors }
+            })
+            .collect();
+        Self::from_pieces(comm, a, schwarz, pieces, n_coarse, name)
     }
 
     /// Collective: builds the coarse space of `pieces` (per subdomain of `schwarz`, in its order;
@@ -175,8 +181,95 @@ impl CoarseSpace {
         n_coarse: usize,
         name: &str,
     ) -> Result<CoarseSpace> {
-        let mut rows = RowsOfA::new(comm, a)?;
-        Self::build(comm, &mut rows, schwarz, pieces, n_coarse, name)
+        let start = Instant::now();
+        let subs = &schwarz.subdomains;
+        comm.agree(
+            check_shape(subs, &pieces, n_coarse).map_err(|m| Error::input(format!("coarse space '{name}': {m}"))),
+        )?;
+        if n_coarse > REDUNDANT_COARSE_MAX {
+            return comm.agree(Err(Error::Config(format!(
+                "coarse space '{name}' has dimension {n_coarse}, above the {REDUNDANT_COARSE_MAX} that the redundant \
+                 coarse solve handles (a distributed coarse solve is not implemented)"
+            ))));
+        }
+        let mut has_piece = vec![false; n_coarse];
+        pieces
+            .iter()
+            .flat_map(|p| &p.ids)
+            .for_each(|&c| has_piece[c as usize] = true);
+        let mine: Vec<u32> = (0..n_coarse as u32).filter(|&c| has_piece[c as usize]).collect();
+        let mut held_anywhere = vec![false; n_coarse];
+        comm.all_gather_v(&mine)
+            .iter()
+            .for_each(|&c| held_anywhere[c as usize] = true);
+        if let Some(c) = held_anywhere.iter().position(|h| !h) {
+            // Every rank sees the same gathered columns, so all fail together.
+            return Err(Error::input(format!("coarse space '{name}': column {c} has no piece")));
+        }
+        // Z on the Schwarz extended rows from this rank's pieces, summed at the row owners.
+        let mut z: Vec<SparseRow> = vec![Vec::new(); schwarz.ext_layout.n_local()];
+        for (s, p) in subs.iter().zip(&pieces) {
+            for (v, &c) in p.vectors.iter().zip(&p.ids) {
+                for (&e, &x) in s.ext.iter().zip(v).filter(|(_, &x)| x != 0.0) {
+                    z[e as usize].push((c as u32, x));
+                }
+            }
+        }
+        drop(pieces);
+        Halo::new(comm, &schwarz.ext_layout)?.reverse_append_rows(comm, &mut z);
+        z.truncate(schwarz.ext_layout.n_owned);
+        z.iter_mut().for_each(merge_keys);
+        let w = RowsOfA::new(comm, a)?.times_rows(comm, &z, n_coarse);
+        let e = assemble(comm, &z, &w, n_coarse);
+        // Every rank factors the same E, so they succeed or fail together; agree all the same.
+        let factor = LocalSolver::new(&e, LocalSolverKind::Cholesky).map_err(|_| {
+            Error::Config(format!(
+                "coarse space '{name}': E = Zᵀ A Z (dimension {n_coarse}) is not positive definite (linearly \
+                 dependent coarse vectors, or A not SPD)"
+            ))
+        });
+        let factor = comm.agree(factor)?;
+        let mut touched = vec![false; n_coarse];
+        z.iter()
+            .chain(&w)
+            .flatten()
+            .for_each(|&(c, _)| touched[c as usize] = true);
+        let held: Vec<usize> = (0..n_coarse).filter(|&c| touched[c]).collect();
+        let gathered_ids: Vec<u32> = comm.all_gather_v(&held.iter().map(|&c| c as u32).collect::<Vec<_>>());
+        let counts: Vec<i32> = comm
+            .all_gather_u64(held.len() as u64)
+            .iter()
+            .map(|&c| c as i32)
+            .collect();
+        let mut slot = vec![u32::MAX; n_coarse];
+        held.iter().enumerate().for_each(|(k, &c)| slot[c] = k as u32);
+        let local = |rows: &[SparseRow]| -> Csr {
+            let triplets: Vec<(u32, u32, f64)> = rows
+                .iter()
+                .enumerate()
+                .flat_map(|(i, r)| r.iter().map(move |&(c, x)| (i as u32, c, x)))
+                .map(|(i, c, x)| (i, slot[c as usize], x))
+                .collect();
+            Csr::from_triplets(rows.len(), held.len(), &triplets)
+        };
+        let (z, w) = (local(&z), local(&w));
+        Ok(CoarseSpace {
+            name: name.to_string(),
+            n_coarse,
+            z,
+            w,
+            mine: vec![0.0; held.len()],
+            y_held: vec![0.0; held.len()],
+            held,
+            displs: displacements(&counts),
+            counts,
+            gathered: vec![0.0; gathered_ids.len()],
+            gathered_ids,
+            e_nnz: e.nnz(),
+            factor,
+            y: vec![0.0; n_coarse],
+            setup_seconds: comm.max_f64(start.elapsed().as_secs_f64()),
+        })
     }
 
     /// Collective: the GDSW coarse space of `schwarz` (see [`gdsw_space`]; Boolean partition of
@@ -190,12 +283,6 @@ impl CoarseSpace {
     /// pieces `D_s Φ_c` are 0 off their subdomain's core and the cores split the rows, so
     /// summing them reproduces every `Φ_c` exactly once on every row: they go in unweighted.
     pub fn from_gdsw(comm: &Comm, a: &DistMatrix, schwarz: &Schwarz, space: GdswSpace) -> Result<CoarseSpace> {
-        let mut rows = RowsOfA::new(comm, a)?;
-        Self::with_gdsw(comm, &mut rows, schwarz, space)
-    }
-
-    /// [`CoarseSpace::from_gdsw`] with a copy of `A`'s rows the caller keeps.
-    pub(crate) fn with_gdsw(comm: &Comm, a: &mut RowsOfA, schwarz: &Schwarz, space: GdswSpace) -> Result<CoarseSpace> {
         let n = space.n_coarse as usize;
         let pieces = space
             .subdomains
@@ -205,198 +292,28 @@ impl CoarseSpace {
                 vectors: b.vectors,
             })
             .collect();
-        Self::build(comm, a, schwarz, pieces, n, "gdsw")
+        Self::from_pieces(comm, a, schwarz, pieces, n, "gdsw")
     }
 
-    /// [`CoarseSpace::new`] with a copy of `A`'s rows the caller keeps (the two-level
-    /// preconditioners multiply by `A` too).
-    pub(crate) fn with_rows(
-        comm: &Comm,
-        a: &mut RowsOfA,
-        schwarz: &Schwarz,
-        bases: Vec<Vec<Vec<f64>>>,
-        name: &str,
-    ) -> Result<CoarseSpace> {
-        let local: usize = bases.iter().map(Vec::len).sum();
-        let n_coarse = comm.sum_u64(local as u64) as usize;
-        let mut next = comm.exclusive_scan_u64(local as u64);
-        let pieces = bases
-            .into_iter()
-            .map(|vectors| {
-                let ids = (next..next + vectors.len() as u64).collect();
-                next += vectors.len() as u64;
-                CoarsePieces { ids, vectors }
-            })
-            .collect();
-        Self::build(comm, a, schwarz, pieces, n_coarse, name)
+    /// Column `c` of `Z` on the owned rows into `z` (for checks; local).
+    pub fn column(&self, c: usize, z: &mut [f64]) {
+        let k = self.held.binary_search(&c).ok();
+        for (i, zi) in z.iter_mut().enumerate() {
+            let (cols, vals) = self.z.row(i);
+            *zi = k
+                .and_then(|k| cols.iter().position(|&x| x as usize == k))
+                .map_or(0.0, |p| vals[p]);
+        }
     }
 
-    /// Collective: checks the shape of `pieces`, numbers the columns this rank holds, assembles
-    /// and factorizes `E`.
-    fn build(
-        comm: &Comm,
-        a: &mut RowsOfA,
-        schwarz: &Schwarz,
-        pieces: Vec<CoarsePieces>,
-        n_coarse: usize,
-        name: &str,
-    ) -> Result<CoarseSpace> {
-        let start = Instant::now();
-        let subs = &schwarz.subdomains;
-        comm.agree(
-            check_shape(subs, &pieces, n_coarse).map_err(|m| Error::input(format!("coarse space '{name}': {m}"))),
-        )?;
-        if n_coarse > REDUNDANT_COARSE_MAX {
-            return comm.agree(Err(Error::Config(format!(
-                "coarse space '{name}' has dimension {n_coarse}, above the {REDUNDANT_COARSE_MAX} that the redundant \
-                 dense coarse solve handles (a distributed coarse solve is not implemented)"
-            ))));
-        }
-        let mut local_ids: Vec<usize> = pieces.iter().flat_map(|p| p.ids.iter().map(|&c| c as usize)).collect();
-        local_ids.sort_unstable();
-        local_ids.dedup();
-        let gathered_ids: Vec<u32> = comm.all_gather_v(&local_ids.iter().map(|&c| c as u32).collect::<Vec<_>>());
-        let mut held = vec![false; n_coarse];
-        gathered_ids.iter().for_each(|&c| held[c as usize] = true);
-        if let Some(c) = held.iter().position(|h| !h) {
-            // Every rank sees the same gathered columns, so all fail together.
-            return Err(Error::input(format!("coarse space '{name}': column {c} has no piece")));
-        }
-        let counts: Vec<i32> = comm
-            .all_gather_u64(local_ids.len() as u64)
-            .iter()
-            .map(|&c| c as i32)
-            .collect();
-        let displs = displacements(&counts);
-        let parts = subs
-            .iter()
-            .zip(pieces)
-            .map(|(s, p)| {
-                let ids: Vec<usize> = p.ids.iter().map(|&c| c as usize).collect();
-                Part {
-                    ext: s.ext.clone(),
-                    slots: ids.iter().map(|c| local_ids.partition_point(|x| x < c)).collect(),
-                    ids,
-                    basis: p.vectors,
-                }
-            })
-            .collect();
-        let mut cs = CoarseSpace {
-            name: name.to_string(),
-            parts,
-            n_coarse,
-            mine: vec![0.0; local_ids.len()],
-            local_ids,
-            counts,
-            displs,
-            gathered: vec![0.0; gathered_ids.len()],
-            gathered_ids,
-            factor: None,
-            e_nnz: 0,
-            halo: Halo::new(comm, &schwarz.ext_layout)?,
-            n_owned: schwarz.ext_layout.n_owned,
-            ext: vec![0.0; schwarz.ext_layout.n_local()],
-            y: vec![0.0; n_coarse],
-            setup_seconds: 0.0,
-        };
-        let e = cs.assemble(comm, a);
-        cs.e_nnz = e.nnz();
-        // Every rank factors the same E, so they succeed or fail together; agree all the same.
-        let factor = LocalSolver::new(&e, LocalSolverKind::Cholesky).map_err(|_| {
-            Error::Config(format!(
-                "coarse space '{name}': E = Zᵀ A Z (dimension {n_coarse}) is not positive definite (linearly \
-                 dependent coarse vectors, or A not SPD)"
-            ))
-        });
-        cs.factor = Some(comm.agree(factor)?);
-        cs.setup_seconds = comm.max_f64(start.elapsed().as_secs_f64());
-        Ok(cs)
-    }
-
-    /// Collective: `E = Zᵀ A Z`, whole on every rank (both triangles; see the module
-    /// documentation for the scheme).
-    fn assemble(&mut self, comm: &Comm, a: &RowsOfA) -> Csr {
-        let n = self.n_coarse;
-        // Z on the extended rows from this rank's pieces, then summed at the row owners.
-        let mut z: Vec<SparseRow> = vec![Vec::new(); self.ext.len()];
-        for p in &self.parts {
-            for (v, &c) in p.basis.iter().zip(&p.ids) {
-                for (&e, &x) in p.ext.iter().zip(v).filter(|(_, &x)| x != 0.0) {
-                    z[e as usize].push((c as u32, x));
-                }
-            }
-        }
-        self.halo.reverse_append_rows(comm, &mut z);
-        z.truncate(self.n_owned);
-        z.iter_mut().for_each(merge_keys);
-        let w = a.times_rows(comm, &z, n);
-        // This rank's share Σ_i z_iᵀ w_i, column by column of Z (its owned rows transposed).
-        let mut by_column: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
-        for (i, row) in z.iter().enumerate() {
-            row.iter().for_each(|&(c, x)| by_column[c as usize].push((i as u32, x)));
-        }
-        let (mut acc, mut mark, mut touched) = (vec![0.0; n], vec![false; n], Vec::new());
-        let (mut rows, mut cols, mut vals) = (Vec::new(), Vec::new(), Vec::new());
-        for (c, entries) in by_column.iter().enumerate() {
-            for &(i, x) in entries {
-                for &(d, y) in &w[i as usize] {
-                    let d = d as usize;
-                    if !mark[d] {
-                        mark[d] = true;
-                        touched.push(d);
-                    }
-                    acc[d] += x * y;
-                }
-            }
-            touched.sort_unstable();
-            for d in touched.drain(..) {
-                mark[d] = false;
-                rows.push(c as u32);
-                cols.push(d as u32);
-                vals.push(std::mem::take(&mut acc[d]));
-            }
-        }
-        let (rows, cols, vals) = (
-            comm.all_gather_v(&rows),
-            comm.all_gather_v(&cols),
-            comm.all_gather_v(&vals),
-        );
-        let triplets: Vec<(u32, u32, f64)> = rows
-            .into_iter()
-            .zip(cols)
-            .zip(vals)
-            .map(|((r, c), v)| (r, c, v))
-            .collect();
-        Csr::from_triplets(n, n, &triplets)
-    }
-
-    /// Collective among neighbours: column `c` of `Z` on the owned rows into `z` (the sum of its
-    /// pieces over all subdomains; allocation-free, for checks and the assembly of `E`).
-    pub fn column(&mut self, comm: &Comm, c: usize, z: &mut [f64]) {
-        self.ext.iter_mut().for_each(|x| *x = 0.0);
-        for p in &self.parts {
-            for (v, _) in p.basis.iter().zip(&p.ids).filter(|(_, &id)| id == c) {
-                for (&e, x) in p.ext.iter().zip(v) {
-                    self.ext[e as usize] += x; // the pieces on their subdomains' rows
-                }
-            }
-        }
-        self.halo.reverse_add(comm, &mut self.ext); // ... summed at the owners
-        z.copy_from_slice(&self.ext[..self.n_owned]);
-    }
-
-    /// Collective: `y = Zᵀ r` whole on every rank (`r` on the owned rows; its overlap rows are
-    /// fetched from their owners). Each rank sums its pieces' products per held column, one
-    /// allgather collects the partial sums, and they are added up by column in rank order.
-    fn restrict(&mut self, comm: &Comm, r: &[f64]) {
-        self.ext[..self.n_owned].copy_from_slice(r);
-        self.halo.forward(comm, &mut self.ext); // r on the overlap rows
+    /// Collective: `self.y = E⁻¹ (Zᵀ r − Wᵀ v)` (the `Wᵀ v = Zᵀ A v` term only with `v`), `r`
+    /// and `v` on the owned rows. One allgather of the partial sums per held column, added up by
+    /// column in rank order (reproducibly).
+    fn coarse_solve(&mut self, comm: &Comm, r: &[f64], v: Option<&[f64]>) {
         self.mine.iter_mut().for_each(|x| *x = 0.0);
-        for p in &self.parts {
-            for (v, &k) in p.basis.iter().zip(&p.slots) {
-                let dot: f64 = v.iter().zip(&p.ext).map(|(x, &e)| x * self.ext[e as usize]).sum();
-                self.mine[k] += dot; // vᵀ R_s r
-            }
+        self.z.spmv_transpose_add(1.0, r, &mut self.mine);
+        if let Some(v) = v {
+            self.w.spmv_transpose_add(-1.0, v, &mut self.mine);
         }
         {
             let mut part = PartitionMut::new(&mut self.gathered[..], &self.counts[..], &self.displs[..]);
@@ -404,34 +321,40 @@ impl CoarseSpace {
         }
         self.y.iter_mut().for_each(|x| *x = 0.0);
         for (&c, g) in self.gathered_ids.iter().zip(&self.gathered) {
-            self.y[c as usize] += g; // z_cᵀ r = Σ over the pieces of column c
+            self.y[c as usize] += g;
+        }
+        self.factor.solve_in_place(&mut self.y);
+        for (yh, &c) in self.y_held.iter_mut().zip(&self.held) {
+            *yh = self.y[c];
         }
     }
 
-    /// Collective: `z = Q r` (or `z += Q r` with `add`) on the owned rows. One forward exchange,
-    /// one allgather of the partial coarse vector, two sparse triangular solves with the factor,
-    /// one reverse-add.
+    /// Collective: `z = Q r` (or `z += Q r` with `add`) on the owned rows: one allgather, two
+    /// sparse triangular solves, local sparse products.
     pub fn apply_owned(&mut self, comm: &Comm, r: &[f64], z: &mut [f64], add: bool) {
-        self.restrict(comm, r); // y = Zᵀ r
-        if let Some(f) = &mut self.factor {
-            f.solve_in_place(&mut self.y); // y = E⁻¹ Zᵀ r
+        self.coarse_solve(comm, r, None);
+        if !add {
+            z.iter_mut().for_each(|x| *x = 0.0);
         }
-        self.ext.iter_mut().for_each(|x| *x = 0.0);
-        for p in &self.parts {
-            for (v, &c) in p.basis.iter().zip(&p.ids) {
-                let yc = self.y[c];
-                for (&e, x) in p.ext.iter().zip(v) {
-                    self.ext[e as usize] += yc * x; // Z y on this rank's subdomains
-                }
-            }
+        self.z.spmv_add(&self.y_held, z);
+    }
+
+    /// Collective: `q = Q r` and `p = (I − A Q) r` on the owned rows (the deflated residual of
+    /// A-DEF1 and BNN), with `A Q r = W E⁻¹ Zᵀ r`: no product with `A`.
+    pub fn deflate(&mut self, comm: &Comm, r: &[f64], q: &mut [f64], p: &mut [f64]) {
+        self.coarse_solve(comm, r, None);
+        self.z.spmv(&self.y_held, q);
+        for (i, (pi, ri)) in p.iter_mut().zip(r).enumerate() {
+            *pi = ri - self.w.row_dot(i, &self.y_held);
         }
-        self.halo.reverse_add(comm, &mut self.ext); // overlap contributions to their owners
-        let zo = &self.ext[..self.n_owned];
-        if add {
-            z.iter_mut().zip(zo).for_each(|(a, b)| *a += b);
-        } else {
-            z.copy_from_slice(zo);
-        }
+    }
+
+    /// Collective: `z = v + Q (r − A v)` on the owned rows (the `(I − Q A) v + Q r` closing
+    /// A-DEF2 and BNN), with `Zᵀ A v = Wᵀ v`: no product with `A`.
+    pub fn correct(&mut self, comm: &Comm, r: &[f64], v: &[f64], z: &mut [f64]) {
+        self.coarse_solve(comm, r, Some(v));
+        z.copy_from_slice(v);
+        self.z.spmv_add(&self.y_held, z);
     }
 
     /// The coarse dimension (columns of `Z` over all ranks).
@@ -439,9 +362,9 @@ impl CoarseSpace {
         self.n_coarse
     }
 
-    /// The columns this rank holds pieces of, ascending.
+    /// The coarse columns with an entry of `Z` or `A Z` on this rank's owned rows, ascending.
     pub fn local_columns(&self) -> &[usize] {
-        &self.local_ids
+        &self.held
     }
 
     /// The space's name (`nicolaides`, `gdsw`, ...).
@@ -451,13 +374,56 @@ impl CoarseSpace {
 
     /// Stored entries of `E = Zᵀ A Z` (both triangles) and of its Cholesky factor.
     pub fn operator_nnz(&self) -> (usize, usize) {
-        (self.e_nnz, self.factor.as_ref().map_or(0, LocalSolver::nnz_factor))
+        (self.e_nnz, self.factor.nnz_factor())
     }
 
     /// Seconds of set-up (assembly and factorization of `E`), the maximum over ranks.
     pub fn setup_seconds(&self) -> f64 {
         self.setup_seconds
     }
+}
+
+/// Collective: `E = Zᵀ A Z = Zᵀ W`, whole on every rank (both triangles), from `Z` and `W`
+/// on the owned rows: this rank's share `Σ_i z_iᵀ w_i`, column by column of `Z`, goes to every
+/// rank as triplets, summed in rank order.
+fn assemble(comm: &Comm, z: &[SparseRow], w: &[SparseRow], n: usize) -> Csr {
+    let mut by_column: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+    for (i, row) in z.iter().enumerate() {
+        row.iter().for_each(|&(c, x)| by_column[c as usize].push((i as u32, x)));
+    }
+    let (mut acc, mut mark, mut touched) = (vec![0.0; n], vec![false; n], Vec::new());
+    let (mut rows, mut cols, mut vals) = (Vec::new(), Vec::new(), Vec::new());
+    for (c, entries) in by_column.iter().enumerate() {
+        for &(i, x) in entries {
+            for &(d, y) in &w[i as usize] {
+                let d = d as usize;
+                if !mark[d] {
+                    mark[d] = true;
+                    touched.push(d);
+                }
+                acc[d] += x * y;
+            }
+        }
+        touched.sort_unstable();
+        for d in touched.drain(..) {
+            mark[d] = false;
+            rows.push(c as u32);
+            cols.push(d as u32);
+            vals.push(std::mem::take(&mut acc[d]));
+        }
+    }
+    let (rows, cols, vals) = (
+        comm.all_gather_v(&rows),
+        comm.all_gather_v(&cols),
+        comm.all_gather_v(&vals),
+    );
+    let triplets: Vec<(u32, u32, f64)> = rows
+        .into_iter()
+        .zip(cols)
+        .zip(vals)
+        .map(|((r, c), v)| (r, c, v))
+        .collect();
+    Csr::from_triplets(n, n, &triplets)
 }
 
 /// Checks that there is one set of pieces per subdomain, each piece on the subdomain's rows with

@@ -1,6 +1,7 @@
 //! A preconditioner's own copy of this rank's rows of `A`, for the products and residuals that
-//! Schwarz methods need between their solves: the multiplicative sweep's `r − A z` on some rows,
-//! and the two-level methods' `A Q r`, `A M₁⁻¹ r` and coarse operator `Zᵀ A Z`. A
+//! Schwarz methods need between their solves — the multiplicative sweep's `r − A z` on some rows
+//! — and for the coarse spaces' set-up product `W = A Z` (whose result the two-level methods keep
+//! instead of multiplying by `A` in each application). A
 //! [`Preconditioner`](crate::linalg::Preconditioner) sees the matrix only at set-up, so it keeps
 //! what it multiplies by; this is the one place that does it.
 
@@ -76,16 +77,5 @@ impl RowsOfA {
                     .collect()
             })
             .collect()
-    }
-
-    /// Collective among neighbours: `y = A x` on the owned rows, with `x` given on the owned
-    /// rows (copied into [`RowsOfA::x`]; the owned-block product overlaps the exchange).
-    pub fn apply(&mut self, comm: &Comm, x: &[f64], y: &mut [f64]) {
-        let n = self.diag.nrows;
-        self.x[..n].copy_from_slice(x);
-        let diag = &self.diag;
-        self.halo
-            .forward_overlapped(comm, &mut self.x, |xd| diag.spmv(&xd[..n], y));
-        self.offd.spmv_add(&self.x[n..], y);
     }
 }

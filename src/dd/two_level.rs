@@ -17,8 +17,6 @@
 //! by Cholesky).
 
 use super::coarse::{nicolaides, CoarseSpace};
-use super::gdsw::gdsw_space;
-use super::operator::RowsOfA;
 use super::Schwarz;
 use crate::comm::Comm;
 use crate::error::Result;
@@ -62,12 +60,10 @@ pub struct TwoLevel<P: Preconditioner = Schwarz> {
     one: P,
     coarse: CoarseSpace,
     combination: Combination,
-    a: RowsOfA,
     /// Work vectors over `A`'s layout (inputs and outputs of `M₁⁻¹`) and on the owned rows.
     w: DistVector,
     v: DistVector,
     q: Vec<f64>,
-    t: Vec<f64>,
 }
 
 impl TwoLevel<Schwarz> {
@@ -80,10 +76,8 @@ impl TwoLevel<Schwarz> {
     /// Collective: the GDSW two-level preconditioner around the one-level `schwarz` (overlap at
     /// least 1; one coarse column per interface component, see [`CoarseSpace::gdsw`]).
     pub fn gdsw(comm: &Comm, a: &DistMatrix, schwarz: Schwarz, combination: Combination) -> Result<Self> {
-        let space = gdsw_space(comm, &schwarz)?;
-        let mut rows = RowsOfA::new(comm, a)?;
-        let coarse = CoarseSpace::with_gdsw(comm, &mut rows, &schwarz, space)?;
-        Ok(Self::compose(a, schwarz, coarse, rows, combination))
+        let coarse = CoarseSpace::gdsw(comm, a, &schwarz)?;
+        Ok(Self::new(a, schwarz, coarse, combination))
     }
 
     /// Collective: the two-level preconditioner around `schwarz` with the coarse space of
@@ -97,31 +91,22 @@ impl TwoLevel<Schwarz> {
         name: &str,
         combination: Combination,
     ) -> Result<Self> {
-        let mut rows = RowsOfA::new(comm, a)?;
-        let coarse = CoarseSpace::with_rows(comm, &mut rows, &schwarz, bases, name)?;
-        Ok(Self::compose(a, schwarz, coarse, rows, combination))
+        let coarse = CoarseSpace::new(comm, a, &schwarz, bases, name)?;
+        Ok(Self::new(a, schwarz, coarse, combination))
     }
 }
 
 impl<P: Preconditioner> TwoLevel<P> {
-    /// Collective: combines any one-level preconditioner `one` with a coarse space built for
-    /// the same matrix `a`.
-    pub fn new(comm: &Comm, a: &DistMatrix, one: P, coarse: CoarseSpace, combination: Combination) -> Result<Self> {
-        let rows = RowsOfA::new(comm, a)?;
-        Ok(Self::compose(a, one, coarse, rows, combination))
-    }
-
-    fn compose(a: &DistMatrix, one: P, coarse: CoarseSpace, rows: RowsOfA, combination: Combination) -> Self {
-        let n = a.layout.n_owned;
+    /// Combines any one-level preconditioner `one` with a coarse space built for the same
+    /// matrix `a` (whose layout the work vectors take).
+    pub fn new(a: &DistMatrix, one: P, coarse: CoarseSpace, combination: Combination) -> Self {
         TwoLevel {
             one,
             coarse,
             combination,
-            a: rows,
             w: DistVector::zeros(&a.layout),
             v: DistVector::zeros(&a.layout),
-            q: vec![0.0; n],
-            t: vec![0.0; n],
+            q: vec![0.0; a.layout.n_owned],
         }
     }
 
@@ -136,43 +121,28 @@ impl<P: Preconditioner> TwoLevel<P> {
     }
 }
 
-/// `out = r − A x` on the owned rows (`ax` is work space).
-fn residual(comm: &Comm, a: &mut RowsOfA, r: &[f64], x: &[f64], ax: &mut [f64], out: &mut [f64]) {
-    a.apply(comm, x, ax);
-    for ((o, ri), axi) in out.iter_mut().zip(r).zip(ax.iter()) {
-        *o = ri - axi;
-    }
-}
-
 impl<P: Preconditioner> Preconditioner for TwoLevel<P> {
     fn apply(&mut self, comm: &Comm, rv: &DistVector, z: &mut DistVector) {
         let r = rv.owned();
-        let (a, t) = (&mut self.a, &mut self.t[..]);
         match self.combination {
             Combination::Additive => {
                 self.one.apply(comm, rv, z); // z = M₁⁻¹ r
                 self.coarse.apply_owned(comm, r, z.owned_mut(), true); // z += Q r
             }
             Combination::ADef1 => {
-                self.coarse.apply_owned(comm, r, &mut self.q, false); // q = Q r
-                residual(comm, a, r, &self.q, t, self.w.owned_mut()); // w = P r = r − A Q r
+                self.coarse.deflate(comm, r, &mut self.q, self.w.owned_mut()); // q = Q r, w = P r
                 self.one.apply(comm, &self.w, z); // z = M₁⁻¹ P r
                 z.owned_mut().iter_mut().zip(&self.q).for_each(|(zi, qi)| *zi += qi);
                 // ... + Q r
             }
             Combination::ADef2 => {
                 self.one.apply(comm, rv, &mut self.v); // v = M₁⁻¹ r
-                residual(comm, a, r, self.v.owned(), t, &mut self.q); // q = r − A v
-                z.copy_from(&self.v);
-                self.coarse.apply_owned(comm, &self.q, z.owned_mut(), true); // z = Pᵀ v + Q r = v + Q (r − A v)
+                self.coarse.correct(comm, r, self.v.owned(), z.owned_mut()); // z = Pᵀ v + Q r
             }
             Combination::Balanced => {
-                self.coarse.apply_owned(comm, r, &mut self.q, false); // q = Q r
-                residual(comm, a, r, &self.q, t, self.w.owned_mut()); // w = P r = r − A Q r
+                self.coarse.deflate(comm, r, &mut self.q, self.w.owned_mut()); // w = P r = r − A Q r
                 self.one.apply(comm, &self.w, &mut self.v); // v = M₁⁻¹ P r
-                residual(comm, a, r, self.v.owned(), t, &mut self.q); // q = r − A v
-                z.copy_from(&self.v);
-                self.coarse.apply_owned(comm, &self.q, z.owned_mut(), true); // z = Pᵀ v + Q r = v + Q (r − A v)
+                self.coarse.correct(comm, r, self.v.owned(), z.owned_mut()); // z = Pᵀ v + Q r = v + Q (r − A v)
             }
         }
     }

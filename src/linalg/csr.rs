@@ -93,6 +93,15 @@ impl Csr {
         }
     }
 
+    /// `y += α Aᵀ x` (`x` of `nrows`, `y` of `ncols` entries).
+    pub fn spmv_transpose_add(&self, alpha: f64, x: &[f64], y: &mut [f64]) {
+        for (i, &xi) in x.iter().enumerate().take(self.nrows) {
+            let (c, v) = self.row(i);
+            let s = alpha * xi;
+            c.iter().zip(v).for_each(|(&j, a)| y[j as usize] += a * s);
+        }
+    }
+
     /// The diagonal (0 where no diagonal entry is stored).
     pub fn diagonal(&self) -> Vec<f64> {
         (0..self.nrows.min(self.ncols))

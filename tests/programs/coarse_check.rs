@@ -92,7 +92,7 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
     let mut col = DistVector::zeros(&a.layout);
     let mut acol = DistVector::zeros(&a.layout);
     for c in 0..q.dimension() {
-        q.column(comm, c, col.owned_mut());
+        q.column(c, col.owned_mut());
         if let Some(sp) = &space {
             a.spmv(comm, &mut col, &mut acol);
             if let Err(m) = check_gdsw_column(&sz, sp, c as u64, col.owned(), acol.owned()) {
