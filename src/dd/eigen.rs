@@ -104,38 +104,58 @@ impl Basis {
         &self.v[j * self.n..(j + 1) * self.n]
     }
 
-    /// Orthonormalizes `x` against the basis (two classical Gram–Schmidt passes) and appends
-    /// it; returns false (and appends nothing) when it is numerically in the span already.
-    fn push(&mut self, mut x: Vec<f64>, mass: &dyn Fn(&[f64], &mut [f64])) -> bool {
-        let n = self.n;
+    /// Orthonormalizes the block `xs` against the basis and appends what is new: two passes of
+    /// block classical Gram–Schmidt against the existing basis as matrix products (BCGS2), then
+    /// each vector against the ones of its block kept before it, twice. A vector whose
+    /// `M`-norm falls below `1e-10` of its norm on entry is numerically in the span and is
+    /// dropped.
+    fn push_block(&mut self, xs: Vec<Vec<f64>>, mass: &dyn Fn(&[f64], &mut [f64])) {
+        let (n, m0) = (self.n, self.len());
         let mut mx = vec![0.0; n];
-        mass(&x, &mut mx);
-        let norm0 = dot(&x, &mx).max(0.0).sqrt();
-        if norm0 == 0.0 || !norm0.is_finite() {
-            return false;
-        }
-        if self.len() > 0 {
+        let norm0: Vec<f64> = xs
+            .iter()
+            .map(|x| {
+                mass(x, &mut mx);
+                dot(x, &mx).max(0.0).sqrt()
+            })
+            .collect();
+        let mut x = Mat::from_fn(n, xs.len(), |i, j| xs[j][i]);
+        if m0 > 0 {
             for _ in 0..2 {
-                let c = self.mv().transpose() * MatRef::from_column_major_slice(&x, n, 1); // Vᵀ M x
-                matmul(
-                    MatMut::from_column_major_slice_mut(&mut x, n, 1),
-                    Accum::Add,
-                    self.v(),
-                    &c,
-                    -1.0,
-                    Par::Seq,
-                );
+                let c = self.mv().transpose() * &x; // Vᵀ M X
+                matmul(x.as_mut(), Accum::Add, self.v(), &c, -1.0, Par::Seq);
             }
         }
-        mass(&x, &mut mx);
-        let norm = dot(&x, &mx).max(0.0).sqrt();
-        // Below this the vector is rounding noise of the span, not a new direction.
-        if norm <= 1e-10 * norm0 {
-            return false;
+        for (j, &nrm0) in norm0.iter().enumerate() {
+            if nrm0 == 0.0 || !nrm0.is_finite() {
+                continue;
+            }
+            let mut v: Vec<f64> = (0..n).map(|i| x[(i, j)]).collect();
+            let (from, len) = (m0, self.len());
+            if len > from {
+                for _ in 0..2 {
+                    let block = MatRef::from_column_major_slice(&self.mv[from * n..], n, len - from);
+                    let c = block.transpose() * MatRef::from_column_major_slice(&v, n, 1);
+                    let vs = MatRef::from_column_major_slice(&self.v[from * n..], n, len - from);
+                    matmul(
+                        MatMut::from_column_major_slice_mut(&mut v, n, 1),
+                        Accum::Add,
+                        vs,
+                        &c,
+                        -1.0,
+                        Par::Seq,
+                    );
+                }
+            }
+            mass(&v, &mut mx);
+            let norm = dot(&v, &mx).max(0.0).sqrt();
+            // Below this the vector is rounding noise of the span, not a new direction.
+            if norm <= 1e-10 * nrm0 {
+                continue;
+            }
+            self.v.extend(v.iter().map(|a| a / norm));
+            self.mv.extend(mx.iter().map(|a| a / norm));
         }
-        self.v.extend(x.iter().map(|a| a / norm));
-        self.mv.extend(mx.iter().map(|a| a / norm));
-        true
     }
 }
 
@@ -161,9 +181,7 @@ pub(crate) fn largest_eigenpairs(
         let mut next = std::mem::take(&mut starts);
         for _ in 0..=p.depth {
             let first = basis.len();
-            for x in next.drain(..) {
-                basis.push(x, mass);
-            }
+            basis.push_block(std::mem::take(&mut next), mass);
             if basis.len() == first {
                 break; // invariant subspace: the basis is complete
             }
