@@ -551,6 +551,9 @@ fn say(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
+/// How long the ranks wait for each other on the error exit path ([`Comm::barrier_within`]).
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Entry point of the `ddkit` binary: initializes MPI, parses arguments (rank 0 prints help and
 /// errors), runs the command and returns the process exit code.
 pub fn main() -> i32 {
@@ -569,6 +572,8 @@ pub fn main() -> i32 {
             if comm.is_root() {
                 let _ = e.print();
             }
+            // Every rank parsed the same arguments, so all are here.
+            comm.barrier_within(EXIT_WAIT);
             return e.exit_code();
         }
     };
@@ -584,6 +589,7 @@ pub fn main() -> i32 {
             if comm.is_root() || cli.verbose {
                 eprintln!("ddkit: error: {e}");
             }
+            comm.barrier_within(EXIT_WAIT); // errors are agreed: every rank comes here
             1
         }
     }

@@ -151,6 +151,28 @@ impl Comm {
     pub fn barrier(&self) {
         self.world.barrier();
     }
+
+    /// Collective, bounded: waits at a barrier for at most `limit` and says whether every rank
+    /// arrived. For exit paths: after an agreed error, rank 0 prints the message and all ranks
+    /// meet here before exiting, so that mpirun (which stops the job at the first non-zero exit)
+    /// cannot kill rank 0 before it has written its line; the bound keeps a rank that failed
+    /// alone from hanging there.
+    pub fn barrier_within(&self, limit: std::time::Duration) -> bool {
+        let start = std::time::Instant::now();
+        let mut request = self.world.immediate_barrier();
+        loop {
+            match request.test() {
+                Ok(_) => return true,
+                Err(r) if start.elapsed() < limit => request = r,
+                Err(r) => {
+                    // rsmpi panics on dropping an incomplete request; the process is exiting.
+                    std::mem::forget(r);
+                    return false;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
 }
 
 /// Exclusive prefix sums of `counts` (MPI displacements).
