@@ -288,8 +288,13 @@ fn mem_buffer(req: StackReq, what: &str) -> Result<MemBuffer> {
 /// triangle of `A`: the triangle IC(0) reads too.
 const LOWER_OF_A: Side = Side::Upper;
 
-/// Below this many rows the minimum-degree ordering is as good as nested dissection and cheaper.
-const ND_MIN_ROWS: usize = 2000;
+/// Below this many rows the minimum-degree ordering is cheaper than nested dissection by more
+/// than its extra fill costs. Measured on the 3D 100³ benchmark with 256 subdomains (~6000 rows
+/// each with the overlap) on 2 ranks: METIS's ordering made the set-up 4.70 s (Nicolaides) and
+/// 8.43 s (GDSW); with AMD it is 2.83 s and 5.27 s, while the solves cost 10–16 % more (5.67 →
+/// 6.24 s and 4.75 → 5.53 s): 10.37 → 9.09 s and 13.20 → 10.82 s in all. Blocks of 16 000 rows
+/// and more (64 subdomains) keep nested dissection, whose smaller factors pay off there.
+const ND_MIN_ROWS: usize = 10000;
 
 /// Whether `a` has at most 6 entries per row on average, as 2D stencils and P1 triangle
 /// meshes do (3D ones have 7 or more): the factors then have narrow supernodes.

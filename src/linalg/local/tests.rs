@@ -91,7 +91,7 @@ fn solve_error(a: &Csr, kind: LocalSolverKind) -> f64 {
 /// banded (natural) ordering's lower bandwidth would give.
 #[test]
 fn nested_dissection_cholesky_is_exact_and_sparse() {
-    let m = 80;
+    let m = 110;
     let mut a = laplace2d(m);
     // Add the ±2 diagonals (a 9-point-like pattern) so the matrix counts as 3D-like.
     let mut trip = Vec::new();
