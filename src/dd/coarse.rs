@@ -92,6 +92,8 @@ pub struct CoarseSpace {
     e_nnz: usize,
     /// This rank's partial sums per held column, and everyone's.
     mine: Vec<f64>,
+    /// This rank's partial `Zᵀ r` of the last [`CoarseSpace::deflate`], per held column.
+    zt_r: Vec<f64>,
     gathered: Vec<f64>,
     /// A coarse vector, whole, and its entries at the held columns.
     y: Vec<f64>,
@@ -259,6 +261,7 @@ impl CoarseSpace {
             z,
             w,
             mine: vec![0.0; held.len()],
+            zt_r: vec![0.0; held.len()],
             y_held: vec![0.0; held.len()],
             held,
             displs: displacements(&counts),
@@ -306,12 +309,17 @@ impl CoarseSpace {
         }
     }
 
-    /// Collective: `self.y = E⁻¹ (Zᵀ r − Wᵀ v)` (the `Wᵀ v = Zᵀ A v` term only with `v`), `r`
-    /// and `v` on the owned rows. One allgather of the partial sums per held column, added up by
-    /// column in rank order (reproducibly).
-    fn coarse_solve(&mut self, comm: &Comm, r: &[f64], v: Option<&[f64]>) {
-        self.mine.iter_mut().for_each(|x| *x = 0.0);
-        self.z.spmv_transpose_add(1.0, r, &mut self.mine);
+    /// This rank's partial `Zᵀ r` into `zt_r`.
+    fn restrict(&mut self, r: &[f64]) {
+        self.zt_r.iter_mut().for_each(|x| *x = 0.0);
+        self.z.spmv_transpose_add(1.0, r, &mut self.zt_r);
+    }
+
+    /// Collective: `self.y = E⁻¹ (Zᵀ r − Wᵀ v)` from this rank's partial `Zᵀ r` in `zt_r` (the
+    /// `Wᵀ v = Zᵀ A v` term only with `v`, on the owned rows). One allgather of the partial sums
+    /// per held column, added up by column in rank order (reproducibly).
+    fn coarse_solve(&mut self, comm: &Comm, v: Option<&[f64]>) {
+        self.mine.copy_from_slice(&self.zt_r);
         if let Some(v) = v {
             self.w.spmv_transpose_add(-1.0, v, &mut self.mine);
         }
@@ -332,18 +340,23 @@ impl CoarseSpace {
     /// Collective: `z = Q r` (or `z += Q r` with `add`) on the owned rows: one allgather, two
     /// sparse triangular solves, local sparse products.
     pub fn apply_owned(&mut self, comm: &Comm, r: &[f64], z: &mut [f64], add: bool) {
-        self.coarse_solve(comm, r, None);
+        self.restrict(r);
+        self.coarse_solve(comm, None);
         if !add {
             z.iter_mut().for_each(|x| *x = 0.0);
         }
         self.z.spmv_add(&self.y_held, z);
     }
 
-    /// Collective: `q = Q r` and `p = (I − A Q) r` on the owned rows (the deflated residual of
-    /// A-DEF1 and BNN), with `A Q r = W E⁻¹ Zᵀ r`: no product with `A`.
-    pub fn deflate(&mut self, comm: &Comm, r: &[f64], q: &mut [f64], p: &mut [f64]) {
-        self.coarse_solve(comm, r, None);
-        self.z.spmv(&self.y_held, q);
+    /// Collective: `p = (I − A Q) r` on the owned rows (the deflated residual of A-DEF1 and BNN)
+    /// and, if asked, `q = Q r`, with `A Q r = W E⁻¹ Zᵀ r`: no product with `A`. Keeps `Zᵀ r`
+    /// for a following [`CoarseSpace::correct_deflated`].
+    pub fn deflate(&mut self, comm: &Comm, r: &[f64], q: Option<&mut [f64]>, p: &mut [f64]) {
+        self.restrict(r);
+        self.coarse_solve(comm, None);
+        if let Some(q) = q {
+            self.z.spmv(&self.y_held, q);
+        }
         for (i, (pi, ri)) in p.iter_mut().zip(r).enumerate() {
             *pi = ri - self.w.row_dot(i, &self.y_held);
         }
@@ -352,7 +365,14 @@ impl CoarseSpace {
     /// Collective: `z = v + Q (r − A v)` on the owned rows (the `(I − Q A) v + Q r` closing
     /// A-DEF2 and BNN), with `Zᵀ A v = Wᵀ v`: no product with `A`.
     pub fn correct(&mut self, comm: &Comm, r: &[f64], v: &[f64], z: &mut [f64]) {
-        self.coarse_solve(comm, r, Some(v));
+        self.restrict(r);
+        self.correct_deflated(comm, v, z);
+    }
+
+    /// Collective: [`CoarseSpace::correct`] for the `r` of the last [`CoarseSpace::deflate`],
+    /// whose `Zᵀ r` it reuses (BNN deflates and corrects the same residual).
+    pub fn correct_deflated(&mut self, comm: &Comm, v: &[f64], z: &mut [f64]) {
+        self.coarse_solve(comm, Some(v));
         z.copy_from_slice(v);
         self.z.spmv_add(&self.y_held, z);
     }

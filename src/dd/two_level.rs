@@ -4,10 +4,14 @@
 //!
 //! | combination | `M⁻¹` | symmetric | per application |
 //! |---|---|---|---|
-//! | additive | `M₁⁻¹ + Q` | if `M₁⁻¹` is | 1 `M₁⁻¹`, 1 `Q` |
-//! | a-def1 | `M₁⁻¹ P + Q` | no | 1 `M₁⁻¹`, 1 `Q`, 1 product with `A` |
-//! | a-def2 | `Pᵀ M₁⁻¹ + Q` | no | 1 `M₁⁻¹`, 1 `Q`, 1 product |
-//! | balanced (BNN) | `Pᵀ M₁⁻¹ P + Q` | if `M₁⁻¹` is | 1 `M₁⁻¹`, 2 `Q`, 2 products |
+//! | additive | `M₁⁻¹ + Q` | if `M₁⁻¹` is | 1 `M₁⁻¹`, 1 coarse solve |
+//! | a-def1 | `M₁⁻¹ P + Q` | no | 1 `M₁⁻¹`, 1 coarse solve |
+//! | a-def2 | `Pᵀ M₁⁻¹ + Q` | no | 1 `M₁⁻¹`, 1 coarse solve |
+//! | balanced (BNN) | `Pᵀ M₁⁻¹ P + Q` | if `M₁⁻¹` is | 1 `M₁⁻¹`, 2 coarse solves |
+//!
+//! A coarse solve is one allgather and two sparse triangular solves with `E`; the products
+//! with `A` that `P` and `Pᵀ` imply are products with the kept `W = A Z` instead (see
+//! [`CoarseSpace`]), and BNN's second solve reuses the `Zᵀ r` of its first.
 //!
 //! A-DEF2 gives the same iterates as BNN under CG only from the special starting vector
 //! `x₀ = Q b + Pᵀ x̄` (Tang et al., §3); our Krylov solvers start from the caller's guess (zero
@@ -130,7 +134,7 @@ impl<P: Preconditioner> Preconditioner for TwoLevel<P> {
                 self.coarse.apply_owned(comm, r, z.owned_mut(), true); // z += Q r
             }
             Combination::ADef1 => {
-                self.coarse.deflate(comm, r, &mut self.q, self.w.owned_mut()); // q = Q r, w = P r
+                self.coarse.deflate(comm, r, Some(&mut self.q), self.w.owned_mut()); // q = Q r, w = P r
                 self.one.apply(comm, &self.w, z); // z = M₁⁻¹ P r
                 z.owned_mut().iter_mut().zip(&self.q).for_each(|(zi, qi)| *zi += qi);
                 // ... + Q r
@@ -140,9 +144,10 @@ impl<P: Preconditioner> Preconditioner for TwoLevel<P> {
                 self.coarse.correct(comm, r, self.v.owned(), z.owned_mut()); // z = Pᵀ v + Q r
             }
             Combination::Balanced => {
-                self.coarse.deflate(comm, r, &mut self.q, self.w.owned_mut()); // w = P r = r − A Q r
+                self.coarse.deflate(comm, r, None, self.w.owned_mut()); // w = P r = r − A Q r
                 self.one.apply(comm, &self.w, &mut self.v); // v = M₁⁻¹ P r
-                self.coarse.correct(comm, r, self.v.owned(), z.owned_mut()); // z = Pᵀ v + Q r = v + Q (r − A v)
+                self.coarse.correct_deflated(comm, self.v.owned(), z.owned_mut());
+                // z = Pᵀ v + Q r = v + Q (r − A v)
             }
         }
     }
