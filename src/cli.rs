@@ -40,21 +40,18 @@ pub enum Command {
     Partition(PartitionArgs),
 }
 
-/// Options of `ddkit heat`; each is also a TOML key of `--config`.
+/// The problem options `ddkit heat` and `ddkit poisson` share: mesh, discretization,
+/// coefficient, boundary conditions and partitioner.
 #[derive(Args, Debug, Default, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct HeatArgs {
-    /// TOML file with any of these options as keys (e.g. `kappa = 0.5`, `grid = "64x64"`); flags win.
-    #[arg(long, value_name = "FILE.toml")]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
+#[serde(rename_all = "kebab-case")]
+pub struct ProblemArgs {
     /// Structured unit-box grid of NXxNY or NXxNYxNZ cells.
     #[arg(long, value_name = "NXxNY[xNZ]")]
     pub grid: Option<String>,
     /// Gmsh mesh file (MSH 4.1 or 2.2 ASCII, triangles or tetrahedra).
     #[arg(long, value_name = "FILE.msh")]
     pub mesh: Option<PathBuf>,
-    /// Spatial discretization: fd (grids), p1 or p2 (meshes; grids are split into simplices; p2 with --scheme be|cn) [default: fd on --grid, p1 on --mesh].
+    /// Spatial discretization: fd (grids), p1 or p2 (meshes; grids are split into simplices; p2 heat needs --scheme be|cn) [default: fd on --grid, p1 on --mesh].
     #[arg(long, value_name = "fd|p1|p2")]
     pub discretization: Option<String>,
     /// Diffusion coefficient κ > 0 [default: 1].
@@ -66,101 +63,23 @@ pub struct HeatArgs {
     /// Built-in high-contrast coefficient: channels and inclusions of κ = C × --kappa in a --kappa background, C ≥ 1 (1: uniform; above 1 needs --exact none; not with --kappa-region) [default: 1].
     #[arg(long, value_name = "C", allow_hyphen_values = true)]
     pub contrast: Option<f64>,
-    /// Number of time steps [default: 100 when --t-final is not given, or for implicit schemes].
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// Time step; must not exceed the explicit stability limit [default: cfl × limit].
-    #[arg(long, allow_hyphen_values = true)]
-    pub dt: Option<f64>,
-    /// Final time.
-    #[arg(long, value_name = "T", allow_hyphen_values = true)]
-    pub t_final: Option<f64>,
-    /// Fraction of the stable step used when --dt is not given [default: 0.9].
-    #[arg(long, allow_hyphen_values = true)]
-    pub cfl: Option<f64>,
-    /// Built-in exact solution: mode (decaying, f = 0), manufactured (with source) or none [default: mode].
-    #[arg(long, value_name = "mode|manufactured|none")]
-    pub exact: Option<String>,
-    /// Constant source term f added to the problem's own [default: 0].
-    #[arg(long, allow_hyphen_values = true)]
-    pub source: Option<f64>,
     /// Boundary condition per boundary name, e.g. --bc xmin=neumann or --bc xmax=robin:2 for κ∂u/∂n + 2u = g (repeatable; others Dirichlet).
     #[arg(long, value_name = "NAME=dirichlet|neumann|robin:ALPHA")]
     pub bc: Option<Vec<String>>,
-    /// Mass matrix of implicit finite-element steps: lumped (P1 only) or consistent (explicit steps need lumped) [default: lumped for p1, consistent for p2].
-    #[arg(long, value_name = "lumped|consistent")]
-    pub mass: Option<String>,
-    /// Output directory for heat.h5 + heat.xdmf (no output when absent).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Write a snapshot every N steps (0: initial and final only) [default: 0].
-    #[arg(long, value_name = "N")]
-    pub snapshot_every: Option<usize>,
     /// Partitioner: metis (k-way), metis-rb (recursive bisection) or blocks (grids) [default: blocks on --grid, metis on --mesh].
     #[arg(long, value_name = "metis|metis-rb|blocks")]
     pub partitioner: Option<String>,
     /// Process grid for the blocks partitioner, e.g. 2x1 [default: chosen to minimize the cut].
     #[arg(long, value_name = "PXxPY[xPZ]")]
     pub proc_grid: Option<String>,
-    /// Complete each halo exchange before computing (no overlap), for comparison.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub no_overlap: Option<bool>,
-    /// Write a JSON summary (ranks, sizes, timings, errors, partition quality) to this file.
-    #[arg(long, value_name = "FILE.json")]
-    pub report: Option<PathBuf>,
-    /// Time stepping: explicit (forward Euler), be or implicit (backward Euler), cn (Crank–Nicolson) [default: explicit].
-    #[arg(long, value_name = "explicit|implicit|be|cn")]
-    pub scheme: Option<String>,
-    /// Linear solver preset of implicit steps, by name or path [default: cg-jacobi].
-    #[arg(long, value_name = "NAME|FILE.toml")]
-    pub solver: Option<String>,
-    /// Print progress every 10% of the steps [default: true].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub progress: Option<bool>,
 }
 
-/// Options of `ddkit poisson`; each is also a TOML key of `--config`.
+/// The linear-solver options `ddkit heat` (implicit steps) and `ddkit poisson` share: a preset
+/// and overrides of its keys.
 #[derive(Args, Debug, Default, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct PoissonArgs {
-    /// TOML file with any of these options as keys; flags win.
-    #[arg(long, value_name = "FILE.toml")]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
-    /// Structured unit-box grid of NXxNY or NXxNYxNZ cells.
-    #[arg(long, value_name = "NXxNY[xNZ]")]
-    pub grid: Option<String>,
-    /// Gmsh mesh file (MSH 4.1 or 2.2 ASCII, triangles or tetrahedra).
-    #[arg(long, value_name = "FILE.msh")]
-    pub mesh: Option<PathBuf>,
-    /// Spatial discretization: fd, p1 or p2 (quadratic elements) [default: fd on --grid, p1 on --mesh].
-    #[arg(long, value_name = "fd|p1|p2")]
-    pub discretization: Option<String>,
-    /// Diffusion coefficient κ > 0 [default: 1].
-    #[arg(long, allow_hyphen_values = true)]
-    pub kappa: Option<f64>,
-    /// κ of a cell region of the mesh, e.g. --kappa-region inclusion=1e3 (repeatable; by name or tag number; other cells keep --kappa; needs --exact none).
-    #[arg(long, value_name = "REGION=VALUE")]
-    pub kappa_region: Option<Vec<String>>,
-    /// Built-in high-contrast coefficient: channels and inclusions of κ = C × --kappa in a --kappa background, C ≥ 1 (1: uniform; above 1 needs --exact none; not with --kappa-region) [default: 1].
-    #[arg(long, value_name = "C", allow_hyphen_values = true)]
-    pub contrast: Option<f64>,
-    /// manufactured (u = Π sin(πx_i + π/4), errors reported) or none (f = --source, zero boundary data) [default: manufactured].
-    #[arg(long, value_name = "manufactured|none")]
-    pub exact: Option<String>,
-    /// Constant source added to f [default: 0 with the manufactured solution, 1 without].
-    #[arg(long, allow_hyphen_values = true)]
-    pub source: Option<f64>,
-    /// Boundary condition per boundary name, e.g. --bc xmin=neumann or --bc xmax=robin:2 for κ∂u/∂n + 2u = g (repeatable; others Dirichlet).
-    #[arg(long, value_name = "NAME=dirichlet|neumann|robin:ALPHA")]
-    pub bc: Option<Vec<String>>,
-    /// Partitioner: metis, metis-rb or blocks [default: blocks on --grid, metis on --mesh].
-    #[arg(long, value_name = "metis|metis-rb|blocks")]
-    pub partitioner: Option<String>,
-    /// Process grid for the blocks partitioner.
-    #[arg(long, value_name = "PXxPY[xPZ]")]
-    pub proc_grid: Option<String>,
-    /// Solver preset by name (solvers/NAME.toml) or path [default: cg-jacobi].
+#[serde(rename_all = "kebab-case")]
+pub struct SolverArgs {
+    /// Linear solver preset by name (solvers/NAME.toml) or path; heat uses it for implicit steps [default: cg-jacobi].
     #[arg(long, value_name = "NAME|FILE.toml")]
     pub solver: Option<String>,
     /// Override the preset's Krylov method.
@@ -205,6 +124,87 @@ pub struct PoissonArgs {
     /// Override the number of GenEO vectors per subdomain (0: use the threshold).
     #[arg(long)]
     pub geneo_nev: Option<usize>,
+}
+
+/// Options of `ddkit heat`; each is also a TOML key of `--config`.
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct HeatArgs {
+    /// TOML file with any of these options as keys (e.g. `kappa = 0.5`, `grid = "64x64"`); flags win.
+    #[arg(long, value_name = "FILE.toml")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Mesh, discretization, coefficient, boundary conditions, partitioner.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub problem: ProblemArgs,
+    /// Number of time steps [default: 100 when --t-final is not given, or for implicit schemes].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Time step; must not exceed the explicit stability limit [default: cfl × limit].
+    #[arg(long, allow_hyphen_values = true)]
+    pub dt: Option<f64>,
+    /// Final time.
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    pub t_final: Option<f64>,
+    /// Fraction of the stable step used when --dt is not given [default: 0.9].
+    #[arg(long, allow_hyphen_values = true)]
+    pub cfl: Option<f64>,
+    /// Built-in exact solution: mode (decaying, f = 0), manufactured (with source) or none [default: mode].
+    #[arg(long, value_name = "mode|manufactured|none")]
+    pub exact: Option<String>,
+    /// Constant source term f added to the problem's own [default: 0].
+    #[arg(long, allow_hyphen_values = true)]
+    pub source: Option<f64>,
+    /// Mass matrix of implicit finite-element steps: lumped (P1 only) or consistent (explicit steps need lumped) [default: lumped for p1, consistent for p2].
+    #[arg(long, value_name = "lumped|consistent")]
+    pub mass: Option<String>,
+    /// Output directory for heat.h5 + heat.xdmf (no output when absent).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a snapshot every N steps (0: initial and final only) [default: 0].
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<usize>,
+    /// Complete each halo exchange before computing (no overlap), for comparison.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub no_overlap: Option<bool>,
+    /// Write a JSON summary (ranks, sizes, timings, errors, partition quality) to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+    /// Time stepping: explicit (forward Euler), be or implicit (backward Euler), cn (Crank–Nicolson) [default: explicit].
+    #[arg(long, value_name = "explicit|implicit|be|cn")]
+    pub scheme: Option<String>,
+    /// Linear solver of implicit steps: preset and overrides.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub solver: SolverArgs,
+    /// Print progress every 10% of the steps [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub progress: Option<bool>,
+}
+
+/// Options of `ddkit poisson`; each is also a TOML key of `--config`.
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PoissonArgs {
+    /// TOML file with any of these options as keys; flags win.
+    #[arg(long, value_name = "FILE.toml")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Mesh, discretization, coefficient, boundary conditions, partitioner.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub problem: ProblemArgs,
+    /// manufactured (u = Π sin(πx_i + π/4), errors reported) or none (f = --source, zero boundary data) [default: manufactured].
+    #[arg(long, value_name = "manufactured|none")]
+    pub exact: Option<String>,
+    /// Constant source added to f [default: 0 with the manufactured solution, 1 without].
+    #[arg(long, allow_hyphen_values = true)]
+    pub source: Option<f64>,
+    /// Linear solver: preset and overrides.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub solver: SolverArgs,
     /// Output directory for poisson.h5 + poisson.xdmf.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -215,7 +215,7 @@ pub struct PoissonArgs {
 
 /// Options of `ddkit partition`.
 #[derive(Args, Debug, Default, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct PartitionArgs {
     /// TOML file with any of these options as keys; flags win.
     #[arg(long, value_name = "FILE.toml")]
@@ -241,20 +241,38 @@ pub struct PartitionArgs {
     pub report: Option<PathBuf>,
 }
 
-/// Reads a TOML config into `T` (unknown keys are errors).
-fn read_config<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>) -> Result<T> {
+/// Reads a TOML config into `T` (unknown keys are errors). The keys are the long flags of `T`
+/// without `--`, taken from its clap definition, so flags and keys cannot drift apart; the
+/// check is done here rather than by serde's `deny_unknown_fields`, which does not work with the
+/// `flatten`ed shared option groups.
+fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Path>) -> Result<T> {
     let Some(path) = path else { return Ok(T::default()) };
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         source: e,
     })?;
-    toml::from_str(&text).map_err(|e| {
+    let bad = |e: &dyn std::fmt::Display| {
         Error::Config(format!(
             "{}: {}",
             path.display(),
             e.to_string().lines().collect::<Vec<_>>().join(" ")
         ))
-    })
+    };
+    let table: toml::Table = toml::from_str(&text).map_err(|e| bad(&e))?;
+    let cmd = T::augment_args(clap::Command::new("config"));
+    let keys: Vec<String> = cmd
+        .get_arguments()
+        .map(|a| a.get_id().as_str().replace('_', "-"))
+        .filter(|k| k != "config")
+        .collect();
+    if let Some(k) = table.keys().find(|k| !keys.contains(k)) {
+        return Err(bad(&format!(
+            "unknown field `{k}`, expected one of {}",
+            keys.join(", ")
+        )));
+    }
+    // From the text again (not the table) so that type errors name the line and key.
+    toml::from_str(&text).map_err(|e| bad(&e))
 }
 
 /// Flag value if given, else the config file's.
@@ -328,12 +346,80 @@ fn parse_kappa_regions(items: Option<&[String]>) -> Result<BTreeMap<String, f64>
     Ok(regions)
 }
 
+/// The shared problem options, resolved.
+struct Problem {
+    mesh: MeshSource,
+    discretization: Discretization,
+    kappa: f64,
+    kappa_regions: BTreeMap<String, f64>,
+    contrast: f64,
+    bc: BTreeMap<String, BcKind>,
+    partitioner: Method,
+}
+
+impl ProblemArgs {
+    /// The options with the config file's `file` filling what no flag gave, resolved.
+    fn resolve(mut self, mut file: ProblemArgs) -> Result<Problem> {
+        merge!(self, file; grid, mesh, discretization, kappa, kappa_region, contrast, bc, partitioner, proc_grid);
+        let mesh = mesh_source(self.grid.as_deref(), self.mesh.as_deref())?;
+        Ok(Problem {
+            discretization: discretization(self.discretization.as_deref(), &mesh)?,
+            partitioner: method(self.partitioner.as_deref(), self.proc_grid.as_deref(), &mesh)?,
+            mesh,
+            kappa: self.kappa.unwrap_or(1.0),
+            kappa_regions: parse_kappa_regions(self.kappa_region.as_deref())?,
+            contrast: self.contrast.unwrap_or(1.0),
+            bc: parse_bcs(self.bc.as_deref())?,
+        })
+    }
+}
+
+impl SolverArgs {
+    /// The preset (flag, else the config file's `file`, else cg-jacobi) with the overrides
+    /// applied, validated.
+    fn resolve(mut self, mut file: SolverArgs) -> Result<SolverConfig> {
+        merge!(self, file; solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, geneo_threshold, geneo_nev);
+        let mut solver = SolverConfig::load(self.solver.as_deref().unwrap_or("cg-jacobi"))?;
+        if let Some(k) = &self.krylov {
+            solver.krylov = parse_name("krylov", k)?;
+        }
+        if let Some(p) = &self.pc {
+            solver.pc = parse_name("pc", p)?;
+        }
+        solver.rtol = self.rtol.unwrap_or(solver.rtol);
+        solver.atol = self.atol.unwrap_or(solver.atol);
+        solver.max_iter = self.max_iter.unwrap_or(solver.max_iter);
+        solver.restart = self.restart.unwrap_or(solver.restart);
+        if let Some(o) = self.overlap {
+            solver.overlap = usize::try_from(o)
+                .map_err(|_| Error::Config(format!("--overlap {o}: the overlap must be 0 or more layers")))?;
+        }
+        solver.subdomains_per_rank = self.subdomains_per_rank.unwrap_or(solver.subdomains_per_rank);
+        if let Some(l) = &self.local_solver {
+            solver.local_solver = parse_name("local-solver", l)?;
+        }
+        if let Some(l) = &self.subdomain_split {
+            solver.subdomain_split = parse_name("subdomain-split", l)?;
+        }
+        if let Some(c) = &self.coarse {
+            solver.coarse = parse_name("coarse", c)?;
+        }
+        solver.geneo_threshold = self.geneo_threshold.unwrap_or(solver.geneo_threshold);
+        solver.geneo_nev = self.geneo_nev.unwrap_or(solver.geneo_nev);
+        if let Some(c) = &self.coarse_combination {
+            solver.coarse_combination = parse_name("coarse-combination", c)?;
+        }
+        solver.options().validate()?;
+        Ok(solver)
+    }
+}
+
 /// Resolves heat options (flags over config) into parameters and the report path.
 pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
     let mut f: HeatArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, contrast, steps, dt, t_final, cfl, exact, source, bc, mass, out, snapshot_every, partitioner, proc_grid, no_overlap, report, progress, scheme, solver);
-    let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
-    let discretization = discretization(a.discretization.as_deref(), &mesh)?;
+    merge!(a, f; steps, dt, t_final, cfl, exact, source, mass, out, snapshot_every, no_overlap, report, progress, scheme);
+    let problem = a.problem.resolve(f.problem)?;
+    let solver = a.solver.resolve(f.solver)?;
     let exact = match a.exact.as_deref().unwrap_or("mode") {
         "mode" => Some(Exact::Mode),
         "manufactured" => Some(Exact::Manufactured),
@@ -354,23 +440,22 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
             )))
         }
     };
-    let solver = SolverConfig::load(a.solver.as_deref().unwrap_or("cg-jacobi"))?;
     let mass = match &a.mass {
         Some(m) => parse_name("mass", m)?,
         // P2 has no usable lumped mass (its row sums vanish at the corners).
-        None if discretization == Discretization::P2 => MassKind::Consistent,
+        None if problem.discretization == Discretization::P2 => MassKind::Consistent,
         None => MassKind::Lumped,
     };
     let params = HeatParams {
         mass,
-        kappa_regions: parse_kappa_regions(a.kappa_region.as_deref())?,
-        contrast: a.contrast.unwrap_or(1.0),
+        kappa_regions: problem.kappa_regions,
+        contrast: problem.contrast,
         scheme,
         solver,
-        partitioner: method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &mesh)?,
-        mesh,
-        discretization,
-        kappa: a.kappa.unwrap_or(1.0),
+        partitioner: problem.partitioner,
+        mesh: problem.mesh,
+        discretization: problem.discretization,
+        kappa: problem.kappa,
         steps: a.steps,
         dt: a.dt,
         t_final: a.t_final,
@@ -379,7 +464,7 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
         snapshot_every: a.snapshot_every.unwrap_or(0),
         exact,
         source: a.source.unwrap_or(0.0),
-        bc: parse_bcs(a.bc.as_deref())?,
+        bc: problem.bc,
         halo_mode: if a.no_overlap.unwrap_or(false) {
             HaloMode::Blocking
         } else {
@@ -442,9 +527,9 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathBuf>)> {
     let mut f: PoissonArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; grid, mesh, discretization, kappa, kappa_region, contrast, exact, source, bc, partitioner, proc_grid, solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, geneo_threshold, geneo_nev, out, report);
-    let mesh = mesh_source(a.grid.as_deref(), a.mesh.as_deref())?;
-    let discretization = discretization(a.discretization.as_deref(), &mesh)?;
+    merge!(a, f; exact, source, out, report);
+    let problem = a.problem.resolve(f.problem)?;
+    let solver = a.solver.resolve(f.solver)?;
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
         "manufactured" => true,
         "none" => false,
@@ -454,47 +539,16 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
             )))
         }
     };
-    let mut solver = SolverConfig::load(a.solver.as_deref().unwrap_or("cg-jacobi"))?;
-    if let Some(k) = &a.krylov {
-        solver.krylov = parse_name("krylov", k)?;
-    }
-    if let Some(p) = &a.pc {
-        solver.pc = parse_name("pc", p)?;
-    }
-    solver.rtol = a.rtol.unwrap_or(solver.rtol);
-    solver.atol = a.atol.unwrap_or(solver.atol);
-    solver.max_iter = a.max_iter.unwrap_or(solver.max_iter);
-    solver.restart = a.restart.unwrap_or(solver.restart);
-    if let Some(o) = a.overlap {
-        solver.overlap = usize::try_from(o)
-            .map_err(|_| Error::Config(format!("--overlap {o}: the overlap must be 0 or more layers")))?;
-    }
-    solver.subdomains_per_rank = a.subdomains_per_rank.unwrap_or(solver.subdomains_per_rank);
-    if let Some(l) = &a.local_solver {
-        solver.local_solver = parse_name("local-solver", l)?;
-    }
-    if let Some(l) = &a.subdomain_split {
-        solver.subdomain_split = parse_name("subdomain-split", l)?;
-    }
-    if let Some(c) = &a.coarse {
-        solver.coarse = parse_name("coarse", c)?;
-    }
-    solver.geneo_threshold = a.geneo_threshold.unwrap_or(solver.geneo_threshold);
-    solver.geneo_nev = a.geneo_nev.unwrap_or(solver.geneo_nev);
-    if let Some(c) = &a.coarse_combination {
-        solver.coarse_combination = parse_name("coarse-combination", c)?;
-    }
-    solver.options().validate()?;
     let params = PoissonParams {
-        partitioner: method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &mesh)?,
-        mesh,
-        discretization,
-        kappa: a.kappa.unwrap_or(1.0),
-        kappa_regions: parse_kappa_regions(a.kappa_region.as_deref())?,
-        contrast: a.contrast.unwrap_or(1.0),
+        partitioner: problem.partitioner,
+        mesh: problem.mesh,
+        discretization: problem.discretization,
+        kappa: problem.kappa,
+        kappa_regions: problem.kappa_regions,
+        contrast: problem.contrast,
         exact,
         source: a.source.unwrap_or(if exact { 0.0 } else { 1.0 }),
-        bc: parse_bcs(a.bc.as_deref())?,
+        bc: problem.bc,
         solver,
         out: a.out,
     };

@@ -159,6 +159,26 @@ fn bad_options_and_config() {
     let cfg = dir.join("bad.toml");
     std::fs::write(&cfg, "grid = \"8x8\"\nkapa = 2.0\n").expect("write");
     fails_with(2, &["heat", "--config", cfg.to_str().unwrap()], "unknown field `kapa`");
+    // The shared option groups (problem, solver) are keys of both commands' configs, and a typo
+    // in one of them is caught too; a wrong type names the line.
+    let typo = dir.join("typo.toml");
+    std::fs::write(&typo, "grid = \"8x8\"\nsubdomain-per-rank = 2\n").expect("write");
+    fails_with(
+        2,
+        &["poisson", "--config", typo.to_str().unwrap()],
+        "unknown field `subdomain-per-rank`",
+    );
+    let typed = dir.join("typed.toml");
+    std::fs::write(&typed, "grid = 8\n").expect("write");
+    fails_with(2, &["poisson", "--config", typed.to_str().unwrap()], "line 1");
+    let heat_solver = dir.join("heat-solver.toml");
+    std::fs::write(
+        &heat_solver,
+        "grid = \"16x16\"\nscheme = \"be\"\nt-final = 0.01\nsteps = 2\nsolver = \"cg-asm\"\noverlap = 2\n\
+         coarse = \"nicolaides\"\nsubdomains-per-rank = 2\n",
+    )
+    .expect("write");
+    common::ddkit_ok(2, &["heat", "--config", heat_solver.to_str().unwrap()]);
     fails_with(2, &["heat", "--config", "/nonexistent.toml"], "/nonexistent.toml");
     // Implicit steps refuse CG with a non-symmetric preconditioner once, before the time loop.
     let preset = dir.join("cg-ras.toml");
