@@ -27,8 +27,8 @@
 //! **The coarse solve is redundant**: `E` (sparse: column `c` couples only the columns whose
 //! supports touch that of `c`) is gathered whole on every rank and factorized there by the
 //! sparse Cholesky factorization of the subdomain solves ([`LocalSolver`], fill-reducing
-//! ordering), so each application needs one allgather (each rank's sums of its pieces' products
-//! with `r`, per column it holds pieces of; added up by column in rank order) and no other
+//! ordering), so each coarse solve needs one allgather (each rank's partial `Zᵀ r` over its owned
+//! rows, per column touching them; added up by column in rank order) and no other
 //! communication. This is the choice for the rank counts ddkit runs on: the coarse problem is
 //! tiny next to the subdomain problems (1143 GDSW columns for 256 subdomains in 2D), and a
 //! distributed coarse solve would trade the one allgather for several latency-bound
