@@ -40,17 +40,33 @@ pub enum Command {
     Partition(PartitionArgs),
 }
 
-/// The problem options `ddkit heat` and `ddkit poisson` share: mesh, discretization,
-/// coefficient, boundary conditions and partitioner.
+/// The domain options every command shares: grid or mesh, and how it is partitioned.
 #[derive(Args, Debug, Default, Clone, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct ProblemArgs {
+pub struct DomainArgs {
     /// Structured unit-box grid of NXxNY or NXxNYxNZ cells.
     #[arg(long, value_name = "NXxNY[xNZ]")]
     pub grid: Option<String>,
     /// Gmsh mesh file (MSH 4.1 or 2.2 ASCII, triangles or tetrahedra).
     #[arg(long, value_name = "FILE.msh")]
     pub mesh: Option<PathBuf>,
+    /// Partitioner: metis (k-way), metis-rb (recursive bisection) or blocks (grids) [default: blocks on --grid, metis on --mesh].
+    #[arg(long, value_name = "metis|metis-rb|blocks")]
+    pub partitioner: Option<String>,
+    /// Process grid for the blocks partitioner, e.g. 2x1 [default: chosen to minimize the cut].
+    #[arg(long, value_name = "PXxPY[xPZ]")]
+    pub proc_grid: Option<String>,
+}
+
+/// The problem options `ddkit heat` and `ddkit poisson` share: domain, discretization,
+/// coefficient and boundary conditions.
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ProblemArgs {
+    /// Grid or mesh and partitioner.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub domain: DomainArgs,
     /// Spatial discretization: fd (grids), p1 or p2 (meshes; grids are split into simplices; p2 heat needs --scheme be|cn) [default: fd on --grid, p1 on --mesh].
     #[arg(long, value_name = "fd|p1|p2")]
     pub discretization: Option<String>,
@@ -66,12 +82,6 @@ pub struct ProblemArgs {
     /// Boundary condition per boundary name, e.g. --bc xmin=neumann or --bc xmax=robin:2 for κ∂u/∂n + 2u = g (repeatable; others Dirichlet).
     #[arg(long, value_name = "NAME=dirichlet|neumann|robin:ALPHA")]
     pub bc: Option<Vec<String>>,
-    /// Partitioner: metis (k-way), metis-rb (recursive bisection) or blocks (grids) [default: blocks on --grid, metis on --mesh].
-    #[arg(long, value_name = "metis|metis-rb|blocks")]
-    pub partitioner: Option<String>,
-    /// Process grid for the blocks partitioner, e.g. 2x1 [default: chosen to minimize the cut].
-    #[arg(long, value_name = "PXxPY[xPZ]")]
-    pub proc_grid: Option<String>,
 }
 
 /// The linear-solver options `ddkit heat` (implicit steps) and `ddkit poisson` share: a preset
@@ -221,21 +231,13 @@ pub struct PartitionArgs {
     #[arg(long, value_name = "FILE.toml")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// Gmsh mesh file.
-    #[arg(long, value_name = "FILE.msh")]
-    pub mesh: Option<PathBuf>,
-    /// Structured grid NXxNY or NXxNYxNZ instead of a mesh.
-    #[arg(long, value_name = "NXxNY[xNZ]")]
-    pub grid: Option<String>,
+    /// Grid or mesh and partitioner.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub domain: DomainArgs,
     /// Number of parts [default: the number of ranks].
     #[arg(long, value_name = "K")]
     pub parts: Option<usize>,
-    /// Partitioner: metis, metis-rb or blocks [default: blocks on --grid, metis on --mesh].
-    #[arg(long, value_name = "metis|metis-rb|blocks")]
-    pub partitioner: Option<String>,
-    /// Process grid for the blocks partitioner.
-    #[arg(long, value_name = "PXxPY[xPZ]")]
-    pub proc_grid: Option<String>,
     /// Write the report as JSON to this file.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
@@ -357,14 +359,25 @@ struct Problem {
     partitioner: Method,
 }
 
+impl DomainArgs {
+    /// The mesh source and partitioning method, with the config file's `file` filling what no
+    /// flag gave.
+    fn resolve(mut self, mut file: DomainArgs) -> Result<(MeshSource, Method)> {
+        merge!(self, file; grid, mesh, partitioner, proc_grid);
+        let mesh = mesh_source(self.grid.as_deref(), self.mesh.as_deref())?;
+        let method = method(self.partitioner.as_deref(), self.proc_grid.as_deref(), &mesh)?;
+        Ok((mesh, method))
+    }
+}
+
 impl ProblemArgs {
     /// The options with the config file's `file` filling what no flag gave, resolved.
     fn resolve(mut self, mut file: ProblemArgs) -> Result<Problem> {
-        merge!(self, file; grid, mesh, discretization, kappa, kappa_region, contrast, bc, partitioner, proc_grid);
-        let mesh = mesh_source(self.grid.as_deref(), self.mesh.as_deref())?;
+        merge!(self, file; discretization, kappa, kappa_region, contrast, bc);
+        let (mesh, partitioner) = self.domain.resolve(file.domain)?;
         Ok(Problem {
             discretization: discretization(self.discretization.as_deref(), &mesh)?,
-            partitioner: method(self.partitioner.as_deref(), self.proc_grid.as_deref(), &mesh)?,
+            partitioner,
             mesh,
             kappa: self.kappa.unwrap_or(1.0),
             kappa_regions: parse_kappa_regions(self.kappa_region.as_deref())?,
@@ -581,9 +594,8 @@ fn run_poisson(comm: &Comm, a: PoissonArgs) -> Result<()> {
 
 fn run_partition(comm: &Comm, mut a: PartitionArgs) -> Result<()> {
     let mut f: PartitionArgs = comm.agree(read_config(a.config.as_deref()))?;
-    merge!(a, f; mesh, grid, parts, partitioner, proc_grid, report);
-    let src = comm.agree(mesh_source(a.grid.as_deref(), a.mesh.as_deref()))?;
-    let m = comm.agree(method(a.partitioner.as_deref(), a.proc_grid.as_deref(), &src))?;
+    merge!(a, f; parts, report);
+    let (src, m) = comm.agree(a.domain.resolve(f.domain))?;
     let mesh = load_mesh(comm, &src, false)?;
     let dual = mesh.cell_graph(Adjacency::Facet);
     let parts = a.parts.unwrap_or(comm.size() as usize);

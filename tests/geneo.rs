@@ -165,44 +165,23 @@ fn fd_geneo_iterations_do_not_depend_on_the_contrast_while_nicolaides_do() {
 fn geneo_without_elements_needs_a_diagonally_dominant_matrix() {
     // Implicit P2 heat steps hand the solver an assembled matrix without element matrices, and
     // P2's positive couplings make it not diagonally dominant: no algebraic splitting either.
-    common::fails_with(
-        2,
-        &[
-            "heat",
-            "--grid",
-            "8x8",
-            "--discretization",
-            "p2",
-            "--scheme",
-            "be",
-            "--dt",
-            "0.01",
-            "--steps",
-            "2",
-            "--solver",
-            "cg-geneo",
-        ],
-        "coarse = geneo needs the subdomains' Neumann matrices",
-    );
-    common::fails_with(
-        3,
-        &[
-            "heat",
-            "--grid",
-            "8x8",
-            "--discretization",
-            "p2",
-            "--scheme",
-            "be",
-            "--dt",
-            "0.01",
-            "--steps",
-            "2",
-            "--solver",
-            "cg-geneo",
-        ],
-        "not weakly diagonally dominant",
-    );
+    let p2_steps = [
+        "heat",
+        "--grid",
+        "8x8",
+        "--discretization",
+        "p2",
+        "--scheme",
+        "be",
+        "--dt",
+        "0.01",
+        "--steps",
+        "2",
+        "--solver",
+        "cg-geneo",
+    ];
+    common::fails_with(2, &p2_steps, "coarse = geneo needs the subdomains' Neumann matrices");
+    common::fails_with(3, &p2_steps, "not weakly diagonally dominant");
     // FD GenEO now runs (algebraic splitting); its threshold is still checked.
     common::fails_with(
         2,
