@@ -338,7 +338,7 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
     const MODES: [HaloMode; 3] = [HaloMode::Overlap, HaloMode::Blocking, HaloMode::Skip];
     let mut t = 0.0;
     for mode in MODES {
-        op.step(comm, t, dt, mode);
+        op.step(comm, t, dt, mode)?;
         t += dt;
     }
     // Per mode: seconds per step, and per-step post / shadow / wait / bytes of each repetition.
@@ -352,7 +352,7 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
             comm.barrier();
             let t0 = Instant::now();
             for _ in 0..args.steps {
-                op.step(comm, t, dt, mode);
+                op.step(comm, t, dt, mode)?;
                 t += dt;
             }
             let local = t0.elapsed().as_secs_f64();

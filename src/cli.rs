@@ -86,7 +86,7 @@ pub struct ProblemArgs {
 
 /// The linear-solver options `ddkit heat` (implicit steps) and `ddkit poisson` share: a preset
 /// and overrides of its keys.
-#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[derive(Args, Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct SolverArgs {
     /// Linear solver preset by name (solvers/NAME.toml) or path; heat uses it for implicit steps [default: cg-jacobi].
@@ -105,16 +105,16 @@ pub struct SolverArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub atol: Option<f64>,
     /// Override the iteration cap.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     pub max_iter: Option<usize>,
     /// Override the GMRES restart length.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     pub restart: Option<usize>,
     /// Override the Schwarz overlap (layers of the matrix graph, ≥ 0).
     #[arg(long, allow_hyphen_values = true)]
     pub overlap: Option<i64>,
     /// Override the number of Schwarz subdomains on each rank.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     pub subdomains_per_rank: Option<usize>,
     /// Override the Schwarz local solver.
     #[arg(long, value_name = "cholesky|lu|ic0|ilu0")]
@@ -132,8 +132,11 @@ pub struct SolverArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub geneo_threshold: Option<f64>,
     /// Override the number of GenEO vectors per subdomain (0: use the threshold).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     pub geneo_nev: Option<usize>,
+    /// Keep the residual norm of every iteration for the report (poisson's `stats.history`) [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub record_history: Option<bool>,
 }
 
 /// Options of `ddkit heat`; each is also a TOML key of `--config`.
@@ -149,7 +152,7 @@ pub struct HeatArgs {
     #[serde(flatten)]
     pub problem: ProblemArgs,
     /// Number of time steps [default: 100 when --t-final is not given, or for implicit schemes].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     pub steps: Option<usize>,
     /// Time step; must not exceed the explicit stability limit [default: cfl × limit].
     #[arg(long, allow_hyphen_values = true)]
@@ -160,6 +163,9 @@ pub struct HeatArgs {
     /// Fraction of the stable step used when --dt is not given [default: 0.9].
     #[arg(long, allow_hyphen_values = true)]
     pub cfl: Option<f64>,
+    /// Refuse runs that need more steps than this (a tiny --dt or a huge --kappa) before they start [default: 100000000].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
+    pub max_steps: Option<usize>,
     /// Built-in exact solution: mode (decaying, f = 0), manufactured (with source) or none [default: mode].
     #[arg(long, value_name = "mode|manufactured|none")]
     pub exact: Option<String>,
@@ -173,7 +179,7 @@ pub struct HeatArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Write a snapshot every N steps (0: initial and final only) [default: 0].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
     pub snapshot_every: Option<usize>,
     /// Complete each halo exchange before computing (no overlap), for comparison.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
@@ -236,7 +242,7 @@ pub struct PartitionArgs {
     #[serde(flatten)]
     pub domain: DomainArgs,
     /// Number of parts [default: the number of ranks].
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = count)]
     pub parts: Option<usize>,
     /// Write the report as JSON to this file.
     #[arg(long, value_name = "FILE.json")]
@@ -273,8 +279,27 @@ fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Pa
             keys.join(", ")
         )));
     }
-    // From the text again (not the table) so that type errors name the line and key.
-    toml::from_str(&text).map_err(|e| bad(&e))
+    match toml::Value::Table(table).try_into::<T>() {
+        Ok(v) => Ok(v),
+        Err(whole) => Err(bad(
+            &type_error_position::<T>(&text).unwrap_or_else(|| whole.message().to_string())
+        )),
+    }
+}
+
+/// The first key of a config `text` whose value has the wrong type for `T`, with its line and
+/// the type error. Deserializing the whole file loses the position (serde buffers the
+/// `flatten`ed option groups, and toml then points at line 1), so each key is tried alone.
+fn type_error_position<T: serde::de::DeserializeOwned>(text: &str) -> Option<String> {
+    let spans: BTreeMap<String, toml::Spanned<toml::Value>> = toml::from_str(text).ok()?;
+    let mut keys: Vec<_> = spans.iter().collect();
+    keys.sort_by_key(|(_, v)| v.span().start);
+    keys.into_iter().find_map(|(k, v)| {
+        let one = toml::Table::from_iter([(k.clone(), v.get_ref().clone())]);
+        let e = toml::Value::Table(one).try_into::<T>().err()?;
+        let line = text[..v.span().start].matches('\n').count() + 1;
+        Some(format!("line {line}, key `{k}`: {}", e.message()))
+    })
 }
 
 /// Flag value if given, else the config file's.
@@ -330,9 +355,32 @@ fn parse_bcs(items: Option<&[String]>) -> Result<BTreeMap<String, BcKind>> {
             .split_once('=')
             .ok_or_else(|| Error::input(format!("--bc '{item}': expected NAME=dirichlet|neumann|robin:ALPHA")))?;
         let kind = BcKind::parse(kind).map_err(|e| Error::input(format!("--bc '{item}': {e}")))?;
-        bc.insert(name.to_string(), kind);
+        if let Some(first) = bc.insert(name.to_string(), kind) {
+            return Err(Error::input(format!(
+                "--bc '{item}': boundary '{name}' already has a condition ({first:?}); give one --bc per boundary"
+            )));
+        }
     }
     Ok(bc)
+}
+
+/// Parses a count (steps, iterations, parts, ...): a whole number ≥ 0. As a clap value parser
+/// it also makes `--steps -3` an invalid value instead of an unknown argument.
+fn count(text: &str) -> std::result::Result<usize, String> {
+    text.parse::<usize>()
+        .map_err(|_| format!("expected a whole number >= 0, got '{text}'"))
+}
+
+/// Warnings about options that were given but have no effect, printed by rank 0 before the run.
+type Notes = Vec<String>;
+
+/// The keys of an option group that were given (by flag or config file), for warnings about
+/// options that the chosen method ignores.
+fn given_keys<T: serde::Serialize>(args: &T) -> Vec<String> {
+    match serde_json::to_value(args) {
+        Ok(serde_json::Value::Object(m)) => m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn parse_kappa_regions(items: Option<&[String]>) -> Result<BTreeMap<String, f64>> {
@@ -389,9 +437,10 @@ impl ProblemArgs {
 
 impl SolverArgs {
     /// The preset (flag, else the config file's `file`, else cg-jacobi) with the overrides
-    /// applied, validated.
-    fn resolve(mut self, mut file: SolverArgs) -> Result<SolverConfig> {
-        merge!(self, file; solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, geneo_threshold, geneo_nev);
+    /// applied, validated; overrides that the resulting method does not use become `notes`.
+    fn resolve(mut self, mut file: SolverArgs, notes: &mut Notes) -> Result<SolverConfig> {
+        merge!(self, file; solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, geneo_threshold, geneo_nev, record_history);
+        let given = given_keys(&self);
         let mut solver = SolverConfig::load(self.solver.as_deref().unwrap_or("cg-jacobi"))?;
         if let Some(k) = &self.krylov {
             solver.krylov = parse_name("krylov", k)?;
@@ -422,17 +471,82 @@ impl SolverArgs {
         if let Some(c) = &self.coarse_combination {
             solver.coarse_combination = parse_name("coarse-combination", c)?;
         }
-        solver.options().validate()?;
+        solver.record_history = self.record_history.unwrap_or(solver.record_history);
+        solver.validate()?;
+        notes.extend(unused_solver_keys(&solver, &given));
         Ok(solver)
     }
 }
 
-/// Resolves heat options (flags over config) into parameters and the report path.
-pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
+/// Warnings for the solver keys in `given` that `solver` does not use (`--restart` under CG,
+/// Schwarz keys with Jacobi, GenEO keys without the GenEO coarse space, ...).
+fn unused_solver_keys(solver: &SolverConfig, given: &[String]) -> Notes {
+    use crate::solver::{CoarseKind, KrylovKind, PcKind};
+    let schwarz = !matches!(solver.pc, PcKind::None | PcKind::Jacobi);
+    let rules: [(&[&str], bool, String); 5] = [
+        (
+            &["restart"],
+            !matches!(solver.krylov, KrylovKind::Gmres | KrylovKind::Fgmres),
+            format!(
+                "it applies to GMRES and FGMRES only (krylov = {})",
+                lower(solver.krylov)
+            ),
+        ),
+        (
+            &["overlap", "subdomains-per-rank", "local-solver", "subdomain-split"],
+            !schwarz,
+            format!("it applies to Schwarz preconditioners only (pc = {})", lower(solver.pc)),
+        ),
+        (
+            &["coarse-combination"],
+            solver.coarse == CoarseKind::None,
+            "it applies to a coarse space only (coarse = none)".into(),
+        ),
+        (
+            &["geneo-threshold", "geneo-nev"],
+            solver.coarse != CoarseKind::Geneo,
+            format!("it applies to coarse = geneo only (coarse = {})", solver.coarse.name()),
+        ),
+        (
+            &["geneo-threshold"],
+            solver.coarse == CoarseKind::Geneo && solver.geneo_nev > 0,
+            format!("geneo-nev = {} fixes the number of vectors", solver.geneo_nev),
+        ),
+    ];
+    let mut notes = Notes::new();
+    for (keys, unused, why) in rules {
+        for k in keys.iter().filter(|k| unused && given.iter().any(|g| g == *k)) {
+            notes.push(format!("--{k} is ignored: {why}"));
+        }
+    }
+    notes
+}
+
+/// The lower-case name of an enum value as TOML spells it.
+fn lower(v: impl std::fmt::Debug) -> String {
+    format!("{v:?}").to_lowercase()
+}
+
+/// Resolved options of a command: its parameters, the report path and warnings about options
+/// that were given but have no effect.
+pub struct Resolved<P> {
+    /// The problem's parameters.
+    pub params: P,
+    /// Where to write the JSON report, if anywhere.
+    pub report: Option<PathBuf>,
+    /// One line per ignored option, printed as a warning by rank 0.
+    pub notes: Vec<String>,
+}
+
+/// Resolves heat options (flags over config) into parameters, the report path and warnings.
+pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
     let mut f: HeatArgs = read_config(a.config.as_deref())?;
-    merge!(a, f; steps, dt, t_final, cfl, exact, source, mass, out, snapshot_every, no_overlap, report, progress, scheme);
+    merge!(a, f; steps, dt, t_final, cfl, max_steps, exact, source, mass, out, snapshot_every, no_overlap, report, progress, scheme);
+    let mut notes = Notes::new();
     let problem = a.problem.resolve(f.problem)?;
-    let solver = a.solver.resolve(f.solver)?;
+    let solver_keys = given_keys(&a.solver);
+    let solver_keys_file = given_keys(&f.solver);
+    let solver = a.solver.resolve(f.solver, &mut notes)?;
     let exact = match a.exact.as_deref().unwrap_or("mode") {
         "mode" => Some(Exact::Mode),
         "manufactured" => Some(Exact::Manufactured),
@@ -459,6 +573,39 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
         None if problem.discretization == Discretization::P2 => MassKind::Consistent,
         None => MassKind::Lumped,
     };
+    let explicit = scheme == Scheme::Explicit;
+    if explicit {
+        // The solver keys' own warnings say nothing when no solve happens at all.
+        notes.clear();
+        let mut keys: Vec<String> = solver_keys.into_iter().chain(solver_keys_file).collect();
+        keys.sort();
+        keys.dedup();
+        if let Some((last, rest)) = keys.split_last() {
+            let list = match rest {
+                [] => format!("--{last} is"),
+                _ => format!("--{} and --{last} are", rest.join(", --")),
+            };
+            notes.push(format!(
+                "{list} ignored: the linear solver is used by implicit steps only (--scheme be or cn)"
+            ));
+        }
+    }
+    let ignored = [
+        (a.cfl.is_some() && a.dt.is_some(), "--cfl is ignored: --dt is given"),
+        (
+            a.cfl.is_some() && !explicit,
+            "--cfl is ignored: implicit steps have no stability limit",
+        ),
+        (
+            a.no_overlap.is_some() && !explicit,
+            "--no-overlap is ignored: it applies to explicit steps",
+        ),
+        (
+            a.snapshot_every.is_some() && a.out.is_none(),
+            "--snapshot-every is ignored: no --out directory is given",
+        ),
+    ];
+    notes.extend(ignored.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
     let params = HeatParams {
         mass,
         kappa_regions: problem.kappa_regions,
@@ -473,6 +620,7 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
         dt: a.dt,
         t_final: a.t_final,
         cfl: a.cfl.unwrap_or(0.9),
+        max_steps: a.max_steps.unwrap_or(heat::DEFAULT_MAX_STEPS),
         out: a.out,
         snapshot_every: a.snapshot_every.unwrap_or(0),
         exact,
@@ -485,7 +633,11 @@ pub fn heat_params(mut a: HeatArgs) -> Result<(HeatParams, Option<PathBuf>)> {
         },
         progress: a.progress.unwrap_or(true),
     };
-    Ok((params, a.report))
+    Ok(Resolved {
+        params,
+        report: a.report,
+        notes,
+    })
 }
 
 /// Writes `value` as pretty JSON to `path` (rank 0 only).
@@ -504,10 +656,37 @@ fn write_report<T: serde::Serialize>(comm: &Comm, path: Option<&Path>, value: &T
     comm.agree(r)
 }
 
+/// Collective: the start every command shares once its options are resolved: rank 0 prints
+/// the warnings, and a report path is tried at once by writing `{"status": "running"}` there
+/// (so a missing directory, a directory, a read-only place or a full device fails before the
+/// work instead of after it; an interrupted run leaves that status behind).
+fn start<P>(comm: &Comm, resolved: Result<Resolved<P>>) -> Result<(P, Option<PathBuf>)> {
+    let r = comm.agree(resolved)?;
+    if comm.is_root() {
+        for n in &r.notes {
+            tracing::warn!("{n}");
+        }
+    }
+    write_report(comm, r.report.as_deref(), &serde_json::json!({ "status": "running" }))?;
+    Ok((r.params, r.report))
+}
+
+/// Collective: writes the final report (the summary plus `"status": "ok"` or `"failed"`) and
+/// turns a failure the summary names into the command's error, so the report always comes
+/// first and the exit status is 1.
+fn finish<T: serde::Serialize>(comm: &Comm, path: Option<&Path>, summary: &T, failure: Option<&str>) -> Result<()> {
+    let mut value = serde_json::to_value(summary).map_err(|e| Error::Output(e.to_string()))?;
+    if let serde_json::Value::Object(m) = &mut value {
+        let status = if failure.is_some() { "failed" } else { "ok" };
+        m.insert("status".into(), status.into());
+    }
+    write_report(comm, path, &value)?;
+    failure.map_or(Ok(()), |f| Err(Error::Solve(f.to_string())))
+}
+
 fn run_heat(comm: &Comm, a: HeatArgs) -> Result<()> {
-    let (params, report_path) = comm.agree(heat_params(a))?;
+    let (params, report_path) = start(comm, heat_params(a))?;
     let s = heat::run(comm, &params)?;
-    write_report(comm, report_path.as_deref(), &s)?;
     if comm.is_root() {
         let err = s.error.map_or(String::new(), |e| {
             format!(
@@ -528,7 +707,7 @@ fn run_heat(comm: &Comm, a: HeatArgs) -> Result<()> {
         }
         say(&text);
     }
-    Ok(())
+    finish(comm, report_path.as_deref(), &s, s.failure.as_deref())
 }
 
 /// Parses a lower-case enum name through serde (the spelling of the TOML presets).
@@ -538,11 +717,12 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 }
 
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
-pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathBuf>)> {
+pub fn poisson_params(mut a: PoissonArgs) -> Result<Resolved<PoissonParams>> {
     let mut f: PoissonArgs = read_config(a.config.as_deref())?;
     merge!(a, f; exact, source, out, report);
+    let mut notes = Notes::new();
     let problem = a.problem.resolve(f.problem)?;
-    let solver = a.solver.resolve(f.solver)?;
+    let solver = a.solver.resolve(f.solver, &mut notes)?;
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
         "manufactured" => true,
         "none" => false,
@@ -565,13 +745,16 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<(PoissonParams, Option<PathB
         solver,
         out: a.out,
     };
-    Ok((params, a.report))
+    Ok(Resolved {
+        params,
+        report: a.report,
+        notes,
+    })
 }
 
 fn run_poisson(comm: &Comm, a: PoissonArgs) -> Result<()> {
-    let (params, report_path) = comm.agree(poisson_params(a))?;
+    let (params, report_path) = start(comm, poisson_params(a))?;
     let s = poisson::run(comm, &params)?;
-    write_report(comm, report_path.as_deref(), &s)?;
     if comm.is_root() {
         let err = s.error.map_or(String::new(), |e| {
             format!(", L2 error {:.3e} (relative {:.3e})", e.l2, e.l2_relative)
@@ -589,26 +772,32 @@ fn run_poisson(comm: &Comm, a: PoissonArgs) -> Result<()> {
         }
         say(&text);
     }
-    Ok(())
+    finish(comm, report_path.as_deref(), &s, s.failure.as_deref())
 }
 
 fn run_partition(comm: &Comm, mut a: PartitionArgs) -> Result<()> {
-    let mut f: PartitionArgs = comm.agree(read_config(a.config.as_deref()))?;
-    merge!(a, f; parts, report);
-    let (src, m) = comm.agree(a.domain.resolve(f.domain))?;
+    let resolved = read_config(a.config.as_deref()).and_then(|mut f: PartitionArgs| {
+        merge!(a, f; parts, report);
+        let (src, m) = a.domain.resolve(f.domain)?;
+        Ok(Resolved {
+            params: (src, m, a.parts),
+            report: a.report,
+            notes: Notes::new(),
+        })
+    });
+    let ((src, m, parts), report_path) = start(comm, resolved)?;
     let mesh = load_mesh(comm, &src, false)?;
     let dual = mesh.cell_graph(Adjacency::Facet);
-    let parts = a.parts.unwrap_or(comm.size() as usize);
+    let parts = parts.unwrap_or(comm.size() as usize);
     let p = partition_collective(comm, &mesh, &dual, parts, &m)?;
     let r = p.report(&dual);
-    write_report(comm, a.report.as_deref(), &r)?;
     if comm.is_root() {
         say(&format!(
             "partition of {src} ({} cells) by {m:?}\n{r}\n",
             mesh.num_cells()
         ));
     }
-    Ok(())
+    finish(comm, report_path.as_deref(), &r, None)
 }
 
 /// Prints to stdout, ignoring a closed pipe (`ddkit ... | head` must not panic).
@@ -619,6 +808,35 @@ fn say(text: &str) {
 
 /// How long the ranks wait for each other on the error exit path ([`Comm::barrier_within`]).
 const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// One line for an argument-parser error, in ddkit's own `ddkit: error: ...` form: clap's first
+/// line and its tip, and where the command's help is (clap's usage block would make it five
+/// lines and its exit status 2, where every other ddkit error is one line and status 1).
+fn parse_error_line(e: &clap::Error) -> String {
+    use clap::CommandFactory;
+    let commands: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let help = match std::env::args().skip(1).find(|a| commands.contains(a)) {
+        Some(c) => format!("ddkit {c} --help"),
+        None => "ddkit --help".into(),
+    };
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return format!(
+            "ddkit: error: no command given (one of: {}); see '{help}'",
+            commands.join(", ")
+        );
+    }
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut line = format!("ddkit: error: {}", first.strip_prefix("error: ").unwrap_or(first));
+    for tip in lines.filter_map(|l| l.strip_prefix("tip: ")) {
+        line += &format!(" ({tip})");
+    }
+    format!("{line}; see '{help}'")
+}
 
 /// Entry point of the `ddkit` binary: initializes MPI, parses arguments (rank 0 prints help and
 /// errors), runs the command and returns the process exit code.
@@ -635,12 +853,18 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
+            use clap::error::ErrorKind;
+            let info = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
             if comm.is_root() {
-                let _ = e.print();
+                if info {
+                    let _ = e.print();
+                } else {
+                    eprintln!("{}", parse_error_line(&e));
+                }
             }
             // Every rank parsed the same arguments, so all are here.
             comm.barrier_within(EXIT_WAIT);
-            return e.exit_code();
+            return if info { 0 } else { 1 };
         }
     };
     init_logging(&comm, cli.verbose);

@@ -20,6 +20,10 @@ pub enum Error {
     /// A configuration file or option could not be parsed.
     #[error("config: {0}")]
     Config(String),
+    /// A solve failed: it did not converge, broke down or produced values that are not finite.
+    /// The run's report is still written, with this reason.
+    #[error("solve failed: {0}")]
+    Solve(String),
     /// Writing output failed.
     #[error("output: {0}")]
     Output(String),

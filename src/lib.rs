@@ -15,6 +15,7 @@ pub mod fd;
 pub mod fem;
 pub mod io;
 pub mod krylov;
+pub mod limits;
 pub mod linalg;
 pub mod mesh;
 pub mod partition;

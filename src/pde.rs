@@ -91,6 +91,9 @@ impl HeatData {
         if !(kappa > 0.0 && kappa.is_finite()) {
             return Err(Error::input(format!("kappa must be positive and finite, got {kappa}")));
         }
+        if !constant_source.is_finite() {
+            return Err(Error::input(format!("source must be finite, got {constant_source}")));
+        }
         let bdim = mesh.cell_type.dim() - 1;
         let mut bcs = BTreeMap::new();
         for (name, kind) in bc {
@@ -341,8 +344,9 @@ impl ErrorNorms {
 pub trait HeatStepper {
     /// Largest stable step (collectively agreed at set-up; infinite for implicit schemes).
     fn stable_dt(&self) -> f64;
-    /// Collective among neighbours: advances the owned solution from `t` to `t + dt`.
-    fn step(&mut self, comm: &crate::comm::Comm, t: f64, dt: f64, mode: crate::comm::HaloMode);
+    /// Collective among neighbours: advances the owned solution from `t` to `t + dt`. Fails
+    /// (on every rank alike) when an implicit step's linear solve does not converge.
+    fn step(&mut self, comm: &crate::comm::Comm, t: f64, dt: f64, mode: crate::comm::HaloMode) -> Result<()>;
     /// Owned values of the solution, in owned order of the layout.
     fn solution(&self) -> &[f64];
     /// Collective: errors against the exact solution at time `t`.
@@ -353,10 +357,6 @@ pub trait HeatStepper {
     fn compute_time(&self) -> f64;
     /// Krylov iterations spent so far (implicit schemes).
     fn linear_iterations(&self) -> u64 {
-        0
-    }
-    /// Implicit steps whose linear solve did not converge.
-    fn unconverged_solves(&self) -> u64 {
         0
     }
 }

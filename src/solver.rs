@@ -125,6 +125,8 @@ pub struct SolverConfig {
     /// How the coarse correction joins the one-level part: additive, a-def1, a-def2 or balanced
     /// (only additive and balanced are symmetric, i.e. valid under CG).
     pub coarse_combination: Combination,
+    /// Keep the residual norm of every iteration in the solve statistics (and so in a report).
+    pub record_history: bool,
 }
 
 impl Default for SolverConfig {
@@ -145,6 +147,7 @@ impl Default for SolverConfig {
             coarse_combination: Combination::Balanced,
             geneo_threshold: 0.5,
             geneo_nev: 0,
+            record_history: true,
         }
     }
 }
@@ -192,7 +195,7 @@ impl SolverConfig {
         let cfg: SolverConfig = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| e.message().to_string())?;
-        cfg.options().validate().map_err(|e| e.to_string())?;
+        cfg.validate().map_err(|e| e.to_string())?;
         Ok(cfg)
     }
 
@@ -216,8 +219,21 @@ impl SolverConfig {
             atol: self.atol,
             max_iter: self.max_iter,
             restart: self.restart,
-            ..SolverOptions::default()
+            record_history: self.record_history,
         }
+    }
+
+    /// Checks every key's value before any set-up work: the Krylov options and the GenEO
+    /// threshold (NaN or infinite values are refused, whether they came from a flag or TOML).
+    pub fn validate(&self) -> Result<()> {
+        self.options().validate()?;
+        if !(self.geneo_threshold > 0.0 && self.geneo_threshold.is_finite()) {
+            return Err(Error::Config(format!(
+                "geneo-threshold must be positive and finite, got {}",
+                self.geneo_threshold
+            )));
+        }
+        Ok(())
     }
 
     /// Collective: builds the preconditioner for `a` (set-up, done once; reused by every solve).
@@ -307,12 +323,7 @@ impl SolverConfig {
     /// Neumann matrices' `source`, the vectors kept per subdomain (fewest, most, total) and the
     /// largest eigen-residual.
     fn geneo_bases(&self, comm: &Comm, one: &Schwarz, source: &str) -> Result<(Vec<Vec<Vec<f64>>>, String)> {
-        if self.geneo_nev == 0 && !(self.geneo_threshold > 0.0 && self.geneo_threshold.is_finite()) {
-            return Err(Error::Config(format!(
-                "geneo-threshold must be positive and finite, got {}",
-                self.geneo_threshold
-            )));
-        }
+        self.validate()?;
         let opts = GeneoOptions {
             nev: (self.geneo_nev > 0).then_some(self.geneo_nev),
             threshold: (self.geneo_nev == 0).then_some(self.geneo_threshold),
@@ -356,14 +367,12 @@ impl SolverConfig {
 }
 
 /// A solver reused by every step of a time loop: the preconditioner is built once for a fixed
-/// matrix, and iterations, unconverged solves and time are accumulated for the run's report.
+/// matrix, and iterations and time are accumulated for the run's report.
 pub struct StepSolver {
     config: SolverConfig,
     pc: Box<dyn Preconditioner>,
     /// Krylov iterations over all solves.
     pub iterations: u64,
-    /// Solves that did not converge (or failed).
-    pub unconverged: u64,
     /// Seconds spent solving.
     pub seconds: f64,
 }
@@ -383,23 +392,19 @@ impl StepSolver {
             config: config.clone(),
             pc,
             iterations: 0,
-            unconverged: 0,
             seconds: 0.0,
         })
     }
 
-    /// Collective: solves `a x = b` from the current `x`. Convergence is decided on reduced
-    /// norms, so every rank counts the same unconverged solves (reported after the loop).
-    pub fn solve(&mut self, comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mut DistVector) {
+    /// Collective: solves `a x = b` from the current `x`. A solve that does not converge is an
+    /// [`Error::Solve`]; convergence is decided on reduced norms, so every rank returns the same.
+    pub fn solve(&mut self, comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<()> {
         let start = std::time::Instant::now();
-        match self.config.solve(comm, a, self.pc.as_mut(), b, x) {
-            Ok(stats) => {
-                self.iterations += stats.iterations as u64;
-                self.unconverged += u64::from(!stats.converged());
-            }
-            Err(_) => self.unconverged += 1,
-        }
+        let stats = self.config.solve(comm, a, self.pc.as_mut(), b, x);
         self.seconds += start.elapsed().as_secs_f64();
+        let stats = stats?;
+        self.iterations += stats.iterations as u64;
+        stats.ensure_converged().map(|_| ())
     }
 }
 

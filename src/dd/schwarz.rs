@@ -159,7 +159,7 @@ impl Schwarz {
             ))),
             1 => Ok(vec![0; n]),
             k if split == SubdomainSplit::Contiguous => Ok((0..n).map(|i| (i * k / n) as u32).collect()),
-            k => metis_partition(&owned_graph(a), k, true),
+            k => metis_partition(&owned_graph(a), k, true).map(|p| fill_empty_parts(p, k)),
         };
         let cores = comm.agree(cores)?;
         let mut sets: Vec<BTreeSet<u64>> = vec![BTreeSet::new(); per_rank];
@@ -177,7 +177,11 @@ impl Schwarz {
         // Grow each core by `overlap` layers; every layer first fetches the rows it extends from.
         let mut known = KnownRows::owned(a);
         let mut fronts: Vec<Vec<u64>> = sets.iter().map(|s| s.iter().copied().collect()).collect();
-        for _ in 0..overlap {
+        // Growth stops early, on every rank at once, when no subdomain anywhere gained a row in
+        // the last layer: a huge `overlap` then costs the layers that change something, not a
+        // loop of `overlap` collective rounds.
+        let mut grown = 0;
+        while grown < overlap {
             let wanted: Vec<u64> = fronts.iter().flatten().copied().collect();
             known.fetch(comm, a, &wanted);
             for (set, front) in sets.iter_mut().zip(fronts.iter_mut()) {
@@ -191,6 +195,16 @@ impl Schwarz {
                 }
                 *front = next;
             }
+            if comm.sum_u64(fronts.iter().map(|f| f.len() as u64).sum()) == 0 {
+                break;
+            }
+            grown += 1;
+        }
+        if grown < overlap && comm.is_root() {
+            tracing::info!(
+                "overlap {overlap}: the subdomains stopped growing after {grown} layers (each covers its \
+                 whole connected component); using {grown}"
+            );
         }
         let wanted: Vec<u64> = fronts.iter().flatten().copied().collect();
         known.fetch(comm, a, &wanted);
@@ -264,7 +278,7 @@ impl Schwarz {
         let len = ext_layout.n_local();
         Ok(Schwarz {
             variant,
-            overlap,
+            overlap: grown,
             kind,
             subdomains,
             ext_layout,
@@ -275,7 +289,8 @@ impl Schwarz {
         })
     }
 
-    /// The overlap in layers of the matrix graph.
+    /// The overlap in layers of the matrix graph: as asked, or fewer when the subdomains
+    /// stopped growing (each covers its whole connected component) before.
     pub fn overlap(&self) -> usize {
         self.overlap
     }
@@ -427,4 +442,26 @@ impl Preconditioner for Schwarz {
             self.kind.name()
         )
     }
+}
+
+/// METIS may leave parts empty when asked for nearly as many parts as vertices (e.g. 16 parts of
+/// a 16-row graph); each empty part takes one row from the currently largest part, so any
+/// subdomain count up to the number of owned rows works.
+fn fill_empty_parts(mut parts: Vec<u32>, k: usize) -> Vec<u32> {
+    let mut sizes = vec![0usize; k];
+    for &p in &parts {
+        sizes[p as usize] += 1;
+    }
+    for empty in 0..k {
+        if sizes[empty] > 0 {
+            continue;
+        }
+        let largest = (0..k).max_by_key(|&p| (sizes[p], std::cmp::Reverse(p))).unwrap_or(0);
+        if let Some(row) = parts.iter().rposition(|&p| p as usize == largest) {
+            parts[row] = empty as u32;
+            sizes[largest] -= 1;
+            sizes[empty] = 1;
+        }
+    }
+    parts
 }

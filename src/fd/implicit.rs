@@ -71,7 +71,7 @@ impl HeatStepper for FdImplicitHeat {
         f64::INFINITY
     }
 
-    fn step(&mut self, comm: &Comm, t: f64, dt: f64, _mode: HaloMode) {
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64, _mode: HaloMode) -> Result<()> {
         debug_assert!(
             (dt - self.dt).abs() <= 1e-12 * self.dt,
             "the matrix was built for dt = {}",
@@ -95,7 +95,7 @@ impl HeatStepper for FdImplicitHeat {
             // dt (θ b(t+dt) + (1−θ) b(t)), b(t) = T(t) bc + f_t(t) S + f0.
             *r += w1 * (t1 * bc + s1 * s + d.constant_source) + w0 * (t0 * bc + s0 * s + d.constant_source);
         }
-        self.solver.solve(comm, &mut self.a, &self.rhs, &mut self.u);
+        self.solver.solve(comm, &mut self.a, &self.rhs, &mut self.u)
     }
 
     fn solution(&self) -> &[f64] {
@@ -123,9 +123,5 @@ impl HeatStepper for FdImplicitHeat {
 
     fn linear_iterations(&self) -> u64 {
         self.solver.iterations
-    }
-
-    fn unconverged_solves(&self) -> u64 {
-        self.solver.unconverged
     }
 }

@@ -186,7 +186,7 @@ impl HeatStepper for FdHeat {
         self.stable_dt
     }
 
-    fn step(&mut self, comm: &Comm, t: f64, dt: f64, mode: HaloMode) {
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64, mode: HaloMode) -> Result<()> {
         let a = self.kh.map(|k| dt * k);
         let k = Kernel {
             dim: self.dim,
@@ -228,6 +228,7 @@ impl HeatStepper for FdHeat {
         k.table(outer, outer_k, &self.u, un);
         self.compute_time += t.elapsed().as_secs_f64();
         std::mem::swap(&mut self.u, &mut self.un);
+        Ok(())
     }
 
     fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {

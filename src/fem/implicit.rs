@@ -77,7 +77,7 @@ impl HeatStepper for FemImplicitHeat {
         f64::INFINITY
     }
 
-    fn step(&mut self, comm: &Comm, t: f64, dt: f64, _mode: HaloMode) {
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64, _mode: HaloMode) -> Result<()> {
         let th = self.theta;
         let d = &self.data;
         self.ub.copy_from(&self.u);
@@ -99,7 +99,7 @@ impl HeatStepper for FemImplicitHeat {
                 self.bu.data[i] + dt * (th * load(i, t1, s1) + (1.0 - th) * load(i, t0, s0)) + t1 * lift[i]
             };
         }
-        self.solver.solve(comm, &mut self.sys.a, &self.rhs, &mut self.u);
+        self.solver.solve(comm, &mut self.sys.a, &self.rhs, &mut self.u)
     }
 
     fn solution(&self) -> &[f64] {
@@ -120,9 +120,5 @@ impl HeatStepper for FemImplicitHeat {
 
     fn linear_iterations(&self) -> u64 {
         self.solver.iterations
-    }
-
-    fn unconverged_solves(&self) -> u64 {
-        self.solver.unconverged
     }
 }

@@ -184,7 +184,7 @@ impl HeatStepper for P1Heat {
         2.0 / self.lambda_max
     }
 
-    fn step(&mut self, comm: &Comm, t: f64, dt: f64, mode: HaloMode) {
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64, mode: HaloMode) -> Result<()> {
         let bt = self.data.time_factor(t);
         let sg = self.data.source_time(t);
         let sc = self.data.constant_source;
@@ -230,6 +230,7 @@ impl HeatStepper for P1Heat {
         }
         self.compute_time += t0.elapsed().as_secs_f64();
         std::mem::swap(&mut self.u, &mut self.un);
+        Ok(())
     }
 
     fn solution(&self) -> &[f64] {

@@ -76,8 +76,25 @@ fn restarted(
     opts: &SolverOptions,
     flexible: bool,
 ) -> Result<SolveStats> {
-    let k_max = opts.restart;
     let layout = a.layout();
+    // A basis longer than the iteration cap is never filled, and one longer than the problem
+    // size is never needed (the Krylov space is exhausted first): capping keeps an absurd
+    // `restart` from allocating memory that cannot be used.
+    let k_max = opts
+        .restart
+        .min(opts.max_iter)
+        .min(usize::try_from(layout.n_global).unwrap_or(usize::MAX).max(1));
+    let vectors = (k_max + 2 + if flexible { k_max } else { 1 }) as f64;
+    let bytes = 8.0 * (vectors * layout.n_local() as f64 + (k_max as f64 + 4.0) * (k_max as f64 + 1.0));
+    let what = if k_max < opts.restart {
+        format!(
+            "the GMRES basis of {k_max} vectors (restart = {} capped at max-iter and the problem size)",
+            opts.restart
+        )
+    } else {
+        format!("the GMRES basis of restart = {k_max}")
+    };
+    crate::limits::check_memory(comm, &what, bytes)?;
     let mut ws = Workspace {
         v: (0..=k_max).map(|_| DistVector::zeros(layout)).collect(),
         z: (0..if flexible { k_max } else { 1 })

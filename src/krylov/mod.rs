@@ -121,6 +121,34 @@ impl SolveStats {
     pub fn converged(&self) -> bool {
         self.reason == StopReason::Converged
     }
+
+    /// Why the solve is not a solution, in one line for a person (`None` when it converged):
+    /// the iteration cap with the residual reached, a breakdown with its cause, or a norm that
+    /// is not finite. Drivers turn it into [`Error::Solve`] after writing their report.
+    pub fn failure(&self) -> Option<String> {
+        match &self.reason {
+            StopReason::Converged => None,
+            StopReason::MaxIterations => Some(format!(
+                "not converged: max-iter = {} reached at relative residual {:.3e} (raise --max-iter \
+                 or choose a stronger --solver)",
+                self.iterations, self.relative_residual
+            )),
+            StopReason::Breakdown(why) => Some(format!("breakdown after {} iterations: {why}", self.iterations)),
+            StopReason::NotANumber => Some(format!(
+                "the residual norm is not finite (NaN or Inf) after {} iterations: the data or the \
+                 operator hold values that overflow",
+                self.iterations
+            )),
+        }
+    }
+
+    /// [`SolveStats::failure`] as a `Result`: `Ok(self)` when the solve converged.
+    pub fn ensure_converged(self) -> Result<SolveStats> {
+        match self.failure() {
+            None => Ok(self),
+            Some(why) => Err(Error::Solve(why)),
+        }
+    }
 }
 
 /// Collective: the checks every solver makes before iterating (options, vector sizes), agreed

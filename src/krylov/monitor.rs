@@ -25,8 +25,9 @@ impl Monitor {
     pub fn new(opts: &SolverOptions, b_norm: f64, r0: f64, start: Instant) -> Monitor {
         let mut history = Vec::new();
         if opts.record_history {
-            // Room for every iteration (up to a sanity cap): no reallocation inside the loop.
-            history.reserve(opts.max_iter.min(1 << 20) + 1);
+            // Room for a typical solve without reallocation in the loop; only long solves grow it
+            // (reserving max-iter entries would allocate 80 KB per solve of a time loop).
+            history.reserve(opts.max_iter.min(4096) + 1);
             history.push(r0);
         }
         Monitor {

@@ -26,6 +26,12 @@ pub enum Method {
 impl Method {
     /// Parses `metis`, `metis-rb` or `blocks`, with an optional process grid for blocks.
     pub fn parse(name: &str, proc_grid: Option<Vec<usize>>) -> Result<Method> {
+        if let (Some(d), false) = (&proc_grid, name == "blocks") {
+            return Err(Error::input(format!(
+                "--proc-grid {} applies to the blocks partitioner only, not to '{name}'",
+                d.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("x")
+            )));
+        }
         match name {
             "metis" | "metis-kway" => Ok(Method::MetisKway),
             "metis-rb" | "metis-recursive" => Ok(Method::MetisRecursive),
@@ -123,7 +129,9 @@ pub fn partition(mesh: &Mesh, dual: &Graph, n_parts: usize, method: &Method) -> 
         return Err(Error::Partition(format!("more parts ({n_parts}) than cells ({n})")));
     }
     let parts = match method {
-        _ if n_parts == 1 => vec![0; n],
+        // Blocks go through their own checks even for one part, so that a process grid or a
+        // mesh that blocks cannot use is refused on one rank too instead of ignored.
+        Method::MetisKway | Method::MetisRecursive if n_parts == 1 => vec![0; n],
         Method::Blocks(dims) => blocks::partition(mesh, n_parts, dims.as_deref())?,
         Method::MetisKway | Method::MetisRecursive => metis_partition(dual, n_parts, method == &Method::MetisKway)?,
     };

@@ -2,7 +2,7 @@
 //! cell-centred FD on structured grids or P1 / P2 on simplices (P2 implicit only, with the
 //! consistent mass), with snapshots to HDF5/XDMF and a run summary.
 
-use super::{create_writer, prepare, write_kappa, MeshSource, Prepared};
+use super::{create_writer, prepare, warn_exact_outside_unit_box, write_kappa, MeshSource, Prepared};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fd::{FdHeat, FdImplicitHeat};
@@ -74,6 +74,9 @@ pub struct HeatParams {
     pub t_final: Option<f64>,
     /// Fraction of the stable step used when `dt` is not given.
     pub cfl: f64,
+    /// The most steps a run may take: a step count above it (e.g. from a tiny `dt` or a huge
+    /// `kappa`) is refused before the run starts instead of running for ages.
+    pub max_steps: usize,
     /// Output directory (no output when `None`).
     pub out: Option<PathBuf>,
     /// Write a snapshot every this many steps (0: initial and final only).
@@ -156,19 +159,28 @@ pub struct HeatSummary {
     pub mass: MassKind,
     /// Krylov iterations over all implicit steps (0 for explicit runs).
     pub linear_iterations: u64,
+    /// Why the run failed (an implicit step's solve did not converge, or the solution stopped
+    /// being finite), or `None`. The run stops at the failing step; snapshots before it are
+    /// kept, and the command line exits with status 1 after writing the report.
+    pub failure: Option<String>,
     /// Partition quality.
     pub partition: Report,
     /// The XDMF file written, if any.
     pub output: Option<PathBuf>,
 }
 
-/// Picks `(steps, dt)` from what was given, refusing unstable or inconsistent values.
+/// The default of [`HeatParams::max_steps`] (`--max-steps`).
+pub const DEFAULT_MAX_STEPS: usize = 100_000_000;
+
+/// Picks `(steps, dt)` from what was given, refusing unstable or inconsistent values and step
+/// counts above `max_steps` (checked in floating point, before any conversion can overflow).
 pub fn time_steps(
     steps: Option<usize>,
     dt: Option<f64>,
     t_final: Option<f64>,
     dt_stable: f64,
     cfl: f64,
+    max_steps: usize,
 ) -> Result<(usize, f64)> {
     if let Some(dt) = dt {
         if !(dt > 0.0 && dt.is_finite()) {
@@ -191,6 +203,17 @@ pub fn time_steps(
     if !(cfl > 0.0 && cfl <= 1.0) {
         return Err(Error::input(format!("cfl must be in (0, 1], got {cfl}")));
     }
+    let too_many = |n: f64, why: String| -> Result<()> {
+        if n > max_steps as f64 {
+            return Err(Error::input(format!(
+                "{why} {n:.3e} steps, more than max-steps = {max_steps} (raise --max-steps if you mean it)"
+            )));
+        }
+        Ok(())
+    };
+    if let Some(n) = steps {
+        too_many(n as f64, "--steps asks for".into())?;
+    }
     let default_dt = cfl * dt_stable;
     Ok(match (steps, dt, t_final) {
         (Some(n), Some(dt), Some(t)) => {
@@ -209,9 +232,16 @@ pub fn time_steps(
             }
             (n, dt)
         }
-        (None, dt, Some(t)) => {
-            let n = (t / dt.unwrap_or(default_dt) * (1.0 - 1e-12)).ceil().max(1.0) as usize;
-            (n, t / n as f64)
+        (None, given, Some(t)) => {
+            let dt = given.unwrap_or(default_dt);
+            let n = (t / dt * (1.0 - 1e-12)).ceil().max(1.0);
+            let how = if given.is_some() {
+                format!("t-final = {t:e} at dt = {dt:e} needs")
+            } else {
+                format!("t-final = {t:e} at cfl × the stability limit {dt_stable:e} of this mesh and kappa needs")
+            };
+            too_many(n, how)?;
+            (n as usize, t / n)
         }
         (n, dt, None) => (n.unwrap_or(100), dt.unwrap_or(default_dt)),
     })
@@ -219,7 +249,7 @@ pub fn time_steps(
 
 /// An explicit stepper with the step chosen against its stability limit.
 fn explicit(comm: &Comm, op: Box<dyn HeatStepper>, p: &HeatParams) -> Result<(Box<dyn HeatStepper>, usize, f64)> {
-    let (steps, dt) = comm.agree(time_steps(p.steps, p.dt, p.t_final, op.stable_dt(), p.cfl))?;
+    let (steps, dt) = comm.agree(time_steps(p.steps, p.dt, p.t_final, op.stable_dt(), p.cfl, p.max_steps))?;
     Ok((op, steps, dt))
 }
 
@@ -230,10 +260,18 @@ fn implicit_steps(comm: &Comm, p: &HeatParams) -> Result<(usize, f64)> {
         return Err(Error::input("implicit time stepping needs --dt or --t-final"));
     }
     let steps = p.steps.or(p.dt.is_none().then_some(100));
-    comm.agree(time_steps(steps, p.dt, p.t_final, f64::INFINITY, 1.0))
+    comm.agree(time_steps(steps, p.dt, p.t_final, f64::INFINITY, 1.0, p.max_steps))
 }
 
-/// Collective: runs the heat problem and returns its summary.
+/// Collective: whether every rank's `values` are finite (no NaN, no Inf).
+fn all_finite(comm: &Comm, values: &[f64]) -> bool {
+    let bad = values.iter().any(|v| !v.is_finite());
+    comm.max_f64(f64::from(u8::from(bad))) == 0.0
+}
+
+/// Collective: runs the heat problem and returns its summary. A step whose solve fails or a
+/// solution that stops being finite is not an `Err`: the run stops there and the summary names
+/// it in [`HeatSummary::failure`], so a report can still be written.
 pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let t_start = Instant::now();
     let is_fd = p.discretization == Discretization::Fd;
@@ -250,6 +288,9 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         }
     }
     let Prepared { mesh, report, lm, .. } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
+    if p.exact.is_some() {
+        warn_exact_outside_unit_box(comm, &mesh);
+    }
     let data = comm.agree(
         HeatData::new(&mesh, p.kappa, p.exact, p.source, &p.bc)
             .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions))
@@ -279,6 +320,14 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         }
     };
     let dt_stable = op.stable_dt();
+    if let Some(given) = p.dt.filter(|&g| (g - dt).abs() > 1e-12 * g) {
+        if comm.is_root() {
+            tracing::warn!(
+                "dt = {given:e} does not divide t-final = {:e}: using {steps} steps of dt = {dt:e}",
+                steps as f64 * dt
+            );
+        }
+    }
     let kappa_max = data.kappa_max();
     let unknowns = if is_fd { lm.cells.n_global } else { lm.points.n_global };
     if comm.is_root() {
@@ -319,28 +368,46 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
 
     let t_loop = Instant::now();
     let mut t = 0.0;
+    let mut failure = None;
+    // The solution is checked for NaN / Inf (one allreduce) about every 1% of the steps, before
+    // each snapshot and at the end, so a blow-up stops the run near where it happened.
+    let check_every = (steps / 100).max(1);
+    let mut last_finite = 0;
+    let mut taken = 0;
     for n in 1..=steps {
-        op.step(comm, t, dt, p.halo_mode);
-        t = n as f64 * dt;
-        if let Some(w) = writer.as_mut() {
-            if n == steps || (p.snapshot_every > 0 && n % p.snapshot_every == 0) {
-                let t0 = Instant::now();
-                snapshot(w, op.as_ref(), t)?;
-                t_output += t0.elapsed().as_secs_f64();
+        if let Err(e) = op.step(comm, t, dt, p.halo_mode) {
+            match e {
+                Error::Solve(why) => {
+                    failure = Some(format!("step {n} of {steps} (t = {:.4e}): {why}", t + dt));
+                    break;
+                }
+                other => return Err(other),
             }
+        }
+        t = n as f64 * dt;
+        taken = n;
+        let snap = n == steps || (p.snapshot_every > 0 && n % p.snapshot_every == 0);
+        if n % check_every == 0 || snap {
+            if !all_finite(comm, op.solution()) {
+                failure = Some(format!(
+                    "the solution is not finite (NaN or Inf) at step {n} of {steps} (t = {t:.4e}; it was \
+                     finite at step {last_finite}): the data overflow or the scheme is unstable"
+                ));
+                break;
+            }
+            last_finite = n;
+        }
+        if let Some(w) = writer.as_mut().filter(|_| snap) {
+            let t0 = Instant::now();
+            snapshot(w, op.as_ref(), t)?;
+            t_output += t0.elapsed().as_secs_f64();
         }
         if p.progress && comm.is_root() && steps >= 10 && n % (steps / 10) == 0 {
             tracing::info!("step {n}/{steps}  t = {t:.4e}");
         }
     }
     let loop_time = t_loop.elapsed().as_secs_f64();
-    if op.unconverged_solves() > 0 {
-        return Err(Error::input(format!(
-            "{} of {steps} implicit steps did not converge (raise --max-iter or choose another --solver)",
-            op.unconverged_solves()
-        )));
-    }
-    let error = p.exact.map(|_| op.errors(comm, t));
+    let error = p.exact.filter(|_| failure.is_none()).map(|_| op.errors(comm, t));
     if let Some(w) = writer.take() {
         let t0 = Instant::now();
         w.finish(comm)?;
@@ -366,7 +433,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         kappa: p.kappa,
         contrast: p.contrast,
         kappa_max,
-        steps,
+        steps: taken,
         dt,
         dt_stable,
         t_final: t,
@@ -384,6 +451,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         scheme: p.scheme,
         mass: p.mass,
         linear_iterations: op.linear_iterations(),
+        failure,
         partition: report,
         output: p.out.as_ref().map(|d| d.join("heat.xdmf")),
     })
@@ -395,17 +463,39 @@ mod tests {
 
     #[test]
     fn step_selection() {
-        assert_eq!(time_steps(Some(10), Some(0.1), None, 1.0, 0.9).unwrap(), (10, 0.1));
-        let (n, dt) = time_steps(None, None, Some(1.0), 0.3, 0.9).unwrap();
+        let m = DEFAULT_MAX_STEPS;
+        assert_eq!(time_steps(Some(10), Some(0.1), None, 1.0, 0.9, m).unwrap(), (10, 0.1));
+        let (n, dt) = time_steps(None, None, Some(1.0), 0.3, 0.9, m).unwrap();
         assert_eq!(n, 4);
         assert!((dt - 0.25).abs() < 1e-15);
-        assert!(time_steps(None, Some(0.5), None, 0.3, 0.9)
+        assert!(time_steps(None, Some(0.5), None, 0.3, 0.9, m)
             .unwrap_err()
             .to_string()
             .contains("unstable"));
-        assert!(time_steps(None, Some(-1.0), None, 0.3, 0.9).is_err());
-        assert!(time_steps(Some(0), None, None, 0.3, 0.9).is_err());
-        assert!(time_steps(Some(3), Some(0.1), Some(1.0), 0.3, 0.9).is_err());
-        assert!(time_steps(Some(2), None, Some(1.0), 0.3, 0.9).is_err());
+        assert!(time_steps(None, Some(-1.0), None, 0.3, 0.9, m).is_err());
+        assert!(time_steps(Some(0), None, None, 0.3, 0.9, m).is_err());
+        assert!(time_steps(Some(3), Some(0.1), Some(1.0), 0.3, 0.9, m).is_err());
+        assert!(time_steps(Some(2), None, Some(1.0), 0.3, 0.9, m).is_err());
+    }
+
+    #[test]
+    fn step_counts_are_bounded_before_any_conversion() {
+        // A tiny dt (or a huge kappa's tiny stable step) would need ~1e300 steps: refused with
+        // the limit named, instead of saturating to usize::MAX and running forever.
+        let m = DEFAULT_MAX_STEPS;
+        let e = time_steps(None, Some(1e-300), Some(1.0), f64::INFINITY, 1.0, m)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("1.000e300 steps") && e.contains("max-steps = 100000000"),
+            "{e}"
+        );
+        let e = time_steps(None, None, Some(1.0), 1e-305, 0.9, m)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stability limit 1e-305"), "{e}");
+        assert!(time_steps(Some(m + 1), Some(1e-9), None, 1.0, 0.9, m).is_err());
+        assert_eq!(time_steps(None, Some(1e-3), Some(1.0), 1.0, 0.9, 1000).unwrap().0, 1000);
+        assert!(time_steps(None, Some(1e-3), Some(1.0), 1.0, 0.9, 999).is_err());
     }
 }

@@ -4,9 +4,9 @@
 //! solution.
 
 use super::heat::Discretization;
-use super::{create_writer, peak_memory_mib, prepare, write_kappa, MeshSource, Prepared};
+use super::{create_writer, peak_memory_mib, prepare, warn_exact_outside_unit_box, write_kappa, MeshSource, Prepared};
 use crate::comm::Comm;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fd::{assemble_poisson_fd, FdSystem};
 use crate::fem::{assemble_poisson, FemSystem, SubdomainNeumann};
 use crate::io::Center;
@@ -91,6 +91,10 @@ pub struct PoissonSummary {
     pub stats: SolveStats,
     /// Relative residual ‖b − Ax‖/‖b‖ recomputed after the solve.
     pub true_relative_residual: f64,
+    /// Why the run failed (not converged, breakdown, values that are not finite), or `None`.
+    /// A failed run writes no solution and the command line exits with status 1 after
+    /// writing the report.
+    pub failure: Option<String>,
     /// Errors against the manufactured solution (L2, max, relative L2).
     pub error: Option<ErrorNorms>,
     /// H1-seminorm error (finite elements only).
@@ -121,13 +125,37 @@ pub fn relative_residual(comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mu
     r.norm2(comm) / if nb > 0.0 { nb } else { 1.0 }
 }
 
-/// Collective: runs the Poisson problem.
+/// Collective: whether `a` maps the constant vector to zero (to rounding: `‖A 1‖∞ ≤ 1e-10
+/// max|a_ij|`), i.e. the constants are in its kernel, as for a Poisson problem with Neumann
+/// conditions on every boundary. One product, independent of the discretization.
+pub fn annihilates_constants(comm: &Comm, a: &mut DistMatrix) -> bool {
+    let mut ones = DistVector::zeros(&a.layout);
+    ones.fill(1.0);
+    let mut r = DistVector::zeros(&a.layout);
+    a.spmv(comm, &mut ones, &mut r);
+    let row_sum = r.owned().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let scale = a
+        .diag
+        .vals
+        .iter()
+        .chain(&a.offd.vals)
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    let (row_sum, scale) = (comm.max_f64(row_sum), comm.max_f64(scale));
+    scale > 0.0 && row_sum <= 1e-10 * scale
+}
+
+/// Collective: runs the Poisson problem. A solve that does not converge, breaks down or gives
+/// values that are not finite is not an `Err`: the summary names it in
+/// [`PoissonSummary::failure`] (so a report can still be written) and no solution is written.
 pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let t_start = Instant::now();
     let is_fd = p.discretization == Discretization::Fd;
     let Prepared { mesh, report, lm, part } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
     let grid = if is_fd { mesh.grid.clone() } else { None };
     let exact = p.exact.then_some(Exact::Mode);
+    if p.exact {
+        warn_exact_outside_unit_box(comm, &mesh);
+    }
     let data = comm.agree(
         HeatData::new(&mesh, p.kappa, exact, p.source, &p.bc)
             .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions))
@@ -149,7 +177,26 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     };
     let nonzeros = comm.sum_u64((a.diag.nnz() + a.offd.nnz()) as u64);
     let unknowns = a.n_global();
-    let setup = t_start.elapsed().as_secs_f64();
+    if annihilates_constants(comm, a) {
+        return Err(Error::input(
+            "every boundary is Neumann (or Robin with alpha = 0): the Poisson operator is singular \
+             (u is determined only up to a constant); make at least one boundary Dirichlet or Robin \
+             with alpha > 0",
+        ));
+    }
+    // Created before the solve, so a bad output path fails before the work, not after it.
+    let center = if is_fd { Center::Cell } else { Center::Point };
+    let t_out = Instant::now();
+    let mut writer = match &p.out {
+        Some(dir) => {
+            let mut w = create_writer(comm, &mesh, &lm, dir, "poisson", center)?;
+            write_kappa(comm, &mut w, &lm, &data)?;
+            Some(w)
+        }
+        None => None,
+    };
+    let mut output = t_out.elapsed().as_secs_f64();
+    let setup = t_start.elapsed().as_secs_f64() - output;
     if comm.is_root() {
         tracing::info!(
             "poisson: {} {}, {} unknowns, {nonzeros} nonzeros on {} ranks; solver {:?} + {:?}",
@@ -185,7 +232,15 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
             true_rel
         );
     }
-    let (error, h1) = match (&mut system, p.exact) {
+    let failure = stats.failure().or_else(|| {
+        (!true_rel.is_finite()).then(|| {
+            format!(
+                "the solution is not finite (NaN or Inf) after {} iterations",
+                stats.iterations
+            )
+        })
+    });
+    let (error, h1) = match (&mut system, p.exact && failure.is_none()) {
         (System::Fd(s), true) => (Some(s.errors(comm, &x, &data)), None),
         (System::Fem(s), true) => {
             let (e, h1) = s.errors(comm, &x, &data, 0.0);
@@ -194,14 +249,15 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         _ => (None, None),
     };
     let t_out = Instant::now();
-    if let Some(dir) = &p.out {
-        let center = if is_fd { Center::Cell } else { Center::Point };
-        let mut w = create_writer(comm, &mesh, &lm, dir, "poisson", center)?;
-        write_kappa(comm, &mut w, &lm, &data)?;
-        w.write_snapshot(comm, 0.0, &[("u", center, x.owned())])?;
+    if let Some(mut w) = writer.take() {
+        // A failed solve leaves the mesh (and κ) in the file but no field that could pass for
+        // a solution.
+        if failure.is_none() {
+            w.write_snapshot(comm, 0.0, &[("u", center, x.owned())])?;
+        }
         w.finish(comm)?;
     }
-    let output = t_out.elapsed().as_secs_f64();
+    output += t_out.elapsed().as_secs_f64();
     Ok(PoissonSummary {
         problem: "poisson",
         ranks: comm.size(),
@@ -215,6 +271,12 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         preconditioner: pc.name(),
         coarse_dimension: pc.coarse_dimension(),
         true_relative_residual: true_rel,
+        output: p
+            .out
+            .as_ref()
+            .filter(|_| failure.is_none())
+            .map(|d| d.join("poisson.xdmf")),
+        failure,
         error,
         h1_error: h1,
         wall: PoissonTimings {
@@ -227,6 +289,5 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         stats,
         peak_memory_mib_per_rank: comm.max_f64(peak_memory_mib()),
         partition: report,
-        output: p.out.as_ref().map(|d| d.join("poisson.xdmf")),
     })
 }

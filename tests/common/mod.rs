@@ -139,19 +139,26 @@ pub fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
 }
 
-/// Runs ddkit on `np` ranks expecting failure with `needle` in the error line.
-pub fn fails_with(np: usize, args: &[&str], needle: &str) {
+/// Runs ddkit on `np` ranks expecting failure with `needle` in the error line: exit status 1
+/// (ddkit's own for every error, argument errors included), exactly one `ddkit: error:` line and
+/// no other `error:` line, no panic, no hang. Returns stderr.
+pub fn fails_with(np: usize, args: &[&str], needle: &str) -> String {
     let out = mpirun(np, &ddkit(), args, Duration::from_secs(60));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} should fail; stderr: {stderr}");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should fail with status 1; stderr: {stderr}"
+    );
     assert!(
         !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
         "{args:?} panicked: {stderr}"
     );
-    let ours: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("ddkit: error:") || l.starts_with("error:"))
-        .collect();
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("error:")),
+        "{args:?}: an error line without the ddkit prefix\n{stderr}"
+    );
+    let ours: Vec<&str> = stderr.lines().filter(|l| l.starts_with("ddkit: error:")).collect();
     assert_eq!(
         ours.len(),
         1,
@@ -162,6 +169,7 @@ pub fn fails_with(np: usize, args: &[&str], needle: &str) {
         "{args:?}: error line {:?} lacks {needle:?}",
         ours[0]
     );
+    stderr
 }
 
 /// Runs `ddkit poisson FIXED... --report DIR/TAG.json ARGS...` on `np` ranks, asserts success

@@ -101,7 +101,7 @@ fn explicit(comm: &Comm) -> Result<f64, String> {
     let mut v = DistVector::zeros(&k.a.layout);
     let mut kv = DistVector::zeros(&k.a.layout);
     for step in 0..50 {
-        heat.step(comm, step as f64 * dt, dt, HaloMode::Overlap);
+        heat.step(comm, step as f64 * dt, dt, HaloMode::Overlap).map_err(err)?;
         k.a.spmv(comm, &mut v, &mut kv);
         for (vi, kvi) in v.owned_mut().iter_mut().zip(kv.owned()) {
             *vi -= dt * (kvi - data.constant_source);

@@ -431,6 +431,14 @@ impl FaerLlt {
         );
         match res {
             Ok(_) => Ok(()),
+            // LU is the advice only for an indefinite matrix: a singular one (typically a block
+            // of a pure Neumann problem, whose kernel holds the constants) defeats LU as well.
+            Err(LltError::NonPositivePivot { index }) if annihilates_constants(a) => Err(Error::input(format!(
+                "local solver: the local matrix of {} rows is singular: it maps the constant vector to \
+                 zero (every boundary of its problem is Neumann?), so no factorization can solve with it \
+                 (Cholesky pivot {index} vanished)",
+                a.nrows
+            ))),
             Err(LltError::NonPositivePivot { index }) => Err(Error::input(format!(
                 "local solver: the local matrix is not positive definite (Cholesky pivot {index} of \
                  the fill-reducing order is not positive); use the 'lu' local solver for indefinite \
@@ -817,6 +825,13 @@ impl Ilu0 {
             x[i] = s * self.inv_diag[i];
         }
     }
+}
+
+/// Whether `a` maps the constant vector to zero to rounding (`|Σ_j a_ij| ≤ 1e-10 max|a_ij|`
+/// for every row): the kernel of a Neumann problem's matrix.
+fn annihilates_constants(a: &Csr) -> bool {
+    let scale = a.vals.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    scale > 0.0 && (0..a.nrows).all(|i| a.row(i).1.iter().sum::<f64>().abs() <= 1e-10 * scale)
 }
 
 #[cfg(test)]
