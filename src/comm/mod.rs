@@ -1,4 +1,5 @@
-//! MPI context and the collective conventions every stage relies on: one [`Comm`] per run,
+//! MPI context and the collective conventions every stage relies on: one [`Comm`] per run
+//! (owning MPI, or embedded in a host's communicator),
 //! errors agreed on by all ranks at phase boundaries ([`Comm::agree`]), the [`Layout`] of owned
 //! and ghost entities, and the [`Halo`] exchange plan built from it.
 
@@ -14,35 +15,74 @@ use mpi::datatype::{Partition, PartitionMut};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
-/// The MPI environment of a run: owns MPI initialization (finalized on drop) and the world
-/// communicator.
+/// The MPI context of a ddkit run: the communicator every stage uses (rank, size, collectives,
+/// halo exchanges, METIS scatter, HDF5 MPI-IO), and possibly the ownership of MPI itself.
+///
+/// Ownership rule: a `Comm` finalizes MPI on drop only if it initialized MPI, which only
+/// [`Comm::init`] does and only when nothing had initialized MPI before. When a host code
+/// initialized MPI, the host finalizes it, and it must drop every `Comm` first (the duplicated
+/// communicators they hold are freed on drop; a `Comm` dropped after `MPI_Finalize` leaks its
+/// handle rather than calling MPI). Likewise a `Comm` that owns MPI must outlive the `Comm`s
+/// built from it with [`Comm::with_communicator`].
 pub struct Comm {
-    world: SimpleCommunicator,
-    // Dropping the universe finalizes MPI, so it must outlive every use of `world`.
-    _universe: mpi::environment::Universe,
+    // Declared before `universe`: fields drop in order, so a duplicated communicator is freed
+    // before an owned universe finalizes MPI.
+    comm: SimpleCommunicator,
+    // Some only when this Comm initialized MPI; dropping it calls MPI_Finalize.
+    universe: Option<mpi::environment::Universe>,
 }
 
 impl Comm {
-    /// Initializes MPI (as a singleton when started without `mpirun`). Call once per process.
+    /// Collective over the world: the context of a ddkit program. Initializes MPI (as a
+    /// singleton when started without `mpirun`) and finalizes it on drop; inside a host that
+    /// already initialized MPI, works on a duplicate of the world communicator and leaves
+    /// finalization to the host.
     pub fn init() -> Result<Comm> {
-        let universe = mpi::initialize().ok_or_else(|| Error::input("MPI was already initialized in this process"))?;
-        let world = universe.world();
+        // `initialize` answers None exactly when MPI is already initialized: then a host owns it.
+        match mpi::initialize() {
+            Some(universe) => Ok(Comm {
+                comm: universe.world(),
+                universe: Some(universe),
+            }),
+            None => Comm::with_communicator(&SimpleCommunicator::world()),
+        }
+    }
+
+    /// Collective over `c`: a context over a duplicate of the host's intracommunicator `c`, so
+    /// ddkit's messages and collectives can never match the host's. Never initializes or
+    /// finalizes MPI; fails if MPI is not initialized (or already finalized).
+    pub fn with_communicator(c: &impl Communicator) -> Result<Comm> {
+        if !mpi::environment::is_initialized() {
+            return Err(Error::input(
+                "MPI is not initialized: initialize it before Comm::with_communicator, or use Comm::init",
+            ));
+        }
+        if mpi::environment::is_finalized() {
+            return Err(Error::input("MPI was already finalized in this process"));
+        }
         Ok(Comm {
-            world,
-            _universe: universe,
+            comm: c.duplicate(),
+            universe: None,
         })
     }
-    /// The world communicator, for direct rsmpi calls.
+
+    /// Whether this `Comm` initialized MPI and so finalizes it on drop.
+    pub fn owns_mpi(&self) -> bool {
+        self.universe.is_some()
+    }
+
+    /// This context's communicator, for direct rsmpi calls: the world when this `Comm` owns MPI,
+    /// otherwise a duplicate of the host's communicator (not `MPI_COMM_WORLD`).
     pub fn world(&self) -> &SimpleCommunicator {
-        &self.world
+        &self.comm
     }
     /// This process's rank.
     pub fn rank(&self) -> i32 {
-        self.world.rank()
+        self.comm.rank()
     }
     /// Number of ranks.
     pub fn size(&self) -> i32 {
-        self.world.size()
+        self.comm.size()
     }
     /// Whether this is rank 0, the rank that speaks.
     pub fn is_root(&self) -> bool {
@@ -56,7 +96,7 @@ impl Comm {
     pub fn agree<T>(&self, r: Result<T>) -> Result<T> {
         let mine = if r.is_err() { self.rank() } else { self.size() };
         let mut first = 0;
-        self.world.all_reduce_into(&mine, &mut first, SystemOperation::min());
+        self.comm.all_reduce_into(&mine, &mut first, SystemOperation::min());
         if first == self.size() {
             return r;
         }
@@ -65,7 +105,7 @@ impl Comm {
             _ => Vec::new(),
         };
         let mut len = msg.len() as u64;
-        let root = self.world.process_at_rank(first);
+        let root = self.comm.process_at_rank(first);
         root.broadcast_into(&mut len);
         msg.resize(len as usize, 0);
         root.broadcast_into(&mut msg[..]);
@@ -81,37 +121,37 @@ impl Comm {
     /// Collective sum of one number.
     pub fn sum_f64(&self, x: f64) -> f64 {
         let mut s = 0.0;
-        self.world.all_reduce_into(&x, &mut s, SystemOperation::sum());
+        self.comm.all_reduce_into(&x, &mut s, SystemOperation::sum());
         s
     }
     /// Collective sum of one count.
     pub fn sum_u64(&self, x: u64) -> u64 {
         let mut s = 0;
-        self.world.all_reduce_into(&x, &mut s, SystemOperation::sum());
+        self.comm.all_reduce_into(&x, &mut s, SystemOperation::sum());
         s
     }
     /// Collective maximum.
     pub fn max_f64(&self, x: f64) -> f64 {
         let mut s = 0.0;
-        self.world.all_reduce_into(&x, &mut s, SystemOperation::max());
+        self.comm.all_reduce_into(&x, &mut s, SystemOperation::max());
         s
     }
     /// Collective minimum.
     pub fn min_f64(&self, x: f64) -> f64 {
         let mut s = 0.0;
-        self.world.all_reduce_into(&x, &mut s, SystemOperation::min());
+        self.comm.all_reduce_into(&x, &mut s, SystemOperation::min());
         s
     }
     /// Collective exclusive prefix sum: the sum of `x` over ranks below this one.
     pub fn exclusive_scan_u64(&self, x: u64) -> u64 {
         let mut all = vec![0u64; self.size() as usize];
-        self.world.all_gather_into(&x, &mut all[..]);
+        self.comm.all_gather_into(&x, &mut all[..]);
         all[..self.rank() as usize].iter().sum()
     }
     /// Collective: every rank's value of `x`, in rank order.
     pub fn all_gather_u64(&self, x: u64) -> Vec<u64> {
         let mut all = vec![0u64; self.size() as usize];
-        self.world.all_gather_into(&x, &mut all[..]);
+        self.comm.all_gather_into(&x, &mut all[..]);
         all
     }
     /// Collective: personalized all-to-all. `send` holds the items for rank 0, then rank 1, ...
@@ -120,13 +160,13 @@ impl Comm {
     pub fn all_to_all_v<T: Equivalence + Default + Clone>(&self, send: &[T], counts: &[i32]) -> (Vec<T>, Vec<i32>) {
         let size = self.size() as usize;
         let mut rcounts = vec![0i32; size];
-        self.world.all_to_all_into(counts, &mut rcounts[..]);
+        self.comm.all_to_all_into(counts, &mut rcounts[..]);
         let (sd, rd) = (displacements(counts), displacements(&rcounts));
         let mut recv = vec![T::default(); rcounts.iter().sum::<i32>() as usize];
         {
             let sp = Partition::new(send, counts, &sd[..]);
             let mut rp = PartitionMut::new(&mut recv[..], &rcounts[..], &rd[..]);
-            self.world.all_to_all_varcount_into(&sp, &mut rp);
+            self.comm.all_to_all_varcount_into(&sp, &mut rp);
         }
         (recv, rcounts)
     }
@@ -142,14 +182,14 @@ impl Comm {
         let mut recv = vec![T::default(); counts.iter().sum::<i32>() as usize];
         {
             let mut rp = PartitionMut::new(&mut recv[..], &counts[..], &displs[..]);
-            self.world.all_gather_varcount_into(send, &mut rp);
+            self.comm.all_gather_varcount_into(send, &mut rp);
         }
         recv
     }
 
     /// Collective barrier.
     pub fn barrier(&self) {
-        self.world.barrier();
+        self.comm.barrier();
     }
 
     /// Collective, bounded: waits at a barrier for at most `limit` and says whether every rank
@@ -159,7 +199,7 @@ impl Comm {
     /// alone from hanging there.
     pub fn barrier_within(&self, limit: std::time::Duration) -> bool {
         let start = std::time::Instant::now();
-        let mut request = self.world.immediate_barrier();
+        let mut request = self.comm.immediate_barrier();
         loop {
             match request.test() {
                 Ok(_) => return true,
@@ -175,6 +215,17 @@ impl Comm {
     }
 }
 
+impl Drop for Comm {
+    fn drop(&mut self) {
+        // A host that finalized MPI before dropping this Comm: freeing the duplicate now would be
+        // an MPI call after MPI_Finalize, which aborts; leaking one handle is the lesser harm.
+        if self.universe.is_none() && mpi::environment::is_finalized() {
+            // The placeholder, MPI_COMM_SELF, is never freed by rsmpi.
+            std::mem::forget(std::mem::replace(&mut self.comm, SimpleCommunicator::self_comm()));
+        }
+    }
+}
+
 /// Exclusive prefix sums of `counts` (MPI displacements).
 pub fn displacements(counts: &[i32]) -> Vec<i32> {
     let mut d = Vec::with_capacity(counts.len());
@@ -184,4 +235,20 @@ pub fn displacements(counts: &[i32]) -> Vec<i32> {
         s += c;
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // No unit test initializes MPI (multi-rank behaviour is tested under mpirun in
+    // tests/embedding.rs), so MPI is uninitialized in this process.
+    #[test]
+    fn with_communicator_refuses_without_mpi() {
+        let e = Comm::with_communicator(&SimpleCommunicator::world()).err();
+        assert!(
+            matches!(&e, Some(Error::Input(m)) if m.contains("not initialized")),
+            "{e:?}"
+        );
+    }
 }
