@@ -67,7 +67,7 @@ fn solve_half(comm: &Comm, half: usize, args: &[String], out: &Path) -> Result<(
         .map_err(|e| Error::input(format!("half {half}: {e}")))?
         .poisson;
     parsed.out = Some(out.join(format!("half{half}")));
-    let (params, _) = comm.agree(poisson_params(parsed))?;
+    let params = comm.agree(poisson_params(parsed))?.params;
     let s = ddkit::problems::poisson::run(comm, &params)?;
     if comm.is_root() {
         let l2 = s.error.as_ref().map_or(f64::NAN, |e| e.l2);
