@@ -10,6 +10,10 @@
 //! `0..n` in order of appearance (all nodes are kept), and cells are reoriented to positive area /
 //! volume because the FEM assembly relies on it.
 //!
+//! ddkit reads 2D meshes in the xy-plane: a triangle mesh must lie in one plane z = const (a
+//! plane z = c is read as z = 0). Triangles spread over 3D — the surface mesh of a 3D geometry
+//! from `gmsh -2` — are refused rather than silently projected onto the xy-plane.
+//!
 //! The parser works on whitespace-separated tokens (how MSH spreads values over lines is not
 //! significant, except for physical names) and never panics: every malformed input becomes an
 //! [`Error::Mesh`] with the line number where the problem was seen. File content quoted in an error
@@ -25,7 +29,8 @@ mod binary;
 /// Reads the Gmsh MSH 2.2 or 4.1 file at `path`, ASCII or binary.
 ///
 /// Errors: [`Error::Io`] when the file cannot be read, [`Error::Mesh`] when it is not a mesh
-/// ddkit can use (other version, unsupported elements, malformed or truncated content).
+/// ddkit can use (other version, unsupported elements, malformed or truncated content, a surface
+/// mesh in 3D).
 pub fn read(path: &std::path::Path) -> Result<Mesh> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
@@ -537,13 +542,11 @@ impl Builder {
         // MSH 2.2 writes an element once per physical group it belongs to; keep the first copy.
         let (mut cells, cell_tags) = dedup(std::mem::take(&mut self.elems[tdim]), tdim + 1);
         let (facets, facet_tags) = dedup(std::mem::take(&mut self.elems[tdim - 1]), tdim);
-        let planar = self.points.iter().all(|p| p[2].abs() <= 1e-12);
-        let gdim = if tdim == 3 || !planar { 3 } else { 2 };
-        // Orientation is only defined for triangles in the plane and for tetrahedra; a triangle
-        // surface embedded in 3D is left as written.
-        if gdim == tdim {
-            orient(&self.points, &mut cells, tdim).map_err(|m| Error::mesh(path, m))?;
+        if tdim == 2 {
+            flatten_to_xy(&mut self.points, &cells).map_err(|m| Error::mesh(path, m))?;
         }
+        let gdim = tdim;
+        orient(&self.points, &mut cells, tdim).map_err(|m| Error::mesh(path, m))?;
         let names = self.names;
         let (points, grid) = (self.points, None);
         Ok(Mesh {
@@ -557,6 +560,92 @@ impl Builder {
             names,
             grid,
         })
+    }
+}
+
+/// Flatness tolerance of 2D meshes relative to the diameter of their bounding box: far above the
+/// rounding of coordinates written with 16 digits, far below any real tilt or curvature.
+const PLANE_TOL: f64 = 1e-10;
+
+/// Checks that the triangles `cells` lie in one plane z = const and moves that plane to z = 0,
+/// as [`Mesh`] wants of 2D meshes. Only nodes of cells count: an unused node says nothing about
+/// where the triangles are.
+fn flatten_to_xy(points: &mut [[f64; 3]], cells: &[u32]) -> std::result::Result<(), String> {
+    let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for p in cells.iter().filter_map(|&v| points.get(v as usize)) {
+        for k in 0..3 {
+            (lo[k], hi[k]) = (lo[k].min(p[k]), hi[k].max(p[k]));
+        }
+    }
+    let diam = (0..3).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>().sqrt();
+    let tol = PLANE_TOL * diam;
+    if hi[2] - lo[2] > tol {
+        return Err(format!(
+            "triangles are not in one plane z = const (z from {} to {}): ddkit reads 2D meshes in \
+             the xy-plane; {}",
+            short(lo[2]),
+            short(hi[2]),
+            off_plane_hint(points, cells, (lo, hi), tol)
+        ));
+    }
+    points.iter_mut().for_each(|p| p[2] = 0.0);
+    Ok(())
+}
+
+/// What triangles off the xy-plane most likely are: a flat mesh in another plane, or the surface
+/// of a 3D geometry (the usual case: `gmsh -2` on a `.geo` with volumes).
+fn off_plane_hint(points: &[[f64; 3]], cells: &[u32], bbox: ([f64; 3], [f64; 3]), tol: f64) -> String {
+    let (lo, hi) = bbox;
+    let rotate = "(rotate the geometry into the xy-plane)";
+    for (k, axis) in ["x", "y"].into_iter().enumerate() {
+        if hi[k] - lo[k] <= tol {
+            return format!("they lie in the plane {axis} = {} {rotate}", short(lo[k]));
+        }
+    }
+    // The normal of the largest triangle; if every node is on its plane, the mesh is flat.
+    let p = |v: u32| points.get(v as usize).copied().unwrap_or([0.0; 3]);
+    let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let cross = |c: &[u32]| {
+        let (a, b, o) = (p(c[1]), p(c[2]), p(c[0]));
+        let (u, v) = (sub(a, o), sub(b, o));
+        [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ]
+    };
+    let largest = cells
+        .chunks_exact(3)
+        .map(|c| (cross(c), c[0]))
+        .max_by(|a, b| dot(a.0, a.0).total_cmp(&dot(b.0, b.0)));
+    if let Some((n, v0)) = largest {
+        let len = dot(n, n).sqrt();
+        let o = p(v0);
+        if len > 0.0 && cells.iter().all(|&v| (dot(n, sub(p(v), o)) / len).abs() <= tol) {
+            let n = n.map(|x| x / len);
+            return format!(
+                "they lie in one tilted plane with normal ({}, {}, {}) {rotate}",
+                short(n[0]),
+                short(n[1]),
+                short(n[2])
+            );
+        }
+    }
+    "this looks like the surface mesh of a 3D geometry (mesh the volume with gmsh -3)".to_string()
+}
+
+/// A coordinate for a message: at most six decimals, no trailing zeros, no "-0".
+fn short(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        return format!("{x:e}");
+    }
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
     }
 }
 

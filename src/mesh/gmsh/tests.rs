@@ -194,6 +194,53 @@ fn rejects_garbage_numbers() {
     fails(&V22.replace("2 1 0 0", "2 nan 0 0"), &["non-finite"]);
 }
 
+/// V22 with its four nodes moved to `nodes` (one `tag x y z` line each).
+fn v22_at(nodes: &str) -> String {
+    V22.replace("1 0 0 0\n2 1 0 0\n3 1 1 0\n4 0 1 0\n", nodes)
+}
+
+#[test]
+fn surface_mesh_in_3d_is_refused() {
+    // The boundary of a tetrahedron: four triangles, not flat.
+    let text = "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n4\n1 0 0 0\n2 1 0 0\n3 0 1 0\n\
+                4 0 0 1\n$EndNodes\n$Elements\n4\n1 2 0 1 2 3\n2 2 0 1 2 4\n3 2 0 1 3 4\n\
+                4 2 0 2 3 4\n$EndElements\n";
+    let e = parse(text, "t.msh").unwrap_err().to_string();
+    let want = "mesh t.msh: triangles are not in one plane z = const (z from 0 to 1): ddkit reads \
+                2D meshes in the xy-plane; this looks like the surface mesh of a 3D geometry \
+                (mesh the volume with gmsh -3)";
+    assert_eq!(e, want);
+    fails(
+        &v22_at("1 0 0 0\n2 0 1 0\n3 0 1 1\n4 0 0 1\n"),
+        &["not in one plane", "they lie in the plane x = 0 (rotate"],
+    );
+    fails(
+        &v22_at("1 0 0 0\n2 1 0 1\n3 1 1 1\n4 0 1 0\n"),
+        &["not in one plane", "tilted plane with normal ("],
+    );
+    // A wobble far above rounding but far below the mesh size is still a tilt.
+    fails(
+        &v22_at("1 0 0 0\n2 1 0 0\n3 1 1 1e-6\n4 0 1 0\n"),
+        &["z from 0 to 0.000001"],
+    );
+}
+
+#[test]
+fn flat_mesh_off_z0_is_read_in_the_xy_plane() {
+    let flat = parse(V22, "t.msh").unwrap();
+    for nodes in [
+        "1 0 0 0.5\n2 1 0 0.5\n3 1 1 0.5\n4 0 1 0.5\n",
+        // Rounding noise in z and an unused node elsewhere do not count.
+        "1 0 0 -1e-13\n2 1 0 1e-13\n3 1 1 0\n4 0 1 0\n5 0 0 7\n",
+    ] {
+        let text = v22_at(nodes).replace("$Nodes\n4\n", &format!("$Nodes\n{}\n", nodes.lines().count()));
+        let m = parse(&text, "t.msh").unwrap();
+        assert_eq!((m.gdim, &m.cells, &m.facets), (2, &flat.cells, &flat.facets));
+        assert!(m.points.iter().all(|p| p[2] == 0.0));
+        assert_eq!(m.points[..4], flat.points[..]);
+    }
+}
+
 #[test]
 fn quoted_content_is_escaped_and_short() {
     assert_eq!(quote("$Nodes"), "$Nodes");
