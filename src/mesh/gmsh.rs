@@ -1,5 +1,5 @@
 //! Reader for Gmsh MSH files, format versions 4.1 and 2.2, producing a global [`Mesh`]. This file
-//! holds the ASCII parser and what both encodings share (the [`Builder`] that turns nodes and
+//! holds the ASCII parser and what both encodings share (the `Builder` that turns nodes and
 //! elements into a mesh); binary files (`gmsh -bin`) are parsed by the `binary` submodule.
 //!
 //! The mesh dimension is the highest dimension of the linear simplices present: triangles give a
@@ -17,7 +17,7 @@
 //! The parser works on whitespace-separated tokens (how MSH spreads values over lines is not
 //! significant, except for physical names) and never panics: every malformed input becomes an
 //! [`Error::Mesh`] with the line number where the problem was seen. File content quoted in an error
-//! goes through [`quote`], so garbage never reaches the terminal raw.
+//! goes through `quote`, so garbage never reaches the terminal raw.
 
 use super::{CellType, Mesh, PhysicalName};
 use crate::error::{Error, Result};
