@@ -1,4 +1,6 @@
-//! Reader for Gmsh MSH ASCII files, format versions 4.1 and 2.2, producing a global [`Mesh`].
+//! Reader for Gmsh MSH files, format versions 4.1 and 2.2, producing a global [`Mesh`]. This file
+//! holds the ASCII parser and what both encodings share (the `Builder` that turns nodes and
+//! elements into a mesh); binary files (`gmsh -bin`) are parsed by the `binary` submodule.
 //!
 //! The mesh dimension is the highest dimension of the linear simplices present: triangles give a
 //! 2D mesh, tetrahedra a 3D one. Elements one dimension lower (lines in 2D, triangles in 3D)
@@ -8,31 +10,49 @@
 //! `0..n` in order of appearance (all nodes are kept), and cells are reoriented to positive area /
 //! volume because the FEM assembly relies on it.
 //!
+//! ddkit reads 2D meshes in the xy-plane: a triangle mesh must lie in one plane z = const (a
+//! plane z = c is read as z = 0). Triangles spread over 3D — the surface mesh of a 3D geometry
+//! from `gmsh -2` — are refused rather than silently projected onto the xy-plane.
+//!
 //! The parser works on whitespace-separated tokens (how MSH spreads values over lines is not
 //! significant, except for physical names) and never panics: every malformed input becomes an
-//! [`Error::Mesh`] with the line number where the problem was seen.
+//! [`Error::Mesh`] with the line number where the problem was seen. File content quoted in an error
+//! goes through `quote`, so garbage never reaches the terminal raw.
 
 use super::{CellType, Mesh, PhysicalName};
 use crate::error::{Error, Result};
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
-/// Reads the Gmsh MSH 2.2 or 4.1 ASCII file at `path`.
+mod binary;
+
+/// Reads the Gmsh MSH 2.2 or 4.1 file at `path`, ASCII or binary.
 ///
 /// Errors: [`Error::Io`] when the file cannot be read, [`Error::Mesh`] when it is not a mesh
-/// ddkit can use (binary, other version, unsupported elements, malformed or truncated content).
+/// ddkit can use (other version, unsupported elements, malformed or truncated content, a surface
+/// mesh in 3D).
 pub fn read(path: &std::path::Path) -> Result<Mesh> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: name.clone(),
         source,
     })?;
-    // Lossy on purpose: a binary MSH file is not UTF-8, but its ASCII header is enough to
-    // recognise it and say so, instead of a confusing "invalid UTF-8" error.
-    parse(&String::from_utf8_lossy(&bytes), &name)
+    parse_bytes(&bytes, &name)
+}
+
+/// Parses the content of a Gmsh MSH 2.2 or 4.1 file, ASCII or binary (told apart by the file
+/// type of `$MeshFormat`); `path` is only used in error messages.
+pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<Mesh> {
+    if binary::is_binary(bytes) {
+        return binary::parse(bytes, path);
+    }
+    // Lossy on purpose: a stray non-UTF-8 byte then shows up (escaped) in the error where the
+    // parser trips over it, instead of one "invalid UTF-8" for the whole file.
+    parse(&String::from_utf8_lossy(bytes), path)
 }
 
 /// Parses the text of a Gmsh MSH 2.2 or 4.1 ASCII file; `path` is only used in error messages.
+/// Binary files cannot travel as text: use [`parse_bytes`] or [`read`] for them.
 pub fn parse(text: &str, path: &str) -> Result<Mesh> {
     let mut cur = Cursor {
         lines: text.lines(),
@@ -44,21 +64,26 @@ pub fn parse(text: &str, path: &str) -> Result<Mesh> {
     let mut b = Builder::default();
     while let Some(tok) = cur.next_token() {
         let Some(section) = tok.strip_prefix('$') else {
-            return Err(cur.err(format!("expected a section header such as $Nodes, found '{tok}'")));
+            let msg = format!("expected a section header such as $Nodes, found '{}'", quote(tok));
+            return Err(cur.err(msg));
         };
         let v41 = match b.version {
             Some(v) => v == Version::V41,
             None if section == "MeshFormat" => false,
-            None => return Err(cur.err(format!("{tok} before $MeshFormat (not a Gmsh MSH file?)"))),
+            None => {
+                let msg = format!("'{}' before $MeshFormat (not a Gmsh MSH file?)", quote(tok));
+                return Err(cur.err(msg));
+            }
         };
         match section {
             "MeshFormat" => b.version = Some(read_format(&mut cur)?),
             "PhysicalNames" => b.read_names(&mut cur)?,
             "Entities" if v41 => b.read_entities(&mut cur)?,
+            "ParametricNodes" if !v41 => return Err(cur.err(PARAMETRIC_22)),
             "Nodes" => b.read_nodes(&mut cur, v41)?,
             "Elements" => b.read_elements(&mut cur, v41)?,
             _ if section.starts_with("End") => {
-                return Err(cur.err(format!("{tok} without a matching section start")));
+                return Err(cur.err(format!("'{}' without a matching section start", quote(tok))));
             }
             // $Periodic, $NodeData, $Comments, ...: not needed for a mesh, skipped whole.
             _ => cur.skip_section(section)?,
@@ -71,6 +96,48 @@ pub fn parse(text: &str, path: &str) -> Result<Mesh> {
         ));
     }
     b.finish(path)
+}
+
+/// Refusal of the `$ParametricNodes` section of MSH 2.2 (`-save_parametric`), which replaces
+/// `$Nodes` and which ddkit does not read.
+const PARAMETRIC_22: &str = "$ParametricNodes (MSH 2.2 written with -save_parametric) \
+     is not supported: re-export without -save_parametric, or as MSH 4.1";
+
+/// Longest escaped text [`quote`] returns before it cuts off with `...`.
+const QUOTE_MAX: usize = 32;
+
+/// File content made fit for an error message: printable ASCII is kept, anything else is escaped
+/// (`\n`, `\u{e9}`, `\x89` for bytes that are not UTF-8) and the result is cut to about
+/// [`QUOTE_MAX`] characters plus `...`, so binary garbage never reaches a terminal raw or floods it.
+/// Every place the Gmsh readers echo file content uses it.
+fn quote(raw: impl AsRef<[u8]>) -> String {
+    let mut out = String::new();
+    let mut push = |piece: &str| {
+        if out.len() + piece.len() > QUOTE_MAX {
+            out.push_str("...");
+            return false;
+        }
+        out.push_str(piece);
+        true
+    };
+    for chunk in raw.as_ref().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let fits = if c == ' ' || c.is_ascii_graphic() {
+                push(c.encode_utf8(&mut [0; 4]))
+            } else {
+                push(&c.escape_default().to_string())
+            };
+            if !fits {
+                return out;
+            }
+        }
+        for b in chunk.invalid() {
+            if !push(&format!("\\x{b:02x}")) {
+                return out;
+            }
+        }
+    }
+    out
 }
 
 /// The two MSH versions ddkit reads; they differ in the layout of `$Nodes` and `$Elements`.
@@ -135,10 +202,12 @@ impl<'a> Cursor<'a> {
         if tok.starts_with('$') {
             // The usual symptom of a count that promises more entries than the section holds.
             return Err(self.err(format!(
-                "section ended early at {tok} while reading {what} (fewer entries than announced?)"
+                "section ended early at {} while reading {what} (fewer entries than announced?)",
+                quote(tok)
             )));
         }
-        tok.parse().map_err(|_| self.err(format!("invalid {what} '{tok}'")))
+        tok.parse()
+            .map_err(|_| self.err(format!("invalid {what} '{}'", quote(tok))))
     }
 
     /// Reads and discards `n` numbers of type `T` (fields ddkit does not need, still validated).
@@ -160,8 +229,9 @@ impl<'a> Cursor<'a> {
         match self.next_token() {
             Some(tok) if tok.strip_prefix("$End") == Some(section) => Ok(()),
             Some(tok) => Err(self.err(format!(
-                "expected $End{section}, found '{tok}' (more entries than announced, or a missing \
-                 end marker?)"
+                "expected $End{section}, found '{}' (more entries than announced, or a missing \
+                 end marker?)",
+                quote(tok)
             ))),
             None => Err(self.err(format!("unexpected end of file: missing $End{section}"))),
         }
@@ -176,7 +246,10 @@ impl<'a> Cursor<'a> {
                 return Ok(());
             }
         }
-        Err(self.err(format!("section ${section} opened at line {start} has no {end}")))
+        let section = quote(section);
+        Err(self.err(format!(
+            "section ${section} opened at line {start} has no $End{section}"
+        )))
     }
 }
 
@@ -190,14 +263,16 @@ fn read_format(cur: &mut Cursor) -> Result<Version> {
         Ok(2.2) => Version::V22,
         Ok(_) => {
             let msg = "(ddkit reads 2.2 and 4.1; re-export with -format msh41)";
-            return Err(cur.err(format!("unsupported MSH version {vtok} {msg}")));
+            return Err(cur.err(format!("unsupported MSH version {} {msg}", quote(vtok))));
         }
-        Err(_) => return Err(cur.err(format!("invalid MSH version '{vtok}'"))),
+        Err(_) => return Err(cur.err(format!("invalid MSH version '{}'", quote(vtok)))),
     };
     match file_type {
         0 => {}
         1 => {
-            let msg = "binary MSH not supported, re-export with -format msh41 or Mesh.Binary=0";
+            // Only reachable through `parse`: `read` and `parse_bytes` send binary files to the
+            // binary reader before any text conversion mangles them.
+            let msg = "binary MSH file given as text: read it with gmsh::read or gmsh::parse_bytes";
             return Err(cur.err(msg));
         }
         t => return Err(cur.err(format!("invalid MSH file type {t} (0 = ASCII, 1 = binary)"))),
@@ -207,8 +282,9 @@ fn read_format(cur: &mut Cursor) -> Result<Version> {
 }
 
 /// (dimension, number of nodes) of the element types ddkit reads, by Gmsh type number: 2-node
-/// line, 3-node triangle, 4-node tetrahedron, 1-node point.
-fn element_kind(cur: &Cursor, etype: i32) -> Result<(usize, usize)> {
+/// line, 3-node triangle, 4-node tetrahedron, 1-node point. The error is the message alone: each
+/// reader adds the position (line or byte).
+fn element_kind(etype: i32) -> std::result::Result<(usize, usize), String> {
     match etype {
         1 => Ok((1, 2)),
         2 => Ok((2, 3)),
@@ -222,10 +298,10 @@ fn element_kind(cur: &Cursor, etype: i32) -> Result<(usize, usize)> {
                 11 => " (10-node second-order tetrahedron)",
                 _ => "",
             };
-            Err(cur.err(format!(
+            Err(format!(
                 "unsupported element type {etype}{what}; ddkit reads linear lines (1), \
                  triangles (2), tetrahedra (4) and points (15)"
-            )))
+            ))
         }
     }
 }
@@ -237,7 +313,8 @@ struct Elems {
     tags: Vec<i32>,
 }
 
-/// The state accumulated while reading sections.
+/// The state accumulated while reading sections, shared by the ASCII and the binary reader so
+/// both give the same [`Mesh`]. Its checks return bare messages; the readers add the position.
 #[derive(Default)]
 struct Builder {
     version: Option<Version>,
@@ -256,21 +333,32 @@ fn cap(n: usize) -> usize {
 }
 
 impl Builder {
+    /// Records physical name `raw` (the rest of its line, quotes included) of group `tag`.
+    fn add_name(&mut self, dim: usize, tag: i32, raw: &str) -> std::result::Result<(), String> {
+        if dim > 3 {
+            return Err(format!("invalid physical name dimension {dim}"));
+        }
+        let name = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(raw);
+        // Names end up in later error messages and reports, far from this reader's escaping.
+        if name.chars().any(char::is_control) {
+            let msg = format!("physical name '{}' contains control characters", quote(name));
+            return Err(msg);
+        }
+        self.names.push(PhysicalName {
+            dim,
+            tag,
+            name: name.to_string(),
+        });
+        Ok(())
+    }
+
     fn read_names(&mut self, cur: &mut Cursor) -> Result<()> {
         let n: usize = cur.num("number of physical names")?;
         for _ in 0..n {
             let dim: usize = cur.num("physical name dimension")?;
             let tag: i32 = cur.num("physical tag")?;
-            if dim > 3 {
-                return Err(cur.err(format!("invalid physical name dimension {dim}")));
-            }
             let raw = cur.rest_of_line();
-            let name = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(raw);
-            self.names.push(PhysicalName {
-                dim,
-                tag,
-                name: name.to_string(),
-            });
+            self.add_name(dim, tag, raw).map_err(|m| cur.err(m))?;
         }
         cur.expect_end("PhysicalNames")
     }
@@ -303,14 +391,19 @@ impl Builder {
     }
 
     /// Registers node `tag` at `x`, refusing duplicate tags (they would make references ambiguous).
-    fn add_node(&mut self, cur: &mut Cursor, tag: u64) -> Result<()> {
-        let x = [cur.coord()?, cur.coord()?, cur.coord()?];
-        let idx = u32::try_from(self.points.len()).map_err(|_| cur.err("too many nodes"))?;
+    fn add_node(&mut self, tag: u64, x: [f64; 3]) -> std::result::Result<(), String> {
+        let idx = u32::try_from(self.points.len()).map_err(|_| "too many nodes".to_string())?;
         if self.node_index.insert(tag, idx).is_some() {
-            return Err(cur.err(format!("node {tag} defined twice")));
+            return Err(format!("node {tag} defined twice"));
         }
         self.points.push(x);
         Ok(())
+    }
+
+    /// Reads the coordinates of node `tag` and registers it.
+    fn read_node(&mut self, cur: &mut Cursor, tag: u64) -> Result<()> {
+        let x = [cur.coord()?, cur.coord()?, cur.coord()?];
+        self.add_node(tag, x).map_err(|m| cur.err(m))
     }
 
     fn read_nodes(&mut self, cur: &mut Cursor, v41: bool) -> Result<()> {
@@ -320,7 +413,7 @@ impl Builder {
             self.points.reserve(cap(n));
             for _ in 0..n {
                 let tag = cur.num("node tag")?;
-                self.add_node(cur, tag)?;
+                self.read_node(cur, tag)?;
             }
             return cur.expect_end("Nodes");
         }
@@ -344,7 +437,7 @@ impl Builder {
                 tags.push(cur.num::<u64>("node tag")?);
             }
             for tag in tags {
-                self.add_node(cur, tag)?;
+                self.read_node(cur, tag)?;
                 // Parametric nodes carry `dim` extra parametric coordinates we do not need.
                 cur.skip_nums::<f64>(usize::from(parametric) * dim, "parametric coordinate")?;
             }
@@ -356,20 +449,35 @@ impl Builder {
         cur.expect_end("Nodes")
     }
 
-    /// Reads the node references of element `etag` of `kind` and stores it with tag `phys`.
-    fn add_element(&mut self, cur: &mut Cursor, etag: u64, kind: (usize, usize), phys: i32) -> Result<()> {
+    /// Stores element `etag` of `kind` on the nodes tagged `nodes`, with physical tag `phys`.
+    fn add_element(
+        &mut self,
+        etag: u64,
+        kind: (usize, usize),
+        nodes: &[u64],
+        phys: i32,
+    ) -> std::result::Result<(), String> {
         let (dim, nn) = kind;
         let mut v = [0u32; 4];
-        for slot in v.iter_mut().take(nn) {
-            let t: u64 = cur.num("element node tag")?;
-            let idx = self.node_index.get(&t);
-            *slot = *idx.ok_or_else(|| cur.err(format!("element {etag} references undefined node {t}")))?;
+        for (slot, t) in v.iter_mut().zip(nodes).take(nn) {
+            let idx = self.node_index.get(t);
+            *slot = *idx.ok_or_else(|| format!("element {etag} references undefined node {t}"))?;
         }
         if let (1..=3, Some(refs)) = (dim, v.get(..nn)) {
             self.elems[dim].conn.extend_from_slice(refs);
             self.elems[dim].tags.push(phys);
         }
         Ok(())
+    }
+
+    /// Reads the node references of element `etag` of `kind` and stores it with tag `phys`.
+    fn read_element(&mut self, cur: &mut Cursor, etag: u64, kind: (usize, usize), phys: i32) -> Result<()> {
+        let mut nodes = [0u64; 4];
+        for slot in nodes.iter_mut().take(kind.1) {
+            *slot = cur.num("element node tag")?;
+        }
+        let nodes = nodes.get(..kind.1).unwrap_or(&[]);
+        self.add_element(etag, kind, nodes, phys).map_err(|m| cur.err(m))
     }
 
     fn read_elements(&mut self, cur: &mut Cursor, v41: bool) -> Result<()> {
@@ -384,11 +492,11 @@ impl Builder {
             for _ in 0..n {
                 let etag: u64 = cur.num("element tag")?;
                 let etype: i32 = cur.num("element type")?;
-                let kind = element_kind(cur, etype)?;
+                let kind = element_kind(etype).map_err(|m| cur.err(m))?;
                 let ntags: usize = cur.num("number of element tags")?;
                 let phys = if ntags > 0 { cur.num("physical tag")? } else { 0 };
                 cur.skip_nums::<i32>(ntags.saturating_sub(1), "element tag value")?;
-                self.add_element(cur, etag, kind, phys)?;
+                self.read_element(cur, etag, kind, phys)?;
             }
             return cur.expect_end("Elements");
         }
@@ -402,7 +510,7 @@ impl Builder {
             let entity: i32 = cur.num("block entity tag")?;
             let etype: i32 = cur.num("element type")?;
             let n: usize = cur.num("number of elements in block")?;
-            let kind = element_kind(cur, etype)?;
+            let kind = element_kind(etype).map_err(|m| cur.err(m))?;
             if kind.0 != edim {
                 return Err(cur.err(format!("element type {etype} in a block of dimension {edim}")));
             }
@@ -410,7 +518,7 @@ impl Builder {
             let phys = self.entity_phys[edim].get(&entity).copied().unwrap_or(0);
             for _ in 0..n {
                 let etag = cur.num("element tag")?;
-                self.add_element(cur, etag, kind, phys)?;
+                self.read_element(cur, etag, kind, phys)?;
             }
             seen = seen.saturating_add(n);
         }
@@ -434,13 +542,11 @@ impl Builder {
         // MSH 2.2 writes an element once per physical group it belongs to; keep the first copy.
         let (mut cells, cell_tags) = dedup(std::mem::take(&mut self.elems[tdim]), tdim + 1);
         let (facets, facet_tags) = dedup(std::mem::take(&mut self.elems[tdim - 1]), tdim);
-        let planar = self.points.iter().all(|p| p[2].abs() <= 1e-12);
-        let gdim = if tdim == 3 || !planar { 3 } else { 2 };
-        // Orientation is only defined for triangles in the plane and for tetrahedra; a triangle
-        // surface embedded in 3D is left as written.
-        if gdim == tdim {
-            orient(&self.points, &mut cells, tdim).map_err(|m| Error::mesh(path, m))?;
+        if tdim == 2 {
+            flatten_to_xy(&mut self.points, &cells).map_err(|m| Error::mesh(path, m))?;
         }
+        let gdim = tdim;
+        orient(&self.points, &mut cells, tdim).map_err(|m| Error::mesh(path, m))?;
         let names = self.names;
         let (points, grid) = (self.points, None);
         Ok(Mesh {
@@ -454,6 +560,92 @@ impl Builder {
             names,
             grid,
         })
+    }
+}
+
+/// Flatness tolerance of 2D meshes relative to the diameter of their bounding box: far above the
+/// rounding of coordinates written with 16 digits, far below any real tilt or curvature.
+const PLANE_TOL: f64 = 1e-10;
+
+/// Checks that the triangles `cells` lie in one plane z = const and moves that plane to z = 0,
+/// as [`Mesh`] wants of 2D meshes. Only nodes of cells count: an unused node says nothing about
+/// where the triangles are.
+fn flatten_to_xy(points: &mut [[f64; 3]], cells: &[u32]) -> std::result::Result<(), String> {
+    let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for p in cells.iter().filter_map(|&v| points.get(v as usize)) {
+        for k in 0..3 {
+            (lo[k], hi[k]) = (lo[k].min(p[k]), hi[k].max(p[k]));
+        }
+    }
+    let diam = (0..3).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>().sqrt();
+    let tol = PLANE_TOL * diam;
+    if hi[2] - lo[2] > tol {
+        return Err(format!(
+            "triangles are not in one plane z = const (z from {} to {}): ddkit reads 2D meshes in \
+             the xy-plane; {}",
+            short(lo[2]),
+            short(hi[2]),
+            off_plane_hint(points, cells, (lo, hi), tol)
+        ));
+    }
+    points.iter_mut().for_each(|p| p[2] = 0.0);
+    Ok(())
+}
+
+/// What triangles off the xy-plane most likely are: a flat mesh in another plane, or the surface
+/// of a 3D geometry (the usual case: `gmsh -2` on a `.geo` with volumes).
+fn off_plane_hint(points: &[[f64; 3]], cells: &[u32], bbox: ([f64; 3], [f64; 3]), tol: f64) -> String {
+    let (lo, hi) = bbox;
+    let rotate = "(rotate the geometry into the xy-plane)";
+    for (k, axis) in ["x", "y"].into_iter().enumerate() {
+        if hi[k] - lo[k] <= tol {
+            return format!("they lie in the plane {axis} = {} {rotate}", short(lo[k]));
+        }
+    }
+    // The normal of the largest triangle; if every node is on its plane, the mesh is flat.
+    let p = |v: u32| points.get(v as usize).copied().unwrap_or([0.0; 3]);
+    let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let cross = |c: &[u32]| {
+        let (a, b, o) = (p(c[1]), p(c[2]), p(c[0]));
+        let (u, v) = (sub(a, o), sub(b, o));
+        [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ]
+    };
+    let largest = cells
+        .chunks_exact(3)
+        .map(|c| (cross(c), c[0]))
+        .max_by(|a, b| dot(a.0, a.0).total_cmp(&dot(b.0, b.0)));
+    if let Some((n, v0)) = largest {
+        let len = dot(n, n).sqrt();
+        let o = p(v0);
+        if len > 0.0 && cells.iter().all(|&v| (dot(n, sub(p(v), o)) / len).abs() <= tol) {
+            let n = n.map(|x| x / len);
+            return format!(
+                "they lie in one tilted plane with normal ({}, {}, {}) {rotate}",
+                short(n[0]),
+                short(n[1]),
+                short(n[2])
+            );
+        }
+    }
+    "this looks like the surface mesh of a 3D geometry (mesh the volume with gmsh -3)".to_string()
+}
+
+/// A coordinate for a message: at most six decimals, no trailing zeros, no "-0".
+fn short(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        return format!("{x:e}");
+    }
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
     }
 }
 
@@ -506,245 +698,4 @@ fn orient(points: &[[f64; 3]], cells: &mut [u32], tdim: usize) -> std::result::R
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const V41: &str = r#"$MeshFormat
-4.1 0 8
-$EndMeshFormat
-$PhysicalNames
-3
-1 1 "left"
-1 2 "rest of boundary"
-2 7 "domain"
-$EndPhysicalNames
-$Comments
-free text, skipped 1 2 3
-$EndComments
-$Entities
-0 2 1 0
-1 0 0 0 0 1 0 1 1 0
-2 0 0 0 1 1 0 1 2 0
-1 0 0 0 1 1 0 2 7 8 0
-$EndEntities
-$Nodes
-1 4 10 40
-2 1 0 4
-40
-10
-30
-20
-0 1 0
-0 0 0
-1 1 0
-1 0 0
-$EndNodes
-$Elements
-3 6 1 6
-1 1 1 1
-1 40 10
-1 2 1 3
-2 10 20
-3 20 30
-4 30 40
-2 1 2 2
-5 10 20 30
-6 10 40 30
-$EndElements
-$Periodic
-0
-$EndPeriodic
-"#;
-
-    const V22: &str = r#"$MeshFormat
-2.2 0 8
-$EndMeshFormat
-$PhysicalNames
-2
-1 3 "boundary"
-2 5 "domain"
-$EndPhysicalNames
-$Nodes
-4
-1 0 0 0
-2 1 0 0
-3 1 1 0
-4 0 1 0
-$EndNodes
-$Elements
-9
-1 15 2 0 1 1
-2 1 2 3 1 1 2
-3 1 2 3 2 2 3
-4 1 2 3 3 3 4
-5 1 0 4 1
-6 2 2 5 1 1 3 2
-7 2 2 5 1 1 3 4
-8 1 2 4 1 2 1
-9 2 2 6 1 3 1 4
-$EndElements
-"#;
-
-    /// Asserts that parsing `text` fails with a message containing every one of `parts`.
-    fn fails(text: &str, parts: &[&str]) {
-        let e = parse(text, "t.msh").expect_err("expected an error").to_string();
-        assert!(parts.iter().all(|p| e.contains(p)), "{e}");
-    }
-
-    fn assert_oriented(m: &Mesh) {
-        for c in 0..m.num_cells() {
-            assert!(signed_measure(&m.points, m.cell(c)) > 0.0, "cell {c} not oriented");
-        }
-    }
-
-    #[test]
-    fn parses_v41() {
-        let m = parse(V41, "t.msh").unwrap();
-        assert_eq!((m.gdim, m.cell_type, m.num_cells()), (2, CellType::Triangle, 2));
-        assert_eq!(m.num_points(), 4);
-        assert_eq!(m.points[0], [0.0, 1.0, 0.0]); // tag 40 came first
-        assert_eq!(m.cell_tags, vec![7, 7]);
-        assert_eq!(m.num_facets(), 4);
-        assert_eq!(m.facet_tags, vec![1, 2, 2, 2]);
-        assert_eq!(m.facet(0), &[0, 1]);
-        assert_eq!(m.names.len(), 3);
-        assert_eq!(m.tag_of(1, "rest of boundary"), Some(2));
-        assert_eq!(m.name_of(2, 7), "domain");
-        assert!(m.grid.is_none());
-        // Element 6 was written clockwise and must have been flipped.
-        assert_eq!(m.cell(1), &[1, 2, 0]);
-        assert_oriented(&m);
-    }
-
-    #[test]
-    fn parses_v22() {
-        let m = parse(V22, "t.msh").unwrap();
-        assert_eq!((m.gdim, m.num_cells(), m.num_points()), (2, 2, 4));
-        assert_eq!(m.cell_tags, vec![5, 5]); // the copy of element 7 (tag 6) is dropped
-                                             // Element 8 repeats line 2 under physical 4: the first copy's tag 3 wins.
-        assert_eq!(m.facet_tags, vec![3, 3, 3, 0]);
-        assert_eq!(m.tag_of(1, "boundary"), Some(3));
-        assert_eq!(m.cell(0), &[0, 1, 2]); // was 1 3 2, clockwise
-        assert_oriented(&m);
-    }
-
-    #[test]
-    fn tetrahedra_are_oriented_and_3d() {
-        let text = "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n4\n1 0 0 0\n2 1 0 0\n3 0 1 0\n\
-                    4 0 0 1\n$EndNodes\n$Elements\n2\n1 4 2 9 1 1 3 2 4\n2 2 2 4 1 1 2 3\n$EndElements\n";
-        let m = parse(text, "t.msh").unwrap();
-        assert_eq!((m.gdim, m.cell_type, m.num_facets()), (3, CellType::Tetrahedron, 1));
-        assert_eq!((m.cell_tags[0], m.facet_tags[0]), (9, 4));
-        assert_oriented(&m);
-    }
-
-    #[test]
-    fn truncated_file() {
-        let cut = V41.find("1 1 0\n1 0 0").unwrap();
-        fails(&V41[..cut], &["end of file while reading coordinate (line 27)"]);
-        fails(&V22.replace("$EndElements\n", ""), &["missing $EndElements"]);
-        fails(
-            &V22.replace("\n9\n", "\n10\n"),
-            &["fewer entries than announced", "line 27"],
-        );
-        fails(
-            &V22.replace("\n9\n", "\n8\n"),
-            &["expected $EndElements, found '9'", "(line 26)"],
-        );
-        // No input may panic: parse every prefix of both samples.
-        for text in [V41, V22] {
-            for i in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
-                let _ = parse(&text[..i], "t.msh");
-            }
-        }
-    }
-
-    #[test]
-    fn rejects_other_versions_and_binary() {
-        for v in ["4.0", "4", "3.0", "1.0"] {
-            fails(
-                &V41.replace("4.1 0 8", &format!("{v} 0 8")),
-                &[&format!("MSH version {v} ")],
-            );
-        }
-        fails(&V41.replace("4.1 0 8", "4.1 1 8"), &["binary MSH not supported"]);
-        fails("hello\n", &["expected a section header"]);
-        fails("", &["no $MeshFormat"]);
-    }
-
-    #[test]
-    fn rejects_unknown_element_type() {
-        let quad = V22.replace("7 2 2 5 1 1 3 4", "7 3 2 5 1 1 2 3 4");
-        fails(&quad, &["element type 3 (4-node quadrangle)", "(line 24)"]);
-        fails(&V41.replace("2 1 2 2", "2 1 9 2"), &["element type 9", "(line 39)"]);
-    }
-
-    #[test]
-    fn rejects_undefined_node() {
-        let text = V41.replace("3 20 30", "3 20 99");
-        fails(&text, &["element 3 references undefined node 99 (line 37)"]);
-    }
-
-    #[test]
-    fn rejects_garbage_numbers() {
-        fails(
-            &V22.replace("3 1 1 0", "3 1 1.x 0"),
-            &["invalid coordinate '1.x' (line 13)"],
-        );
-        fails(
-            &V41.replace("2 1 0 4", "2 1 0 four"),
-            &["invalid number of nodes in block 'four'"],
-        );
-        fails(&V22.replace("2 1 0 0", "2 nan 0 0"), &["non-finite"]);
-    }
-
-    #[test]
-    fn rejects_mesh_without_cells() {
-        let text = "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n2\n1 0 0 0\n2 1 0 0\n\
-                    $EndNodes\n$Elements\n1\n1 1 0 1 2\n$EndElements\n";
-        fails(text, &["no triangles or tetrahedra"]);
-    }
-
-    /// Every committed mesh parses, is oriented, has no unused nodes, and its boundary and region
-    /// tags carry the names the `.geo` gave them.
-    #[test]
-    fn committed_meshes() {
-        let square = ("left bottom right top", "domain");
-        let cases = [
-            ("unit_square", 2, square),
-            ("unit_square_v22", 2, square),
-            ("lshape", 2, ("boundary", "domain")),
-            ("dfg_channel", 2, ("cylinder inflow outflow walls", "fluid")),
-            ("two_regions", 2, ("boundary", "left_region right_region")),
-            ("box3d", 3, ("xmax xmin ymax ymin zmax zmin", "domain")),
-        ];
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("meshes");
-        for (file, dim, (facet_names, cell_names)) in cases {
-            let m = read(&dir.join(format!("{file}.msh"))).unwrap();
-            assert_eq!((m.gdim, m.cell_type.dim()), (dim, dim), "{file}");
-            assert!(m.num_cells() > 0 && m.num_facets() > 0, "{file}");
-            let mut used = vec![false; m.num_points()];
-            m.cells.iter().for_each(|&v| used[v as usize] = true);
-            assert!(used.iter().all(|&u| u), "{file}: unused nodes");
-            assert_oriented(&m);
-            for (names, d, tags) in [(facet_names, dim - 1, &m.facet_tags), (cell_names, dim, &m.cell_tags)] {
-                let mut seen: Vec<String> = tags.iter().map(|&t| m.name_of(d, t)).collect();
-                seen.sort();
-                seen.dedup();
-                let mut want: Vec<&str> = names.split(' ').collect();
-                want.sort();
-                assert_eq!(seen, want, "{file}");
-            }
-        }
-        let (a, b) = (
-            read(&dir.join("unit_square.msh")).unwrap(),
-            read(&dir.join("unit_square_v22.msh")).unwrap(),
-        );
-        assert_eq!((a.num_cells(), a.num_facets()), (b.num_cells(), b.num_facets()));
-        let r = read(&dir.join("two_regions.msh")).unwrap();
-        assert_eq!(
-            (r.tag_of(2, "left_region"), r.tag_of(2, "right_region")),
-            (Some(1), Some(2))
-        );
-    }
-}
+mod tests;

@@ -1,6 +1,6 @@
 //! Meshes: the first stage of the data flow. A [`Mesh`] is the global, replicated description of
 //! cells, vertices and tags, produced by the structured box generator ([`Mesh::structured`]) or the
-//! Gmsh reader ([`gmsh::read`]); the partitioner and the distribution consume it. P2 elements
+//! Gmsh reader ([`gmsh::read`], ASCII and binary); the partitioner and the distribution consume it. P2 elements
 //! run on the quadratic mesh that [`Mesh::elevate`] derives from a partitioned linear one.
 
 pub mod gmsh;
