@@ -87,8 +87,23 @@ fn bad_solver_configurations_are_refused() {
         &["poisson", "--grid", "8x8", "--solver", p.to_str().unwrap()],
         "unknown field `preconditioner`",
     );
-    // A solve that does not converge is reported, not an error: the stats say why.
-    let r = poisson(2, &["--grid", "32x32", "--max-iter", "5"], &dir, "capped");
+    // A solve that does not converge is an error (exit status 1, issue 9), and its report is
+    // still written: the stats say why.
+    let report = dir.join("capped.json");
+    fails_with(
+        2,
+        &[
+            "poisson",
+            "--grid",
+            "32x32",
+            "--max-iter",
+            "5",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        "not converged",
+    );
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["stats"]["reason"], "max-iterations");
     assert_eq!(r["stats"]["iterations"], 5);
 }
