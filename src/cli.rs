@@ -47,7 +47,7 @@ pub struct DomainArgs {
     /// Structured unit-box grid of NXxNY or NXxNYxNZ cells.
     #[arg(long, value_name = "NXxNY[xNZ]")]
     pub grid: Option<String>,
-    /// Gmsh mesh file (MSH 4.1 or 2.2 ASCII, triangles or tetrahedra).
+    /// Gmsh mesh file (MSH 4.1 or 2.2, ASCII or binary; triangles in a plane z = const, or tetrahedra).
     #[arg(long, value_name = "FILE.msh")]
     pub mesh: Option<PathBuf>,
     /// Partitioner: metis (k-way), metis-rb (recursive bisection) or blocks (grids) [default: blocks on --grid, metis on --mesh].
