@@ -249,6 +249,14 @@ fn memory_sized_parameters_are_capped_or_refused() {
         ],
         "the GMRES basis of restart = 100000 needs",
     );
+    // So is a grid whose replicated mesh alone cannot fit (148 GiB per rank here).
+    for np in [1, 2] {
+        fails_with(
+            np,
+            &["heat", "--grid", "1200x1200x1200", "--steps", "1"],
+            "the (replicated) mesh of --grid 1200x1200x1200 needs",
+        );
+    }
 }
 
 #[test]

@@ -44,7 +44,11 @@ impl Mesh {
         let n = [dims[0], dims[1], if dim == 3 { dims[2] } else { 1 }];
         let ncells = n[0] as u64 * n[1] as u64 * n[2] as u64;
         if ncells > u32::MAX as u64 / 8 {
-            return Err(Error::input(format!("grid of {ncells} cells is too large")));
+            return Err(Error::input(format!(
+                "grid of {ncells} cells is too large: at most {} cells fit the 32-bit ids of the mesh \
+                 (split into simplices)",
+                u32::MAX as u64 / 8
+            )));
         }
         let h = [
             1.0 / n[0] as f64,

@@ -34,6 +34,19 @@ impl std::fmt::Display for MeshSource {
 /// Collective: every rank builds or reads the (replicated) mesh; a failure anywhere is an error
 /// everywhere. `simplices` splits structured grids into triangles / tetrahedra.
 pub fn load_mesh(comm: &Comm, source: &MeshSource, simplices: bool) -> Result<Mesh> {
+    if let MeshSource::Grid(dims) = source {
+        // Every rank holds the whole mesh today: refuse a grid whose mesh alone (points, cells,
+        // tags and facet dual graph: a lower bound of what set-up allocates) cannot fit,
+        // before allocating it. (Set-up memory O(local) is a later step.)
+        let cells: f64 = dims.iter().map(|&n| n as f64).product();
+        let d = dims.len() as f64;
+        let per_cell = 24.0 + 4.0 * 2f64.powf(d) + 4.0 + 4.0 * 2.0 * d + 8.0;
+        crate::limits::check_memory(
+            comm,
+            &format!("the (replicated) mesh of --grid {source}"),
+            cells * per_cell,
+        )?;
+    }
     let m = match source {
         MeshSource::Grid(dims) => Mesh::structured(dims, simplices),
         MeshSource::File(path) => gmsh::read(path),
