@@ -22,8 +22,11 @@ pub enum HaloMode {
     Skip,
 }
 
-const TAG_FORWARD: i32 = 7101;
-const TAG_REVERSE: i32 = 7102;
+/// The message tag of forward exchanges (owners → ghosts). Public so that tests can show that a
+/// host's messages with the same tag never meet ddkit's (a `Comm` works on a duplicate).
+pub const TAG_FORWARD: i32 = 7101;
+/// The message tag of reverse-add exchanges (ghosts → owners).
+pub const TAG_REVERSE: i32 = 7102;
 
 /// One neighbour rank and its slices of the index and buffer arrays.
 #[derive(Clone, Debug)]

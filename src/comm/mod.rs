@@ -6,7 +6,7 @@
 mod halo;
 mod layout;
 
-pub use halo::{Halo, HaloMode, HaloStats, SparseRow};
+pub use halo::{Halo, HaloMode, HaloStats, SparseRow, TAG_FORWARD, TAG_REVERSE};
 pub use layout::Layout;
 
 use crate::error::{Error, Result};

@@ -27,9 +27,9 @@ use std::process::ExitCode;
 const HALF0: &[&str] = &["--grid", "32x32", "--solver", "cg-asm"];
 const HALF1: &[&str] = &["--mesh", "meshes/unit_square.msh", "--solver", "cg-nicolaides"];
 
-/// The tags of ddkit's halo exchanges (`src/comm/halo.rs`): decoys with these tags are what a
-/// halo receive on a shared communicator would take.
-const DECOY_TAGS: [i32; 2] = [7101, 7102];
+/// The tags of ddkit's halo exchanges: decoys with these tags are what a halo receive on a
+/// shared communicator would take.
+const DECOY_TAGS: [i32; 2] = [ddkit::comm::TAG_FORWARD, ddkit::comm::TAG_REVERSE];
 
 /// `ddkit poisson`'s options, parsed here exactly as the binary parses them.
 #[derive(Parser)]
