@@ -130,9 +130,12 @@ impl XdmfFile {
     }
 }
 
-/// The writes that append `grid` into the reserve `r`, in order, and the reserve after them;
-/// `None` if the grid does not fit or would end the comment early.
-fn append_writes(r: Reserve, grid: &str) -> Option<([(u64, Vec<u8>); 4], Reserve)> {
+/// Writes at file offsets, to be made in order.
+type Writes = [(u64, Vec<u8>); 4];
+
+/// The writes that append `grid` into the reserve `r`, and the reserve after them; `None` if
+/// the grid does not fit or would end the comment early.
+fn append_writes(r: Reserve, grid: &str) -> Option<(Writes, Reserve)> {
     let used = PRE.len() + grid.len() + POST.len();
     if grid.contains("--") || grid.ends_with('-') || used > r.len {
         return None;
