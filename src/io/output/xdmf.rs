@@ -4,10 +4,11 @@
 //!
 //! Overwriting the footer in place with the next grid and a new footer is not safe: a run killed
 //! in the middle of that write leaves XML without its closing tags. Writing the whole file
-//! beside and renaming it is safe, but costs the whole file per snapshot (measured: 3.7 ms per
-//! snapshot after 3000 snapshots of a 2-D heat run, as much as the HDF5 part of a small
-//! snapshot, and quadratic over a run). So the file carries a *reserve*, a comment of spaces
-//! before the footer:
+//! beside and renaming it is safe, but costs the whole file per snapshot, quadratic over a run
+//! (measured: `heat --grid 16x16 --steps 3000 --snapshot-every 1` on 2 ranks spends 27 s in
+//! output that way, 2.8 s with the append below; writing a cached 3 MB text and renaming alone
+//! takes 3.7 ms, more than the HDF5 part of such a snapshot). So the file carries a *reserve*,
+//! a comment of spaces before the footer:
 //!
 //! ```text
 //!     <!--                         -->
