@@ -112,13 +112,9 @@ pub fn heat_report(np: usize, args: &[&str], dir: &Path, tag: &str) -> serde_jso
 pub fn last_field_by_mesh_id(h5: &Path, name: &str) -> Vec<f64> {
     let f = hdf5::File::open(h5).expect("open output");
     let group = f.group(&format!("fields/{name}")).expect("field group");
-    let last = group
-        .member_names()
-        .expect("members")
-        .iter()
-        .filter_map(|m| m.parse::<usize>().ok())
-        .max()
-        .expect("a snapshot");
+    // `/times` is the registry of snapshots (src/io/output.rs): the last one is len - 1.
+    let times: Vec<f64> = f.dataset("times").expect("times").read_raw().expect("read");
+    let last = times.len().checked_sub(1).expect("a snapshot");
     let u: Vec<f64> = group
         .dataset(&last.to_string())
         .expect("dataset")
