@@ -265,8 +265,20 @@ fn implicit_steps(comm: &Comm, p: &HeatParams) -> Result<(usize, f64)> {
 
 /// Collective: whether every rank's `values` are finite (no NaN, no Inf).
 fn all_finite(comm: &Comm, values: &[f64]) -> bool {
-    let bad = values.iter().any(|v| !v.is_finite());
-    comm.max_f64(f64::from(u8::from(bad))) == 0.0
+    // `v · 0` is 0 for a finite v and NaN otherwise; summed in eight independent lanes it is a
+    // vectorized pass at memory speed, where a per-element `is_finite` test with an early exit
+    // cost ~5 % of an explicit run's throughput at one check per 1 % of the steps.
+    let mut lanes = [0.0f64; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder().iter().fold(0.0, |s, v| s + v * 0.0);
+    for c in chunks {
+        for (l, v) in lanes.iter_mut().zip(c) {
+            *l += v * 0.0;
+        }
+    }
+    let local = lanes.iter().sum::<f64>() + rest;
+    // NaN compares false, so the maximum of 0 and NaN must be taken as a flag.
+    comm.max_f64(if local == 0.0 { 0.0 } else { 1.0 }) == 0.0
 }
 
 /// Collective: runs the heat problem and returns its summary. A step whose solve fails or a
