@@ -553,6 +553,15 @@ fn options_that_would_be_ignored_fail_or_warn() {
         &["heat", "--grid", "8x8", "--steps", "2", "--dt", "1e-3", "--cfl", "0.5"],
     );
     assert!(err.contains("--cfl is ignored: --dt is given"), "{err}");
+    // The built-in exact solution on a mesh beyond the unit box (the DFG channel is 2.2 long).
+    let dfg = ["heat", "--mesh", "meshes/dfg_channel.msh", "--steps", "2"];
+    let (_, err) = ok(2, &dfg);
+    assert!(
+        err.contains("the mesh spans [0.000e0, 2.200e0] × [0.000e0, 4.100e-1], beyond the unit box"),
+        "{err}"
+    );
+    let (_, err) = ok(2, &[&dfg[..], &["--exact", "none"]].concat());
+    assert!(!err.contains("WARN"), "{err}");
 }
 
 #[test]
