@@ -285,6 +285,29 @@ mod tests {
     }
 
     #[test]
+    fn every_reason_but_convergence_is_a_failure_with_its_cause() {
+        let stats = |reason| SolveStats {
+            reason,
+            iterations: 11,
+            initial_residual: 1.0,
+            final_residual: 1e4,
+            relative_residual: 1.374e4,
+            history: Vec::new(),
+            solve_seconds: 0.0,
+        };
+        assert!(stats(StopReason::Converged).ensure_converged().is_ok());
+        let why = |r| stats(r).ensure_converged().unwrap_err().to_string();
+        let e = why(StopReason::MaxIterations);
+        assert!(
+            e.starts_with("solve failed: not converged: max-iter = 11") && e.contains("1.374e4"),
+            "{e}"
+        );
+        let e = why(StopReason::Breakdown("p·Ap = -2.57e7 is not positive".into()));
+        assert!(e.contains("breakdown after 11 iterations: p·Ap = -2.57e7"), "{e}");
+        assert!(why(StopReason::NotANumber).contains("not finite (NaN or Inf) after 11 iterations"));
+    }
+
+    #[test]
     fn options_from_toml() {
         let o: SolverOptions = toml::from_str("rtol = 1e-6\nmax-iter = 50\nrecord-history = true").unwrap();
         assert_eq!(o.rtol, 1e-6);
