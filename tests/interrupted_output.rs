@@ -129,11 +129,16 @@ fn check(dir: &Path) -> Result<Left, String> {
     );
     assert!(times.windows(2).all(|w| w[0] < w[1]), "times not increasing: {times:?}");
     for (k, &t) in times.iter().enumerate() {
-        let ds = f.dataset(&format!("fields/u/{k}")).expect("registered dataset");
+        let ds = f
+            .dataset(&format!("fields/u/{k}"))
+            .map_err(|e| corrupt(&format!("open /fields/u/{k}"), &e))?;
         let u: Vec<f64> = ds.read_raw().map_err(|e| corrupt(&format!("/fields/u/{k}"), &e))?;
         assert_eq!(u.len(), cells, "/fields/u/{k} length");
         assert!(u.iter().all(|v| v.is_finite()), "/fields/u/{k} has non-finite values");
-        let attr: f64 = ds.attr("time").and_then(|a| a.read_scalar()).expect("time attribute");
+        let attr: f64 = ds
+            .attr("time")
+            .and_then(|a| a.read_scalar())
+            .map_err(|e| corrupt(&format!("/fields/u/{k} time"), &e))?;
         assert_eq!(attr, t, "/fields/u/{k} time attribute");
     }
     drop(f);
