@@ -52,7 +52,7 @@ fn run(comm: &Comm) -> Result<()> {
         }
     }
     let n_owned = ((j1 - j0) * n) as usize;
-    let mut a = DistMatrix::assemble(comm, n_owned, &triplets)?;
+    let a = DistMatrix::assemble(comm, n_owned, &triplets)?;
     // The same keys as solvers/cg-asm.toml, set in code.
     let cfg = SolverConfig {
         krylov: KrylovKind::Cg,
@@ -63,10 +63,10 @@ fn run(comm: &Comm) -> Result<()> {
         ..SolverConfig::default()
     };
     let mut pc = cfg.build_pc(comm, &a)?;
-    let b = DistVector::from_owned(&a.layout, &vec![1.0; n_owned]);
-    let mut x = DistVector::zeros(&a.layout);
-    let stats = cfg.solve(comm, &mut a, pc.as_mut(), &b, &mut x)?;
-    let rel = ddkit::problems::poisson::relative_residual(comm, &mut a, &b, &mut x);
+    let b = DistVector::from_owned(a.layout(), &vec![1.0; n_owned]);
+    let mut x = DistVector::zeros(a.layout());
+    let stats = cfg.solve(comm, &a, pc.as_mut(), &b, &mut x)?;
+    let rel = ddkit::problems::poisson::relative_residual(comm, &a, &b, &mut x);
     if comm.is_root() {
         println!(
             "embed_schwarz: {} unknowns on {size} ranks, {}: {:?} in {} iterations, relative residual {rel:.3e}",

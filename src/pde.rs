@@ -351,8 +351,8 @@ pub trait HeatStepper {
     fn solution(&self) -> &[f64];
     /// Collective: errors against the exact solution at time `t`.
     fn errors(&mut self, comm: &crate::comm::Comm, t: f64) -> ErrorNorms;
-    /// The exchange plan, with its accumulated timings.
-    fn halo(&self) -> &crate::comm::Halo;
+    /// The accumulated timings of the step's halo exchanges.
+    fn halo_stats(&self) -> crate::comm::HaloStats;
     /// Seconds of computation outside the shadow of the exchange.
     fn compute_time(&self) -> f64;
     /// Krylov iterations spent so far (implicit schemes).

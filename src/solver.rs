@@ -350,7 +350,7 @@ impl SolverConfig {
     pub fn solve(
         &self,
         comm: &Comm,
-        a: &mut DistMatrix,
+        a: &DistMatrix,
         pc: &mut dyn Preconditioner,
         b: &DistVector,
         x: &mut DistVector,
@@ -398,7 +398,7 @@ impl StepSolver {
 
     /// Collective: solves `a x = b` from the current `x`. A solve that does not converge is an
     /// [`Error::Solve`]; convergence is decided on reduced norms, so every rank returns the same.
-    pub fn solve(&mut self, comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<()> {
+    pub fn solve(&mut self, comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<()> {
         let start = std::time::Instant::now();
         let stats = self.config.solve(comm, a, self.pc.as_mut(), b, x);
         self.seconds += start.elapsed().as_secs_f64();

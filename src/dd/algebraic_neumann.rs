@@ -94,11 +94,11 @@ pub fn local_neumann(matrix: &Csr, excess: &[f64]) -> Result<Csr> {
 /// Collective: the diagonal parts `d_r` of this rank's owned rows of `a`; every rank fails with
 /// the lowest failing rank's first non-dominant row.
 fn owned_excess(comm: &Comm, a: &DistMatrix) -> Result<Vec<f64>> {
-    let lay = &a.layout;
+    let lay = &a.layout();
     let excess: Result<Vec<f64>> = (0..lay.n_owned)
         .map(|i| {
             let (mut diag, mut off) = (0.0, 0.0);
-            let (c, v) = a.diag.row(i);
+            let (c, v) = a.diag().row(i);
             for (&j, &x) in c.iter().zip(v) {
                 if j as usize == i {
                     diag += x;
@@ -106,7 +106,7 @@ fn owned_excess(comm: &Comm, a: &DistMatrix) -> Result<Vec<f64>> {
                     off += x.abs();
                 }
             }
-            off += a.offd.row(i).1.iter().map(|x| x.abs()).sum::<f64>();
+            off += a.offd().row(i).1.iter().map(|x| x.abs()).sum::<f64>();
             diagonal_excess(lay.offset + i as u64, diag, off)
         })
         .collect();

@@ -43,7 +43,7 @@ pub(crate) fn colour_subdomains(comm: &Comm, a: &DistMatrix, sets: &[BTreeSet<u6
             .iter()
             .map(|&g| (g, 2 * id + 1))
             .chain(reach.iter().map(|&g| (g, 2 * id)));
-        pairs.extend(tagged.map(|(g, t)| (owner_of(&a.offsets, g).unwrap_or(0), g, t)));
+        pairs.extend(tagged.map(|(g, t)| (owner_of(a.row_offsets(), g).unwrap_or(0), g, t)));
     }
     pairs.sort_unstable();
     let mut counts = vec![0i32; comm.size() as usize];
@@ -70,7 +70,7 @@ pub(crate) fn colour_subdomains(comm: &Comm, a: &DistMatrix, sets: &[BTreeSet<u6
     let n_colours = colour.iter().max().map_or(0, |&c| c as usize + 1);
     let mut owned_rows: Vec<Vec<u32>> = vec![Vec::new(); n_colours];
     for run in got.chunk_by(|x, y| x.0 == y.0) {
-        let i = (run[0].0 - a.layout.offset) as u32;
+        let i = (run[0].0 - a.layout().offset) as u32;
         for c in run.iter().filter(holds).map(|p| colour[(p.1 / 2) as usize] as usize) {
             if owned_rows[c].last() != Some(&i) {
                 owned_rows[c].push(i); // rows come in ascending order

@@ -25,10 +25,10 @@ impl RowsOfA {
     /// Collective: copies this rank's rows of `a` and builds their exchange plan.
     pub fn new(comm: &Comm, a: &DistMatrix) -> Result<RowsOfA> {
         Ok(RowsOfA {
-            diag: a.diag.clone(),
-            offd: a.offd.clone(),
-            halo: Halo::new(comm, &a.layout)?,
-            x: vec![0.0; a.layout.n_local()],
+            diag: a.diag().clone(),
+            offd: a.offd().clone(),
+            halo: Halo::new(comm, a.layout())?,
+            x: vec![0.0; a.layout().n_local()],
         })
     }
 

@@ -18,8 +18,8 @@ pub(crate) struct KnownRows {
 impl KnownRows {
     /// This rank's owned rows in global numbering.
     pub fn owned(a: &DistMatrix) -> KnownRows {
-        let lay = &a.layout;
-        let nnz = a.diag.nnz() + a.offd.nnz();
+        let lay = &a.layout();
+        let nnz = a.diag().nnz() + a.offd().nnz();
         let (mut ptr, mut cols, mut vals) = (
             Vec::with_capacity(lay.n_owned + 1),
             Vec::with_capacity(nnz),
@@ -28,8 +28,8 @@ impl KnownRows {
         ptr.push(0);
         let mut row: Vec<(u64, f64)> = Vec::new();
         for i in 0..lay.n_owned {
-            let (dc, dv) = a.diag.row(i);
-            let (oc, ov) = a.offd.row(i);
+            let (dc, dv) = a.diag().row(i);
+            let (oc, ov) = a.offd().row(i);
             row.clear();
             row.extend(dc.iter().map(|&j| lay.offset + j as u64).zip(dv.iter().copied()));
             row.extend(oc.iter().map(|&k| lay.ghosts[k as usize]).zip(ov.iter().copied()));
@@ -71,7 +71,7 @@ impl KnownRows {
         ids.dedup();
         let mut counts = vec![0i32; size];
         for &g in &ids {
-            counts[owner_of(&a.offsets, g).unwrap_or(0)] += 1;
+            counts[owner_of(a.row_offsets(), g).unwrap_or(0)] += 1;
         }
         // ids are sorted, and owners' ranges ascend with rank, so they are grouped by owner.
         let (asked, asked_counts) = comm.all_to_all_v(&ids, &counts);

@@ -111,12 +111,12 @@ struct Sweep {
 
 /// The owned-row graph of `a` (owned columns only, no self loops, pattern symmetrized).
 fn owned_graph(a: &DistMatrix) -> Graph {
-    let n = a.layout.n_owned;
+    let n = a.layout().n_owned;
     // Both directions of every off-diagonal entry, sorted and deduplicated: one allocation for
     // the whole graph rather than one set per row.
-    let mut edges: Vec<(u32, u32)> = Vec::with_capacity(2 * a.diag.nnz());
+    let mut edges: Vec<(u32, u32)> = Vec::with_capacity(2 * a.diag().nnz());
     for i in 0..n {
-        for &j in a.diag.row(i).0 {
+        for &j in a.diag().row(i).0 {
             if j as usize != i {
                 edges.push((i as u32, j));
                 edges.push((j, i as u32));
@@ -149,7 +149,7 @@ impl Schwarz {
         split: SubdomainSplit,
         kind: LocalSolverKind,
     ) -> Result<Schwarz> {
-        let lay = &a.layout;
+        let lay = &a.layout();
         let n = lay.n_owned;
         let cores: Result<Vec<u32>> = match per_rank {
             0 => Err(Error::Config("subdomains-per-rank must be at least 1".into())),
@@ -232,7 +232,7 @@ impl Schwarz {
             n_global: lay.n_global,
             ghost_owners: ghosts
                 .iter()
-                .map(|&g| owner_of(&a.offsets, g).unwrap_or(0) as i32)
+                .map(|&g| owner_of(a.row_offsets(), g).unwrap_or(0) as i32)
                 .collect(),
             ghosts,
         };

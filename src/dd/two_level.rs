@@ -108,9 +108,9 @@ impl<P: Preconditioner> TwoLevel<P> {
             one,
             coarse,
             combination,
-            w: DistVector::zeros(&a.layout),
-            v: DistVector::zeros(&a.layout),
-            q: vec![0.0; a.layout.n_owned],
+            w: DistVector::zeros(a.layout()),
+            v: DistVector::zeros(a.layout()),
+            q: vec![0.0; a.layout().n_owned],
         }
     }
 

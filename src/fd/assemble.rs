@@ -87,7 +87,7 @@ pub fn assemble_fd(
     }
     comm.agree(failure.map_or(Ok(()), Err))?;
     let a = DistMatrix::assemble(comm, n_owned, &triplets)?;
-    let b = DistVector::from_owned(&a.layout, &rhs);
+    let b = DistVector::from_owned(a.layout(), &rhs);
     Ok(FdSystem {
         a,
         b,

@@ -5,7 +5,7 @@
 
 use super::assemble_fd;
 use super::stencil::{cell_ijk, centre};
-use crate::comm::{Comm, Halo, HaloMode};
+use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::Result;
 use crate::linalg::{DistMatrix, DistVector};
 use crate::mesh::GridInfo;
@@ -48,14 +48,14 @@ impl FdImplicitHeat {
             .map(|&c| centre(grid, &cell_ijk(grid, c as usize)))
             .collect();
         let init: Vec<f64> = centres.iter().map(|x| data.exact_value(x, 0.0)).collect();
-        let u = DistVector::from_owned(&sys.a.layout, &init);
+        let u = DistVector::from_owned(sys.a.layout(), &init);
         Ok(FdImplicitHeat {
             theta,
             dt,
             bc: sys.b.owned().to_vec(),
             src: centres.iter().map(|x| data.source_space(x)).collect(),
-            au: DistVector::zeros(&sys.a.layout),
-            rhs: DistVector::zeros(&sys.a.layout),
+            au: DistVector::zeros(sys.a.layout()),
+            rhs: DistVector::zeros(sys.a.layout()),
             u,
             a: sys.a,
             solver: step_solver,
@@ -95,7 +95,7 @@ impl HeatStepper for FdImplicitHeat {
             // dt (θ b(t+dt) + (1−θ) b(t)), b(t) = T(t) bc + f_t(t) S + f0.
             *r += w1 * (t1 * bc + s1 * s + d.constant_source) + w0 * (t0 * bc + s0 * s + d.constant_source);
         }
-        self.solver.solve(comm, &mut self.a, &self.rhs, &mut self.u)
+        self.solver.solve(comm, &self.a, &self.rhs, &mut self.u)
     }
 
     fn solution(&self) -> &[f64] {
@@ -113,8 +113,8 @@ impl HeatStepper for FdImplicitHeat {
         ErrorNorms::reduce(comm, e2 * self.cell_volume, n2 * self.cell_volume, emax)
     }
 
-    fn halo(&self) -> &Halo {
-        self.a.halo()
+    fn halo_stats(&self) -> HaloStats {
+        self.a.halo_stats()
     }
 
     fn compute_time(&self) -> f64 {

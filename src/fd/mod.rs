@@ -19,7 +19,7 @@ pub use assemble::{assemble_fd, assemble_poisson_fd, FdSystem};
 pub use implicit::FdImplicitHeat;
 use stencil::{cell_ijk, centre, face_kappa, ghost_rule, local_index, neighbour, Neighbour};
 
-use crate::comm::{Comm, Halo, HaloMode};
+use crate::comm::{Comm, Halo, HaloMode, HaloStats};
 use crate::error::Result;
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
@@ -246,8 +246,8 @@ impl HeatStepper for FdHeat {
         &self.u[..self.n_owned]
     }
 
-    fn halo(&self) -> &Halo {
-        &self.halo
+    fn halo_stats(&self) -> HaloStats {
+        self.halo.stats
     }
 
     fn compute_time(&self) -> f64 {

@@ -105,7 +105,7 @@ pub fn assemble_poisson(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatDat
             }
         })
         .collect();
-    sys.b = DistVector::from_owned(&sys.a.layout, &rhs);
+    sys.b = DistVector::from_owned(sys.a.layout(), &rhs);
     Ok(sys)
 }
 
@@ -230,7 +230,7 @@ pub fn assemble(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData, terms
         }
     }
     let a = DistMatrix::assemble(comm, n_owned, &triplets)?;
-    let b = DistVector::zeros(&a.layout);
+    let b = DistVector::zeros(a.layout());
     let exact = if data.exact.is_some() { 1.0 } else { 0.0 };
     Ok(FemSystem {
         a,

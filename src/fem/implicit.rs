@@ -6,7 +6,7 @@
 //! once for the fixed step.
 
 use super::assemble::{assemble, FemLoads, FemSystem, MassKind, Terms};
-use crate::comm::{Comm, Halo, HaloMode};
+use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::Result;
 use crate::linalg::{DistMatrix, DistVector};
 use crate::mesh::Mesh;
@@ -55,12 +55,12 @@ impl FemImplicitHeat {
             .iter()
             .map(|x| data.exact_value(x, 0.0))
             .collect();
-        let u = DistVector::from_owned(&sys.a.layout, &init);
+        let u = DistVector::from_owned(sys.a.layout(), &init);
         // B u needs u on B's own layout (same owned rows, its own ghosts).
-        let (ub, bu) = (DistVector::zeros(&b_full.layout), DistVector::zeros(&b_full.layout));
+        let (ub, bu) = (DistVector::zeros(b_full.layout()), DistVector::zeros(b_full.layout()));
         Ok(FemImplicitHeat {
             theta,
-            rhs: DistVector::zeros(&sys.a.layout),
+            rhs: DistVector::zeros(sys.a.layout()),
             ub,
             bu,
             u,
@@ -99,7 +99,7 @@ impl HeatStepper for FemImplicitHeat {
                 self.bu.data[i] + dt * (th * load(i, t1, s1) + (1.0 - th) * load(i, t0, s0)) + t1 * lift[i]
             };
         }
-        self.solver.solve(comm, &mut self.sys.a, &self.rhs, &mut self.u)
+        self.solver.solve(comm, &self.sys.a, &self.rhs, &mut self.u)
     }
 
     fn solution(&self) -> &[f64] {
@@ -110,8 +110,8 @@ impl HeatStepper for FemImplicitHeat {
         self.sys.errors(comm, &self.u, &self.data, t).0
     }
 
-    fn halo(&self) -> &Halo {
-        self.sys.a.halo()
+    fn halo_stats(&self) -> HaloStats {
+        self.sys.a.halo_stats()
     }
 
     fn compute_time(&self) -> f64 {

@@ -4,7 +4,7 @@
 //! a sparse matrix–vector product split into rows that need no ghost value and rows that do. The
 //! lumped mass is assembled from owned cells only and completed by a reverse-add exchange.
 
-use crate::comm::{Comm, Halo, HaloMode};
+use crate::comm::{Comm, Halo, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fem::boundary::{boundary_facets, dirichlet_points, natural_load, robin_entries};
 use crate::fem::element::Lagrange;
@@ -261,8 +261,8 @@ impl HeatStepper for P1Heat {
         ErrorNorms::reduce(comm, e2, n2, emax)
     }
 
-    fn halo(&self) -> &Halo {
-        &self.halo
+    fn halo_stats(&self) -> HaloStats {
+        self.halo.stats
     }
 
     fn compute_time(&self) -> f64 {

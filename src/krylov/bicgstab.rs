@@ -20,7 +20,7 @@ const TINY: f64 = f64::EPSILON * f64::EPSILON;
 /// `r̂·v` or `ω = t·s / t·t` vanishes relative to the norms involved.
 pub fn bicgstab(
     comm: &Comm,
-    a: &mut dyn LinearOperator,
+    a: &dyn LinearOperator,
     m: &mut dyn Preconditioner,
     b: &DistVector,
     x: &mut DistVector,

@@ -19,7 +19,7 @@ use std::ops::ControlFlow;
 /// [`StopReason::Breakdown`].
 pub fn cg(
     comm: &Comm,
-    a: &mut dyn LinearOperator,
+    a: &dyn LinearOperator,
     m: &mut dyn Preconditioner,
     b: &DistVector,
     x: &mut DistVector,

@@ -20,7 +20,7 @@ use std::ops::ControlFlow;
 /// preconditioner application and one allreduce.
 pub fn gmres(
     comm: &Comm,
-    a: &mut dyn LinearOperator,
+    a: &dyn LinearOperator,
     m: &mut dyn Preconditioner,
     b: &DistVector,
     x: &mut DistVector,
@@ -37,7 +37,7 @@ pub fn gmres(
 /// extra preconditioner application at a restart.
 pub fn fgmres(
     comm: &Comm,
-    a: &mut dyn LinearOperator,
+    a: &dyn LinearOperator,
     m: &mut dyn Preconditioner,
     b: &DistVector,
     x: &mut DistVector,
@@ -69,7 +69,7 @@ struct Workspace {
 /// Collective: the restart loop shared by [`gmres`] and [`fgmres`].
 fn restarted(
     comm: &Comm,
-    a: &mut dyn LinearOperator,
+    a: &dyn LinearOperator,
     m: &mut dyn Preconditioner,
     b: &DistVector,
     x: &mut DistVector,
@@ -137,7 +137,7 @@ fn restarted(
 /// vectors built and why it ended early (an estimate's stop reason or a breakdown).
 fn cycle(
     comm: &Comm,
-    a: &mut dyn LinearOperator,
+    a: &dyn LinearOperator,
     m: &mut dyn Preconditioner,
     ws: &mut Workspace,
     mon: &mut super::Monitor,

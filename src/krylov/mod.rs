@@ -193,7 +193,7 @@ fn check_setup(
 /// needed (zero right-hand side: `x = 0`; `x₀` already converged; NaN), the finished statistics.
 fn begin(
     comm: &Comm,
-    a: &mut dyn LinearOperator,
+    a: &dyn LinearOperator,
     b: &DistVector,
     x: &mut DistVector,
     r: &mut DistVector,
@@ -219,7 +219,7 @@ fn begin(
 }
 
 /// Collective: `r = b − A x` (refreshes `x`'s ghosts).
-fn residual(comm: &Comm, a: &mut dyn LinearOperator, b: &DistVector, x: &mut DistVector, r: &mut DistVector) {
+fn residual(comm: &Comm, a: &dyn LinearOperator, b: &DistVector, x: &mut DistVector, r: &mut DistVector) {
     a.apply(comm, x, r); // r = A x
     r.aypx(-1.0, b); // r = b − A x
 }

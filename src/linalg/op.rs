@@ -11,8 +11,9 @@ pub trait LinearOperator {
     /// The layout of the vectors it acts on (owned entries and the ghost slots it needs).
     fn layout(&self) -> &Layout;
     /// Collective among neighbours: `y = A x` on owned entries (`x`'s ghost slots may be
-    /// refreshed).
-    fn apply(&mut self, comm: &Comm, x: &mut DistVector, y: &mut DistVector);
+    /// refreshed). Through `&self`, so one operator serves a solver, its preconditioner and the
+    /// caller at once.
+    fn apply(&self, comm: &Comm, x: &mut DistVector, y: &mut DistVector);
     /// Whether the operator is symmetric (CG needs it).
     fn is_symmetric(&self) -> bool;
 }
@@ -33,15 +34,15 @@ pub trait Preconditioner {
 
 impl LinearOperator for DistMatrix {
     fn layout(&self) -> &Layout {
-        &self.layout
+        DistMatrix::layout(self)
     }
-    fn apply(&mut self, comm: &Comm, x: &mut DistVector, y: &mut DistVector) {
+    fn apply(&self, comm: &Comm, x: &mut DistVector, y: &mut DistVector) {
         self.spmv(comm, x, y);
     }
     fn is_symmetric(&self) -> bool {
         // Checked locally on the owned block; the assembly routines producing symmetric
         // matrices keep the coupling blocks symmetric as well.
-        self.diag.is_symmetric(1e-12)
+        self.is_square() && self.diag().is_symmetric(1e-12)
     }
 }
 

@@ -425,7 +425,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         w.finish(comm)?;
         t_output += t0.elapsed().as_secs_f64();
     }
-    let hs = op.halo().stats;
+    let hs = op.halo_stats();
     let comm_time = comm.max_f64(hs.exposed());
     let halo = HaloStats {
         exchanges: hs.exchanges,

@@ -116,8 +116,8 @@ enum System {
 }
 
 /// Collective: ‖b − A x‖ / ‖b‖.
-pub fn relative_residual(comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mut DistVector) -> f64 {
-    let mut r = DistVector::zeros(&a.layout);
+pub fn relative_residual(comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> f64 {
+    let mut r = DistVector::zeros(a.layout());
     a.spmv(comm, x, &mut r);
     r.scale(-1.0);
     r.axpy(1.0, b);
@@ -128,17 +128,17 @@ pub fn relative_residual(comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mu
 /// Collective: whether `a` maps the constant vector to zero (to rounding: `‖A 1‖∞ ≤ 1e-10
 /// max|a_ij|`), i.e. the constants are in its kernel, as for a Poisson problem with Neumann
 /// conditions on every boundary. One product, independent of the discretization.
-pub fn annihilates_constants(comm: &Comm, a: &mut DistMatrix) -> bool {
-    let mut ones = DistVector::zeros(&a.layout);
+pub fn annihilates_constants(comm: &Comm, a: &DistMatrix) -> bool {
+    let mut ones = DistVector::zeros(a.layout());
     ones.fill(1.0);
-    let mut r = DistVector::zeros(&a.layout);
+    let mut r = DistVector::zeros(a.layout());
     a.spmv(comm, &mut ones, &mut r);
     let row_sum = r.owned().iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let scale = a
-        .diag
+        .diag()
         .vals
         .iter()
-        .chain(&a.offd.vals)
+        .chain(&a.offd().vals)
         .fold(0.0f64, |m, v| m.max(v.abs()));
     let (row_sum, scale) = (comm.max_f64(row_sum), comm.max_f64(scale));
     scale > 0.0 && row_sum <= 1e-10 * scale
@@ -175,7 +175,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         System::Fd(s) => (&mut s.a, s.b.clone()),
         System::Fem(s) => (&mut s.a, s.b.clone()),
     };
-    let nonzeros = comm.sum_u64((a.diag.nnz() + a.offd.nnz()) as u64);
+    let nonzeros = comm.sum_u64((a.diag().nnz() + a.offd().nnz()) as u64);
     let unknowns = a.n_global();
     if annihilates_constants(comm, a) {
         return Err(Error::input(
@@ -221,7 +221,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         _ => p.solver.build_pc(comm, a)?,
     };
     let pc_setup = t0.elapsed().as_secs_f64();
-    let mut x = DistVector::zeros(&a.layout);
+    let mut x = DistVector::zeros(a.layout());
     let stats = p.solver.solve(comm, a, pc.as_mut(), &b, &mut x)?;
     let true_rel = relative_residual(comm, a, &b, &mut x);
     if comm.is_root() {

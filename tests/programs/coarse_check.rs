@@ -67,7 +67,7 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
         }
     }
     let n_owned = ((j1 - j0) * n) as usize;
-    let mut a = DistMatrix::assemble(comm, n_owned, &t)?;
+    let a = DistMatrix::assemble(comm, n_owned, &t)?;
     let sz = Schwarz::new(
         comm,
         &a,
@@ -88,9 +88,9 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
         return Ok(Err(format!("dimension {} for {expected} columns", q.dimension())));
     }
     // The sum of the columns, each checked against its function on the way.
-    let mut sum = DistVector::zeros(&a.layout);
-    let mut col = DistVector::zeros(&a.layout);
-    let mut acol = DistVector::zeros(&a.layout);
+    let mut sum = DistVector::zeros(a.layout());
+    let mut col = DistVector::zeros(a.layout());
+    let mut acol = DistVector::zeros(a.layout());
     for c in 0..q.dimension() {
         q.column(c, col.owned_mut());
         if let Some(sp) = &space {
@@ -117,12 +117,12 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
             format!("dimension {}", q.dimension())
         }
     };
-    let off = a.layout.offset;
+    let off = a.layout().offset;
     let r: Vec<f64> = (0..n_owned).map(|i| noise(off + i as u64, 1)).collect();
     let s: Vec<f64> = (0..n_owned).map(|i| noise(off + i as u64, 2)).collect();
-    let mut qr = DistVector::zeros(&a.layout);
+    let mut qr = DistVector::zeros(a.layout());
     q.apply_owned(comm, &r, qr.owned_mut(), false); // Q r
-    let mut aqr = DistVector::zeros(&a.layout);
+    let mut aqr = DistVector::zeros(a.layout());
     a.spmv(comm, &mut qr, &mut aqr); // A Q r
     let mut qaqr = vec![0.0; n_owned];
     q.apply_owned(comm, aqr.owned(), &mut qaqr, false); // Q A Q r
@@ -140,7 +140,7 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
         return Ok(Err(format!("Q is not symmetric: s·Q r = {x:e}, r·Q s = {y:e}")));
     }
     // The sum of the columns lies in the coarse space (for Nicolaides: the constants).
-    let mut az = DistVector::zeros(&a.layout);
+    let mut az = DistVector::zeros(a.layout());
     a.spmv(comm, &mut sum, &mut az);
     let mut qaz = vec![0.0; n_owned];
     q.apply_owned(comm, az.owned(), &mut qaz, false);

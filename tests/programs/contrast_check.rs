@@ -54,14 +54,12 @@ fn layered(comm: &Comm, n: usize) -> Result<f64, String> {
         .map(|c| if mesh.centroid(c)[0] < 0.5 { k1 } else { k2 })
         .collect();
     let grid = mesh.grid.as_ref().ok_or("no grid")?;
-    let mut sys = assemble_poisson_fd(comm, &lm, grid, &data).map_err(err)?;
+    let sys = assemble_poisson_fd(comm, &lm, grid, &data).map_err(err)?;
     let mut solver = SolverConfig::load("cg-asm").map_err(err)?;
     solver.rtol = 1e-13;
     let mut pc = solver.build_pc(comm, &sys.a).map_err(err)?;
-    let mut u = DistVector::zeros(&sys.a.layout);
-    let stats = solver
-        .solve(comm, &mut sys.a, pc.as_mut(), &sys.b, &mut u)
-        .map_err(err)?;
+    let mut u = DistVector::zeros(sys.a.layout());
+    let stats = solver.solve(comm, &sys.a, pc.as_mut(), &sys.b, &mut u).map_err(err)?;
     if stats.iterations == 0 || stats.iterations >= solver.max_iter {
         return Err(format!(
             "{n}²: the solve did not converge ({} iterations)",
@@ -97,9 +95,9 @@ fn explicit(comm: &Comm) -> Result<f64, String> {
     let grid = mesh.grid.as_ref().ok_or("no grid")?;
     let mut heat = FdHeat::new(comm, &lm, grid, &data).map_err(err)?;
     let dt = heat.stable_dt();
-    let mut k = assemble_fd(comm, &lm, grid, &data, 0.0, 1.0).map_err(err)?;
-    let mut v = DistVector::zeros(&k.a.layout);
-    let mut kv = DistVector::zeros(&k.a.layout);
+    let k = assemble_fd(comm, &lm, grid, &data, 0.0, 1.0).map_err(err)?;
+    let mut v = DistVector::zeros(k.a.layout());
+    let mut kv = DistVector::zeros(k.a.layout());
     for step in 0..50 {
         heat.step(comm, step as f64 * dt, dt, HaloMode::Overlap).map_err(err)?;
         k.a.spmv(comm, &mut v, &mut kv);

@@ -153,7 +153,7 @@ fn check_splitting(s: &Subdomain) -> Result<(), String> {
 
 /// Collective: the largest relative difference between `Σ_s R_sᵀ N_s 1` and `m ⊙ A 1` on the
 /// owned rows (`m` the number of subdomains holding a row), summed at the owners.
-fn row_sum_difference(comm: &Comm, a: &mut DistMatrix, asm: &Schwarz) -> Result<f64, String> {
+fn row_sum_difference(comm: &Comm, a: &DistMatrix, asm: &Schwarz) -> Result<f64, String> {
     let lay = &asm.ext_layout;
     let mut halo = Halo::new(comm, lay).map_err(err)?;
     let (mut sums, mut count) = (vec![0.0; lay.n_local()], vec![0.0; lay.n_local()]);
@@ -173,9 +173,9 @@ fn row_sum_difference(comm: &Comm, a: &mut DistMatrix, asm: &Schwarz) -> Result<
     }
     halo.reverse_add(comm, &mut sums);
     halo.reverse_add(comm, &mut count);
-    let mut ones = DistVector::zeros(&a.layout);
+    let mut ones = DistVector::zeros(a.layout());
     ones.fill(1.0);
-    let mut a1 = DistVector::zeros(&a.layout);
+    let mut a1 = DistVector::zeros(a.layout());
     a.spmv(comm, &mut ones, &mut a1);
     let scale = comm.max_f64(a.diagonal().iter().fold(0.0f64, |m, x| m.max(x.abs())));
     let diff = (0..lay.n_owned).fold(0.0f64, |m, i| m.max((sums[i] - count[i] * a1.owned()[i]).abs()));
@@ -199,11 +199,12 @@ fn fd_splitting(comm: &Comm, a: &mut DistMatrix, asm: &Schwarz) -> Result<f64, S
     // deficit on a channel row of κ = 10⁴, weakly coupled to the rest, makes the subdomain
     // matrices indefinite and Schwarz fails first). GenEO without element matrices must refuse
     // it, with the same error on every rank.
-    if comm.rank() == comm.size() - 1 && a.layout.n_owned > 0 {
-        let (c, v) = a.diag.row(0);
+    if comm.rank() == comm.size() - 1 && a.layout().n_owned > 0 {
+        let (c, v) = a.diag().row(0);
         let k = c.iter().position(|&j| j == 0).ok_or("no diagonal entry")?;
-        let off: f64 = v.iter().chain(a.offd.row(0).1).map(|x| x.abs()).sum::<f64>() - v[k].abs();
-        a.diag.vals[a.diag.rowptr[0] + k] = (1.0 - 1e-6) * off;
+        let off: f64 = v.iter().chain(a.offd().row(0).1).map(|x| x.abs()).sum::<f64>() - v[k].abs();
+        let at = a.diag().rowptr[0] + k;
+        a.values_mut().0[at] = (1.0 - 1e-6) * off;
     }
     let cfg = SolverConfig::load("cg-geneo").map_err(err)?;
     match cfg.build_pc(comm, a) {

@@ -79,13 +79,13 @@ fn problem(comm: &Comm, n: usize, vel: f64) -> Result<(DistMatrix, DistVector), 
     let a =
         DistMatrix::assemble(comm, (hi - lo) as usize, &grid_triplets(n, vel, lo, hi)).map_err(|e| e.to_string())?;
     let b: Vec<f64> = (lo..hi).map(|g| hash(g, 1)).collect();
-    let b = DistVector::from_owned(&a.layout, &b);
+    let b = DistVector::from_owned(a.layout(), &b);
     Ok((a, b))
 }
 
 /// Collective: Σ x_i w_i with weights fixed by the global index.
 fn checksum(comm: &Comm, a: &DistMatrix, x: &DistVector) -> f64 {
-    let off = a.layout.offset;
+    let off = a.layout().offset;
     comm.sum_f64(
         x.owned()
             .iter()
@@ -96,8 +96,8 @@ fn checksum(comm: &Comm, a: &DistMatrix, x: &DistVector) -> f64 {
 }
 
 /// Collective: `‖b − A x‖ / ‖b‖` recomputed with the matrix product.
-fn true_residual(comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mut DistVector) -> f64 {
-    let mut r = DistVector::zeros(&a.layout);
+fn true_residual(comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> f64 {
+    let mut r = DistVector::zeros(a.layout());
     a.spmv(comm, x, &mut r);
     r.aypx(-1.0, b); // r = b − A x
     r.norm2(comm) / b.norm2(comm)
@@ -106,7 +106,7 @@ fn true_residual(comm: &Comm, a: &mut DistMatrix, b: &DistVector, x: &mut DistVe
 /// A Krylov method of `ddkit::krylov`.
 type Method = fn(
     &Comm,
-    &mut dyn LinearOperator,
+    &dyn LinearOperator,
     &mut dyn Preconditioner,
     &DistVector,
     &mut DistVector,
@@ -120,13 +120,13 @@ fn solve(
     comm: &Comm,
     name: &str,
     method: Method,
-    a: &mut DistMatrix,
+    a: &DistMatrix,
     m: &mut dyn Preconditioner,
     b: &DistVector,
     x0: Option<&DistVector>,
     opts: &SolverOptions,
 ) -> Result<(DistVector, SolveStats), String> {
-    let mut x = DistVector::zeros(&a.layout);
+    let mut x = DistVector::zeros(a.layout());
     if let Some(x0) = x0 {
         x.copy_from(x0);
     }
@@ -252,12 +252,12 @@ fn direct_comparison(comm: &Comm) -> Result<(), String> {
         }
         let x_direct = dense_solve(dense, (0..nn as u64).map(|g| hash(g, 1)).collect())?;
         let scale = x_direct.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let (mut a, b) = problem(comm, n, vel)?;
+        let (a, b) = problem(comm, n, vel)?;
         for (mname, method) in methods {
             let name = format!("direct-{mname}-jacobi-{}", if vel == 0.0 { "spd" } else { "nonsym" });
             let mut jac = Jacobi::new(&a);
-            let (x, _) = solve(comm, &name, method, &mut a, &mut jac, &b, None, &opts)?;
-            let off = a.layout.offset as usize;
+            let (x, _) = solve(comm, &name, method, &a, &mut jac, &b, None, &opts)?;
+            let off = a.layout().offset as usize;
             let err = x
                 .owned()
                 .iter()
@@ -273,16 +273,16 @@ fn direct_comparison(comm: &Comm) -> Result<(), String> {
 }
 
 /// Collective: the bad-input and early-stop cases.
-fn refusals(comm: &Comm, lap: &mut DistMatrix, cd: &mut DistMatrix, b_cd: &DistVector) -> Result<(), String> {
-    let b_lap = DistVector::from_owned(&lap.layout, &vec![1.0; lap.layout.n_owned]);
-    let mut x = DistVector::zeros(&lap.layout);
+fn refusals(comm: &Comm, lap: &DistMatrix, cd: &DistMatrix, b_cd: &DistVector) -> Result<(), String> {
+    let b_lap = DistVector::from_owned(lap.layout(), &vec![1.0; lap.layout().n_owned]);
+    let mut x = DistVector::zeros(lap.layout());
     let opts = SolverOptions::default();
     // CG with a non-symmetric preconditioner or operator must refuse, naming the culprit.
     match krylov::cg(comm, lap, &mut Lopsided, &b_lap, &mut x, &opts) {
         Err(ddkit::Error::Config(msg)) if msg.contains("lopsided-test") && msg.contains("not symmetric") => {}
         other => return Err(format!("CG with a non-symmetric preconditioner: {other:?}")),
     }
-    let mut xc = DistVector::zeros(&cd.layout);
+    let mut xc = DistVector::zeros(cd.layout());
     match krylov::cg(comm, cd, &mut Identity, b_cd, &mut xc, &opts) {
         Err(ddkit::Error::Config(msg)) if msg.contains("operator declares itself non-symmetric") => {}
         other => return Err(format!("CG with a non-symmetric operator: {other:?}")),
@@ -318,7 +318,7 @@ fn refusals(comm: &Comm, lap: &mut DistMatrix, cd: &mut DistMatrix, b_cd: &DistV
             ));
         }
         // A zero right-hand side gives x = 0 in zero iterations whatever the initial guess.
-        let zero_b = DistVector::zeros(&lap.layout);
+        let zero_b = DistVector::zeros(lap.layout());
         for (i, v) in x.owned_mut().iter_mut().enumerate() {
             *v = hash(i as u64, 5);
         }
@@ -341,8 +341,8 @@ fn run(comm: &Comm) -> Result<(), String> {
         rtol: RTOL,
         ..SolverOptions::default()
     };
-    let (mut lap, b_lap) = problem(comm, N, 0.0)?;
-    let (mut cd, b_cd) = problem(comm, N, VEL)?;
+    let (lap, b_lap) = problem(comm, N, 0.0)?;
+    let (cd, b_cd) = problem(comm, N, VEL)?;
     // Symmetry is declared per rank (from the owned block): reduce so every rank decides alike.
     let sym = |a: &DistMatrix| comm.min_f64(if a.is_symmetric() { 1.0 } else { 0.0 }) == 1.0;
     if !sym(&lap) || sym(&cd) {
@@ -351,26 +351,8 @@ fn run(comm: &Comm) -> Result<(), String> {
     let mut jac_lap = Jacobi::new(&lap);
     let mut jac_cd = Jacobi::new(&cd);
 
-    solve(
-        comm,
-        "cg-none",
-        krylov::cg,
-        &mut lap,
-        &mut Identity,
-        &b_lap,
-        None,
-        &opts,
-    )?;
-    solve(
-        comm,
-        "cg-jacobi",
-        krylov::cg,
-        &mut lap,
-        &mut jac_lap,
-        &b_lap,
-        None,
-        &opts,
-    )?;
+    solve(comm, "cg-none", krylov::cg, &lap, &mut Identity, &b_lap, None, &opts)?;
+    solve(comm, "cg-jacobi", krylov::cg, &lap, &mut jac_lap, &b_lap, None, &opts)?;
     let hist = SolverOptions {
         record_history: true,
         ..opts.clone()
@@ -379,7 +361,7 @@ fn run(comm: &Comm) -> Result<(), String> {
         comm,
         "gmres-jacobi-spd",
         krylov::gmres,
-        &mut lap,
+        &lap,
         &mut jac_lap,
         &b_lap,
         None,
@@ -397,7 +379,7 @@ fn run(comm: &Comm) -> Result<(), String> {
         comm,
         "gmres-jacobi",
         krylov::gmres,
-        &mut cd,
+        &cd,
         &mut jac_cd,
         &b_cd,
         None,
@@ -407,7 +389,7 @@ fn run(comm: &Comm) -> Result<(), String> {
         comm,
         "fgmres-jacobi",
         krylov::fgmres,
-        &mut cd,
+        &cd,
         &mut jac_cd,
         &b_cd,
         None,
@@ -415,14 +397,14 @@ fn run(comm: &Comm) -> Result<(), String> {
     )?;
     let mut wobbly = Wobbly {
         inv_diag: cd.diagonal().iter().map(|d| 1.0 / d).collect(),
-        offset: cd.layout.offset,
+        offset: cd.layout().offset,
         calls: 0,
     };
     let (_, flex) = solve(
         comm,
         "fgmres-wobbly",
         krylov::fgmres,
-        &mut cd,
+        &cd,
         &mut wobbly,
         &b_cd,
         None,
@@ -434,7 +416,7 @@ fn run(comm: &Comm) -> Result<(), String> {
         comm,
         "gmres-wobbly",
         krylov::gmres,
-        &mut cd,
+        &cd,
         &mut wobbly,
         &b_cd,
         None,
@@ -450,7 +432,7 @@ fn run(comm: &Comm) -> Result<(), String> {
         comm,
         "bicgstab-jacobi",
         krylov::bicgstab,
-        &mut cd,
+        &cd,
         &mut jac_cd,
         &b_cd,
         None,
@@ -460,7 +442,7 @@ fn run(comm: &Comm) -> Result<(), String> {
         comm,
         "bicgstab-jacobi-spd",
         krylov::bicgstab,
-        &mut lap,
+        &lap,
         &mut jac_lap,
         &b_lap,
         None,
@@ -476,7 +458,7 @@ fn run(comm: &Comm) -> Result<(), String> {
         comm,
         "bicgstab-jacobi-tight",
         krylov::bicgstab,
-        &mut cd,
+        &cd,
         &mut jac_cd,
         &b_cd,
         None,
@@ -485,16 +467,16 @@ fn run(comm: &Comm) -> Result<(), String> {
 
     // A nonzero initial guess: same solution, tolerance still relative to ‖b‖.
     let guess = |a: &DistMatrix| {
-        let off = a.layout.offset;
-        let x0: Vec<f64> = (0..a.layout.n_owned).map(|i| hash(off + i as u64, 11)).collect();
-        DistVector::from_owned(&a.layout, &x0)
+        let off = a.layout().offset;
+        let x0: Vec<f64> = (0..a.layout().n_owned).map(|i| hash(off + i as u64, 11)).collect();
+        DistVector::from_owned(a.layout(), &x0)
     };
     let x0 = guess(&lap);
     solve(
         comm,
         "cg-jacobi-x0",
         krylov::cg,
-        &mut lap,
+        &lap,
         &mut jac_lap,
         &b_lap,
         Some(&x0),
@@ -505,7 +487,7 @@ fn run(comm: &Comm) -> Result<(), String> {
         comm,
         "gmres-jacobi-x0",
         krylov::gmres,
-        &mut cd,
+        &cd,
         &mut jac_cd,
         &b_cd,
         Some(&x0),
@@ -515,7 +497,7 @@ fn run(comm: &Comm) -> Result<(), String> {
         comm,
         "bicgstab-jacobi-x0",
         krylov::bicgstab,
-        &mut cd,
+        &cd,
         &mut jac_cd,
         &b_cd,
         Some(&x0),
@@ -523,7 +505,7 @@ fn run(comm: &Comm) -> Result<(), String> {
     )?;
 
     direct_comparison(comm)?;
-    refusals(comm, &mut lap, &mut cd, &b_cd)
+    refusals(comm, &lap, &cd, &b_cd)
 }
 
 fn main() {
