@@ -1,7 +1,7 @@
 //! Preconditioned conjugate gradients for symmetric positive definite operators and
 //! preconditioners.
 
-use super::{begin, SolveStats, SolverOptions, StopReason};
+use super::{begin, SolveStats, SolverOptions, StopReason, Vectors};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::linalg::{DistVector, LinearOperator, Preconditioner};
@@ -9,14 +9,8 @@ use mpi::collective::SystemOperation;
 use mpi::traits::*;
 use std::ops::ControlFlow;
 
-/// Collective: preconditioned CG on `A x = b` from the initial guess in `x`.
-///
-/// Monitors the recursively updated unpreconditioned residual `‖r‖₂` (`r = b − A x` in exact
-/// arithmetic), not the preconditioned `√(r·M⁻¹r)`. Per iteration: one operator and one
-/// preconditioner application and **two allreduces** (`p·Ap`, then `r·z` fused with `r·r`).
-/// Refuses with [`Error::Config`] an operator or a preconditioner that declares itself
-/// non-symmetric (CG would stagnate silently); a non-positive `p·Ap` or `r·z` stops with
-/// [`StopReason::Breakdown`].
+/// Collective: preconditioned CG on `A x = b` from the initial guess in `x`, with a workspace
+/// of its own (a time loop keeps a [`Cg`] instead).
 pub fn cg(
     comm: &Comm,
     a: &dyn LinearOperator,
@@ -25,40 +19,62 @@ pub fn cg(
     x: &mut DistVector,
     opts: &SolverOptions,
 ) -> Result<SolveStats> {
-    require_symmetric(comm, a, m)?;
-    let layout = a.layout();
-    let (mut r, mut z, mut p, mut q) = (
-        DistVector::zeros(layout),
-        DistVector::zeros(layout),
-        DistVector::zeros(layout),
-        DistVector::zeros(layout),
-    );
-    let mut mon = match begin(comm, a, b, x, &mut r, opts)? {
-        ControlFlow::Break(stats) => return Ok(stats),
-        ControlFlow::Continue(mon) => mon,
-    };
-    m.apply(comm, &r, &mut z); // z = M⁻¹ r
-    p.copy_from(&z); // p = z
-    let mut rz = r.dot(comm, &z); // ρ = r·z
-    loop {
-        if rz.is_nan() || rz <= 0.0 {
-            return Ok(mon.finish(breakdown("r·M⁻¹r", rz)));
+    Cg::default().solve(comm, a, m, b, x, opts)
+}
+
+/// Preconditioned conjugate gradients, keeping its four work vectors between solves.
+#[derive(Debug, Default)]
+pub struct Cg {
+    work: Vectors<4>,
+}
+
+impl Cg {
+    /// Collective: preconditioned CG on `A x = b` from the initial guess in `x`.
+    ///
+    /// Monitors the recursively updated unpreconditioned residual `‖r‖₂` (`r = b − A x` in exact
+    /// arithmetic), not the preconditioned `√(r·M⁻¹r)`. Per iteration: one operator and one
+    /// preconditioner application and **two allreduces** (`p·Ap`, then `r·z` fused with `r·r`).
+    /// Refuses with [`Error::Config`] an operator or a preconditioner that declares itself
+    /// non-symmetric (CG would stagnate silently); a non-positive `p·Ap` or `r·z` stops with
+    /// [`StopReason::Breakdown`].
+    pub fn solve(
+        &mut self,
+        comm: &Comm,
+        a: &dyn LinearOperator,
+        m: &mut dyn Preconditioner,
+        b: &DistVector,
+        x: &mut DistVector,
+        opts: &SolverOptions,
+    ) -> Result<SolveStats> {
+        require_symmetric(comm, a, m)?;
+        let [r, z, p, q] = self.work.get(a.layout());
+        let mut mon = match begin(comm, a, b, x, r, opts)? {
+            ControlFlow::Break(stats) => return Ok(stats),
+            ControlFlow::Continue(mon) => mon,
+        };
+        m.apply(comm, r, z); // z = M⁻¹ r
+        p.copy_from(z); // p = z
+        let mut rz = r.dot(comm, z); // ρ = r·z
+        loop {
+            if rz.is_nan() || rz <= 0.0 {
+                return Ok(mon.finish(breakdown("r·M⁻¹r", rz)));
+            }
+            a.apply(comm, p, q); // q = A p
+            let pq = p.dot(comm, q);
+            if pq.is_nan() || pq <= 0.0 {
+                return Ok(mon.finish(breakdown("p·Ap", pq)));
+            }
+            let alpha = rz / pq; // α = ρ / (p·Ap)
+            x.axpy(alpha, p); // x += α p
+            r.axpy(-alpha, q); // r −= α A p
+            m.apply(comm, r, z); // z = M⁻¹ r
+            let (rz_new, rr) = DistVector::dots2(comm, r, z, r, r);
+            if let Some(reason) = mon.step(rr.sqrt()) {
+                return Ok(mon.finish(reason));
+            }
+            p.aypx(rz_new / rz, z); // p = z + β p, β = ρ_new / ρ
+            rz = rz_new;
         }
-        a.apply(comm, &mut p, &mut q); // q = A p
-        let pq = p.dot(comm, &q);
-        if pq.is_nan() || pq <= 0.0 {
-            return Ok(mon.finish(breakdown("p·Ap", pq)));
-        }
-        let alpha = rz / pq; // α = ρ / (p·Ap)
-        x.axpy(alpha, &p); // x += α p
-        r.axpy(-alpha, &q); // r −= α A p
-        m.apply(comm, &r, &mut z); // z = M⁻¹ r
-        let (rz_new, rr) = DistVector::dots2(comm, &r, &z, &r, &r);
-        if let Some(reason) = mon.step(rr.sqrt()) {
-            return Ok(mon.finish(reason));
-        }
-        p.aypx(rz_new / rz, &z); // p = z + β p, β = ρ_new / ρ
-        rz = rz_new;
     }
 }
 

@@ -26,7 +26,7 @@ pub fn gmres(
     x: &mut DistVector,
     opts: &SolverOptions,
 ) -> Result<SolveStats> {
-    restarted(comm, a, m, b, x, opts, false)
+    Gmres::new(false).solve(comm, a, m, b, x, opts)
 }
 
 /// Collective: flexible GMRES(`opts.restart`) (Saad), right-preconditioned by an `M⁻¹` that
@@ -43,10 +43,55 @@ pub fn fgmres(
     x: &mut DistVector,
     opts: &SolverOptions,
 ) -> Result<SolveStats> {
-    restarted(comm, a, m, b, x, opts, true)
+    Gmres::new(true).solve(comm, a, m, b, x, opts)
 }
 
-/// The work space of one solve: basis, preconditioned directions and the small dense problem.
+/// GMRES or FGMRES, keeping its basis and small dense problem between solves (a time loop
+/// holds one instead of calling [`gmres`] / [`fgmres`], which allocate them per solve).
+#[derive(Debug)]
+pub struct Gmres {
+    flexible: bool,
+    /// The workspace and the `(layout shape, basis size)` it was made for.
+    work: Option<(Workspace, (u64, usize, usize, usize))>,
+}
+
+impl Gmres {
+    /// Restarted GMRES (`flexible = false`) or FGMRES (`true`).
+    pub fn new(flexible: bool) -> Gmres {
+        Gmres { flexible, work: None }
+    }
+
+    /// Collective: solves `A x = b` from the initial guess in `x` (see [`gmres`] and
+    /// [`fgmres`] for the method and its costs).
+    pub fn solve(
+        &mut self,
+        comm: &Comm,
+        a: &dyn LinearOperator,
+        m: &mut dyn Preconditioner,
+        b: &DistVector,
+        x: &mut DistVector,
+        opts: &SolverOptions,
+    ) -> Result<SolveStats> {
+        let layout = a.layout();
+        let k_max = basis_size(layout, opts);
+        let shape = (layout.offset, layout.n_owned, layout.n_local(), k_max);
+        // Agreed, so that every rank takes the (collective) memory check together.
+        let stale = self.work.as_ref().is_none_or(|w| w.1 != shape);
+        if comm.max_f64(f64::from(u8::from(stale))) > 0.0 {
+            check_basis_memory(comm, layout, opts, k_max, self.flexible)?;
+            self.work = None;
+        }
+        let flexible = self.flexible;
+        let ws = &mut self
+            .work
+            .get_or_insert_with(|| (Workspace::new(layout, k_max, flexible), shape))
+            .0;
+        restarted(comm, a, m, b, x, opts, ws, flexible)
+    }
+}
+
+/// The work space of a solve: basis, preconditioned directions and the small dense problem.
+#[derive(Debug)]
 struct Workspace {
     /// Orthonormal basis `v_0 .. v_restart`.
     v: Vec<DistVector>,
@@ -64,27 +109,46 @@ struct Workspace {
     y: Vec<f64>,
     /// Local partial sums of the fused dot products.
     local: Vec<f64>,
+    /// The residual `b − A x` at restarts.
+    r: DistVector,
 }
 
-/// Collective: the restart loop shared by [`gmres`] and [`fgmres`].
-fn restarted(
-    comm: &Comm,
-    a: &dyn LinearOperator,
-    m: &mut dyn Preconditioner,
-    b: &DistVector,
-    x: &mut DistVector,
-    opts: &SolverOptions,
-    flexible: bool,
-) -> Result<SolveStats> {
-    let layout = a.layout();
-    // A basis longer than the iteration cap is never filled, and one longer than the problem
-    // size is never needed (the Krylov space is exhausted first): capping keeps an absurd
-    // `restart` from allocating memory that cannot be used.
-    let k_max = opts
-        .restart
+impl Workspace {
+    fn new(layout: &crate::comm::Layout, k_max: usize, flexible: bool) -> Workspace {
+        Workspace {
+            v: (0..=k_max).map(|_| DistVector::zeros(layout)).collect(),
+            z: (0..if flexible { k_max } else { 1 })
+                .map(|_| DistVector::zeros(layout))
+                .collect(),
+            w: DistVector::zeros(layout),
+            h: vec![0.0; (k_max + 1) * k_max],
+            rot: vec![(1.0, 0.0); k_max],
+            g: vec![0.0; k_max + 1],
+            y: vec![0.0; k_max + 1],
+            local: vec![0.0; k_max + 1],
+            r: DistVector::zeros(layout),
+        }
+    }
+}
+
+/// The basis size: `restart` capped at the iteration cap and the problem size (a basis longer
+/// than either is never filled or never needed, and capping keeps an absurd `restart` from
+/// allocating memory that cannot be used).
+fn basis_size(layout: &crate::comm::Layout, opts: &SolverOptions) -> usize {
+    opts.restart
         .min(opts.max_iter)
-        .min(usize::try_from(layout.n_global).unwrap_or(usize::MAX).max(1));
-    let vectors = (k_max + 2 + if flexible { k_max } else { 1 }) as f64;
+        .min(usize::try_from(layout.n_global).unwrap_or(usize::MAX).max(1))
+}
+
+/// Collective: refuses a workspace of basis size `k_max` that cannot fit in the node's memory.
+fn check_basis_memory(
+    comm: &Comm,
+    layout: &crate::comm::Layout,
+    opts: &SolverOptions,
+    k_max: usize,
+    flexible: bool,
+) -> Result<()> {
+    let vectors = (k_max + 3 + if flexible { k_max } else { 1 }) as f64;
     let bytes = 8.0 * (vectors * layout.n_local() as f64 + (k_max as f64 + 4.0) * (k_max as f64 + 1.0));
     let what = if k_max < opts.restart {
         format!(
@@ -94,33 +158,53 @@ fn restarted(
     } else {
         format!("the GMRES basis of restart = {k_max}")
     };
-    crate::limits::check_memory(comm, &what, bytes)?;
-    let mut ws = Workspace {
-        v: (0..=k_max).map(|_| DistVector::zeros(layout)).collect(),
-        z: (0..if flexible { k_max } else { 1 })
-            .map(|_| DistVector::zeros(layout))
-            .collect(),
-        w: DistVector::zeros(layout),
-        h: vec![0.0; (k_max + 1) * k_max],
-        rot: vec![(1.0, 0.0); k_max],
-        g: vec![0.0; k_max + 1],
-        y: vec![0.0; k_max + 1],
-        local: vec![0.0; k_max + 1],
-    };
-    let mut r = DistVector::zeros(layout);
-    let mut mon = match begin(comm, a, b, x, &mut r, opts)? {
+    crate::limits::check_memory(comm, &what, bytes)
+}
+
+/// Collective: the restart loop shared by GMRES and FGMRES, in the workspace `ws`.
+#[allow(clippy::too_many_arguments)]
+fn restarted(
+    comm: &Comm,
+    a: &dyn LinearOperator,
+    m: &mut dyn Preconditioner,
+    b: &DistVector,
+    x: &mut DistVector,
+    opts: &SolverOptions,
+    ws: &mut Workspace,
+    flexible: bool,
+) -> Result<SolveStats> {
+    let mut r = std::mem::take(&mut ws.r);
+    let stats = restarted_in(comm, a, m, b, x, opts, ws, &mut r, flexible);
+    ws.r = r;
+    stats
+}
+
+/// [`restarted`] with the residual vector taken out of the workspace (the cycle borrows the rest).
+#[allow(clippy::too_many_arguments)]
+fn restarted_in(
+    comm: &Comm,
+    a: &dyn LinearOperator,
+    m: &mut dyn Preconditioner,
+    b: &DistVector,
+    x: &mut DistVector,
+    opts: &SolverOptions,
+    ws: &mut Workspace,
+    r: &mut DistVector,
+    flexible: bool,
+) -> Result<SolveStats> {
+    let mut mon = match begin(comm, a, b, x, r, opts)? {
         ControlFlow::Break(stats) => return Ok(stats),
         ControlFlow::Continue(mon) => mon,
     };
     loop {
         let beta = mon.residual();
-        ws.v[0].copy_from(&r);
+        ws.v[0].copy_from(r);
         ws.v[0].scale(1.0 / beta); // v₀ = r / β
         ws.g.fill(0.0);
         ws.g[0] = beta; // g = β e₁
-        let (k, stop) = cycle(comm, a, m, &mut ws, &mut mon, flexible);
-        update(comm, m, &mut ws, x, k, flexible);
-        residual(comm, a, b, x, &mut r);
+        let (k, stop) = cycle(comm, a, m, ws, &mut mon, flexible);
+        update(comm, m, ws, x, k, flexible);
+        residual(comm, a, b, x, r);
         // The true residual replaces the estimate: convergence is declared on it.
         if let Some(reason) = mon.refine(r.norm2(comm)) {
             return Ok(mon.finish(reason));

@@ -15,12 +15,13 @@ mod cg;
 mod gmres;
 mod monitor;
 
-pub use bicgstab::bicgstab;
-pub use cg::cg;
-pub use gmres::{fgmres, gmres};
+pub use bicgstab::{bicgstab, Bicgstab};
+pub use cg::{cg, Cg};
+pub use gmres::{fgmres, gmres, Gmres};
 pub use monitor::Monitor;
 
 use crate::comm::Comm;
+use crate::comm::Layout;
 use crate::error::{Error, Result};
 use crate::linalg::{DistVector, LinearOperator};
 use mpi::collective::SystemOperation;
@@ -216,6 +217,34 @@ fn begin(
         Some(reason) => ControlFlow::Break(mon.finish(reason)),
         None => ControlFlow::Continue(mon),
     })
+}
+
+/// `N` vectors a Krylov method keeps between solves: allocated for a layout at the first solve
+/// and reused by every later solve on the same layout, so a time loop's solves allocate nothing.
+#[derive(Debug)]
+pub struct Vectors<const N: usize> {
+    /// The vectors and the `(offset, owned, local)` shape of the layout they were made for.
+    vecs: Option<([DistVector; N], (u64, usize, usize))>,
+}
+
+impl<const N: usize> Default for Vectors<N> {
+    fn default() -> Self {
+        Vectors { vecs: None }
+    }
+}
+
+impl<const N: usize> Vectors<N> {
+    /// The vectors over `layout`, zeroed only when (re)allocated: the methods overwrite them.
+    fn get(&mut self, layout: &Layout) -> &mut [DistVector; N] {
+        let shape = (layout.offset, layout.n_owned, layout.n_local());
+        if self.vecs.as_ref().is_some_and(|v| v.1 != shape) {
+            self.vecs = None;
+        }
+        &mut self
+            .vecs
+            .get_or_insert_with(|| (std::array::from_fn(|_| DistVector::zeros(layout)), shape))
+            .0
+    }
 }
 
 /// Collective: `r = b − A x` (refreshes `x`'s ghosts).

@@ -7,7 +7,7 @@ use mpi::collective::SystemOperation;
 use mpi::traits::*;
 
 /// A vector over a layout: `data[..n_owned]` owned, `data[n_owned..]` ghost copies.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DistVector {
     /// Number of owned entries.
     pub n_owned: usize,

@@ -9,6 +9,8 @@
 use ddkit::comm::Comm;
 use ddkit::krylov::{self, SolveStats, SolverOptions, StopReason};
 use ddkit::linalg::{DistMatrix, DistVector, Identity, Jacobi, LinearOperator, Preconditioner};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Grid size of the main problems (n×n unknowns).
 const N: usize = 40;
@@ -504,8 +506,83 @@ fn run(comm: &Comm) -> Result<(), String> {
         &opts,
     )?;
 
+    workspaces_are_kept(comm, &lap, &mut jac_lap, &b_lap, &cd, &mut jac_cd, &b_cd, &opts)?;
     direct_comparison(comm)?;
     refusals(comm, &lap, &cd, &b_cd)
+}
+
+/// Counts heap allocations, to check that a Krylov solver kept between solves allocates nothing
+/// in its second solve.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator, only counting them.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as it is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Collective: each method kept as a struct solves twice from a zero guess; the second solve
+/// gives the same iterations and, on one rank (where no halo messages are posted, whose request
+/// lists rsmpi allocates), allocates nothing at all: the workspace is reused.
+#[allow(clippy::too_many_arguments)]
+fn workspaces_are_kept(
+    comm: &Comm,
+    lap: &DistMatrix,
+    jac_lap: &mut Jacobi,
+    b_lap: &DistVector,
+    cd: &DistMatrix,
+    jac_cd: &mut Jacobi,
+    b_cd: &DistVector,
+    opts: &SolverOptions,
+) -> Result<(), String> {
+    let (mut cg, mut gm, mut fgm, mut bi) = (
+        krylov::Cg::default(),
+        krylov::Gmres::new(false),
+        krylov::Gmres::new(true),
+        krylov::Bicgstab::default(),
+    );
+    let mut counts = Vec::new();
+    for name in ["cg", "gmres", "fgmres", "bicgstab"] {
+        let mut runs = Vec::new();
+        for _ in 0..2 {
+            let (a, b) = if name == "cg" { (lap, b_lap) } else { (cd, b_cd) };
+            let mut x = DistVector::zeros(a.layout());
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let s = match name {
+                "cg" => cg.solve(comm, a, jac_lap, b, &mut x, opts),
+                "gmres" => gm.solve(comm, a, jac_cd, b, &mut x, opts),
+                "fgmres" => fgm.solve(comm, a, jac_cd, b, &mut x, opts),
+                _ => bi.solve(comm, a, jac_cd, b, &mut x, opts),
+            }
+            .map_err(|e| e.to_string())?;
+            runs.push((s.iterations, ALLOCATIONS.load(Ordering::Relaxed) - before));
+        }
+        if runs[0].0 != runs[1].0 || runs[1].1 >= runs[0].1 {
+            return Err(format!(
+                "{name} kept between solves: (iterations, allocations) {runs:?}"
+            ));
+        }
+        if comm.size() == 1 && runs[1].1 != 0 {
+            return Err(format!("{name}: the second solve allocated {} times", runs[1].1));
+        }
+        counts.push(format!("{name} {}/{}", runs[0].1, runs[1].1));
+    }
+    if comm.is_root() {
+        println!("krylov_check: allocations first/second solve: {}", counts.join(", "));
+    }
+    Ok(())
 }
 
 fn main() {
