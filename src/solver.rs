@@ -329,7 +329,12 @@ impl SolverConfig {
             threshold: (self.geneo_nev == 0).then_some(self.geneo_threshold),
             ..GeneoOptions::default()
         };
-        let bases: Result<Vec<GeneoBasis>> = one.subdomains.iter().map(|s| geneo_basis(s, &opts)).collect();
+        let bases: Result<Vec<GeneoBasis>> = one
+            .decomposition()
+            .subdomains
+            .iter()
+            .map(|s| geneo_basis(s, &opts))
+            .collect();
         let bases = comm.agree(bases)?;
         let kept: Vec<u64> = bases.iter().map(|b| b.vectors.len() as u64).collect();
         let residual = bases

@@ -211,6 +211,32 @@ impl Halo {
     }
 }
 
+impl Halo {
+    /// Collective among neighbours: [`Halo::forward`] through `&self`, with buffers of its own
+    /// (allocated per call): for set-up code that shares a plan it does not own, not for loops.
+    pub fn forward_once(&self, comm: &Comm, data: &mut [f64]) {
+        self.clone_plan().forward(comm, data);
+    }
+
+    /// Collective among neighbours: [`Halo::reverse_add`] through `&self` (see
+    /// [`Halo::forward_once`]).
+    pub fn reverse_add_once(&self, comm: &Comm, data: &mut [f64]) {
+        self.clone_plan().reverse_add(comm, data);
+    }
+
+    /// The same plan with fresh buffers and zero statistics.
+    fn clone_plan(&self) -> Halo {
+        Halo {
+            peers: self.peers.clone(),
+            send_idx: self.send_idx.clone(),
+            recv_idx: self.recv_idx.clone(),
+            send_buf: vec![0.0; self.send_buf.len()],
+            recv_buf: vec![0.0; self.recv_buf.len()],
+            stats: HaloStats::default(),
+        }
+    }
+}
+
 /// Sparse rows attached to the entries of a [`Layout`]: per local index a list of
 /// `(key, value)` pairs (e.g. the nonzero columns of a tall sparse matrix), exchanged at set-up
 /// time by [`Halo::forward_rows`] and [`Halo::reverse_append_rows`].

@@ -34,8 +34,8 @@
 //! for its rows and sends it to the subdomains holding them as overlap rows through the
 //! Schwarz extended layout (one forward exchange).
 
-use super::Schwarz;
-use crate::comm::{Comm, Halo};
+use super::{Decomposition, Schwarz};
+use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, DistMatrix};
 
@@ -114,13 +114,13 @@ fn owned_excess(comm: &Comm, a: &DistMatrix) -> Result<Vec<f64>> {
 }
 
 /// Collective: the algebraic Neumann matrix `N_s` ([`local_neumann`]) of every subdomain of
-/// `schwarz` (built for `a`), in their order. Fails on every rank, with one
+/// `decomposition` (built for `a`), in their order. Fails on every rank, with one
 /// [`Error::Config`], if `a` is not weakly diagonally dominant or a subdomain's matrix is not
 /// symmetric — the splitting then has no PSD pieces and the caller needs Neumann matrices from
 /// the discretization ([`Schwarz::attach_neumann`]).
-pub fn algebraic_neumann(comm: &Comm, a: &DistMatrix, schwarz: &Schwarz) -> Result<Vec<Csr>> {
+pub fn algebraic_neumann(comm: &Comm, a: &DistMatrix, decomposition: &Decomposition) -> Result<Vec<Csr>> {
     let mut excess = owned_excess(comm, a)?;
-    let asymmetric = schwarz
+    let asymmetric = decomposition
         .subdomains
         .iter()
         .position(|s| !s.matrix.is_symmetric(SYMMETRY_TOL));
@@ -131,10 +131,9 @@ pub fn algebraic_neumann(comm: &Comm, a: &DistMatrix, schwarz: &Schwarz) -> Resu
         ))),
         None => Ok(()),
     })?;
-    excess.resize(schwarz.ext_layout.n_local(), 0.0);
-    let mut halo = Halo::new(comm, &schwarz.ext_layout)?;
-    halo.forward(comm, &mut excess); // d_r of the overlap rows from their owners
-    let local: Result<Vec<Csr>> = schwarz
+    excess.resize(decomposition.ext_layout.n_local(), 0.0);
+    decomposition.halo().forward_once(comm, &mut excess); // d_r of the overlap rows from their owners
+    let local: Result<Vec<Csr>> = decomposition
         .subdomains
         .iter()
         .map(|s| {
@@ -151,8 +150,8 @@ impl Schwarz {
     /// matrix this Schwarz was built for) without element matrices. Errors as
     /// [`algebraic_neumann`], on every rank.
     pub fn attach_algebraic_neumann(&mut self, comm: &Comm, a: &DistMatrix) -> Result<()> {
-        let matrices = algebraic_neumann(comm, a, self)?;
-        for (s, m) in self.subdomains.iter_mut().zip(matrices) {
+        let matrices = algebraic_neumann(comm, a, self.decomposition())?;
+        for (s, m) in self.decomposition_mut().subdomains.iter_mut().zip(matrices) {
             s.neumann = Some(m);
         }
         Ok(())

@@ -38,9 +38,9 @@
 
 use super::gdsw::{gdsw_space, GdswSpace};
 use super::operator::RowsOfA;
-use super::{Schwarz, Subdomain};
+use super::{Decomposition, Subdomain};
 use crate::comm::SparseRow;
-use crate::comm::{displacements, Comm, Halo};
+use crate::comm::{displacements, Comm};
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, DistMatrix, LocalSolver, LocalSolverKind};
 use mpi::datatype::PartitionMut;
@@ -113,24 +113,16 @@ pub struct CoarseSpace {
 /// one). Bases for [`CoarseSpace::new`] may use either. Subdomains touching a Dirichlet boundary
 /// keep their vector (the standard choice; it only adds a column where the local problem has no
 /// kernel). Collective (one reverse-add and one forward exchange).
-pub fn nicolaides(comm: &Comm, schwarz: &Schwarz) -> Result<Vec<Vec<Vec<f64>>>> {
-    Ok(multiplicity_pou(comm, schwarz)?.into_iter().map(|w| vec![w]).collect())
+pub fn nicolaides(decomposition: &Decomposition) -> Vec<Vec<Vec<f64>>> {
+    multiplicity_pou(decomposition).into_iter().map(|w| vec![w]).collect()
 }
 
-/// Collective: the multiplicity partition of unity on each subdomain's rows: `1 / m(g)` on row
-/// `g`, with `m(g)` the number of subdomains of all ranks holding `g` (core or overlap).
-pub fn multiplicity_pou(comm: &Comm, schwarz: &Schwarz) -> Result<Vec<Vec<f64>>> {
-    let mut halo = Halo::new(comm, &schwarz.ext_layout)?;
-    let mut count = vec![0.0; schwarz.ext_layout.n_local()];
-    for s in &schwarz.subdomains {
-        s.ext.iter().for_each(|&e| count[e as usize] += 1.0);
-    }
-    halo.reverse_add(comm, &mut count); // subdomains holding each owned row, over all ranks
-    halo.forward(comm, &mut count); // ... and each overlap row
-    let subs = schwarz.subdomains.iter();
-    Ok(subs
-        .map(|s| s.ext.iter().map(|&e| 1.0 / count[e as usize]).collect())
-        .collect())
+/// The multiplicity partition of unity on each subdomain's rows: `1 / m(g)` on row `g`, with
+/// `m(g)` the number of subdomains of all ranks holding `g` (core or overlap; kept by the
+/// decomposition as [`Subdomain::multiplicity`]).
+pub fn multiplicity_pou(decomposition: &Decomposition) -> Vec<Vec<f64>> {
+    let subs = decomposition.subdomains.iter();
+    subs.map(|s| s.multiplicity.iter().map(|m| 1.0 / m).collect()).collect()
 }
 
 /// Multiplies each subdomain's vectors by its partition of unity, for bases computed unweighted
@@ -144,7 +136,7 @@ pub fn weight_by_pou(subdomains: &[Subdomain], bases: &mut [Vec<Vec<f64>>]) {
 }
 
 impl CoarseSpace {
-    /// Collective: builds the coarse space of `bases` (per subdomain of `schwarz`, in its order,
+    /// Collective: builds the coarse space of `bases` (per subdomain of `decomposition`, in its order,
     /// the PoU-weighted vectors on its rows, each its own column of `Z`) for the matrix `a`:
     /// assembles and factorizes `E = Zᵀ A Z`. `name` says which space it is in reports. Fails on
     /// every rank if a basis has the wrong shape, the coarse dimension exceeds
@@ -153,7 +145,7 @@ impl CoarseSpace {
     pub fn new(
         comm: &Comm,
         a: &DistMatrix,
-        schwarz: &Schwarz,
+        decomposition: &Decomposition,
         bases: Vec<Vec<Vec<f64>>>,
         name: &str,
     ) -> Result<CoarseSpace> {
@@ -168,23 +160,23 @@ impl CoarseSpace {
                 CoarsePieces { ids, vectors }
             })
             .collect();
-        Self::from_pieces(comm, a, schwarz, pieces, n_coarse, name)
+        Self::from_pieces(comm, a, decomposition, pieces, n_coarse, name)
     }
 
-    /// Collective: builds the coarse space of `pieces` (per subdomain of `schwarz`, in its order;
+    /// Collective: builds the coarse space of `pieces` (per subdomain of `decomposition`, in its order;
     /// see [`CoarsePieces`]) with `n_coarse` columns for the matrix `a`. Fails on every rank if a
     /// piece has the wrong shape or a column out of range, a column has no piece, the dimension
     /// exceeds [`REDUNDANT_COARSE_MAX`], or `E` is not positive definite.
     pub fn from_pieces(
         comm: &Comm,
         a: &DistMatrix,
-        schwarz: &Schwarz,
+        decomposition: &Decomposition,
         pieces: Vec<CoarsePieces>,
         n_coarse: usize,
         name: &str,
     ) -> Result<CoarseSpace> {
         let start = Instant::now();
-        let subs = &schwarz.subdomains;
+        let subs = &decomposition.subdomains;
         comm.agree(
             check_shape(subs, &pieces, n_coarse).map_err(|m| Error::input(format!("coarse space '{name}': {m}"))),
         )?;
@@ -209,7 +201,7 @@ impl CoarseSpace {
             return Err(Error::input(format!("coarse space '{name}': column {c} has no piece")));
         }
         // Z on the Schwarz extended rows from this rank's pieces, summed at the row owners.
-        let mut z: Vec<SparseRow> = vec![Vec::new(); schwarz.ext_layout.n_local()];
+        let mut z: Vec<SparseRow> = vec![Vec::new(); decomposition.ext_layout.n_local()];
         for (s, p) in subs.iter().zip(&pieces) {
             for (v, &c) in p.vectors.iter().zip(&p.ids) {
                 for (&e, &x) in s.ext.iter().zip(v).filter(|(_, &x)| x != 0.0) {
@@ -218,8 +210,8 @@ impl CoarseSpace {
             }
         }
         drop(pieces);
-        Halo::new(comm, &schwarz.ext_layout)?.reverse_append_rows(comm, &mut z);
-        z.truncate(schwarz.ext_layout.n_owned);
+        decomposition.halo().reverse_append_rows(comm, &mut z);
+        z.truncate(decomposition.ext_layout.n_owned);
         z.iter_mut().for_each(merge_keys);
         let w = RowsOfA::new(comm, a)?.times_rows(comm, &z, n_coarse);
         let e = assemble(comm, &z, &w, n_coarse);
@@ -275,17 +267,22 @@ impl CoarseSpace {
         })
     }
 
-    /// Collective: the GDSW coarse space of `schwarz` (see [`gdsw_space`]; Boolean partition of
+    /// Collective: the GDSW coarse space of `decomposition` (see [`gdsw_space`]; Boolean partition of
     /// unity, overlap at least 1) for the matrix `a`: one column per interface component.
-    pub fn gdsw(comm: &Comm, a: &DistMatrix, schwarz: &Schwarz) -> Result<CoarseSpace> {
-        let space = gdsw_space(comm, schwarz)?;
-        Self::from_gdsw(comm, a, schwarz, space)
+    pub fn gdsw(comm: &Comm, a: &DistMatrix, decomposition: &Decomposition) -> Result<CoarseSpace> {
+        let space = gdsw_space(comm, decomposition)?;
+        Self::from_gdsw(comm, a, decomposition, space)
     }
 
-    /// Collective: the coarse space of the GDSW functions `space` computed for `schwarz`. The
+    /// Collective: the coarse space of the GDSW functions `space` computed for `decomposition`. The
     /// pieces `D_s Φ_c` are 0 off their subdomain's core and the cores split the rows, so
     /// summing them reproduces every `Φ_c` exactly once on every row: they go in unweighted.
-    pub fn from_gdsw(comm: &Comm, a: &DistMatrix, schwarz: &Schwarz, space: GdswSpace) -> Result<CoarseSpace> {
+    pub fn from_gdsw(
+        comm: &Comm,
+        a: &DistMatrix,
+        decomposition: &Decomposition,
+        space: GdswSpace,
+    ) -> Result<CoarseSpace> {
         let n = space.n_coarse as usize;
         let pieces = space
             .subdomains
@@ -295,7 +292,7 @@ impl CoarseSpace {
                 vectors: b.vectors,
             })
             .collect();
-        Self::from_pieces(comm, a, schwarz, pieces, n, "gdsw")
+        Self::from_pieces(comm, a, decomposition, pieces, n, "gdsw")
     }
 
     /// Column `c` of `Z` on the owned rows into `z` (for checks; local).

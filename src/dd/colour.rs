@@ -7,6 +7,7 @@
 //! greedily in the same deterministic order everywhere.
 
 use super::overlap::KnownRows;
+use super::Subdomain;
 use crate::comm::Comm;
 use crate::linalg::{owner_of, DistMatrix};
 use std::collections::BTreeSet;
@@ -25,7 +26,8 @@ pub(crate) struct Colouring {
 /// Collective: colours the subdomains of every rank; `sets` are this rank's subdomains (rows with
 /// their overlap, global ids) and `known` holds every one of their rows. Subdomains are numbered
 /// rank-major (this rank's first is the number of subdomains on lower ranks).
-pub(crate) fn colour_subdomains(comm: &Comm, a: &DistMatrix, sets: &[BTreeSet<u64>], known: &KnownRows) -> Colouring {
+pub(crate) fn colour_subdomains(comm: &Comm, a: &DistMatrix, subdomains: &[Subdomain], known: &KnownRows) -> Colouring {
+    let sets: Vec<&[u64]> = subdomains.iter().map(|s| &s.rows[..]).collect();
     let first = comm.exclusive_scan_u64(sets.len() as u64);
     let n_sub = comm.sum_u64(sets.len() as u64) as usize;
     // Tell each row's owner which subdomains hold it and which reach it through a matrix entry of
@@ -37,7 +39,7 @@ pub(crate) fn colour_subdomains(comm: &Comm, a: &DistMatrix, sets: &[BTreeSet<u6
             .iter()
             .flat_map(|&g| known.row(g).0)
             .copied()
-            .filter(|c| !set.contains(c))
+            .filter(|c| set.binary_search(c).is_err())
             .collect();
         let tagged = set
             .iter()

@@ -25,8 +25,8 @@
 //! the global index of `c`; `Φ_c = Σ_s R_sᵀ D_s Φ_c` over the pieces with that index. This needs
 //! the Boolean partition of unity of [`super::Subdomain`].
 
-use super::{Schwarz, Subdomain};
-use crate::comm::{Comm, Halo, Layout};
+use super::{Decomposition, Subdomain};
+use crate::comm::{Comm, Layout};
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, LocalSolver, LocalSolverKind};
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,7 +51,7 @@ pub struct GdswBasis {
 pub struct GdswSpace {
     /// Number of coarse functions (interface components) over all ranks.
     pub n_coarse: u64,
-    /// The pieces of each of this rank's subdomains, in the order of [`Schwarz::subdomains`].
+    /// The pieces of each of this rank's subdomains, in the order of [`Decomposition::subdomains`].
     pub subdomains: Vec<GdswBasis>,
     /// Global id of this rank's first subdomain (subdomains are numbered rank by rank).
     pub first_subdomain: u64,
@@ -60,14 +60,14 @@ pub struct GdswSpace {
     pub by_key_len: Vec<u64>,
 }
 
-/// Collective: the GDSW coarse space of the subdomains of `schwarz` (Boolean partition of unity,
+/// Collective: the GDSW coarse space of the subdomains of `decomposition` (Boolean partition of unity,
 /// overlap at least 1). Numbers the subdomains rank by rank, exchanges the core of every overlap
 /// row, finds each subdomain's interface components and harmonic extensions, and numbers the
 /// components consistently over all ranks.
-pub fn gdsw_space(comm: &Comm, schwarz: &Schwarz) -> Result<GdswSpace> {
-    let subs = &schwarz.subdomains;
+pub fn gdsw_space(comm: &Comm, decomposition: &Decomposition) -> Result<GdswSpace> {
+    let subs = &decomposition.subdomains;
     let first = comm.exclusive_scan_u64(subs.len() as u64);
-    let lay = &schwarz.ext_layout;
+    let lay = &decomposition.ext_layout;
     // Core (global subdomain id) of every owned row, then of the overlap rows from their owners.
     let mut core_ext = vec![f64::NAN; lay.n_local()];
     let owned = lay.offset..lay.offset + lay.n_owned as u64;
@@ -79,13 +79,12 @@ pub fn gdsw_space(comm: &Comm, schwarz: &Schwarz) -> Result<GdswSpace> {
             }
         }
     }
-    let mut halo = Halo::new(comm, lay)?;
-    halo.forward(comm, &mut core_ext);
+    decomposition.halo().forward_once(comm, &mut core_ext);
     // Without overlap a subdomain cannot see the couplings of its core rows to other cores.
     let several = comm.sum_u64(subs.len() as u64) > 1;
     // (Judged by the configured overlap: a subdomain of decoupled rows, e.g. only eliminated
     // Dirichlet rows grouped by METIS, has no overlap rows even with overlap 1.)
-    let no_overlap = schwarz.overlap() == 0;
+    let no_overlap = decomposition.overlap() == 0;
     let unknown = subs
         .iter()
         .any(|s| s.rows.iter().any(|&g| core_ext[ext_of_row(lay, g)].is_nan()));

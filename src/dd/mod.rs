@@ -4,17 +4,21 @@
 //! subdomains per rank, overlap grown through the matrix graph across rank boundaries, and exact
 //! or incomplete local solvers; and two-level methods that add a coarse correction
 //! `Q = Z E⁻¹ Zᵀ` to a one-level part, additively, by adapted deflation (A-DEF1, A-DEF2) or
-//! balanced (BNN). A coarse space is a set of weighted pieces per [`Subdomain`], each with its
+//! balanced (BNN). Every method reads one [`Decomposition`] of plain-data [`Subdomain`]s (rows,
+//! partition of unity, multiplicity, Dirichlet and Neumann matrices, one halo) and owns none of
+//! it. A coarse space is a set of weighted pieces per [`Subdomain`], each with its
 //! column of `Z` ([`nicolaides`] gives one column per subdomain, GenEO bases plug in through
 //! [`CoarseSpace::new`]; GDSW functions span several subdomains, [`CoarseSpace::gdsw`]); its
 //! coarse operator is assembled in parallel and factorized
 //! redundantly on every rank. GenEO's subdomain Neumann matrices come from the discretization's
 //! elements ([`Schwarz::attach_neumann`]) or, for a symmetric, weakly diagonally dominant matrix,
-//! from its algebraic splitting ([`algebraic_neumann`]). FETI solvers of later stages read the [`Subdomain`]s exposed here.
+//! from its algebraic splitting ([`algebraic_neumann`]). FETI solvers of later stages read the
+//! same [`Decomposition`], built non-overlapping.
 
 mod algebraic_neumann;
 mod coarse;
 mod colour;
+mod decomposition;
 mod eigen;
 mod gdsw;
 mod geneo;
@@ -25,7 +29,8 @@ mod two_level;
 
 pub use algebraic_neumann::{algebraic_neumann, diagonal_excess, local_neumann};
 pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, CoarseSpace, REDUNDANT_COARSE_MAX};
+pub use decomposition::{Decomposition, Subdomain, SubdomainSplit};
 pub use gdsw::{gdsw_pieces, gdsw_space, GdswBasis, GdswPiece, GdswSpace};
 pub use geneo::{geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};
-pub use schwarz::{Schwarz, SchwarzVariant, Subdomain, SubdomainSplit};
+pub use schwarz::{Schwarz, SchwarzVariant};
 pub use two_level::{Combination, TwoLevel};

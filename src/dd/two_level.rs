@@ -73,14 +73,14 @@ pub struct TwoLevel<P: Preconditioner = Schwarz> {
 impl TwoLevel<Schwarz> {
     /// Collective: the Nicolaides two-level preconditioner around the one-level `schwarz`.
     pub fn nicolaides(comm: &Comm, a: &DistMatrix, schwarz: Schwarz, combination: Combination) -> Result<Self> {
-        let bases = nicolaides(comm, &schwarz)?;
+        let bases = nicolaides(schwarz.decomposition());
         Self::with_basis(comm, a, schwarz, bases, "nicolaides", combination)
     }
 
     /// Collective: the GDSW two-level preconditioner around the one-level `schwarz` (overlap at
     /// least 1; one coarse column per interface component, see [`CoarseSpace::gdsw`]).
     pub fn gdsw(comm: &Comm, a: &DistMatrix, schwarz: Schwarz, combination: Combination) -> Result<Self> {
-        let coarse = CoarseSpace::gdsw(comm, a, &schwarz)?;
+        let coarse = CoarseSpace::gdsw(comm, a, schwarz.decomposition())?;
         Ok(Self::new(a, schwarz, coarse, combination))
     }
 
@@ -95,7 +95,7 @@ impl TwoLevel<Schwarz> {
         name: &str,
         combination: Combination,
     ) -> Result<Self> {
-        let coarse = CoarseSpace::new(comm, a, &schwarz, bases, name)?;
+        let coarse = CoarseSpace::new(comm, a, schwarz.decomposition(), bases, name)?;
         Ok(Self::new(a, schwarz, coarse, combination))
     }
 }

@@ -77,12 +77,22 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
         SubdomainSplit::Metis,
         LocalSolverKind::Cholesky,
     )?;
-    let space = if gdsw { Some(gdsw_space(comm, &sz)?) } else { None };
-    let mut q = match &space {
-        Some(sp) => CoarseSpace::from_gdsw(comm, &a, &sz, sp.clone())?,
-        None => CoarseSpace::new(comm, &a, &sz, nicolaides(comm, &sz)?, "nicolaides")?,
+    let space = if gdsw {
+        Some(gdsw_space(comm, sz.decomposition())?)
+    } else {
+        None
     };
-    let subdomains = comm.sum_u64(sz.subdomains.len() as u64) as usize;
+    let mut q = match &space {
+        Some(sp) => CoarseSpace::from_gdsw(comm, &a, sz.decomposition(), sp.clone())?,
+        None => CoarseSpace::new(
+            comm,
+            &a,
+            sz.decomposition(),
+            nicolaides(sz.decomposition()),
+            "nicolaides",
+        )?,
+    };
+    let subdomains = comm.sum_u64(sz.decomposition().subdomains.len() as u64) as usize;
     let expected = space.as_ref().map_or(subdomains, |sp| sp.n_coarse as usize);
     if q.dimension() != expected {
         return Ok(Err(format!("dimension {} for {expected} columns", q.dimension())));
@@ -154,9 +164,9 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
 /// The owned rows of `sz`'s subdomain cores (every owned row lies in one), with the subdomain's
 /// index; cores are parts of the owned rows.
 fn core_rows(sz: &Schwarz) -> Vec<(usize, usize, usize)> {
-    let off = sz.ext_layout.offset;
+    let off = sz.decomposition().ext_layout.offset;
     let mut out = Vec::new();
-    for (k, s) in sz.subdomains.iter().enumerate() {
+    for (k, s) in sz.decomposition().subdomains.iter().enumerate() {
         for (i, (&g, &w)) in s.rows.iter().zip(&s.pou).enumerate() {
             if w == 1.0 {
                 out.push(((g - off) as usize, k, i)); // (owned row, subdomain, row in it)
@@ -209,10 +219,10 @@ fn check_gdsw_sum(
     triplets: &[(u64, u64, f64)],
     sum: &[f64],
 ) -> std::result::Result<u64, String> {
-    let off = sz.ext_layout.offset;
+    let off = sz.decomposition().ext_layout.offset;
     let mut row_sum = vec![0.0; sum.len()];
     triplets.iter().for_each(|&(g, _, v)| row_sum[(g - off) as usize] += v);
-    let mut floating = vec![true; sz.subdomains.len()];
+    let mut floating = vec![true; sz.decomposition().subdomains.len()];
     let cores = core_rows(sz);
     cores
         .iter()

@@ -18,7 +18,7 @@ use kappa_jump::kappa_jump;
 
 /// Position of global row `g` in an array over the Schwarz overlap layout.
 fn ext_of(asm: &Schwarz, g: u64) -> usize {
-    let lay = &asm.ext_layout;
+    let lay = &asm.decomposition().ext_layout;
     if g >= lay.offset && g < lay.offset + lay.n_owned as u64 {
         (g - lay.offset) as usize
     } else {
@@ -57,12 +57,12 @@ fn check_pieces(s: &Subdomain, b: &GdswBasis, id: u64) -> Result<Vec<bool>, Stri
 
 fn run(comm: &Comm, degree: usize) -> Result<String, String> {
     let asm = kappa_jump(comm, degree)?;
-    let space = gdsw_space(comm, &asm).map_err(|e| e.to_string())?;
+    let space = gdsw_space(comm, asm.decomposition()).map_err(|e| e.to_string())?;
     // Σ over all functions, on the owned rows from the cores, then on the overlap rows.
-    let mut sum = vec![0.0; asm.ext_layout.n_local()];
+    let mut sum = vec![0.0; asm.decomposition().ext_layout.n_local()];
     let mut failure = None;
     let mut gammas = Vec::new();
-    for (k, (s, b)) in asm.subdomains.iter().zip(&space.subdomains).enumerate() {
+    for (k, (s, b)) in asm.decomposition().subdomains.iter().zip(&space.subdomains).enumerate() {
         match check_pieces(s, b, space.first_subdomain + k as u64) {
             Ok(g) => gammas.push(g),
             Err(e) => failure = Some(e),
@@ -75,10 +75,10 @@ fn run(comm: &Comm, degree: usize) -> Result<String, String> {
             }
         }
     }
-    let mut halo = Halo::new(comm, &asm.ext_layout).map_err(|e| e.to_string())?;
+    let mut halo = Halo::new(comm, &asm.decomposition().ext_layout).map_err(|e| e.to_string())?;
     halo.forward(comm, &mut sum);
     if failure.is_none() {
-        for (s, gamma) in asm.subdomains.iter().zip(&gammas) {
+        for (s, gamma) in asm.decomposition().subdomains.iter().zip(&gammas) {
             let local: Vec<f64> = s.rows.iter().map(|&g| sum[ext_of(&asm, g)]).collect();
             let bad =
                 (0..s.rows.len()).find(|&i| s.pou[i] == 1.0 && !gamma[i] && s.matrix.row_dot(i, &local).abs() > 1e-10);
@@ -96,7 +96,7 @@ fn run(comm: &Comm, degree: usize) -> Result<String, String> {
     }
     Ok(format!(
         "subdomains {} coarse {} keylens {:?}",
-        comm.sum_u64(asm.subdomains.len() as u64),
+        comm.sum_u64(asm.decomposition().subdomains.len() as u64),
         space.n_coarse,
         space.by_key_len
     ))

@@ -154,10 +154,10 @@ fn check_splitting(s: &Subdomain) -> Result<(), String> {
 /// Collective: the largest relative difference between `Σ_s R_sᵀ N_s 1` and `m ⊙ A 1` on the
 /// owned rows (`m` the number of subdomains holding a row), summed at the owners.
 fn row_sum_difference(comm: &Comm, a: &DistMatrix, asm: &Schwarz) -> Result<f64, String> {
-    let lay = &asm.ext_layout;
+    let lay = &asm.decomposition().ext_layout;
     let mut halo = Halo::new(comm, lay).map_err(err)?;
     let (mut sums, mut count) = (vec![0.0; lay.n_local()], vec![0.0; lay.n_local()]);
-    for s in &asm.subdomains {
+    for s in &asm.decomposition().subdomains {
         let nm = s.neumann.as_ref().ok_or("no Neumann matrix")?;
         let mut y = vec![0.0; s.rows.len()];
         nm.spmv(&vec![1.0; s.rows.len()], &mut y);
@@ -184,7 +184,7 @@ fn row_sum_difference(comm: &Comm, a: &DistMatrix, asm: &Schwarz) -> Result<f64,
 
 /// Collective: the FD checks of the splitting; returns the row-sum difference.
 fn fd_splitting(comm: &Comm, a: &mut DistMatrix, asm: &Schwarz) -> Result<f64, String> {
-    let local: Result<(), String> = asm.subdomains.iter().try_for_each(check_splitting);
+    let local: Result<(), String> = asm.decomposition().subdomains.iter().try_for_each(check_splitting);
     let failed = comm.sum_u64(u64::from(local.is_err()));
     local.map_err(|e| format!("rank {}: {e}", comm.rank()))?;
     if failed > 0 {
@@ -235,7 +235,7 @@ fn run(comm: &Comm, mode: &str) -> Result<(Vec<f64>, Option<f64>), String> {
     };
     let mut values = Vec::new();
     let mut failure = None;
-    for s in &asm.subdomains {
+    for s in &asm.decomposition().subdomains {
         match check(s) {
             Ok(v) => values.extend(v),
             Err(e) => failure = Some(e),

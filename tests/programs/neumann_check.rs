@@ -65,7 +65,7 @@ fn run(comm: &Comm, degree: usize) -> Result<(u64, u64, u64), String> {
     let asm = kappa_jump(comm, degree)?;
     let (mut compared, mut differing) = (0, 0);
     let mut failure = None;
-    for s in &asm.subdomains {
+    for s in &asm.decomposition().subdomains {
         match s.neumann.as_ref().map(|nm| check(&s.rows, &s.pou, &s.matrix, nm)) {
             Some(Ok((c, d))) => {
                 compared += c;
@@ -85,7 +85,7 @@ fn run(comm: &Comm, degree: usize) -> Result<(u64, u64, u64), String> {
     Ok((
         comm.sum_u64(compared as u64),
         comm.sum_u64(differing as u64),
-        comm.sum_u64(asm.subdomains.len() as u64),
+        comm.sum_u64(asm.decomposition().subdomains.len() as u64),
     ))
 }
 
