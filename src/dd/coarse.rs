@@ -374,6 +374,51 @@ impl CoarseSpace {
         self.z.spmv_add(&self.y_held, z);
     }
 
+    /// Collective: the coarse operator for new values of `a` (same pattern) with the same
+    /// basis `Z`: `W = A Z` and `E = Zᵀ W` recomputed, `E` refactorized numerically. Keeping the
+    /// basis is exact for Nicolaides (its vectors do not depend on the values) and an
+    /// approximation for value-dependent bases (GenEO, GDSW), which stays a valid, symmetric
+    /// coarse correction.
+    pub fn update(&mut self, comm: &Comm, a: &DistMatrix) -> Result<()> {
+        let start = Instant::now();
+        let z: Vec<SparseRow> = (0..self.z.nrows)
+            .map(|i| {
+                let (c, v) = self.z.row(i);
+                c.iter()
+                    .map(|&k| self.held[k as usize] as u32)
+                    .zip(v.iter().copied())
+                    .collect()
+            })
+            .collect();
+        let w = RowsOfA::new(comm, a)?.times_rows(comm, &z, self.n_coarse);
+        let e = assemble(comm, &z, &w, self.n_coarse);
+        let mut slot = vec![u32::MAX; self.n_coarse];
+        self.held.iter().enumerate().for_each(|(k, &c)| slot[c] = k as u32);
+        let outside = w.iter().flatten().any(|&(c, _)| slot[c as usize] == u32::MAX);
+        let triplets: Vec<(u32, u32, f64)> = w
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| r.iter().map(move |&(c, x)| (i as u32, c, x)))
+            .map(|(i, c, x)| (i, slot[c as usize], x))
+            .collect();
+        let refactored = if outside {
+            Err(Error::input(
+                "coarse space update: A Z reaches new columns (the pattern of A changed): build it anew",
+            ))
+        } else {
+            self.w = Csr::from_triplets(w.len(), self.held.len(), &triplets);
+            self.e_nnz = e.nnz();
+            // Every rank refactors the same E; a pattern change falls back to a new factorization.
+            match self.factor.refactor(&e) {
+                Ok(()) => Ok(()),
+                Err(_) => LocalSolver::new(&e, LocalSolverKind::Cholesky).map(|f| self.factor = f),
+            }
+        };
+        comm.agree(refactored)?;
+        self.setup_seconds = comm.max_f64(start.elapsed().as_secs_f64());
+        Ok(())
+    }
+
     /// The coarse dimension (columns of `Z` over all ranks).
     pub fn dimension(&self) -> usize {
         self.n_coarse

@@ -258,6 +258,22 @@ impl Preconditioner for Schwarz {
         }
     }
 
+    fn update(&mut self, comm: &Comm, a: &DistMatrix) -> Result<()> {
+        self.decomposition.update_values(comm, a)?;
+        let mut res = Ok(());
+        for (s, l) in self.decomposition.subdomains.iter().zip(&mut self.locals) {
+            res = l.solver.refactor(&s.matrix); // numeric only: the ordering and symbolic phase stay
+            if res.is_err() {
+                break;
+            }
+        }
+        comm.agree(res)?;
+        if let Some(sw) = &mut self.sweep {
+            sw.a = RowsOfA::new(comm, a)?;
+        }
+        Ok(())
+    }
+
     fn is_symmetric(&self) -> bool {
         matches!(
             self.variant,

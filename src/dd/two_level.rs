@@ -152,6 +152,11 @@ impl<P: Preconditioner> Preconditioner for TwoLevel<P> {
         }
     }
 
+    fn update(&mut self, comm: &Comm, a: &DistMatrix) -> Result<()> {
+        self.one.update(comm, a)?;
+        self.coarse.update(comm, a) // same basis Z, new E = Zᵀ A Z
+    }
+
     fn is_symmetric(&self) -> bool {
         self.combination.keeps_symmetry() && self.one.is_symmetric()
     }

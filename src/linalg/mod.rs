@@ -9,7 +9,7 @@ mod op;
 mod vector;
 
 pub use csr::Csr;
-pub use local::{init_sequential, LocalSolver, LocalSolverKind, IC0_SHIFTS};
+pub use local::{init_sequential, symbolic_setups, LocalSolver, LocalSolverKind, IC0_SHIFTS};
 pub use matrix::{owner_of, ownership_offsets, DistMatrix};
 pub use op::{Identity, Jacobi, LinearOperator, Preconditioner};
 pub use vector::DistVector;

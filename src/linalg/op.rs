@@ -5,6 +5,7 @@
 
 use super::{DistMatrix, DistVector};
 use crate::comm::{Comm, Layout};
+use crate::error::{Error, Result};
 
 /// A distributed linear operator.
 pub trait LinearOperator {
@@ -29,6 +30,17 @@ pub trait Preconditioner {
     /// The coarse-space dimension of a two-level method (`None` for one-level ones), for reports.
     fn coarse_dimension(&self) -> Option<usize> {
         None
+    }
+    /// Collective: takes new values of the matrix it was built for, whose pattern must not have
+    /// changed, redoing only numeric work (local refactorizations, coarse operator) and keeping
+    /// the symbolic set-up (split, overlap, colouring, exchange plans, orderings). A
+    /// preconditioner that cannot says so; its caller then builds it anew.
+    fn update(&mut self, comm: &Comm, a: &DistMatrix) -> Result<()> {
+        let _ = a;
+        comm.agree(Err(Error::input(format!(
+            "preconditioner '{}' cannot update its values: build it anew",
+            self.name()
+        ))))
     }
 }
 
@@ -59,6 +71,9 @@ impl Preconditioner for Identity {
     }
     fn name(&self) -> String {
         "none".into()
+    }
+    fn update(&mut self, _comm: &Comm, _a: &DistMatrix) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -92,5 +107,9 @@ impl Preconditioner for Jacobi {
     }
     fn name(&self) -> String {
         "jacobi".into()
+    }
+    fn update(&mut self, _comm: &Comm, a: &DistMatrix) -> Result<()> {
+        *self = Jacobi::new(a);
+        Ok(())
     }
 }

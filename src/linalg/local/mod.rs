@@ -128,6 +128,16 @@ impl fmt::Debug for LocalSolver {
     }
 }
 
+/// Symbolic set-ups (orderings and symbolic factorizations) done by this process so far.
+static SYMBOLIC_SETUPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many local solvers this process has set up symbolically ([`LocalSolver::new`]); a numeric
+/// update ([`LocalSolver::refactor`]) does not count. Tests use it to show that updating a
+/// preconditioner's values skips the symbolic work.
+pub fn symbolic_setups() -> u64 {
+    SYMBOLIC_SETUPS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl LocalSolver {
     /// Symbolic and numeric factorization of the square matrix `a`. Cholesky and IC(0) read
     /// only its lower triangle (entries with column ≤ row) and take `a` to be symmetric.
@@ -141,6 +151,7 @@ impl LocalSolver {
         if a.rowptr.len() != a.nrows + 1 || a.cols.len() != a.vals.len() {
             return Err(Error::input("local solver: malformed CSR matrix"));
         }
+        SYMBOLIC_SETUPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let backend = if a.nrows == 0 {
             Backend::Empty
         } else {
