@@ -15,10 +15,10 @@
 //!
 //! | path             | type | contents                                                    |
 //! |------------------|------|-------------------------------------------------------------|
-//! | `/` attributes   |      | `format` = `ddkit-checkpoint`, `version`, `step`, `time`, `mesh_points`, `mesh_cells`, `mesh_hash` ([`Fingerprint`]), `checksum` (of all of the header and the fields' checksums) |
+//! | `/` attributes   |      | `format` = `ddkit-checkpoint`, `version`, `step`, `time`, `mesh_points`, `mesh_cells`, `mesh_hash` ([`Fingerprint`]), `checksum` (of the header: all but the fields) |
 //! | `/dt_history`    | f64  | the time steps taken so far                                 |
 //! | `/options`       | u8   | the run's parameters as JSON text                           |
-//! | `/fields/NAME`   | f64  | `n` or `n × components` rows in mesh-id order; attributes `center`, `space`, `components`, `checksum` |
+//! | `/fields/NAME`   | f64  | `n` or `n × components` rows in mesh-id order; attributes `center`, `space`, `components`, `checksum` (of the values) |
 //!
 //! Reading validates all of it and gives one clear error on every rank for a missing file, a
 //! truncated or damaged one, another format version, another mesh, a missing field or one of
@@ -170,7 +170,7 @@ impl Checkpoint {
         let fail = |msg: String| Error::Output(format!("checkpoint {}: {msg}", path.display()));
         comm.agree(self.check_local(comm, mesh).map_err(fail))?;
         let mut h = Fnv::new();
-        h.u64(self.header_hash(&mesh.fingerprint, &[]));
+        h.u64(self.header_hash(&mesh.fingerprint));
         for (spec, _) in &self.fields {
             spec.hash_into(&mut h);
         }
@@ -273,6 +273,7 @@ impl Checkpoint {
         write_attr(file, "mesh_points", &fp.num_points)?;
         write_attr(file, "mesh_cells", &fp.num_cells)?;
         write_attr(file, "mesh_hash", &fp.hash)?;
+        write_attr(file, "checksum", &self.header_hash(&fp))?;
         let root = comm.is_root();
         let dt = new_dataset::<f64>(file, "dt_history", &[self.dt_history.len()])?;
         let n = if root { self.dt_history.len() } else { 0 };
@@ -281,7 +282,6 @@ impl Checkpoint {
         let n = if root { self.options.len() } else { 0 };
         write_rows(&opts, 0, n, &self.options.as_bytes()[..n])?;
         file.create_group("fields")?;
-        let mut stored = Vec::new();
         for (((spec, _), (offset, block)), &sum) in self.fields.iter().zip(blocks).zip(sums) {
             let rows = mesh.space(spec.space).map_or(0, |s| s.num_ids);
             let rows = usize::try_from(rows).map_err(|_| hdf5::Error::from("too many rows"))?;
@@ -293,19 +293,12 @@ impl Checkpoint {
             write_attr_str(&ds, "space", spec.space.code())?;
             write_attr(&ds, "components", &(c as u64))?;
             write_attr(&ds, "checksum", &sum)?;
-            stored.push(StoredField {
-                spec: spec.clone(),
-                rows: rows as u64,
-                checksum: sum,
-            });
         }
-        stored.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
-        write_attr(file, "checksum", &self.header_hash(&fp, &stored))
+        Ok(())
     }
 
-    /// The hash of everything but the field values: the header, and the fields' specs, row
-    /// counts and checksums (`stored`, sorted by name).
-    fn header_hash(&self, fp: &Fingerprint, stored: &[StoredField]) -> u64 {
+    /// The checksum of the header: everything but the fields, which carry their own.
+    fn header_hash(&self, fp: &Fingerprint) -> u64 {
         let mut h = Fnv::new();
         h.str(FORMAT);
         h.u64(VERSION);
@@ -319,11 +312,6 @@ impl Checkpoint {
         h.u64(fp.num_points);
         h.u64(fp.num_cells);
         h.u64(fp.hash);
-        for f in stored {
-            f.spec.hash_into(&mut h);
-            h.u64(f.rows);
-            h.u64(f.checksum);
-        }
         h.0
     }
 
@@ -336,17 +324,15 @@ impl Checkpoint {
     pub fn read(comm: &Comm, path: &Path, mesh: &CheckpointMesh, fields: &[FieldSpec]) -> Result<Checkpoint> {
         let fail = |msg: String| Error::Input(format!("checkpoint {}: {msg}", path.display()));
         let local = read_local(comm, path, mesh, fields).map_err(fail);
-        let (mut ck, blocks, stored) = comm.agree(local)?;
+        let (mut ck, blocks) = comm.agree(local)?;
 
-        let partial: Vec<u64> = blocks.iter().map(|b| b.2).collect();
+        let partial: Vec<u64> = blocks.iter().map(|b| b.partial).collect();
         let sums = sum_wrapping(comm, &partial);
-        let bad = fields.iter().zip(&sums).find(|(spec, &sum)| {
-            stored
-                .iter()
-                .find(|s| s.spec.name == spec.name)
-                .is_none_or(|s| s.checksum != sum)
-        });
-        if let Some((spec, _)) = bad {
+        if let Some((spec, _)) = fields
+            .iter()
+            .zip(blocks.iter().zip(&sums))
+            .find(|(_, (b, &s))| b.stored != s)
+        {
             let e = fail(format!(
                 "field '{}' is damaged (its values do not match their checksum)",
                 spec.name
@@ -355,7 +341,7 @@ impl Checkpoint {
         }
 
         let mut plans: Vec<(Space, IdExchange)> = Vec::new();
-        for (spec, (_, block, _)) in fields.iter().zip(&blocks) {
+        for (spec, b) in fields.iter().zip(&blocks) {
             let s = mesh.space(spec.space).expect("checked");
             if !plans.iter().any(|p| p.0 == spec.space) {
                 let starts = even_starts(s.num_ids, comm.size() as usize);
@@ -364,37 +350,35 @@ impl Checkpoint {
                 plans.push((spec.space, x));
             }
             let (_, x) = plans.iter().find(|p| p.0 == spec.space).expect("just added");
-            let values = x.fetch(comm, block, spec.components);
+            let values = x.fetch(comm, &b.rows, spec.components);
             ck.fields.push((spec.clone(), values));
         }
         Ok(ck)
     }
 }
 
-/// A field as recorded in the file.
-#[derive(Clone, Debug)]
-struct StoredField {
-    spec: FieldSpec,
-    rows: u64,
-    checksum: u64,
+/// This rank's even block of a stored field.
+struct Block {
+    /// Its rows, `components` values each.
+    rows: Vec<f64>,
+    /// The checksum of these rows.
+    partial: u64,
+    /// The checksum of the whole field, as stored.
+    stored: u64,
 }
 
-/// The header, the stored field records, and per requested field its block (row offset, rows
-/// of this rank, partial checksum).
-type LocalRead = (Checkpoint, Vec<(u64, Vec<f64>, u64)>, Vec<StoredField>);
-
-/// Local: opens and validates the file, and reads this rank's even block of each requested
-/// field.
+/// Local: opens and validates the file (header first, then the fields asked for), and reads
+/// this rank's even block of each requested field.
 fn read_local(
     comm: &Comm,
     path: &Path,
     mesh: &CheckpointMesh,
     fields: &[FieldSpec],
-) -> std::result::Result<LocalRead, String> {
+) -> std::result::Result<(Checkpoint, Vec<Block>), String> {
     if !path.exists() {
         return Err("no such file".into());
     }
-    let file = File::open(path).map_err(|e| format!("cannot be opened (truncated, damaged or not HDF5): {e}"))?;
+    let file = File::open(path).map_err(|e| format!("HDF5 cannot open it (truncated, damaged or not HDF5): {e}"))?;
     let damaged = |e: hdf5::Error| format!("damaged: {e}");
     let format = read_attr_str(&file, "format").map_err(|_| "not a ddkit checkpoint (no format attribute)")?;
     if format != FORMAT {
@@ -420,36 +404,9 @@ fn read_local(
         options: String::from_utf8(options).map_err(|_| "damaged: the options are not UTF-8".to_string())?,
         fields: Vec::new(),
     };
-    let group = file.group("fields").map_err(damaged)?;
-    let mut stored = Vec::new();
-    for name in group.member_names().map_err(damaged)? {
-        let ds = group.dataset(&name).map_err(damaged)?;
-        let spec = FieldSpec {
-            name: name.clone(),
-            center: Center::from_code(&read_attr_str(&ds, "center").map_err(damaged)?)
-                .ok_or_else(|| format!("damaged: field '{name}' has an unknown center"))?,
-            space: Space::from_code(&read_attr_str(&ds, "space").map_err(damaged)?)
-                .ok_or_else(|| format!("damaged: field '{name}' has an unknown space"))?,
-            components: read_attr::<u64>(&ds, "components").map_err(damaged)? as usize,
-        };
-        let c = spec.components;
-        let shape = ds.shape();
-        let expect_cols = if c == 1 { 1 } else { 2 };
-        if shape.len() != expect_cols || (c > 1 && shape[1] != c) {
-            return Err(format!(
-                "damaged: field '{name}' has shape {shape:?} for {} components",
-                c
-            ));
-        }
-        stored.push(StoredField {
-            spec,
-            rows: shape[0] as u64,
-            checksum: read_attr(&ds, "checksum").map_err(damaged)?,
-        });
-    }
     let saved: u64 = read_attr(&file, "checksum").map_err(damaged)?;
-    if ck.header_hash(&fp, &stored) != saved {
-        return Err("damaged: the header does not match its checksum".into());
+    if ck.header_hash(&fp) != saved {
+        return Err("damaged: the header (step, time, dt history, options, mesh) does not match its checksum".into());
     }
     let mine = mesh.fingerprint;
     if fp != mine {
@@ -459,45 +416,59 @@ fn read_local(
         ));
     }
 
+    let group = file.group("fields").map_err(damaged)?;
     let me = comm.rank() as usize;
     let mut blocks = Vec::with_capacity(fields.len());
     for spec in fields {
-        let Some(s) = stored.iter().find(|s| s.spec.name == spec.name) else {
-            let have: Vec<&str> = stored.iter().map(|s| s.spec.name.as_str()).collect();
-            return Err(format!("has no field '{}' (it holds {have:?})", spec.name));
+        let name = &spec.name;
+        let Ok(ds) = group.dataset(name) else {
+            let have = group.member_names().unwrap_or_default();
+            return Err(format!("has no field '{name}' (it holds {have:?})"));
         };
-        if s.spec != *spec {
+        let code = |key: &str| read_attr_str(&ds, key).map_err(damaged);
+        let stored = FieldSpec {
+            name: name.clone(),
+            center: Center::from_code(&code("center")?).ok_or_else(|| format!("damaged: field '{name}': center"))?,
+            space: Space::from_code(&code("space")?).ok_or_else(|| format!("damaged: field '{name}': space"))?,
+            components: read_attr::<u64>(&ds, "components").map_err(damaged)? as usize,
+        };
+        if stored != *spec {
             return Err(format!(
-                "field '{}' is {} in the checkpoint, this run expects {}",
-                spec.name,
-                s.spec.describe(),
+                "field '{name}' is {} in the checkpoint, this run expects {}",
+                stored.describe(),
                 spec.describe()
             ));
         }
         let Some(ids) = mesh.space(spec.space) else {
             return Err(format!(
-                "field '{}' is in space {}, which this run's checkpoint mesh does not describe",
-                spec.name,
+                "field '{name}' is in space {}, which this run's checkpoint mesh does not describe",
                 spec.space.code()
             ));
         };
-        if s.rows != ids.num_ids {
+        let c = spec.components;
+        let shape = ds.shape();
+        let cols_ok = if c == 1 {
+            shape.len() == 1
+        } else {
+            shape.len() == 2 && shape[1] == c
+        };
+        if !cols_ok || shape[0] as u64 != ids.num_ids {
             return Err(format!(
-                "field '{}' has {} rows, this run's mesh has {} entities of space {}",
-                spec.name,
-                s.rows,
+                "field '{name}' has shape {shape:?}, this run's mesh needs {} rows (entities of space {}) of {c}",
                 ids.num_ids,
                 spec.space.code()
             ));
         }
         let starts = even_starts(ids.num_ids, comm.size() as usize);
         let count = to_usize(starts[me + 1] - starts[me]).map_err(|e| e.to_string())?;
-        let ds = group.dataset(&spec.name).map_err(damaged)?;
-        let block: Vec<f64> = read_rows(&ds, starts[me], count).map_err(damaged)?;
-        let sum = checksum(starts[me], &block, spec.components);
-        blocks.push((starts[me], block, sum));
+        let rows: Vec<f64> = read_rows(&ds, starts[me], count).map_err(damaged)?;
+        blocks.push(Block {
+            partial: checksum(starts[me], &rows, c),
+            rows,
+            stored: read_attr(&ds, "checksum").map_err(damaged)?,
+        });
     }
-    Ok((ck, blocks, stored))
+    Ok((ck, blocks))
 }
 
 /// The partial checksum of rows `offset..` holding `block` (`comps` per row).

@@ -91,12 +91,10 @@ impl IdExchange {
     /// (every rank holding a row's value must be the only one).
     pub(crate) fn repeated_row(&self) -> Option<usize> {
         let mut seen = vec![false; self.block_len];
-        for &r in &self.rows {
-            if std::mem::replace(&mut seen[r], true) {
-                return Some(r);
-            }
-        }
-        None
+        self.rows
+            .iter()
+            .find(|&&r| std::mem::replace(&mut seen[r], true))
+            .copied()
     }
 
     /// Local: which rows of this rank's block some rank named.

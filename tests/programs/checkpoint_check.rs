@@ -14,7 +14,8 @@
 //! Taylor–Hood style); every value is a pseudo-random function of (mesh id, step, field), so
 //! `read` checks the values of the step it finds. `--stretch` scales x by 2 (another mesh with
 //! the same counts); `--tag` sets an option, which `read --require tag` compares. Rank 0 prints
-//! `checkpoint_check: OK ...` or one line `checkpoint_check: error: ...` (exit 1, every rank).
+//! `checkpoint_check: OK ...`, or one line `checkpoint_check: error: ...` on stderr while every
+//! other rank prints `checkpoint_check: rank R refused` on stdout (exit 1, every rank).
 
 use ddkit::comm::Comm;
 use ddkit::io::checkpoint::check_options;
@@ -243,8 +244,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            // One error line (rank 0 speaks); the others say on stdout that they stopped too.
             if comm.is_root() {
                 eprintln!("checkpoint_check: error: {e}");
+            } else {
+                println!("checkpoint_check: rank {} refused", comm.rank());
             }
             comm.barrier_within(Duration::from_secs(10));
             ExitCode::FAILURE

@@ -322,11 +322,20 @@ fn open_field(h5_path: &Path, name: &str, snapshot: Option<usize>, what: &str) -
         }
     };
     let stored = ds.shape().get(1).copied().unwrap_or(1);
-    let spec = recorded.unwrap_or_else(|| FieldSpec {
-        // A file without specs: what the shape says, on the points.
-        space: Space::P1,
-        ..FieldSpec::p1(name, stored)
-    });
+    let spec = match recorded {
+        Some(spec) => spec,
+        None => {
+            // A file written before specs were recorded: cells if the row count says so.
+            let cells = file.dataset("mesh/topology").map_err(ctx)?.shape()[0];
+            let points = file.dataset("mesh/geometry").map_err(ctx)?.shape()[0];
+            let rows = ds.shape().first().copied().unwrap_or(0);
+            if rows == cells && rows != points {
+                FieldSpec::cells(name, stored)
+            } else {
+                FieldSpec::p1(name, stored)
+            }
+        }
+    };
     if ds.shape().len() > 2 || (stored != 1 && stored != 3) || spec.components > stored {
         return Err(Error::Output(format!(
             "{}: {what} has shape {:?}, not that of {}",
