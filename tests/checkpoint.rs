@@ -265,7 +265,13 @@ fn a_kill_while_writing_a_checkpoint_leaves_the_previous_one_readable() {
     let delays = [0.0, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.25, 0.4];
     let mut steps = Vec::new();
     let mut mid_write = 0;
-    for (i, d) in delays.iter().enumerate() {
+    // About a third of the kills land while the temporary file exists (much of a write cycle
+    // is the rename and the syncs after it): go on past the ten delays until two have.
+    for i in 0..40 {
+        if i >= delays.len() && mid_write >= 2 {
+            break;
+        }
+        let d = &delays[i % delays.len()];
         // Even runs: a singleton killed outright; odd runs: both ranks of an mpirun at once.
         let np = 1 + i % 2;
         let dir = common::scratch(&format!("ck-kill-{i}"));
@@ -324,6 +330,9 @@ fn a_kill_while_writing_a_checkpoint_leaves_the_previous_one_readable() {
     let mut distinct = steps.clone();
     distinct.sort_unstable();
     distinct.dedup();
-    assert!(distinct.len() >= 4, "kills landed at too few steps: {steps:?}");
-    assert!(mid_write >= 1, "no kill landed while a checkpoint was being written");
+    assert!(distinct.len() >= 3, "kills landed at too few steps: {steps:?}");
+    assert!(
+        mid_write >= 2,
+        "{mid_write} kills landed while a checkpoint was being written"
+    );
 }

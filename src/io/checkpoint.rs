@@ -241,6 +241,14 @@ impl Checkpoint {
                     spec.space.code()
                 ));
             };
+            if let Some(i) = s.owned.iter().find(|&&i| u64::from(i) >= s.num_ids) {
+                return Err(format!(
+                    "mesh id {i} owned by rank {} is out of range for the {} ids of space {}",
+                    comm.rank(),
+                    s.num_ids,
+                    spec.space.code()
+                ));
+            }
             if values.len() != s.owned.len() * spec.components {
                 return Err(format!(
                     "field '{}' has {} values on rank {}, which owns {} entities of space {} ({} per entity)",
@@ -455,6 +463,13 @@ fn read_local(
         if !cols_ok || shape[0] as u64 != ids.num_ids {
             return Err(format!(
                 "field '{name}' has shape {shape:?}, this run's mesh needs {} rows (entities of space {}) of {c}",
+                ids.num_ids,
+                spec.space.code()
+            ));
+        }
+        if let Some(i) = ids.owned.iter().find(|&&i| u64::from(i) >= ids.num_ids) {
+            return Err(format!(
+                "mesh id {i} owned by rank {me} is out of range for the {} ids of space {}",
                 ids.num_ids,
                 spec.space.code()
             ));
