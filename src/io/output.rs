@@ -3,18 +3,24 @@
 //!
 //! Layout of the HDF5 file (global numbering; each rank writes the rows it owns):
 //!
-//! | path                  | type | shape       | contents                                       |
-//! |-----------------------|------|-------------|------------------------------------------------|
-//! | `/mesh/geometry`      | f64  | `N × gdim`  | point coordinates                              |
-//! | `/mesh/topology`      | i64  | `M × nv`    | cell nodes (global point ids; XDMF node order) |
-//! | `/static/rank`        | i32  | `M`         | owning rank of each cell                       |
-//! | `/static/NAME`        | f64  | `N` or `M`  | fields constant in time ([`Writer::write_static`]) |
-//! | `/fields/NAME/K`      | f64  | `N` or `M`  | field NAME at snapshot K (attribute `time`)    |
-//! | `/times`              | f64  | `K`         | the time of every snapshot, in order           |
+//! | path                  | type | shape         | contents                                     |
+//! |-----------------------|------|---------------|----------------------------------------------|
+//! | `/mesh/geometry`      | f64  | `N × gdim`    | point coordinates                            |
+//! | `/mesh/topology`      | i64  | `M × nv`      | cell nodes (global point ids; XDMF node order) |
+//! | `/static/rank`        | i32  | `M`           | owning rank of each cell                     |
+//! | `/static/NAME`        | f64  | `N`, `M` (×3) | fields constant in time ([`Writer::write_static_field`]) |
+//! | `/fields/NAME/K`      | f64  | `N`, `M` (×3) | field NAME at snapshot K (attribute `time`)  |
+//! | `/times`              | f64  | `K`           | the time of every snapshot, in order         |
+//!
+//! A scalar is a 1-D dataset; a vector (2 or 3 components) is `N × 3` (2D vectors padded with
+//! z = 0), shown by ParaView as a vector (XDMF `AttributeType="Vector"`). Every `/fields/NAME`
+//! group and `/static/NAME` dataset carries its [`FieldSpec`] as attributes `center` (`point` /
+//! `cell`), `space` (`cells` / `p1` / `p2`) and `components`, which [`Writer::reopen`] reads.
 //!
 //! Quadratic cells (P2) are written with the XDMF topologies `Triangle_6` / `Tetrahedron_10`
 //! (VTK node order), their edge midpoints among the points; meshio reads them back as
-//! `triangle6` / `tetra10` in the tests.
+//! `triangle6` / `tetra10` in the tests. A P1 field beside P2 fields (a Taylor–Hood pressure) is
+//! written on every P2 node, edge midpoints interpolated linearly ([`Writer::set_p1_map`]).
 //!
 //! The XDMF file is a temporal collection with one uniform grid per snapshot; every grid refers
 //! to the same `/mesh` datasets and to its own `/fields/NAME/K` datasets, plus all static fields.
@@ -40,22 +46,34 @@
 //! at every byte or by a rewrite beside the file and a rename (module `xdmf`). A run killed
 //! inside [`Writer::create`] may leave an empty XDMF.
 //!
+//! A restarted run continues the series with [`Writer::reopen`], which keeps every registered
+//! snapshot and deletes whatever lies beyond them; [`read_field`] reads a snapshot back.
+//!
 //! None of this covers a crash of the machine, which may lose writes out of order.
 
 use crate::comm::Comm;
 use crate::error::{Error, Result};
+use crate::io::h5::{
+    check_name, h5_error, new_dataset, same_everywhere, to_usize, write_attr, write_attr_str, write_rows, Fnv,
+};
 use crate::mesh::CellType;
-use hdf5::dataset::FillTime;
-use hdf5::{Dataset, Dataspace, Datatype, File, H5Type, Selection};
-use hdf5_sys::h5d::H5Dwrite;
-use hdf5_sys::h5p::{H5FD_mpio_xfer_t, H5Pclose, H5Pcreate, H5Pset_dxpl_mpio, H5P_CLS_DATASET_XFER};
-use mpi::collective::SystemOperation;
+use hdf5::{File, Location};
 use mpi::traits::*;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use xdmf::XdmfFile;
 
+mod checks;
+mod fields;
+mod reopen;
 mod xdmf;
+
+pub use fields::{Center, FieldSpec, P1Map, Space};
+pub use reopen::{read_field, Rows};
+
+use checks::{check_mesh_across, check_mesh_local};
+use fields::P1Plan;
 
 /// What this rank contributes of the mesh: its owned points and owned cells, each a contiguous
 /// block of the global numbering starting at the given offset.
@@ -80,43 +98,19 @@ pub struct OutputMesh<'a> {
     pub connectivity: &'a [u64],
 }
 
-/// Where a field lives: on the points (XDMF `Node`) or on the cells (XDMF `Cell`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Center {
-    /// One value per point.
-    Point,
-    /// One value per cell.
-    Cell,
-}
-
-impl Center {
-    fn xdmf(self) -> &'static str {
-        match self {
-            Center::Point => "Node",
-            Center::Cell => "Cell",
-        }
-    }
-    fn word(self) -> &'static str {
-        match self {
-            Center::Point => "points",
-            Center::Cell => "cells",
-        }
-    }
-}
-
-/// A static field as recorded for the XDMF: name, center and whether it is the i32 rank field.
+/// A static field as recorded for the XDMF: its spec as written (a P1 field on a P2 grid is on
+/// the points) and whether it is the i32 rank field.
 #[derive(Clone, Debug)]
 struct StaticField {
-    name: String,
-    center: Center,
+    spec: FieldSpec,
     int32: bool,
 }
 
-/// One snapshot as recorded for the XDMF.
+/// One snapshot as recorded for the XDMF: its time and the names of its fields.
 #[derive(Clone, Debug)]
 struct Step {
     time: f64,
-    fields: Vec<(String, Center)>,
+    fields: Vec<String>,
 }
 
 /// The run's output files: a collectively written HDF5 file and its XDMF description, for
@@ -135,9 +129,11 @@ pub struct Writer {
     cell_offset: u64,
     num_points_local: usize,
     num_cells_local: usize,
+    /// The P1-on-P2 plan, once [`Writer::set_p1_map`] gave the map.
+    p1: Option<P1Plan>,
     statics: Vec<StaticField>,
-    /// Center of every time-dependent field written so far (a name keeps its center).
-    dynamic: Vec<(String, Center)>,
+    /// Spec of every time-dependent field written so far (a name keeps its spec).
+    dynamic: Vec<FieldSpec>,
     steps: Vec<Step>,
     /// Rank 0: the XDMF file on disk, appended to in place or rewritten.
     xdmf: XdmfFile,
@@ -165,8 +161,6 @@ impl Writer {
         let local = check_name(stem, "file stem").and_then(|()| check_mesh_local(mesh));
         let across = check_mesh_across(comm, mesh);
         comm.agree(local.and(across))?;
-        let nv = mesh.cell_type.num_vertices();
-        let num_cells_local = mesh.connectivity.len() / nv;
 
         // 2. Rank 0 creates the directory and probes that both files can be created, so a bad
         //    path is reported as a plain I/O error with the path instead of an MPI-IO failure.
@@ -182,7 +176,18 @@ impl Writer {
         let file = File::with_options().with_fapl(|p| p.mpio(raw, None)).create(&h5_path);
         let file = comm.agree(file.map_err(|e| h5_error(&h5_path, "cannot create", e)))?;
 
-        let mut w = Writer {
+        let mut w = Writer::with_file(file, h5_path, h5_name, mesh);
+        // 4. The mesh datasets and the rank field.
+        let written = w.write_mesh(comm, mesh);
+        comm.agree(written)?;
+        w.update_xdmf(comm, false)?;
+        Ok(w)
+    }
+
+    /// The writer of an open file for `mesh`, with only the rank field recorded.
+    fn with_file(file: File, h5_path: PathBuf, h5_name: String, mesh: &OutputMesh) -> Writer {
+        let xdmf_path = h5_path.with_extension("xdmf");
+        Writer {
             file: Some(file),
             h5_path,
             xdmf_path: xdmf_path.clone(),
@@ -194,43 +199,64 @@ impl Writer {
             point_offset: mesh.point_offset,
             cell_offset: mesh.cell_offset,
             num_points_local: mesh.points.len(),
-            num_cells_local,
+            num_cells_local: mesh.connectivity.len() / mesh.cell_type.num_vertices(),
+            p1: None,
             statics: vec![StaticField {
-                name: RANK_FIELD.to_string(),
-                center: Center::Cell,
+                spec: FieldSpec::cells(RANK_FIELD, 1),
                 int32: true,
             }],
             dynamic: Vec::new(),
             steps: Vec::new(),
             xdmf: XdmfFile::new(xdmf_path),
-        };
-
-        // 4. The mesh datasets and the rank field.
-        let written = w.write_mesh(comm, mesh);
-        comm.agree(written)?;
-        w.update_xdmf(comm, false)?;
-        Ok(w)
+        }
     }
 
-    /// Collective: writes a field constant in time (e.g. a coefficient) to `/static/NAME`; it is
-    /// shown at every time step. `values` are this rank's owned entries (points or cells).
+    /// Collective: gives a writer on a P2 mesh the relation of its points to the P1 numbering
+    /// ([`P1Map::from_elevated`]), so that fields of [`Space::P1`] can be written beside P2
+    /// fields; sets up, once, the exchange that fetches the corner values owned elsewhere.
+    pub fn set_p1_map(&mut self, comm: &Comm, map: &P1Map) -> Result<()> {
+        let local = if self.cell_type.degree() == 2 {
+            Ok(())
+        } else {
+            Err(Error::Output(format!(
+                "{}: a P1 map is for a P2 mesh, not {:?} cells",
+                self.h5_path.display(),
+                self.cell_type
+            )))
+        };
+        comm.agree(local)?;
+        self.p1 = Some(P1Plan::new(comm, map, self.num_points_local)?);
+        Ok(())
+    }
+
+    /// Collective: writes a scalar field constant in time (e.g. a coefficient) to
+    /// `/static/NAME`; it is shown at every time step. `values` are this rank's owned entries
+    /// (points or cells).
     pub fn write_static(&mut self, comm: &Comm, name: &str, center: Center, values: &[f64]) -> Result<()> {
-        let local = check_name(name, "field name")
-            .and_then(|()| self.check_unused(name, true))
-            .and_then(|()| self.check_len(comm, name, center, values.len()));
+        let spec = self.scalar_spec(name, center);
+        self.write_static_field(comm, &spec, values)
+    }
+
+    /// Collective: writes a field constant in time, scalar or vector, to `/static/NAME`; it is
+    /// shown at every time step. `values` are this rank's owned entries of the field's space,
+    /// `spec.components` per entry.
+    pub fn write_static_field(&mut self, comm: &Comm, spec: &FieldSpec, values: &[f64]) -> Result<()> {
+        let local = self
+            .check_field(comm, spec, values.len())
+            .and_then(|()| self.check_unused(&spec.name, true));
         let mut h = Fnv::new();
-        h.str(name);
-        h.center(center);
-        let across = self.check_same(comm, "write_static", h.0);
+        spec.hash_into(&mut h);
+        let across = self.check_same(comm, "write_static_field", h.0);
         comm.agree(local.and(across))?;
 
+        let path = format!("static/{}", spec.name);
+        let values = self.on_grid(comm, spec, values);
         let written = self
-            .write_field(&format!("static/{name}"), center, values, None)
-            .and_then(|()| self.flush(&format!("writing /static/{name}")));
+            .write_field(&path, spec, &values, None)
+            .and_then(|()| self.flush(&format!("writing /{path}")));
         comm.agree(written)?;
         self.statics.push(StaticField {
-            name: name.to_string(),
-            center,
+            spec: spec.clone(),
             int32: false,
         });
         // Earlier grids must show the new field too.
@@ -238,11 +264,22 @@ impl Writer {
         self.update_xdmf(comm, false)
     }
 
-    /// Collective: writes one snapshot at time `time` of several fields to `/fields/NAME/K`
-    /// (K = number of earlier snapshots) and appends it to the XDMF series; values are this
-    /// rank's owned entries (points or cells). A field keeps the center it was first written
-    /// with; fields may differ between snapshots.
+    /// Collective: writes one snapshot at time `time` of several scalar fields to
+    /// `/fields/NAME/K` (K = number of earlier snapshots) and appends it to the XDMF series;
+    /// values are this rank's owned entries (points or cells). A field keeps the center it was
+    /// first written with; fields may differ between snapshots.
     pub fn write_snapshot(&mut self, comm: &Comm, time: f64, fields: &[(&str, Center, &[f64])]) -> Result<()> {
+        let specs: Vec<FieldSpec> = fields.iter().map(|&(n, c, _)| self.scalar_spec(n, c)).collect();
+        let with: Vec<(&FieldSpec, &[f64])> = specs.iter().zip(fields).map(|(s, f)| (s, f.2)).collect();
+        self.write_fields(comm, time, &with)
+    }
+
+    /// Collective: writes one snapshot at time `time` of several fields, scalar or vector, to
+    /// `/fields/NAME/K` (K = number of earlier snapshots) and appends it to the XDMF series.
+    /// `values` are this rank's owned entries of each field's space, `components` per entry
+    /// (a P1 field on a P2 mesh: its owned P1 nodes, see [`Writer::set_p1_map`]). A field keeps
+    /// the spec it was first written with; fields may differ between snapshots.
+    pub fn write_fields(&mut self, comm: &Comm, time: f64, fields: &[(&FieldSpec, &[f64])]) -> Result<()> {
         let k = self.steps.len();
         let mut h = Fnv::new();
         h.u64(time.to_bits());
@@ -254,36 +291,39 @@ impl Writer {
                 self.h5_path.display()
             )))
         };
-        for (i, &(name, center, values)) in fields.iter().enumerate() {
-            h.str(name);
-            h.center(center);
-            h.u64(u64::from(fields[..i].iter().any(|f| f.0 == name)));
+        for (i, &(spec, values)) in fields.iter().enumerate() {
+            spec.hash_into(&mut h);
+            let repeated = fields[..i].iter().any(|f| f.0.name == spec.name);
+            h.u64(u64::from(repeated));
             if local.is_ok() {
-                local = check_name(name, "field name")
-                    .and_then(|()| self.check_unused(name, false))
-                    .and_then(|()| self.check_center(name, center))
-                    .and_then(|()| self.check_len(comm, name, center, values.len()));
-                if local.is_ok() && fields[..i].iter().any(|f| f.0 == name) {
+                local = self
+                    .check_field(comm, spec, values.len())
+                    .and_then(|()| self.check_unused(&spec.name, false))
+                    .and_then(|()| self.check_spec(spec));
+                if local.is_ok() && repeated {
                     local = Err(Error::Output(format!(
-                        "{}: field '{name}' given twice in one snapshot",
-                        self.h5_path.display()
+                        "{}: field '{}' given twice in one snapshot",
+                        self.h5_path.display(),
+                        spec.name
                     )));
                 }
             }
         }
-        let across = self.check_same(comm, "write_snapshot", h.0);
+        let across = self.check_same(comm, "write_fields", h.0);
         comm.agree(local.and(across))?;
 
-        let written = self.write_step(comm, k, time, fields);
+        let on_grid: Vec<Cow<[f64]>> = fields.iter().map(|&(s, v)| self.on_grid(comm, s, v)).collect();
+        let with: Vec<(&FieldSpec, &[f64])> = fields.iter().zip(&on_grid).map(|(f, v)| (f.0, &v[..])).collect();
+        let written = self.write_step(comm, k, time, &with);
         comm.agree(written)?;
-        for &(name, center, _) in fields {
-            if !self.dynamic.iter().any(|d| d.0 == name) {
-                self.dynamic.push((name.to_string(), center));
+        for &(spec, _) in fields {
+            if !self.dynamic.iter().any(|d| d.name == spec.name) {
+                self.dynamic.push(spec.clone());
             }
         }
         self.steps.push(Step {
             time,
-            fields: fields.iter().map(|&(n, c, _)| (n.to_string(), c)).collect(),
+            fields: fields.iter().map(|f| f.0.name.clone()).collect(),
         });
         self.update_xdmf(comm, false)
     }
@@ -298,9 +338,15 @@ impl Writer {
         &self.xdmf_path
     }
 
-    /// Number of snapshots written so far.
+    /// Number of snapshots written so far (after [`Writer::reopen`], those of the earlier run
+    /// included).
     pub fn num_snapshots(&self) -> usize {
         self.steps.len()
+    }
+
+    /// The time of every snapshot written so far.
+    pub fn times(&self) -> Vec<f64> {
+        self.steps.iter().map(|s| s.time).collect()
     }
 
     /// Collective: closes the HDF5 file and writes the final XDMF (rank 0 writes the XML).
@@ -363,20 +409,44 @@ impl Writer {
         self.file()?.flush().map_err(|e| h5_error(&self.h5_path, what, e))
     }
 
-    /// Creates `path` as a 1-D f64 dataset of the global size for `center` and writes this
-    /// rank's owned block; with `time`, attaches it as the attribute `time`. Does not flush.
-    fn write_field(&self, path: &str, center: Center, values: &[f64], time: Option<f64>) -> Result<()> {
+    /// Collective: `values` of `spec` as written on the grid: a P1 field on a P2 mesh
+    /// interpolated to every P2 point, vectors padded to 3 components.
+    fn on_grid<'v>(&self, comm: &Comm, spec: &FieldSpec, values: &'v [f64]) -> Cow<'v, [f64]> {
+        let c = spec.components;
+        let values: Cow<[f64]> = match (&self.p1, self.needs_p1(spec)) {
+            (Some(plan), true) => Cow::Owned(plan.interpolate(comm, values, c)),
+            _ => Cow::Borrowed(values),
+        };
+        if c == 1 || c == 3 {
+            return values;
+        }
+        let mut padded = Vec::with_capacity(values.len() / c * 3);
+        for v in values.chunks_exact(c) {
+            padded.extend_from_slice(v);
+            padded.extend(std::iter::repeat_n(0.0, 3 - c));
+        }
+        Cow::Owned(padded)
+    }
+
+    /// Creates `path` as a f64 dataset of the global size for `spec` (`N` for a scalar,
+    /// `N × 3` for a vector), writes this rank's owned block of `values` (already on the grid),
+    /// and records the spec as attributes; with `time`, attaches it as the attribute `time`.
+    /// Does not flush.
+    fn write_field(&self, path: &str, spec: &FieldSpec, values: &[f64], time: Option<f64>) -> Result<()> {
         let ctx = |e| h5_error(&self.h5_path, &format!("writing /{path}"), e);
         let file = self.file()?;
-        let (n, offset) = match center {
-            Center::Point => (self.num_points_global, self.point_offset),
-            Center::Cell => (self.num_cells_global, self.cell_offset),
+        let (n, offset, rows) = match spec.center {
+            Center::Point => (self.num_points_global, self.point_offset, self.num_points_local),
+            Center::Cell => (self.num_cells_global, self.cell_offset, self.num_cells_local),
         };
-        let ds = new_dataset::<f64>(file, path, &[to_usize(n)?]).map_err(ctx)?;
-        write_rows(&ds, offset, values.len(), values).map_err(ctx)?;
+        let n = to_usize(n)?;
+        let shape: &[usize] = if spec.components == 1 { &[n] } else { &[n, 3] };
+        let ds = new_dataset::<f64>(file, path, shape).map_err(ctx)?;
+        write_rows(&ds, offset, rows, values).map_err(ctx)?;
         if let Some(t) = time {
-            let attr = ds.new_attr::<f64>().create("time").map_err(ctx)?;
-            attr.write_scalar(&t).map_err(ctx)?;
+            write_attr(&ds, "time", &t).map_err(ctx)?;
+        } else {
+            write_spec_attrs(&ds, spec).map_err(ctx)?;
         }
         Ok(())
     }
@@ -385,15 +455,16 @@ impl Writer {
     /// flush, so that a run killed before the flush leaves none of the snapshot in the file and
     /// one killed after it leaves all of it (module docs). A flush per dataset would expose
     /// datasets that `/times` does not list yet.
-    fn write_step(&self, comm: &Comm, k: usize, time: f64, fields: &[(&str, Center, &[f64])]) -> Result<()> {
+    fn write_step(&self, comm: &Comm, k: usize, time: f64, fields: &[(&FieldSpec, &[f64])]) -> Result<()> {
         let what = format!("writing snapshot {k}");
         let ctx = |e| h5_error(&self.h5_path, &what, e);
         let file = self.file()?;
-        for &(name, center, values) in fields {
-            if !self.dynamic.iter().any(|d| d.0 == name) {
-                file.create_group(&format!("fields/{name}")).map_err(ctx)?;
+        for &(spec, values) in fields {
+            if !self.dynamic.iter().any(|d| d.name == spec.name) {
+                let g = file.create_group(&format!("fields/{}", spec.name)).map_err(ctx)?;
+                write_spec_attrs(&g, spec).map_err(ctx)?;
             }
-            self.write_field(&format!("fields/{name}/{k}"), center, values, Some(time))?;
+            self.write_field(&format!("fields/{}/{k}", spec.name), spec, values, Some(time))?;
         }
         let times = file.dataset("times").map_err(ctx)?;
         times.resize([k + 1]).map_err(ctx)?;
@@ -405,9 +476,60 @@ impl Writer {
 
     // ---- argument checks (local; the callers agree on them) ----
 
+    /// The spec of a scalar of the old interface: the mesh's own point space, or the cells.
+    fn scalar_spec(&self, name: &str, center: Center) -> FieldSpec {
+        match center {
+            Center::Cell => FieldSpec::cells(name, 1),
+            Center::Point if self.cell_type.degree() == 2 => FieldSpec::p2(name, 1),
+            Center::Point => FieldSpec::p1(name, 1),
+        }
+    }
+
+    /// Whether `spec` is a P1 field on this writer's P2 mesh.
+    fn needs_p1(&self, spec: &FieldSpec) -> bool {
+        spec.space == Space::P1 && self.cell_type.degree() == 2
+    }
+
+    /// The spec is valid, fits the mesh, and `len` values are this rank's share.
+    fn check_field(&self, comm: &Comm, spec: &FieldSpec, len: usize) -> Result<()> {
+        let err = |msg: String| Err(Error::Output(format!("{}: {msg}", self.h5_path.display())));
+        if let Err(e) = spec.validate() {
+            return err(e.to_string().trim_start_matches("output: ").to_string());
+        }
+        let (owned, what) = match spec.space {
+            Space::Cells => (self.num_cells_local, "cells"),
+            Space::P2 if self.cell_type.degree() != 2 => {
+                return err(format!(
+                    "field '{}' is P2 but the mesh has linear {:?} cells",
+                    spec.name, self.cell_type
+                ))
+            }
+            Space::P1 if self.needs_p1(spec) => match &self.p1 {
+                Some(plan) => (plan.num_owned, "P1 nodes"),
+                None => {
+                    return err(format!(
+                        "P1 field '{}' on a P2 mesh needs the P1 map (Writer::set_p1_map)",
+                        spec.name
+                    ))
+                }
+            },
+            Space::P1 | Space::P2 => (self.num_points_local, "points"),
+        };
+        let want = owned * spec.components;
+        if len != want {
+            return err(format!(
+                "field '{}' has {len} values on rank {}, which owns {owned} {what} ({} per entry)",
+                spec.name,
+                comm.rank(),
+                spec.components
+            ));
+        }
+        Ok(())
+    }
+
     fn check_unused(&self, name: &str, is_static: bool) -> Result<()> {
-        let clash =
-            self.statics.iter().any(|s| s.name == name) || (is_static && self.dynamic.iter().any(|d| d.0 == name));
+        let clash = self.statics.iter().any(|s| s.spec.name == name)
+            || (is_static && self.dynamic.iter().any(|d| d.name == name));
         if clash {
             let what = if name == RANK_FIELD {
                 "is reserved for the owning rank"
@@ -423,41 +545,27 @@ impl Writer {
         Ok(())
     }
 
-    fn check_center(&self, name: &str, center: Center) -> Result<()> {
-        match self.dynamic.iter().find(|d| d.0 == name) {
-            Some(&(_, c)) if c != center => Err(Error::Output(format!(
-                "{}: field '{name}' was written on {} and now on {}",
+    /// A field keeps the spec it was first written with.
+    fn check_spec(&self, spec: &FieldSpec) -> Result<()> {
+        match self.dynamic.iter().find(|d| d.name == spec.name) {
+            Some(d) if d != spec => Err(Error::Output(format!(
+                "{}: field '{}' was written as {} and now as {}",
                 self.h5_path.display(),
-                c.word(),
-                center.word()
+                spec.name,
+                d.describe(),
+                spec.describe()
             ))),
             _ => Ok(()),
         }
     }
 
-    fn check_len(&self, comm: &Comm, name: &str, center: Center, len: usize) -> Result<()> {
-        let owned = match center {
-            Center::Point => self.num_points_local,
-            Center::Cell => self.num_cells_local,
-        };
-        if len != owned {
-            return Err(Error::Output(format!(
-                "{}: field '{name}' has {len} values on rank {}, which owns {owned} {}",
-                self.h5_path.display(),
-                comm.rank(),
-                center.word()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Collective: checks that every rank called with the same names, centers and time.
+    /// Collective: checks that every rank called with the same names, specs and time.
     fn check_same(&self, comm: &Comm, what: &str, hash: u64) -> Result<()> {
         if same_everywhere(comm, hash) {
             Ok(())
         } else {
             Err(Error::Output(format!(
-                "{}: {what} called with different field names, centers or time on different ranks",
+                "{}: {what} called with different field names, specs or time on different ranks",
                 self.h5_path.display()
             )))
         }
@@ -522,97 +630,46 @@ impl Writer {
             self.cell_type.xdmf_name(),
             self.gdim
         );
-        let mut attribute = |name: &str, center: Center, int32: bool, path: String| {
-            let n = match center {
+        let mut attribute = |spec: &FieldSpec, int32: bool, path: String| {
+            let n = match spec.center {
                 Center::Point => np,
                 Center::Cell => nc,
             };
             let (ty, prec) = if int32 { ("Int", 4) } else { ("Float", 8) };
-            let name = xml_escape(name);
+            let (kind, dims) = if spec.components == 1 {
+                ("Scalar", format!("{n}"))
+            } else {
+                ("Vector", format!("{n} 3"))
+            };
+            let name = xml_escape(&spec.name);
             let _ = write!(
                 out,
-                "        <Attribute Name=\"{name}\" AttributeType=\"Scalar\" Center=\"{}\">\n          \
-                 <DataItem Dimensions=\"{n}\" NumberType=\"{ty}\" Precision=\"{prec}\" Format=\"HDF\">{h5}:{}</DataItem>\n        \
+                "        <Attribute Name=\"{name}\" AttributeType=\"{kind}\" Center=\"{}\">\n          \
+                 <DataItem Dimensions=\"{dims}\" NumberType=\"{ty}\" Precision=\"{prec}\" Format=\"HDF\">{h5}:{}</DataItem>\n        \
                  </Attribute>\n",
-                center.xdmf(),
+                spec.center.xdmf(),
                 xml_escape(&path)
             );
         };
         for s in &self.statics {
-            attribute(&s.name, s.center, s.int32, format!("/static/{}", s.name));
+            attribute(&s.spec, s.int32, format!("/static/{}", s.spec.name));
         }
         if let Some(k) = k {
-            for (name, center) in &self.steps[k].fields {
-                attribute(name, *center, false, format!("/fields/{name}/{k}"));
+            for name in &self.steps[k].fields {
+                if let Some(spec) = self.dynamic.iter().find(|d| &d.name == name) {
+                    attribute(spec, false, format!("/fields/{name}/{k}"));
+                }
             }
         }
         out.push_str("      </Grid>\n");
     }
 }
 
-/// Collective: writes this rank's `rows` rows (`data` holds them row-major) at row `offset` of
-/// `ds`, with a collective MPI-IO transfer. A rank with no rows takes part with an empty
-/// selection, as collective transfers require.
-fn write_rows<T: H5Type>(ds: &Dataset, offset: u64, rows: usize, data: &[T]) -> hdf5::Result<()> {
-    let space = ds.space()?;
-    let (file_sel, mem_space) = if rows == 0 {
-        // Zero points select nothing (H5Sselect_none).
-        let f = space.select(Selection::Points(ndarray::Array2::zeros((0, space.ndim()))))?;
-        let m = f.copy();
-        (f, m)
-    } else {
-        let lo = usize::try_from(offset).map_err(|_| hdf5::Error::from("offset too large"))?;
-        let hi = lo + rows;
-        let f = if space.ndim() == 1 {
-            space.select(lo..hi)?
-        } else {
-            space.select(Selection::try_from(ndarray::s![lo..hi, ..])?)?
-        };
-        if f.selection_size() != data.len() {
-            return Err(hdf5::Error::from(format!(
-                "{} values for {} selected elements",
-                data.len(),
-                f.selection_size()
-            )));
-        }
-        (f, Dataspace::try_new([data.len()])?)
-    };
-    let dtype = Datatype::from_type::<T>()?;
-    let rc = hdf5::sync::sync(|| {
-        // SAFETY: all ids are live handles owned above; `data` outlives the call and holds as
-        // many elements of type T as the memory space selects (checked above, or none).
-        unsafe {
-            let dxpl = H5Pcreate(*H5P_CLS_DATASET_XFER);
-            if dxpl < 0 {
-                return -1;
-            }
-            let mut rc = H5Pset_dxpl_mpio(dxpl, H5FD_mpio_xfer_t::H5FD_MPIO_COLLECTIVE);
-            if rc >= 0 {
-                rc = H5Dwrite(
-                    ds.id(),
-                    dtype.id(),
-                    mem_space.id(),
-                    file_sel.id(),
-                    dxpl,
-                    data.as_ptr().cast(),
-                );
-            }
-            H5Pclose(dxpl);
-            rc
-        }
-    });
-    if rc < 0 {
-        return Err(hdf5::Error::from("collective H5Dwrite failed"));
-    }
-    Ok(())
-}
-
-/// Creates a contiguous dataset of `shape`, with no fill (every element is written).
-fn new_dataset<T: H5Type>(file: &File, path: &str, shape: &[usize]) -> hdf5::Result<Dataset> {
-    file.new_dataset::<T>()
-        .fill_time(FillTime::Never)
-        .shape(shape)
-        .create(path)
+/// Records `spec` as the attributes `center`, `space` and `components` of `loc`.
+fn write_spec_attrs(loc: &Location, spec: &FieldSpec) -> hdf5::Result<()> {
+    write_attr_str(loc, "center", spec.center.code())?;
+    write_attr_str(loc, "space", spec.space.code())?;
+    write_attr(loc, "components", &(spec.components as u64))
 }
 
 /// Rank 0's pre-flight: the directory exists (created if needed) and both files can be created.
@@ -640,162 +697,6 @@ fn prepare(dir: &Path, h5: &Path, xdmf: &Path) -> Result<()> {
             .map_err(io(p))?;
     }
     Ok(())
-}
-
-fn h5_error(path: &Path, what: &str, e: hdf5::Error) -> Error {
-    Error::Output(format!("{}: {what}: {e}", path.display()))
-}
-
-fn to_usize(n: u64) -> Result<usize> {
-    usize::try_from(n).map_err(|_| Error::Output(format!("size {n} does not fit in memory indices")))
-}
-
-/// Names become HDF5 link names and XDMF references: ASCII letters, digits and `_-+.`, not
-/// starting with `.`.
-fn check_name(name: &str, what: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-+.".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Output(format!(
-            "{what} '{name}': use ASCII letters, digits and _-+. (not starting with .)"
-        )))
-    }
-}
-
-fn check_mesh_local(mesh: &OutputMesh) -> Result<()> {
-    let err = |msg: String| Err(Error::Output(format!("output mesh: {msg}")));
-    if !(2..=3).contains(&mesh.gdim) || mesh.cell_type.dim() > mesh.gdim {
-        return err(format!(
-            "gdim {} does not fit cells of type {:?}",
-            mesh.gdim, mesh.cell_type
-        ));
-    }
-    let nv = mesh.cell_type.num_vertices();
-    if mesh.connectivity.len() % nv != 0 {
-        return err(format!(
-            "connectivity length {} is not a multiple of {nv}",
-            mesh.connectivity.len()
-        ));
-    }
-    let nc = (mesh.connectivity.len() / nv) as u64;
-    let np = mesh.points.len() as u64;
-    if mesh
-        .point_offset
-        .checked_add(np)
-        .is_none_or(|e| e > mesh.num_points_global)
-    {
-        return err(format!(
-            "points {}..{}+{np} exceed the {} global points",
-            mesh.point_offset, mesh.point_offset, mesh.num_points_global
-        ));
-    }
-    if mesh
-        .cell_offset
-        .checked_add(nc)
-        .is_none_or(|e| e > mesh.num_cells_global)
-    {
-        return err(format!(
-            "cells {}..{}+{nc} exceed the {} global cells",
-            mesh.cell_offset, mesh.cell_offset, mesh.num_cells_global
-        ));
-    }
-    if mesh.num_points_global > i64::MAX as u64 {
-        return err(format!("{} points is too many", mesh.num_points_global));
-    }
-    if let Some(&v) = mesh.connectivity.iter().find(|&&v| v >= mesh.num_points_global) {
-        return err(format!(
-            "point id {v} is out of range (only {} points)",
-            mesh.num_points_global
-        ));
-    }
-    Ok(())
-}
-
-/// Collective: the ranks agree on the global description and their blocks tile the global
-/// point and cell ranges.
-fn check_mesh_across(comm: &Comm, mesh: &OutputMesh) -> Result<()> {
-    let nv = mesh.cell_type.num_vertices().max(1);
-    let mut h = Fnv::new();
-    h.u64(mesh.gdim as u64);
-    h.str(mesh.cell_type.xdmf_name());
-    h.u64(mesh.num_points_global);
-    h.u64(mesh.num_cells_global);
-    let same = same_everywhere(comm, h.0);
-    let tiles = |what: &str, offset: u64, count: u64, global: u64| -> Result<()> {
-        let offsets = comm.all_gather_u64(offset);
-        let counts = comm.all_gather_u64(count);
-        let mut blocks: Vec<(u64, u64)> = offsets.into_iter().zip(counts).filter(|b| b.1 > 0).collect();
-        blocks.sort_unstable();
-        let mut next = 0u64;
-        for (o, c) in blocks {
-            if o != next {
-                return Err(Error::Output(format!(
-                    "output mesh: owned {what} blocks leave a gap or overlap at global id {next}"
-                )));
-            }
-            next = o.saturating_add(c);
-        }
-        if next != global {
-            return Err(Error::Output(format!(
-                "output mesh: owned {what} add up to {next}, expected {global}"
-            )));
-        }
-        Ok(())
-    };
-    let points = tiles(
-        "point",
-        mesh.point_offset,
-        mesh.points.len() as u64,
-        mesh.num_points_global,
-    );
-    let cells = tiles(
-        "cell",
-        mesh.cell_offset,
-        (mesh.connectivity.len() / nv) as u64,
-        mesh.num_cells_global,
-    );
-    if !same {
-        return Err(Error::Output(
-            "output mesh: ranks disagree on gdim, cell type or global sizes".to_string(),
-        ));
-    }
-    points.and(cells)
-}
-
-/// Collective: whether `h` is the same on every rank.
-fn same_everywhere(comm: &Comm, h: u64) -> bool {
-    let mine = [h, !h];
-    let mut min = [0u64; 2];
-    comm.world()
-        .all_reduce_into(&mine[..], &mut min[..], SystemOperation::min());
-    min[0] == h && !min[1] == h
-}
-
-/// FNV-1a, to compare call arguments across ranks cheaply.
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 = (self.0 ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn u64(&mut self, x: u64) {
-        self.bytes(&x.to_le_bytes());
-    }
-    fn str(&mut self, s: &str) {
-        self.u64(s.len() as u64);
-        self.bytes(s.as_bytes());
-    }
-    fn center(&mut self, c: Center) {
-        self.u64(c as u64);
-    }
 }
 
 fn xml_escape(s: &str) -> String {
