@@ -237,7 +237,6 @@ fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Pa
             keys.join(", ")
         )));
     }
-    let spans: BTreeMap<String, toml::Spanned<toml::Value>> = toml::from_str(&text).map_err(|e| bad(&e))?;
     let solver_keys: Vec<String> = table
         .keys()
         .filter(|k| *k == SOLVER || FLAT_KEYS.iter().any(|(f, _)| f == k))
@@ -246,9 +245,9 @@ fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Pa
     let mut entries = Vec::new();
     for k in solver_keys {
         let Some(v) = table.remove(&k) else { continue };
-        let origin = match (&v, spans.get(&k)) {
+        let origin = match (&v, top_level_line(&text, &k)) {
             (toml::Value::Table(_), _) | (_, None) => path.display().to_string(),
-            (_, Some(s)) => format!("{}: line {}, key `{k}`", path.display(), line_of(&text, s.span().start)),
+            (_, Some(line)) => format!("{}: line {line}, key `{k}`", path.display()),
         };
         entries.push((k, v, origin));
     }
@@ -258,6 +257,17 @@ fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Pa
             &type_error_position::<T>(&text).unwrap_or_else(|| whole.message().to_string())
         )),
     }
+}
+
+/// The line (from 1) of the top-level `key = ...` in TOML `text`: before the first table
+/// header, where TOML keeps them. (toml's `Spanned` cannot hold a file with `[a.b]` tables.)
+fn top_level_line(text: &str, key: &str) -> Option<usize> {
+    let lines = text.lines().map(str::trim_start).take_while(|l| !l.starts_with('['));
+    let mut found = lines.enumerate().filter(|(_, l)| {
+        l.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    });
+    found.next().map(|(i, _)| i + 1)
 }
 
 /// The line of byte `offset` in `text`, from 1.
