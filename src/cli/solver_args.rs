@@ -148,7 +148,7 @@ fn alias_value(path: &str, text: &str) -> toml::Value {
 /// meaning.
 pub(super) fn key_listing() -> String {
     let mut out = format!(
-        "{SOLVER}.{PRESET_KEY} = \"{DEFAULT_PRESET}\"  (--solver)\n    the preset the keys below start from: solvers/NAME.toml or a path\n"
+        "{SOLVER}.{PRESET_KEY} = \"{DEFAULT_PRESET}\"  (--solver)\n    The preset the keys below start from: solvers/NAME.toml or a path.\n"
     );
     for d in SolverConfig::key_docs() {
         let alias = FLAT_KEYS.iter().find(|(_, p)| *p == d.path);
