@@ -366,11 +366,16 @@ impl Overrides {
 
     /// Warnings for the keys given for `solver` that `cfg` does not use.
     pub fn unused(&self, solver: &str, cfg: &SolverConfig) -> Vec<String> {
-        let mut notes: Vec<String> = self
-            .settings(solver)
-            .filter_map(|s| Some(format!("{} is ignored: {}", s.name, cfg.unused_reason(&s.path)?)))
-            .collect();
-        notes.dedup();
+        let mut notes: Vec<String> = Vec::new();
+        for s in self.settings(solver) {
+            // A key given twice (config file and flag) is named once.
+            let note = cfg
+                .unused_reason(&s.path)
+                .map(|why| format!("{} is ignored: {why}", s.name));
+            if let Some(n) = note.filter(|n| !notes.contains(n)) {
+                notes.push(n);
+            }
+        }
         notes
     }
 }
@@ -519,7 +524,9 @@ mod tests {
         )
         .expect("push");
         o.set("solver.pc.overlap=2").expect("set");
+        o.set("solver.pc.overlap=3").expect("set");
         let c = o.resolve("solver", "cg-jacobi").expect("resolve");
+        assert_eq!(c.pc.overlap, 3, "the last setting wins");
         assert_eq!(
             o.unused("solver", &c),
             [
