@@ -31,8 +31,17 @@ def petsc_row(name, r):
             "peak": r.get("peak_mib", 0.0), "two_level": False}
 
 
+def flat_solver(s):
+    """The report's solver tree as the flat keys of older reports (benchmarks/results keeps both)."""
+    if "pc" not in s or not isinstance(s["pc"], dict):
+        return s
+    pc = s["pc"]
+    return {"krylov": s["krylov"]["method"], "subdomains-per-rank": pc["subdomains-per-rank"],
+            "subdomain-split": pc["subdomain-split"], "coarse": pc["coarse"]["space"]}
+
+
 def ddkit_row(r):
-    s, w = r["solver"], r["wall"]
+    s, w = flat_solver(r["solver"]), r["wall"]
     coarse = s.get("coarse", "none")
     method = "asm" if coarse == "none" else coarse
     return {"dim": f"{len(r['mesh'].split('x'))}d", "ranks": r["ranks"],

@@ -2,7 +2,7 @@
 //! diffusion operator on its own `n × n` grid, rows split in contiguous slabs over the ranks —
 //! assembles it into a [`DistMatrix`] through the library API (each rank also contributes to
 //! rows it does not own, as finite-element codes do), builds the same solver a preset describes
-//! (here in code, with the keys of `solvers/cg-asm.toml`), and solves.
+//! (here in code, with the key paths of `solvers/cg-asm.toml`), and solves.
 //!
 //! ```text
 //! cargo build --release --examples
@@ -10,8 +10,8 @@
 //! ```
 
 use ddkit::comm::Comm;
-use ddkit::linalg::{DistMatrix, DistVector, LocalSolverKind};
-use ddkit::solver::{KrylovKind, PcKind, SolverConfig};
+use ddkit::linalg::{DistMatrix, DistVector};
+use ddkit::solver::SolverConfig;
 use ddkit::Result;
 use std::process::ExitCode;
 
@@ -53,15 +53,14 @@ fn run(comm: &Comm) -> Result<()> {
     }
     let n_owned = ((j1 - j0) * n) as usize;
     let a = DistMatrix::assemble(comm, n_owned, &triplets)?;
-    // The same keys as solvers/cg-asm.toml, set in code.
-    let cfg = SolverConfig {
-        krylov: KrylovKind::Cg,
-        pc: PcKind::Asm,
-        overlap: 1,
-        subdomains_per_rank: per_rank,
-        local_solver: LocalSolverKind::Cholesky,
-        ..SolverConfig::default()
-    };
+    // The keys of solvers/cg-asm.toml, set in code by the paths of the presets and of
+    // `--set solver.pc.overlap=1` (the typed fields, `cfg.pc.overlap = 1`, reach the same tree).
+    let cfg = SolverConfig::default()
+        .set("krylov.method", "cg")?
+        .set("pc.type", "asm")?
+        .set("pc.overlap", 1)?
+        .set("pc.subdomains-per-rank", per_rank)?
+        .set("pc.local.solver", "cholesky")?;
     let mut pc = cfg.build_pc(comm, &a)?;
     let b = DistVector::from_owned(a.layout(), &vec![1.0; n_owned]);
     let mut x = DistVector::zeros(a.layout());

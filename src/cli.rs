@@ -1,6 +1,7 @@
 //! The command line: `ddkit heat`, `ddkit poisson` and `ddkit partition`. Every option of a command is also a key
-//! of its `--config FILE.toml` (same spelling as the long flag without `--`); flags win. Rank 0
-//! prints; every rank exits with the same status.
+//! of its `--config FILE.toml` (same spelling as the long flag without `--`); flags win. The
+//! linear solver's keys are also a `[solver]` table of that file and `--set solver.KEY=VALUE`
+//! ([`SolverArgs`]). Rank 0 prints; every rank exits with the same status.
 
 use crate::comm::{Comm, HaloMode};
 use crate::error::{Error, Result};
@@ -12,10 +13,15 @@ use crate::pde::{BcKind, Exact};
 use crate::problems::heat::{self, Discretization, HeatParams, Scheme};
 use crate::problems::poisson::{self, PoissonParams};
 use crate::problems::{load_mesh, partition_collective, MeshSource};
-use crate::solver::SolverConfig;
+use crate::solver::FLAT_KEYS;
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+mod solver_args;
+
+pub use solver_args::SolverArgs;
+use solver_args::{key_listing, SOLVER};
 
 /// ddkit: domain-decomposition PDE solvers under MPI. Run with `mpirun -np N ddkit <command>`.
 #[derive(Parser, Debug)]
@@ -84,61 +90,6 @@ pub struct ProblemArgs {
     pub bc: Option<Vec<String>>,
 }
 
-/// The linear-solver options `ddkit heat` (implicit steps) and `ddkit poisson` share: a preset
-/// and overrides of its keys.
-#[derive(Args, Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct SolverArgs {
-    /// Linear solver preset by name (solvers/NAME.toml) or path; heat uses it for implicit steps [default: cg-jacobi].
-    #[arg(long, value_name = "NAME|FILE.toml")]
-    pub solver: Option<String>,
-    /// Override the preset's Krylov method.
-    #[arg(long, value_name = "cg|gmres|fgmres|bicgstab")]
-    pub krylov: Option<String>,
-    /// Override the preset's preconditioner.
-    #[arg(long, value_name = "none|jacobi|asm|ras|multiplicative|symmetric-multiplicative")]
-    pub pc: Option<String>,
-    /// Override the relative tolerance.
-    #[arg(long, allow_hyphen_values = true)]
-    pub rtol: Option<f64>,
-    /// Override the absolute tolerance.
-    #[arg(long, allow_hyphen_values = true)]
-    pub atol: Option<f64>,
-    /// Override the iteration cap.
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    pub max_iter: Option<usize>,
-    /// Override the GMRES restart length.
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    pub restart: Option<usize>,
-    /// Override the Schwarz overlap (layers of the matrix graph, ≥ 0).
-    #[arg(long, allow_hyphen_values = true)]
-    pub overlap: Option<i64>,
-    /// Override the number of Schwarz subdomains on each rank.
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    pub subdomains_per_rank: Option<usize>,
-    /// Override the Schwarz local solver.
-    #[arg(long, value_name = "cholesky|lu|ic0|ilu0")]
-    pub local_solver: Option<String>,
-    /// Override how each rank's rows are split into Schwarz subdomains.
-    #[arg(long, value_name = "metis|contiguous")]
-    pub subdomain_split: Option<String>,
-    /// Override the preset's coarse space (two-level Schwarz).
-    #[arg(long, value_name = "none|nicolaides|geneo|gdsw")]
-    pub coarse: Option<String>,
-    /// Override how the coarse correction joins the one-level Schwarz part (only additive and balanced are symmetric, for CG).
-    #[arg(long, value_name = "additive|a-def1|a-def2|balanced")]
-    pub coarse_combination: Option<String>,
-    /// Override the GenEO threshold τ: keep the local eigenvectors with eigenvalue below it.
-    #[arg(long, allow_hyphen_values = true)]
-    pub geneo_threshold: Option<f64>,
-    /// Override the number of GenEO vectors per subdomain (0: use the threshold).
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    pub geneo_nev: Option<usize>,
-    /// Keep the residual norm of every iteration for the report (poisson's `stats.history`) [default: true].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub record_history: Option<bool>,
-}
-
 /// Options of `ddkit heat`; each is also a TOML key of `--config`.
 #[derive(Args, Debug, Default, Clone, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -192,7 +143,7 @@ pub struct HeatArgs {
     pub scheme: Option<String>,
     /// Linear solver of implicit steps: preset and overrides.
     #[command(flatten)]
-    #[serde(flatten)]
+    #[serde(skip)]
     pub solver: SolverArgs,
     /// Print progress every 10% of the steps [default: true].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
@@ -219,7 +170,7 @@ pub struct PoissonArgs {
     pub source: Option<f64>,
     /// Linear solver: preset and overrides.
     #[command(flatten)]
-    #[serde(flatten)]
+    #[serde(skip)]
     pub solver: SolverArgs,
     /// Output directory for poisson.h5 + poisson.xdmf.
     #[arg(long, value_name = "DIR")]
@@ -249,12 +200,19 @@ pub struct PartitionArgs {
     pub report: Option<PathBuf>,
 }
 
-/// Reads a TOML config into `T` (unknown keys are errors). The keys are the long flags of `T`
+/// A solver key of a run's config file (`solver`, a preset name or a `[solver]` table, or a flat
+/// alias such as `overlap`): its key, value and where it stands, for error messages.
+type SolverEntry = (String, toml::Value, String);
+
+/// Reads a TOML config into `T` (unknown keys are errors), and its solver keys apart: those are
+/// resolved on the solver tree ([`SolverArgs::resolve`]). The keys are the long flags of `T`
 /// without `--`, taken from its clap definition, so flags and keys cannot drift apart; the
 /// check is done here rather than by serde's `deny_unknown_fields`, which does not work with the
 /// `flatten`ed shared option groups.
-fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Path>) -> Result<T> {
-    let Some(path) = path else { return Ok(T::default()) };
+fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Path>) -> Result<(T, Vec<SolverEntry>)> {
+    let Some(path) = path else {
+        return Ok((T::default(), Vec::new()));
+    };
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         source: e,
@@ -266,12 +224,12 @@ fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Pa
             e.to_string().lines().collect::<Vec<_>>().join(" ")
         ))
     };
-    let table: toml::Table = toml::from_str(&text).map_err(|e| bad(&e))?;
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| bad(&e))?;
     let cmd = T::augment_args(clap::Command::new("config"));
     let keys: Vec<String> = cmd
         .get_arguments()
         .map(|a| a.get_id().as_str().replace('_', "-"))
-        .filter(|k| k != "config")
+        .filter(|k| !["config", "set", "list-keys"].contains(&k.as_str()))
         .collect();
     if let Some(k) = table.keys().find(|k| !keys.contains(k)) {
         return Err(bad(&format!(
@@ -279,12 +237,42 @@ fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Pa
             keys.join(", ")
         )));
     }
+    let solver_keys: Vec<String> = table
+        .keys()
+        .filter(|k| *k == SOLVER || FLAT_KEYS.iter().any(|(f, _)| f == k))
+        .cloned()
+        .collect();
+    let mut entries = Vec::new();
+    for k in solver_keys {
+        let Some(v) = table.remove(&k) else { continue };
+        let origin = match (&v, top_level_line(&text, &k)) {
+            (toml::Value::Table(_), _) | (_, None) => path.display().to_string(),
+            (_, Some(line)) => format!("{}: line {line}, key `{k}`", path.display()),
+        };
+        entries.push((k, v, origin));
+    }
     match toml::Value::Table(table).try_into::<T>() {
-        Ok(v) => Ok(v),
+        Ok(v) => Ok((v, entries)),
         Err(whole) => Err(bad(
             &type_error_position::<T>(&text).unwrap_or_else(|| whole.message().to_string())
         )),
     }
+}
+
+/// The line (from 1) of the top-level `key = ...` in TOML `text`: before the first table
+/// header, where TOML keeps them. (toml's `Spanned` cannot hold a file with `[a.b]` tables.)
+fn top_level_line(text: &str, key: &str) -> Option<usize> {
+    let lines = text.lines().map(str::trim_start).take_while(|l| !l.starts_with('['));
+    let mut found = lines.enumerate().filter(|(_, l)| {
+        l.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    });
+    found.next().map(|(i, _)| i + 1)
+}
+
+/// The line of byte `offset` in `text`, from 1.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
 /// The first key of a config `text` whose value has the wrong type for `T`, with its line and
@@ -297,7 +285,7 @@ fn type_error_position<T: serde::de::DeserializeOwned>(text: &str) -> Option<Str
     keys.into_iter().find_map(|(k, v)| {
         let one = toml::Table::from_iter([(k.clone(), v.get_ref().clone())]);
         let e = toml::Value::Table(one).try_into::<T>().err()?;
-        let line = text[..v.span().start].matches('\n').count() + 1;
+        let line = line_of(text, v.span().start);
         Some(format!("line {line}, key `{k}`: {}", e.message()))
     })
 }
@@ -374,15 +362,6 @@ fn count(text: &str) -> std::result::Result<usize, String> {
 /// Warnings about options that were given but have no effect, printed by rank 0 before the run.
 type Notes = Vec<String>;
 
-/// The keys of an option group that were given (by flag or config file), for warnings about
-/// options that the chosen method ignores.
-fn given_keys<T: serde::Serialize>(args: &T) -> Vec<String> {
-    match serde_json::to_value(args) {
-        Ok(serde_json::Value::Object(m)) => m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn parse_kappa_regions(items: Option<&[String]>) -> Result<BTreeMap<String, f64>> {
     let mut regions = BTreeMap::new();
     for item in items.into_iter().flatten() {
@@ -435,98 +414,6 @@ impl ProblemArgs {
     }
 }
 
-impl SolverArgs {
-    /// The preset (flag, else the config file's `file`, else cg-jacobi) with the overrides
-    /// applied, validated; overrides that the resulting method does not use become `notes`.
-    fn resolve(mut self, mut file: SolverArgs, notes: &mut Notes) -> Result<SolverConfig> {
-        merge!(self, file; solver, krylov, pc, rtol, atol, max_iter, restart, overlap, subdomains_per_rank, local_solver, subdomain_split, coarse, coarse_combination, geneo_threshold, geneo_nev, record_history);
-        let given = given_keys(&self);
-        let mut solver = SolverConfig::load(self.solver.as_deref().unwrap_or("cg-jacobi"))?;
-        if let Some(k) = &self.krylov {
-            solver.krylov = parse_name("krylov", k)?;
-        }
-        if let Some(p) = &self.pc {
-            solver.pc = parse_name("pc", p)?;
-        }
-        solver.rtol = self.rtol.unwrap_or(solver.rtol);
-        solver.atol = self.atol.unwrap_or(solver.atol);
-        solver.max_iter = self.max_iter.unwrap_or(solver.max_iter);
-        solver.restart = self.restart.unwrap_or(solver.restart);
-        if let Some(o) = self.overlap {
-            solver.overlap = usize::try_from(o)
-                .map_err(|_| Error::Config(format!("--overlap {o}: the overlap must be 0 or more layers")))?;
-        }
-        solver.subdomains_per_rank = self.subdomains_per_rank.unwrap_or(solver.subdomains_per_rank);
-        if let Some(l) = &self.local_solver {
-            solver.local_solver = parse_name("local-solver", l)?;
-        }
-        if let Some(l) = &self.subdomain_split {
-            solver.subdomain_split = parse_name("subdomain-split", l)?;
-        }
-        if let Some(c) = &self.coarse {
-            solver.coarse = parse_name("coarse", c)?;
-        }
-        solver.geneo_threshold = self.geneo_threshold.unwrap_or(solver.geneo_threshold);
-        solver.geneo_nev = self.geneo_nev.unwrap_or(solver.geneo_nev);
-        if let Some(c) = &self.coarse_combination {
-            solver.coarse_combination = parse_name("coarse-combination", c)?;
-        }
-        solver.record_history = self.record_history.unwrap_or(solver.record_history);
-        solver.validate()?;
-        notes.extend(unused_solver_keys(&solver, &given));
-        Ok(solver)
-    }
-}
-
-/// Warnings for the solver keys in `given` that `solver` does not use (`--restart` under CG,
-/// Schwarz keys with Jacobi, GenEO keys without the GenEO coarse space, ...).
-fn unused_solver_keys(solver: &SolverConfig, given: &[String]) -> Notes {
-    use crate::solver::{CoarseKind, KrylovKind, PcKind};
-    let schwarz = !matches!(solver.pc, PcKind::None | PcKind::Jacobi);
-    let rules: [(&[&str], bool, String); 5] = [
-        (
-            &["restart"],
-            !matches!(solver.krylov, KrylovKind::Gmres | KrylovKind::Fgmres),
-            format!(
-                "it applies to GMRES and FGMRES only (krylov = {})",
-                lower(solver.krylov)
-            ),
-        ),
-        (
-            &["overlap", "subdomains-per-rank", "local-solver", "subdomain-split"],
-            !schwarz,
-            format!("it applies to Schwarz preconditioners only (pc = {})", lower(solver.pc)),
-        ),
-        (
-            &["coarse-combination"],
-            solver.coarse == CoarseKind::None,
-            "it applies to a coarse space only (coarse = none)".into(),
-        ),
-        (
-            &["geneo-threshold", "geneo-nev"],
-            solver.coarse != CoarseKind::Geneo,
-            format!("it applies to coarse = geneo only (coarse = {})", solver.coarse.name()),
-        ),
-        (
-            &["geneo-threshold"],
-            solver.coarse == CoarseKind::Geneo && solver.geneo_nev > 0,
-            format!("geneo-nev = {} fixes the number of vectors", solver.geneo_nev),
-        ),
-    ];
-    let mut notes = Notes::new();
-    for (keys, unused, why) in rules {
-        for k in keys.iter().filter(|k| unused && given.iter().any(|g| g == *k)) {
-            notes.push(format!("--{k} is ignored: {why}"));
-        }
-    }
-    notes
-}
-
-/// The lower-case name of an enum value as TOML spells it.
-fn lower(v: impl std::fmt::Debug) -> String {
-    format!("{v:?}").to_lowercase()
-}
-
 /// Resolved options of a command: its parameters, the report path and warnings about options
 /// that were given but have no effect.
 pub struct Resolved<P> {
@@ -540,13 +427,11 @@ pub struct Resolved<P> {
 
 /// Resolves heat options (flags over config) into parameters, the report path and warnings.
 pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
-    let mut f: HeatArgs = read_config(a.config.as_deref())?;
+    let (mut f, solver_file): (HeatArgs, _) = read_config(a.config.as_deref())?;
     merge!(a, f; steps, dt, t_final, cfl, max_steps, exact, source, mass, out, snapshot_every, no_overlap, report, progress, scheme);
     let mut notes = Notes::new();
     let problem = a.problem.resolve(f.problem)?;
-    let solver_keys = given_keys(&a.solver);
-    let solver_keys_file = given_keys(&f.solver);
-    let solver = a.solver.resolve(f.solver, &mut notes)?;
+    let (solver, overrides) = a.solver.resolve(solver_file)?;
     let exact = match a.exact.as_deref().unwrap_or("mode") {
         "mode" => Some(Exact::Mode),
         "manufactured" => Some(Exact::Manufactured),
@@ -576,19 +461,18 @@ pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
     let explicit = scheme == Scheme::Explicit;
     if explicit {
         // The solver keys' own warnings say nothing when no solve happens at all.
-        notes.clear();
-        let mut keys: Vec<String> = solver_keys.into_iter().chain(solver_keys_file).collect();
-        keys.sort();
-        keys.dedup();
+        let keys = overrides.given(SOLVER);
         if let Some((last, rest)) = keys.split_last() {
             let list = match rest {
-                [] => format!("--{last} is"),
-                _ => format!("--{} and --{last} are", rest.join(", --")),
+                [] => format!("{last} is"),
+                _ => format!("{} and {last} are", rest.join(", ")),
             };
             notes.push(format!(
                 "{list} ignored: the linear solver is used by implicit steps only (--scheme be or cn)"
             ));
         }
+    } else {
+        notes.extend(overrides.unused(SOLVER, &solver));
     }
     let ignored = [
         (a.cfl.is_some() && a.dt.is_some(), "--cfl is ignored: --dt is given"),
@@ -684,7 +568,18 @@ fn finish<T: serde::Serialize>(comm: &Comm, path: Option<&Path>, summary: &T, fa
     failure.map_or(Ok(()), |f| Err(Error::Solve(f.to_string())))
 }
 
+/// `--list-keys`: rank 0 prints the solver keys.
+fn list_keys(comm: &Comm) -> Result<()> {
+    if comm.is_root() {
+        say(&key_listing());
+    }
+    Ok(())
+}
+
 fn run_heat(comm: &Comm, a: HeatArgs) -> Result<()> {
+    if a.solver.list_keys {
+        return list_keys(comm);
+    }
     let (params, report_path) = start(comm, heat_params(a))?;
     let s = heat::run(comm, &params)?;
     if comm.is_root() {
@@ -718,11 +613,11 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<Resolved<PoissonParams>> {
-    let mut f: PoissonArgs = read_config(a.config.as_deref())?;
+    let (mut f, solver_file): (PoissonArgs, _) = read_config(a.config.as_deref())?;
     merge!(a, f; exact, source, out, report);
-    let mut notes = Notes::new();
     let problem = a.problem.resolve(f.problem)?;
-    let solver = a.solver.resolve(f.solver, &mut notes)?;
+    let (solver, overrides) = a.solver.resolve(solver_file)?;
+    let notes = overrides.unused(SOLVER, &solver);
     let exact = match a.exact.as_deref().unwrap_or("manufactured") {
         "manufactured" => true,
         "none" => false,
@@ -753,6 +648,9 @@ pub fn poisson_params(mut a: PoissonArgs) -> Result<Resolved<PoissonParams>> {
 }
 
 fn run_poisson(comm: &Comm, a: PoissonArgs) -> Result<()> {
+    if a.solver.list_keys {
+        return list_keys(comm);
+    }
     let (params, report_path) = start(comm, poisson_params(a))?;
     let s = poisson::run(comm, &params)?;
     if comm.is_root() {
@@ -776,7 +674,7 @@ fn run_poisson(comm: &Comm, a: PoissonArgs) -> Result<()> {
 }
 
 fn run_partition(comm: &Comm, mut a: PartitionArgs) -> Result<()> {
-    let resolved = read_config(a.config.as_deref()).and_then(|mut f: PartitionArgs| {
+    let resolved = read_config(a.config.as_deref()).and_then(|(mut f, _): (PartitionArgs, _)| {
         merge!(a, f; parts, report);
         let (src, m) = a.domain.resolve(f.domain)?;
         Ok(Resolved {

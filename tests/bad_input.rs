@@ -182,7 +182,7 @@ fn bad_options_and_config() {
     fails_with(2, &["heat", "--config", "/nonexistent.toml"], "/nonexistent.toml");
     // Implicit steps refuse CG with a non-symmetric preconditioner once, before the time loop.
     let preset = dir.join("cg-ras.toml");
-    std::fs::write(&preset, "krylov = \"cg\"\npc = \"ras\"\n").expect("write");
+    std::fs::write(&preset, "krylov.method = \"cg\"\npc.type = \"ras\"\n").expect("write");
     fails_with(
         2,
         &[

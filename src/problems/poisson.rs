@@ -204,15 +204,15 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
             p.discretization.name(),
             a.n_global(),
             comm.size(),
-            p.solver.krylov,
-            p.solver.pc
+            p.solver.krylov.method,
+            p.solver.pc.kind
         );
     }
     let t0 = Instant::now();
     let mut pc = match &fem_dirichlet {
         // GenEO's local eigenproblems need each subdomain's Neumann matrix: from the elements
         // for FEM; FD has none and gets the algebraic splitting of its matrix in `build_pc`.
-        Some(dirichlet) if p.solver.coarse == CoarseKind::Geneo => {
+        Some(dirichlet) if p.solver.pc.coarse.space == CoarseKind::Geneo => {
             let numbering = point_numbering(&mesh, &part);
             let source = SubdomainNeumann::new(comm, &mesh, &data, &numbering, dirichlet);
             p.solver

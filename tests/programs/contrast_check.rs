@@ -55,12 +55,13 @@ fn layered(comm: &Comm, n: usize) -> Result<f64, String> {
         .collect();
     let grid = mesh.grid.as_ref().ok_or("no grid")?;
     let sys = assemble_poisson_fd(comm, &lm, grid, &data).map_err(err)?;
-    let mut solver = SolverConfig::load("cg-asm").map_err(err)?;
-    solver.rtol = 1e-13;
+    let solver = SolverConfig::load("cg-asm")
+        .and_then(|s| s.set("krylov.rtol", 1e-13))
+        .map_err(err)?;
     let mut pc = solver.build_pc(comm, &sys.a).map_err(err)?;
     let mut u = DistVector::zeros(sys.a.layout());
     let stats = solver.solve(comm, &sys.a, pc.as_mut(), &sys.b, &mut u).map_err(err)?;
-    if stats.iterations == 0 || stats.iterations >= solver.max_iter {
+    if stats.iterations == 0 || stats.iterations >= solver.krylov.max_iter {
         return Err(format!(
             "{n}²: the solve did not converge ({} iterations)",
             stats.iterations

@@ -1,0 +1,214 @@
+//! Linear solvers from a configuration: building the preconditioner a [`SolverConfig`] describes,
+//! dispatching its Krylov solve, and [`StepSolver`] for time loops. The configuration itself is
+//! one nested tree ([`config`]), read from the presets of `solvers/` ([`presets`]) and changed
+//! by `--set`, a run's `[solver]` table, the flat flags of old or in code ([`overrides`]), so an
+//! embedding program builds exactly the solver a preset describes.
+
+pub mod config;
+pub mod overrides;
+pub mod presets;
+
+pub use config::{
+    CoarseConfig, CoarseKind, Family, GeneoConfig, KeyDoc, KrylovConfig, KrylovKind, LocalConfig, PcConfig, PcKind,
+    SolverConfig,
+};
+pub use overrides::{Overrides, Setting, FLAT_KEYS};
+
+use crate::comm::Comm;
+use crate::dd::{geneo_basis, GeneoBasis, GeneoOptions, Schwarz, SchwarzVariant, TwoLevel};
+use crate::error::{Error, Result};
+use crate::krylov::{bicgstab, cg, fgmres, gmres, SolveStats};
+use crate::linalg::{DistMatrix, DistVector, Identity, Jacobi, Preconditioner};
+
+/// A source of subdomain Neumann matrices: rows (global ids, ascending) → the unassembled
+/// matrix in their order.
+pub type NeumannFn<'a> = &'a dyn Fn(&[u64]) -> Result<crate::linalg::Csr>;
+
+/// The message of `e` without the `config:` prefix its display adds (also when it came from
+/// another rank), for wrapping it in a longer configuration error.
+fn config_message(e: &Error) -> String {
+    match e {
+        Error::Config(m) => m.clone(),
+        Error::Remote { rank, msg } => format!("{} (on rank {rank})", msg.strip_prefix("config: ").unwrap_or(msg)),
+        e => e.to_string(),
+    }
+}
+
+impl SolverConfig {
+    /// Collective: builds the preconditioner for `a` (set-up, done once; reused by every solve).
+    pub fn build_pc(&self, comm: &Comm, a: &DistMatrix) -> Result<Box<dyn Preconditioner>> {
+        self.build_pc_with(comm, a, None)
+    }
+
+    /// Collective: [`SolverConfig::build_pc`] for a discretization that can also give each
+    /// subdomain its unassembled (Neumann) matrix from its rows, e.g.
+    /// [`crate::fem::SubdomainNeumann::matrix`], for the GenEO coarse space. Without it GenEO
+    /// splits `a` algebraically ([`crate::dd::algebraic_neumann`]), which needs `a` symmetric and
+    /// weakly diagonally dominant and is refused with one [`Error::Config`] on every rank
+    /// otherwise.
+    pub fn build_pc_with(
+        &self,
+        comm: &Comm,
+        a: &DistMatrix,
+        neumann: Option<NeumannFn>,
+    ) -> Result<Box<dyn Preconditioner>> {
+        let schwarz = |v| {
+            Schwarz::new(
+                comm,
+                a,
+                v,
+                self.pc.overlap,
+                self.pc.subdomains_per_rank,
+                self.pc.subdomain_split,
+                self.pc.local.solver,
+            )
+        };
+        let variant = match self.pc.kind {
+            PcKind::None | PcKind::Jacobi if self.pc.coarse.space != CoarseKind::None => {
+                return Err(Error::Config(format!(
+                    "coarse = {} needs a Schwarz preconditioner (pc = asm, ras, multiplicative or \
+                     symmetric-multiplicative), not pc = {}",
+                    self.pc.coarse.space.name(),
+                    format!("{:?}", self.pc.kind).to_lowercase()
+                )))
+            }
+            PcKind::None => return Ok(Box::new(Identity)),
+            PcKind::Jacobi => return Ok(Box::new(Jacobi::new(a))),
+            PcKind::Asm => SchwarzVariant::Asm,
+            PcKind::Ras => SchwarzVariant::Ras,
+            PcKind::Multiplicative => SchwarzVariant::Multiplicative,
+            PcKind::SymmetricMultiplicative => SchwarzVariant::SymmetricMultiplicative,
+        };
+        let mut one = schwarz(variant)?;
+        Ok(match self.pc.coarse.space {
+            CoarseKind::None => Box::new(one),
+            CoarseKind::Nicolaides => Box::new(TwoLevel::nicolaides(comm, a, one, self.pc.coarse.combination)?),
+            CoarseKind::Gdsw => Box::new(TwoLevel::gdsw(comm, a, one, self.pc.coarse.combination)?),
+            CoarseKind::Geneo => {
+                // The discretization's element matrices when it has them; otherwise the
+                // algebraic splitting of a diagonally dominant `a` (FD, embedded matrices).
+                let source = match neumann {
+                    Some(neumann) => {
+                        one.attach_neumann(comm, neumann)?;
+                        "element Neumann matrices"
+                    }
+                    None => {
+                        one.attach_algebraic_neumann(comm, a).map_err(|e| {
+                            Error::Config(format!(
+                                "coarse = geneo needs the subdomains' Neumann matrices: from a \
+                                 finite-element discretization (--discretization p1 or p2 in ddkit \
+                                 poisson) or split algebraically from a symmetric, weakly diagonally \
+                                 dominant matrix, but {}",
+                                config_message(&e)
+                            ))
+                        })?;
+                        "algebraic Neumann matrices"
+                    }
+                };
+                let (bases, name) = self.geneo_bases(comm, &one, source)?;
+                Box::new(TwoLevel::with_basis(
+                    comm,
+                    a,
+                    one,
+                    bases,
+                    &name,
+                    self.pc.coarse.combination,
+                )?)
+            }
+        })
+    }
+
+    /// Collective: the GenEO vectors of every subdomain of `one`, and a name for reports with the
+    /// Neumann matrices' `source`, the vectors kept per subdomain (fewest, most, total) and the
+    /// largest eigen-residual.
+    fn geneo_bases(&self, comm: &Comm, one: &Schwarz, source: &str) -> Result<(Vec<Vec<Vec<f64>>>, String)> {
+        self.validate()?;
+        let geneo = &self.pc.coarse.geneo;
+        let opts = GeneoOptions {
+            nev: (geneo.nev > 0).then_some(geneo.nev),
+            threshold: (geneo.nev == 0).then_some(geneo.threshold),
+            ..GeneoOptions::default()
+        };
+        let bases: Result<Vec<GeneoBasis>> = one
+            .decomposition()
+            .subdomains
+            .iter()
+            .map(|s| geneo_basis(s, &opts))
+            .collect();
+        let bases = comm.agree(bases)?;
+        let kept: Vec<u64> = bases.iter().map(|b| b.vectors.len() as u64).collect();
+        let residual = bases
+            .iter()
+            .flat_map(|b| b.residuals.iter().copied())
+            .fold(0.0, f64::max);
+        let name = format!(
+            "geneo ({source}; {} to {} vectors per subdomain, {} in all; eigen-residuals <= {:.1e})",
+            -comm.max_f64(-(kept.iter().copied().min().unwrap_or(0) as f64)),
+            comm.max_f64(kept.iter().copied().max().unwrap_or(0) as f64),
+            comm.sum_u64(kept.iter().sum()),
+            comm.max_f64(residual)
+        );
+        Ok((bases.into_iter().map(|b| b.vectors).collect(), name))
+    }
+
+    /// Collective: solves `a x = b` with the configured method (x holds the initial guess).
+    pub fn solve(
+        &self,
+        comm: &Comm,
+        a: &DistMatrix,
+        pc: &mut dyn Preconditioner,
+        b: &DistVector,
+        x: &mut DistVector,
+    ) -> Result<SolveStats> {
+        let opts = self.options();
+        opts.validate()?;
+        match self.krylov.method {
+            KrylovKind::Cg => cg(comm, a, pc, b, x, &opts),
+            KrylovKind::Gmres => gmres(comm, a, pc, b, x, &opts),
+            KrylovKind::Fgmres => fgmres(comm, a, pc, b, x, &opts),
+            KrylovKind::Bicgstab => bicgstab(comm, a, pc, b, x, &opts),
+        }
+    }
+}
+
+/// A solver reused by every step of a time loop: the preconditioner is built once for a fixed
+/// matrix, and iterations and time are accumulated for the run's report.
+pub struct StepSolver {
+    config: SolverConfig,
+    pc: Box<dyn Preconditioner>,
+    /// Krylov iterations over all solves.
+    pub iterations: u64,
+    /// Seconds spent solving.
+    pub seconds: f64,
+}
+
+impl StepSolver {
+    /// Collective: builds the preconditioner for `a`; CG with a non-symmetric preconditioner is
+    /// refused here, once, rather than at every step.
+    pub fn new(comm: &Comm, config: &SolverConfig, a: &DistMatrix) -> Result<StepSolver> {
+        let pc = config.build_pc(comm, a)?;
+        if config.krylov.method == KrylovKind::Cg && !pc.is_symmetric() {
+            return Err(Error::Config(format!(
+                "CG needs a symmetric preconditioner, but '{}' is not",
+                pc.name()
+            )));
+        }
+        Ok(StepSolver {
+            config: config.clone(),
+            pc,
+            iterations: 0,
+            seconds: 0.0,
+        })
+    }
+
+    /// Collective: solves `a x = b` from the current `x`. A solve that does not converge is an
+    /// [`Error::Solve`]; convergence is decided on reduced norms, so every rank returns the same.
+    pub fn solve(&mut self, comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<()> {
+        let start = std::time::Instant::now();
+        let stats = self.config.solve(comm, a, self.pc.as_mut(), b, x);
+        self.seconds += start.elapsed().as_secs_f64();
+        let stats = stats?;
+        self.iterations += stats.iterations as u64;
+        stats.ensure_converged().map(|_| ())
+    }
+}
