@@ -11,7 +11,7 @@
 
 use ddkit::comm::Comm;
 use ddkit::linalg::{DistMatrix, DistVector};
-use ddkit::solver::SolverConfig;
+use ddkit::solver::{SolverConfig, SolverInputs};
 use ddkit::Result;
 use std::process::ExitCode;
 
@@ -61,16 +61,17 @@ fn run(comm: &Comm) -> Result<()> {
         .set("pc.overlap", 1)?
         .set("pc.subdomains-per-rank", per_rank)?
         .set("pc.local.solver", "cholesky")?;
-    let mut pc = cfg.build_pc(comm, &a)?;
+    // The solver layer: set up once for `a`; `update` would take new values of the same pattern.
+    let mut solver = cfg.build(comm, &a, &SolverInputs::default())?;
     let b = DistVector::from_owned(a.layout(), &vec![1.0; n_owned]);
     let mut x = DistVector::zeros(a.layout());
-    let stats = cfg.solve(comm, &a, pc.as_mut(), &b, &mut x)?;
+    let stats = solver.solve(comm, &a, &b, &mut x)?.ensure_converged()?;
     let rel = ddkit::problems::poisson::relative_residual(comm, &a, &b, &mut x);
     if comm.is_root() {
         println!(
             "embed_schwarz: {} unknowns on {size} ranks, {}: {:?} in {} iterations, relative residual {rel:.3e}",
             a.n_global(),
-            pc.name(),
+            solver.name(),
             stats.reason,
             stats.iterations
         );

@@ -11,14 +11,14 @@ use crate::linalg::{DistMatrix, DistVector};
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
 use crate::pde::{ErrorNorms, HeatData, HeatStepper};
-use crate::solver::{SolverConfig, StepSolver};
+use crate::solver::{LinearSolver, SolverConfig, SolverInputs};
 
 /// The implicit FD heat stepper on one rank.
 pub struct FdImplicitHeat {
     theta: f64,
     dt: f64,
     a: DistMatrix,
-    solver: StepSolver,
+    solver: Box<dyn LinearSolver>,
     /// Boundary-data part of `b` at time factor 1, and the source's spatial factor.
     bc: Vec<f64>,
     src: Vec<f64>,
@@ -42,7 +42,7 @@ impl FdImplicitHeat {
         solver: &SolverConfig,
     ) -> Result<FdImplicitHeat> {
         let sys = assemble_fd(comm, lm, grid, data, 1.0, theta * dt)?;
-        let step_solver = StepSolver::new(comm, solver, &sys.a)?;
+        let step_solver = solver.build(comm, &sys.a, &SolverInputs::default())?;
         let centres: Vec<[f64; 3]> = lm.cell_orig[..lm.cells.n_owned]
             .iter()
             .map(|&c| centre(grid, &cell_ijk(grid, c as usize)))
@@ -95,7 +95,10 @@ impl HeatStepper for FdImplicitHeat {
             // dt (θ b(t+dt) + (1−θ) b(t)), b(t) = T(t) bc + f_t(t) S + f0.
             *r += w1 * (t1 * bc + s1 * s + d.constant_source) + w0 * (t0 * bc + s0 * s + d.constant_source);
         }
-        self.solver.solve(comm, &self.a, &self.rhs, &mut self.u)
+        self.solver
+            .solve(comm, &self.a, &self.rhs, &mut self.u)?
+            .ensure_converged()
+            .map(|_| ())
     }
 
     fn solution(&self) -> &[f64] {
@@ -118,10 +121,10 @@ impl HeatStepper for FdImplicitHeat {
     }
 
     fn compute_time(&self) -> f64 {
-        self.solver.seconds
+        self.solver.timings().solve
     }
 
     fn linear_iterations(&self) -> u64 {
-        self.solver.iterations
+        self.solver.timings().iterations
     }
 }

@@ -12,7 +12,7 @@ use crate::linalg::{DistMatrix, DistVector};
 use crate::mesh::Mesh;
 use crate::partition::LocalMesh;
 use crate::pde::{ErrorNorms, HeatData, HeatStepper};
-use crate::solver::{SolverConfig, StepSolver};
+use crate::solver::{LinearSolver, SolverConfig, SolverInputs};
 
 /// The implicit P1 / P2 heat stepper on one rank.
 pub struct FemImplicitHeat {
@@ -20,7 +20,7 @@ pub struct FemImplicitHeat {
     sys: FemSystem,
     /// `B = M − (1−θ) dt K` without elimination.
     b_full: DistMatrix,
-    solver: StepSolver,
+    solver: Box<dyn LinearSolver>,
     u: DistVector,
     /// `uⁿ` on `B`'s layout, and `B uⁿ`.
     ub: DistVector,
@@ -50,7 +50,7 @@ impl FemImplicitHeat {
         };
         let sys = assemble(comm, mesh, lm, data, terms(theta * dt, true))?;
         let b_full = assemble(comm, mesh, lm, data, terms(-(1.0 - theta) * dt, false))?.a;
-        let step_solver = StepSolver::new(comm, solver, &sys.a)?;
+        let step_solver = solver.build(comm, &sys.a, &SolverInputs::default())?;
         let init: Vec<f64> = sys.points[..sys.dirichlet.len()]
             .iter()
             .map(|x| data.exact_value(x, 0.0))
@@ -99,7 +99,10 @@ impl HeatStepper for FemImplicitHeat {
                 self.bu.data[i] + dt * (th * load(i, t1, s1) + (1.0 - th) * load(i, t0, s0)) + t1 * lift[i]
             };
         }
-        self.solver.solve(comm, &self.sys.a, &self.rhs, &mut self.u)
+        self.solver
+            .solve(comm, &self.sys.a, &self.rhs, &mut self.u)?
+            .ensure_converged()
+            .map(|_| ())
     }
 
     fn solution(&self) -> &[f64] {
@@ -115,10 +118,10 @@ impl HeatStepper for FemImplicitHeat {
     }
 
     fn compute_time(&self) -> f64 {
-        self.solver.seconds
+        self.solver.timings().solve
     }
 
     fn linear_iterations(&self) -> u64 {
-        self.solver.iterations
+        self.solver.timings().iterations
     }
 }

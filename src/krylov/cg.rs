@@ -91,7 +91,7 @@ fn breakdown(what: &str, value: f64) -> StopReason {
 
 /// Collective: [`Error::Config`] on every rank unless the operator and the preconditioner are
 /// symmetric on every rank (the operator's check may be local to a rank's block).
-fn require_symmetric(comm: &Comm, a: &dyn LinearOperator, m: &dyn Preconditioner) -> Result<()> {
+pub fn require_symmetric(comm: &Comm, a: &dyn LinearOperator, m: &dyn Preconditioner) -> Result<()> {
     let local = [i32::from(a.is_symmetric()), i32::from(m.is_symmetric())];
     let mut all = [0i32; 2];
     comm.world()

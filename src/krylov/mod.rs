@@ -16,7 +16,7 @@ mod gmres;
 mod monitor;
 
 pub use bicgstab::{bicgstab, Bicgstab};
-pub use cg::{cg, Cg};
+pub use cg::{cg, require_symmetric, Cg};
 pub use gmres::{fgmres, gmres, Gmres};
 pub use monitor::Monitor;
 

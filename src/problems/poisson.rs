@@ -14,7 +14,7 @@ use crate::krylov::SolveStats;
 use crate::linalg::{DistMatrix, DistVector};
 use crate::partition::{point_numbering, Method, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData};
-use crate::solver::{CoarseKind, SolverConfig};
+use crate::solver::{CoarseKind, NeumannFn, SolverConfig, SolverInputs};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -209,20 +209,26 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         );
     }
     let t0 = Instant::now();
-    let mut pc = match &fem_dirichlet {
-        // GenEO's local eigenproblems need each subdomain's Neumann matrix: from the elements
-        // for FEM; FD has none and gets the algebraic splitting of its matrix in `build_pc`.
+    // GenEO's local eigenproblems need each subdomain's Neumann matrix: from the elements for
+    // FEM; FD has none and gets the algebraic splitting of its matrix.
+    let source = match &fem_dirichlet {
         Some(dirichlet) if p.solver.pc.coarse.space == CoarseKind::Geneo => {
             let numbering = point_numbering(&mesh, &part);
-            let source = SubdomainNeumann::new(comm, &mesh, &data, &numbering, dirichlet);
-            p.solver
-                .build_pc_with(comm, a, Some(&|rows: &[u64]| source.matrix(rows)))?
+            Some(SubdomainNeumann::new(comm, &mesh, &data, &numbering, dirichlet))
         }
-        _ => p.solver.build_pc(comm, a)?,
+        _ => None,
     };
+    let neumann = |rows: &[u64]| match &source {
+        Some(s) => s.matrix(rows),
+        None => Err(Error::input("no element Neumann matrices")),
+    };
+    let inputs = SolverInputs {
+        neumann: source.is_some().then_some(&neumann as NeumannFn),
+    };
+    let mut solver = p.solver.build(comm, a, &inputs)?;
     let pc_setup = t0.elapsed().as_secs_f64();
     let mut x = DistVector::zeros(a.layout());
-    let stats = p.solver.solve(comm, a, pc.as_mut(), &b, &mut x)?;
+    let stats = solver.solve(comm, a, &b, &mut x)?;
     let true_rel = relative_residual(comm, a, &b, &mut x);
     if comm.is_root() {
         tracing::info!(
@@ -268,8 +274,8 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         kappa_range,
         nonzeros,
         solver: p.solver.clone(),
-        preconditioner: pc.name(),
-        coarse_dimension: pc.coarse_dimension(),
+        preconditioner: solver.name(),
+        coarse_dimension: solver.coarse_dimension(),
         true_relative_residual: true_rel,
         output: p
             .out

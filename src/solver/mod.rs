@@ -1,12 +1,15 @@
 //! Linear solvers from a configuration: building the preconditioner a [`SolverConfig`] describes,
-//! dispatching its Krylov solve, and [`StepSolver`] for time loops. The configuration itself is
+//! dispatching its Krylov solve, and the solver layer ([`LinearSolver`], [`SolverConfig::build`]) that drivers and time loops hold. The configuration itself is
 //! one nested tree ([`config`]), read from the presets of `solvers/` ([`presets`]) and changed
 //! by `--set`, a run's `[solver]` table, the flat flags of old or in code ([`overrides`]), so an
 //! embedding program builds exactly the solver a preset describes.
 
 pub mod config;
+mod linear;
 pub mod overrides;
 pub mod presets;
+
+pub use linear::{KrylovSolver, LinearSolver, SolverInputs, SolverTimings};
 
 pub use config::{
     CoarseConfig, CoarseKind, Family, GeneoConfig, KeyDoc, KrylovConfig, KrylovKind, LocalConfig, PcConfig, PcKind,
@@ -168,47 +171,5 @@ impl SolverConfig {
             KrylovKind::Fgmres => fgmres(comm, a, pc, b, x, &opts),
             KrylovKind::Bicgstab => bicgstab(comm, a, pc, b, x, &opts),
         }
-    }
-}
-
-/// A solver reused by every step of a time loop: the preconditioner is built once for a fixed
-/// matrix, and iterations and time are accumulated for the run's report.
-pub struct StepSolver {
-    config: SolverConfig,
-    pc: Box<dyn Preconditioner>,
-    /// Krylov iterations over all solves.
-    pub iterations: u64,
-    /// Seconds spent solving.
-    pub seconds: f64,
-}
-
-impl StepSolver {
-    /// Collective: builds the preconditioner for `a`; CG with a non-symmetric preconditioner is
-    /// refused here, once, rather than at every step.
-    pub fn new(comm: &Comm, config: &SolverConfig, a: &DistMatrix) -> Result<StepSolver> {
-        let pc = config.build_pc(comm, a)?;
-        if config.krylov.method == KrylovKind::Cg && !pc.is_symmetric() {
-            return Err(Error::Config(format!(
-                "CG needs a symmetric preconditioner, but '{}' is not",
-                pc.name()
-            )));
-        }
-        Ok(StepSolver {
-            config: config.clone(),
-            pc,
-            iterations: 0,
-            seconds: 0.0,
-        })
-    }
-
-    /// Collective: solves `a x = b` from the current `x`. A solve that does not converge is an
-    /// [`Error::Solve`]; convergence is decided on reduced norms, so every rank returns the same.
-    pub fn solve(&mut self, comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<()> {
-        let start = std::time::Instant::now();
-        let stats = self.config.solve(comm, a, self.pc.as_mut(), b, x);
-        self.seconds += start.elapsed().as_secs_f64();
-        let stats = stats?;
-        self.iterations += stats.iterations as u64;
-        stats.ensure_converged().map(|_| ())
     }
 }
