@@ -215,17 +215,17 @@ impl Halo {
     /// Collective among neighbours: [`Halo::forward`] through `&self`, with buffers of its own
     /// (allocated per call): for set-up code that shares a plan it does not own, not for loops.
     pub fn forward_once(&self, comm: &Comm, data: &mut [f64]) {
-        self.clone_plan().forward(comm, data);
+        self.duplicate().forward(comm, data);
     }
 
     /// Collective among neighbours: [`Halo::reverse_add`] through `&self` (see
     /// [`Halo::forward_once`]).
     pub fn reverse_add_once(&self, comm: &Comm, data: &mut [f64]) {
-        self.clone_plan().reverse_add(comm, data);
+        self.duplicate().reverse_add(comm, data);
     }
 
-    /// The same plan with fresh buffers and zero statistics.
-    fn clone_plan(&self) -> Halo {
+    /// The same plan with buffers of its own and zero statistics (no communication).
+    pub fn duplicate(&self) -> Halo {
         Halo {
             peers: self.peers.clone(),
             send_idx: self.send_idx.clone(),

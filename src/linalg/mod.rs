@@ -5,11 +5,13 @@
 mod csr;
 mod local;
 mod matrix;
+mod null_space;
 mod op;
 mod vector;
 
 pub use csr::Csr;
 pub use local::{init_sequential, symbolic_setups, LocalSolver, LocalSolverKind, IC0_SHIFTS};
 pub use matrix::{owner_of, ownership_offsets, DistMatrix};
+pub use null_space::{NullSpace, Projected};
 pub use op::{Identity, Jacobi, LinearOperator, Preconditioner};
 pub use vector::DistVector;

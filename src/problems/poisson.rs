@@ -11,7 +11,7 @@ use crate::fd::{assemble_poisson_fd, FdSystem};
 use crate::fem::{assemble_poisson, FemSystem, SubdomainNeumann};
 use crate::io::Center;
 use crate::krylov::SolveStats;
-use crate::linalg::{DistMatrix, DistVector};
+use crate::linalg::{DistMatrix, DistVector, NullSpace};
 use crate::partition::{point_numbering, Method, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData};
 use crate::solver::{CoarseKind, NeumannFn, SolverConfig, SolverInputs};
@@ -89,8 +89,12 @@ pub struct PoissonSummary {
     pub coarse_dimension: Option<usize>,
     /// Iterations, stopping reason, residuals and history.
     pub stats: SolveStats,
-    /// Relative residual ‖b − Ax‖/‖b‖ recomputed after the solve.
+    /// Relative residual ‖b − Ax‖/‖b‖ recomputed after the solve (for a singular problem, of
+    /// the right-hand side's range part).
     pub true_relative_residual: f64,
+    /// The operator's null space, when it is singular (`"constants"`: Neumann everywhere; the
+    /// solution is then the one of zero mean, errors are measured up to the constant).
+    pub null_space: Option<&'static str>,
     /// Why the run failed (not converged, breakdown, values that are not finite), or `None`.
     /// A failed run writes no solution and the command line exits with status 1 after
     /// writing the report.
@@ -177,13 +181,10 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     };
     let nonzeros = comm.sum_u64((a.diag().nnz() + a.offd().nnz()) as u64);
     let unknowns = a.n_global();
-    if annihilates_constants(comm, a) {
-        return Err(Error::input(
-            "every boundary is Neumann (or Robin with alpha = 0): the Poisson operator is singular \
-             (u is determined only up to a constant); make at least one boundary Dirichlet or Robin \
-             with alpha > 0",
-        ));
-    }
+    // Neumann (or Robin α = 0) on every boundary: u is defined up to a constant. The solver
+    // projects the constants out (a source that does not balance the boundary fluxes is refused)
+    // and returns the solution of zero mean.
+    let mut null_space = annihilates_constants(comm, a).then(|| NullSpace::constants(comm, a.layout()));
     // Created before the solve, so a bad output path fails before the work, not after it.
     let center = if is_fd { Center::Cell } else { Center::Point };
     let t_out = Instant::now();
@@ -224,12 +225,17 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     };
     let inputs = SolverInputs {
         neumann: source.is_some().then_some(&neumann as NeumannFn),
+        null_space: null_space.as_ref(),
     };
     let mut solver = p.solver.build(comm, a, &inputs)?;
     let pc_setup = t0.elapsed().as_secs_f64();
     let mut x = DistVector::zeros(a.layout());
     let stats = solver.solve(comm, a, &b, &mut x)?;
-    let true_rel = relative_residual(comm, a, &b, &mut x);
+    let mut b_range = b.clone();
+    if let Some(n) = &mut null_space {
+        n.project(comm, &mut b_range); // what the solve aimed at
+    }
+    let true_rel = relative_residual(comm, a, &b_range, &mut x);
     if comm.is_root() {
         tracing::info!(
             "{:?} after {} iterations, relative residual {:.3e}",
@@ -246,10 +252,21 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
             )
         })
     });
+    // Up to a constant, the exact solution is matched by the shift of equal means at the unknowns.
+    let mut x_err = x.clone();
+    if null_space.is_some() && p.exact {
+        let points = match &system {
+            System::Fd(s) => &s.centres[..],
+            System::Fem(s) => &s.points[..s.dirichlet.len()],
+        };
+        let local: f64 = points.iter().map(|q| data.exact_value(q, 0.0)).sum();
+        let shift = comm.sum_f64(local) / unknowns as f64;
+        x_err.owned_mut().iter_mut().for_each(|v| *v += shift);
+    }
     let (error, h1) = match (&mut system, p.exact && failure.is_none()) {
-        (System::Fd(s), true) => (Some(s.errors(comm, &x, &data)), None),
+        (System::Fd(s), true) => (Some(s.errors(comm, &x_err, &data)), None),
         (System::Fem(s), true) => {
-            let (e, h1) = s.errors(comm, &x, &data, 0.0);
+            let (e, h1) = s.errors(comm, &x_err, &data, 0.0);
             (Some(e), Some(h1))
         }
         _ => (None, None),
@@ -277,6 +294,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         preconditioner: solver.name(),
         coarse_dimension: solver.coarse_dimension(),
         true_relative_residual: true_rel,
+        null_space: null_space.as_ref().map(|_| "constants"),
         output: p
             .out
             .as_ref()

@@ -8,9 +8,9 @@
 
 use super::{KrylovKind, NeumannFn, SolverConfig};
 use crate::comm::Comm;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::krylov::{require_symmetric, Bicgstab, Cg, Gmres, SolveStats, SolverOptions};
-use crate::linalg::{DistMatrix, DistVector, Preconditioner};
+use crate::linalg::{DistMatrix, DistVector, NullSpace, Preconditioner, Projected};
 use std::time::Instant;
 
 /// Everything besides the matrix that a solver may use, on every path (the same struct for a
@@ -20,7 +20,17 @@ pub struct SolverInputs<'a> {
     /// The subdomains' unassembled (Neumann) matrices from the discretization's elements, by
     /// subdomain rows (GenEO; FETI next). Without them GenEO splits the matrix algebraically.
     pub neumann: Option<NeumannFn<'a>>,
+    /// The null space of a singular matrix (the constants of a pure Neumann problem, or
+    /// vectors of an embedding code): solves project it out of the right-hand side (refusing
+    /// one that is not compatible), of every preconditioned residual and of the solution.
+    pub null_space: Option<&'a NullSpace>,
 }
+
+/// The largest `‖Nᵀ b‖ / ‖b‖` a right-hand side may have and still be taken as compatible with
+/// the null space (its component along it is then removed): discretizations of compatible data
+/// miss exact compatibility by their quadrature error, a source that violates it (a constant
+/// source with zero Neumann data) is off by order one.
+pub const COMPATIBILITY_TOLERANCE: f64 = 1e-2;
 
 /// Accumulated costs of a solver, for reports.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
@@ -79,6 +89,8 @@ pub struct KrylovSolver {
     pc: Box<dyn Preconditioner>,
     method: Method,
     timings: SolverTimings,
+    /// The null space with its work vectors (the projected right-hand side, `P r`).
+    null: Option<(NullSpace, DistVector, DistVector)>,
 }
 
 impl KrylovSolver {
@@ -87,7 +99,11 @@ impl KrylovSolver {
     pub fn new(comm: &Comm, config: &SolverConfig, a: &DistMatrix, inputs: &SolverInputs) -> Result<KrylovSolver> {
         let start = Instant::now();
         config.validate()?;
-        let pc = config.build_pc_with(comm, a, inputs.neumann)?;
+        // With the constants as null space every local block or coarse operator that holds a
+        // whole component would be singular: the preconditioner is built for the grounded
+        // matrix instead (same pattern, nonsingular, a rank-one change).
+        let grounded = inputs.null_space.filter(|n| n.is_constants()).map(|_| a.grounded());
+        let pc = config.build_pc_with(comm, grounded.as_ref().unwrap_or(a), inputs.neumann)?;
         if config.krylov.method == KrylovKind::Cg {
             require_symmetric(comm, a, pc.as_ref())?;
         }
@@ -106,6 +122,9 @@ impl KrylovSolver {
                 setup: comm.max_f64(start.elapsed().as_secs_f64()),
                 ..SolverTimings::default()
             },
+            null: inputs
+                .null_space
+                .map(|n| (n.clone(), DistVector::zeros(a.layout()), DistVector::zeros(a.layout()))),
         })
     }
 
@@ -120,22 +139,64 @@ impl KrylovSolver {
     }
 }
 
+/// Collective: one solve with the Krylov method `method`.
+fn krylov_solve(
+    method: &mut Method,
+    comm: &Comm,
+    a: &DistMatrix,
+    pc: &mut dyn Preconditioner,
+    b: &DistVector,
+    x: &mut DistVector,
+    opts: &SolverOptions,
+) -> Result<SolveStats> {
+    match method {
+        Method::Cg(m) => m.solve(comm, a, pc, b, x, opts),
+        Method::Gmres(m) => m.solve(comm, a, pc, b, x, opts),
+        Method::Bicgstab(m) => m.solve(comm, a, pc, b, x, opts),
+    }
+}
+
 impl LinearSolver for KrylovSolver {
     fn update(&mut self, comm: &Comm, a: &DistMatrix) -> Result<()> {
         let start = Instant::now();
-        self.pc.update(comm, a)?;
+        match &self.null {
+            Some((n, ..)) if n.is_constants() => self.pc.update(comm, &a.grounded())?,
+            _ => self.pc.update(comm, a)?,
+        }
         self.timings.updates += 1;
         self.timings.update += comm.max_f64(start.elapsed().as_secs_f64());
         Ok(())
     }
 
     fn solve(&mut self, comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<SolveStats> {
-        let (pc, opts) = (self.pc.as_mut(), &self.options);
-        let stats = match &mut self.method {
-            Method::Cg(m) => m.solve(comm, a, pc, b, x, opts),
-            Method::Gmres(m) => m.solve(comm, a, pc, b, x, opts),
-            Method::Bicgstab(m) => m.solve(comm, a, pc, b, x, opts),
-        }?;
+        let opts = &self.options;
+        let stats = match &mut self.null {
+            None => krylov_solve(&mut self.method, comm, a, self.pc.as_mut(), b, x, opts)?,
+            Some((null, b_range, scratch)) => {
+                let off = null.incompatibility(comm, b);
+                if off > COMPATIBILITY_TOLERANCE {
+                    return Err(Error::input(format!(
+                        "the right-hand side is not compatible with the operator's null space: its \
+                         component along it is {off:.2e} of its norm (at most {COMPATIBILITY_TOLERANCE:e}); \
+                         for a pure Neumann problem the source and the boundary fluxes must balance"
+                    )));
+                }
+                if comm.is_root() {
+                    tracing::info!("right-hand side: {off:.2e} of its norm along the null space, removed");
+                }
+                b_range.copy_from(b);
+                null.project(comm, b_range); // the range part of b
+                null.project(comm, x);
+                let mut pc = Projected {
+                    inner: self.pc.as_mut(),
+                    null_space: null,
+                    scratch,
+                };
+                let stats = krylov_solve(&mut self.method, comm, a, &mut pc, b_range, x, opts)?;
+                null.project(comm, x); // the solution orthogonal to the null space
+                stats
+            }
+        };
         self.timings.solves += 1;
         self.timings.iterations += stats.iterations as u64;
         self.timings.solve += stats.solve_seconds;

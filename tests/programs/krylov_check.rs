@@ -507,8 +507,72 @@ fn run(comm: &Comm) -> Result<(), String> {
     )?;
 
     workspaces_are_kept(comm, &lap, &mut jac_lap, &b_lap, &cd, &mut jac_cd, &b_cd, &opts)?;
+    null_space_from_vectors(comm)?;
     direct_comparison(comm)?;
     refusals(comm, &lap, &cd, &b_cd)
+}
+
+/// Collective: a singular operator (the graph Laplacian of the grid: Neumann everywhere) with
+/// its null space given as vectors, as an embedding code would: the solver layer solves a
+/// compatible system to its tolerance with a solution orthogonal to the null space, refuses an
+/// incompatible right-hand side, and linearly dependent null-space vectors are refused.
+fn null_space_from_vectors(comm: &Comm) -> Result<(), String> {
+    use ddkit::linalg::NullSpace;
+    use ddkit::solver::{SolverConfig, SolverInputs};
+    let (lo, hi) = block(comm, N * N);
+    let n64 = N as u64;
+    let mut t = Vec::new();
+    for g in lo..hi {
+        let (i, j) = (g % n64, g / n64);
+        for (ok, q) in [
+            (i > 0, g.wrapping_sub(1)),
+            (i + 1 < n64, g + 1),
+            (j > 0, g.wrapping_sub(n64)),
+            (j + 1 < n64, g + n64),
+        ] {
+            if ok {
+                let k = 0.5 * (kappa(g) + kappa(q));
+                t.extend([(g, g, k), (g, q, -k)]);
+            }
+        }
+    }
+    let a = DistMatrix::assemble(comm, (hi - lo) as usize, &t).map_err(|e| e.to_string())?;
+    let n_owned = a.layout().n_owned;
+    let ones = vec![1.0; n_owned];
+    let twice = vec![2.0; n_owned];
+    if NullSpace::from_vectors(comm, a.layout(), &[ones.clone(), twice]).is_ok() {
+        return Err("dependent null-space vectors were accepted".into());
+    }
+    let ns = NullSpace::from_vectors(comm, a.layout(), &[ones]).map_err(|e| e.to_string())?;
+    let cfg = SolverConfig::load("cg-jacobi").map_err(|e| e.to_string())?;
+    let inputs = SolverInputs {
+        null_space: Some(&ns),
+        ..SolverInputs::default()
+    };
+    let mut solver = cfg.build(comm, &a, &inputs).map_err(|e| e.to_string())?;
+    // A compatible right-hand side: pseudo-random with its mean removed, plus a rounding-level
+    // constant part (removed by the solver).
+    let mut b = DistVector::from_owned(a.layout(), &(lo..hi).map(|g| hash(g, 5)).collect::<Vec<_>>());
+    let mean = comm.sum_f64(b.owned().iter().sum()) / (N * N) as f64;
+    b.owned_mut().iter_mut().for_each(|v| *v -= mean - 1e-9);
+    let mut x = DistVector::zeros(a.layout());
+    let s = solver.solve(comm, &a, &b, &mut x).map_err(|e| e.to_string())?;
+    let sum = comm.sum_f64(x.owned().iter().sum());
+    let mut b_range = b.clone();
+    b_range.owned_mut().iter_mut().for_each(|v| *v -= 1e-9);
+    let res = true_residual(comm, &a, &b_range, &mut x);
+    let xn = x.norm2(comm);
+    if !s.converged() || res > 1e-7 || sum.abs() > 1e-10 * xn * (N as f64) {
+        return Err(format!(
+            "singular solve: {:?} after {} iterations, residual {res:e}, sum of x {sum:e}",
+            s.reason, s.iterations
+        ));
+    }
+    b.owned_mut().iter_mut().for_each(|v| *v += 1.0);
+    match solver.solve(comm, &a, &b, &mut x) {
+        Err(e) if e.to_string().contains("not compatible") => Ok(()),
+        other => Err(format!("an incompatible right-hand side gave {other:?}")),
+    }
 }
 
 /// Counts heap allocations, to check that a Krylov solver kept between solves allocates nothing
