@@ -53,7 +53,7 @@ impl NullSpace {
                 w.axpy(-c, q);
             }
             let norm = w.norm2(comm);
-            if !(norm > 1e-10 * scale) {
+            if norm.is_nan() || norm <= 1e-10 * scale {
                 return Err(Error::input(format!(
                     "null-space vector {k} is zero or depends linearly on the ones before it"
                 )));
