@@ -218,12 +218,6 @@ impl Halo {
         self.duplicate().forward(comm, data);
     }
 
-    /// Collective among neighbours: [`Halo::reverse_add`] through `&self` (see
-    /// [`Halo::forward_once`]).
-    pub fn reverse_add_once(&self, comm: &Comm, data: &mut [f64]) {
-        self.duplicate().reverse_add(comm, data);
-    }
-
     /// The same plan with buffers of its own and zero statistics (no communication).
     pub fn duplicate(&self) -> Halo {
         Halo {
