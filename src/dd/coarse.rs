@@ -24,10 +24,10 @@
 //! rows, as a product with `A` per coarse column would be (that took 3.5 s for the 1896 GenEO
 //! columns of 256 subdomains of 16² cells on 2 ranks; this takes 0.07 s).
 //!
-//! **The coarse solve is redundant**: `E` (sparse: column `c` couples only the columns whose
-//! supports touch that of `c`) is gathered whole on every rank and factorized there by the
-//! sparse Cholesky factorization of the subdomain solves ([`LocalSolver`], fill-reducing
-//! ordering), so each coarse solve needs one allgather (each rank's partial `Zᵀ r` over its owned
+//! **The coarse solve is redundant** ([`RedundantSolve`], the piece FETI's coarse problems
+//! share): `E` (sparse: column `c` couples only the columns whose supports touch that of `c`)
+//! is gathered whole on every rank and factorized there by the sparse Cholesky factorization of
+//! the subdomain solves (fill-reducing ordering), so each coarse solve needs one allgather (each rank's partial `Zᵀ r` over its owned
 //! rows, per column touching them; added up by column in rank order) and no other
 //! communication. This is the choice for the rank counts ddkit runs on: the coarse problem is
 //! tiny next to the subdomain problems (1143 GDSW columns for 256 subdomains in 2D), and a
@@ -38,20 +38,18 @@
 
 use super::gdsw::{gdsw_space, GdswSpace};
 use super::operator::RowsOfA;
+use super::redundant::{RedundantSolve, REDUNDANT_MAX};
 use super::{Decomposition, Subdomain};
+use crate::comm::Comm;
 use crate::comm::SparseRow;
-use crate::comm::{displacements, Comm};
 use crate::error::{Error, Result};
-use crate::linalg::{Csr, DistMatrix, LocalSolver, LocalSolverKind};
-use mpi::datatype::PartitionMut;
-use mpi::traits::*;
+use crate::linalg::{Csr, DistMatrix};
 use std::time::Instant;
 
-/// The largest coarse dimension solved redundantly on every rank. At this size `E` has about
-/// 5·10⁶ entries (a hundred per column for GenEO with ~10 vectors per subdomain in 2D): 80 MB
-/// gathered on every rank plus its sparse factor; beyond it a coarse solve distributed over a
-/// subset of the ranks would take over (not implemented: larger spaces are refused).
-pub const REDUNDANT_COARSE_MAX: usize = 50_000;
+/// The largest coarse dimension solved redundantly on every rank ([`REDUNDANT_MAX`]); beyond it
+/// a coarse solve distributed over a subset of the ranks would take over (not implemented:
+/// larger spaces are refused).
+pub const REDUNDANT_COARSE_MAX: usize = REDUNDANT_MAX;
 
 /// One subdomain's pieces of coarse columns: vectors on its rows, each with its column of `Z`.
 #[derive(Clone, Debug, Default)]
@@ -81,22 +79,13 @@ pub struct CoarseSpace {
     w: Csr,
     /// The coarse columns with an entry of `Z` or `W` on this rank's owned rows, ascending.
     held: Vec<usize>,
-    /// Columns held per rank and their displacements (for the allgather of partial sums).
-    counts: Vec<i32>,
-    displs: Vec<i32>,
-    /// The columns held by every rank, concatenated in rank order (the gathered entries' columns).
-    gathered_ids: Vec<u32>,
-    /// The sparse Cholesky factorization of `E`.
-    factor: LocalSolver,
-    /// Stored entries of `E` (both triangles).
-    e_nnz: usize,
-    /// This rank's partial sums per held column, and everyone's.
+    /// `E = Zᵀ A Z`, factorized on every rank.
+    e: RedundantSolve,
+    /// This rank's partial sums per held column.
     mine: Vec<f64>,
     /// This rank's partial `Zᵀ r` of the last [`CoarseSpace::deflate`], per held column.
     zt_r: Vec<f64>,
-    gathered: Vec<f64>,
-    /// A coarse vector, whole, and its entries at the held columns.
-    y: Vec<f64>,
+    /// The coarse solution at the held columns.
     y_held: Vec<f64>,
     setup_seconds: f64,
 }
@@ -180,12 +169,8 @@ impl CoarseSpace {
         comm.agree(
             check_shape(subs, &pieces, n_coarse).map_err(|m| Error::input(format!("coarse space '{name}': {m}"))),
         )?;
-        if n_coarse > REDUNDANT_COARSE_MAX {
-            return comm.agree(Err(Error::Config(format!(
-                "coarse space '{name}' has dimension {n_coarse}, above the {REDUNDANT_COARSE_MAX} that the redundant \
-                 coarse solve handles (a distributed coarse solve is not implemented)"
-            ))));
-        }
+        RedundantSolve::check_dimension(comm, n_coarse, &format!("coarse space '{name}'"))?;
+        let what = format!("coarse space '{name}': E = Zᵀ A Z (linearly dependent coarse vectors, or A not SPD?)");
         let mut has_piece = vec![false; n_coarse];
         pieces
             .iter()
@@ -214,27 +199,13 @@ impl CoarseSpace {
         z.truncate(decomposition.ext_layout.n_owned);
         z.iter_mut().for_each(merge_keys);
         let w = RowsOfA::new(comm, a)?.times_rows(comm, &z, n_coarse);
-        let e = assemble(comm, &z, &w, n_coarse);
-        // Every rank factors the same E, so they succeed or fail together; agree all the same.
-        let factor = LocalSolver::new(&e, LocalSolverKind::Cholesky).map_err(|_| {
-            Error::Config(format!(
-                "coarse space '{name}': E = Zᵀ A Z (dimension {n_coarse}) is not positive definite (linearly \
-                 dependent coarse vectors, or A not SPD)"
-            ))
-        });
-        let factor = comm.agree(factor)?;
         let mut touched = vec![false; n_coarse];
         z.iter()
             .chain(&w)
             .flatten()
             .for_each(|&(c, _)| touched[c as usize] = true);
         let held: Vec<usize> = (0..n_coarse).filter(|&c| touched[c]).collect();
-        let gathered_ids: Vec<u32> = comm.all_gather_v(&held.iter().map(|&c| c as u32).collect::<Vec<_>>());
-        let counts: Vec<i32> = comm
-            .all_gather_u64(held.len() as u64)
-            .iter()
-            .map(|&c| c as i32)
-            .collect();
+        let e = RedundantSolve::new(comm, n_coarse, &product_share(&z, &w, n_coarse), &held, &what)?;
         let mut slot = vec![u32::MAX; n_coarse];
         held.iter().enumerate().for_each(|(k, &c)| slot[c] = k as u32);
         let local = |rows: &[SparseRow]| -> Csr {
@@ -256,13 +227,7 @@ impl CoarseSpace {
             zt_r: vec![0.0; held.len()],
             y_held: vec![0.0; held.len()],
             held,
-            displs: displacements(&counts),
-            counts,
-            gathered: vec![0.0; gathered_ids.len()],
-            gathered_ids,
-            e_nnz: e.nnz(),
-            factor,
-            y: vec![0.0; n_coarse],
+            e,
             setup_seconds: comm.max_f64(start.elapsed().as_secs_f64()),
         })
     }
@@ -320,17 +285,9 @@ impl CoarseSpace {
         if let Some(v) = v {
             self.w.spmv_transpose_add(-1.0, v, &mut self.mine);
         }
-        {
-            let mut part = PartitionMut::new(&mut self.gathered[..], &self.counts[..], &self.displs[..]);
-            comm.world().all_gather_varcount_into(&self.mine[..], &mut part);
-        }
-        self.y.iter_mut().for_each(|x| *x = 0.0);
-        for (&c, g) in self.gathered_ids.iter().zip(&self.gathered) {
-            self.y[c as usize] += g;
-        }
-        self.factor.solve_in_place(&mut self.y);
+        let y = self.e.solve(comm, &self.mine);
         for (yh, &c) in self.y_held.iter_mut().zip(&self.held) {
-            *yh = self.y[c];
+            *yh = y[c];
         }
     }
 
@@ -391,7 +348,6 @@ impl CoarseSpace {
             })
             .collect();
         let w = RowsOfA::new(comm, a)?.times_rows(comm, &z, self.n_coarse);
-        let e = assemble(comm, &z, &w, self.n_coarse);
         let mut slot = vec![u32::MAX; self.n_coarse];
         self.held.iter().enumerate().for_each(|(k, &c)| slot[c] = k as u32);
         let outside = w.iter().flatten().any(|&(c, _)| slot[c as usize] == u32::MAX);
@@ -401,20 +357,18 @@ impl CoarseSpace {
             .flat_map(|(i, r)| r.iter().map(move |&(c, x)| (i as u32, c, x)))
             .map(|(i, c, x)| (i, slot[c as usize], x))
             .collect();
-        let refactored = if outside {
+        // A Z reaching new columns means A's pattern changed: the same decision on every rank
+        // (agreed) before the collective refactorization.
+        comm.agree(if outside {
             Err(Error::input(
                 "coarse space update: A Z reaches new columns (the pattern of A changed): build it anew",
             ))
         } else {
-            self.w = Csr::from_triplets(w.len(), self.held.len(), &triplets);
-            self.e_nnz = e.nnz();
-            // Every rank refactors the same E; a pattern change falls back to a new factorization.
-            match self.factor.refactor(&e) {
-                Ok(()) => Ok(()),
-                Err(_) => LocalSolver::new(&e, LocalSolverKind::Cholesky).map(|f| self.factor = f),
-            }
-        };
-        comm.agree(refactored)?;
+            Ok(())
+        })?;
+        self.w = Csr::from_triplets(w.len(), self.held.len(), &triplets);
+        let what = format!("coarse space '{}': E = Zᵀ A Z", self.name);
+        self.e.refactor(comm, &product_share(&z, &w, self.n_coarse), &what)?;
         self.setup_seconds = comm.max_f64(start.elapsed().as_secs_f64());
         Ok(())
     }
@@ -436,7 +390,7 @@ impl CoarseSpace {
 
     /// Stored entries of `E = Zᵀ A Z` (both triangles) and of its Cholesky factor.
     pub fn operator_nnz(&self) -> (usize, usize) {
-        (self.e_nnz, self.factor.nnz_factor())
+        self.e.nnz()
     }
 
     /// Seconds of set-up (assembly and factorization of `E`), the maximum over ranks.
@@ -445,16 +399,16 @@ impl CoarseSpace {
     }
 }
 
-/// Collective: `E = Zᵀ A Z = Zᵀ W`, whole on every rank (both triangles), from `Z` and `W`
-/// on the owned rows: this rank's share `Σ_i z_iᵀ w_i`, column by column of `Z`, goes to every
-/// rank as triplets, summed in rank order.
-fn assemble(comm: &Comm, z: &[SparseRow], w: &[SparseRow], n: usize) -> Csr {
+/// This rank's share of `E = Zᵀ A Z = Zᵀ W` from `Z` and `W` on its owned rows,
+/// `Σ_i z_iᵀ w_i` column by column of `Z`, as triplets (summed over the ranks by
+/// [`RedundantSolve`]).
+fn product_share(z: &[SparseRow], w: &[SparseRow], n: usize) -> Vec<(u32, u32, f64)> {
     let mut by_column: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
     for (i, row) in z.iter().enumerate() {
         row.iter().for_each(|&(c, x)| by_column[c as usize].push((i as u32, x)));
     }
     let (mut acc, mut mark, mut touched) = (vec![0.0; n], vec![false; n], Vec::new());
-    let (mut rows, mut cols, mut vals) = (Vec::new(), Vec::new(), Vec::new());
+    let mut share = Vec::new();
     for (c, entries) in by_column.iter().enumerate() {
         for &(i, x) in entries {
             for &(d, y) in &w[i as usize] {
@@ -469,23 +423,10 @@ fn assemble(comm: &Comm, z: &[SparseRow], w: &[SparseRow], n: usize) -> Csr {
         touched.sort_unstable();
         for d in touched.drain(..) {
             mark[d] = false;
-            rows.push(c as u32);
-            cols.push(d as u32);
-            vals.push(std::mem::take(&mut acc[d]));
+            share.push((c as u32, d as u32, std::mem::take(&mut acc[d])));
         }
     }
-    let (rows, cols, vals) = (
-        comm.all_gather_v(&rows),
-        comm.all_gather_v(&cols),
-        comm.all_gather_v(&vals),
-    );
-    let triplets: Vec<(u32, u32, f64)> = rows
-        .into_iter()
-        .zip(cols)
-        .zip(vals)
-        .map(|((r, c), v)| (r, c, v))
-        .collect();
-    Csr::from_triplets(n, n, &triplets)
+    share
 }
 
 /// Checks that there is one set of pieces per subdomain, each piece on the subdomain's rows with

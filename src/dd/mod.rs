@@ -24,6 +24,7 @@ mod gdsw;
 mod geneo;
 mod operator;
 mod overlap;
+mod redundant;
 mod schwarz;
 mod two_level;
 
@@ -32,5 +33,6 @@ pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, Coar
 pub use decomposition::{Decomposition, Subdomain, SubdomainSplit};
 pub use gdsw::{gdsw_pieces, gdsw_space, GdswBasis, GdswPiece, GdswSpace};
 pub use geneo::{geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};
+pub use redundant::{RedundantSolve, REDUNDANT_MAX};
 pub use schwarz::{Schwarz, SchwarzVariant};
 pub use two_level::{Combination, TwoLevel};
