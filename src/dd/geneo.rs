@@ -33,6 +33,7 @@
 
 use super::eigen::{largest_eigenpairs, symmetric_eigen, BlockKrylov, Target};
 use super::Subdomain;
+use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, LocalSolver, LocalSolverKind};
 use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
@@ -121,6 +122,32 @@ pub fn geneo_basis(sub: &Subdomain, opts: &GeneoOptions) -> Result<GeneoBasis> {
         Error::input("GenEO needs the subdomains' Neumann matrices (attach_neumann or attach_algebraic_neumann)")
     })?;
     geneo_eigenproblem(neumann, &sub.matrix, &sub.pou, opts)
+}
+
+/// Collective: the GenEO vectors of every subdomain of `decomposition` (which must hold its
+/// Neumann matrices), and a name for reports with the Neumann matrices' `source`, the vectors
+/// kept per subdomain (fewest, most, total) and the largest eigen-residual.
+pub fn geneo_bases(
+    comm: &Comm,
+    decomposition: &super::Decomposition,
+    opts: &GeneoOptions,
+    source: &str,
+) -> Result<(Vec<Vec<Vec<f64>>>, String)> {
+    let bases: Result<Vec<GeneoBasis>> = decomposition.subdomains.iter().map(|s| geneo_basis(s, opts)).collect();
+    let bases = comm.agree(bases)?;
+    let kept: Vec<u64> = bases.iter().map(|b| b.vectors.len() as u64).collect();
+    let residual = bases
+        .iter()
+        .flat_map(|b| b.residuals.iter().copied())
+        .fold(0.0, f64::max);
+    let name = format!(
+        "geneo ({source}; {} to {} vectors per subdomain, {} in all; eigen-residuals <= {:.1e})",
+        -comm.max_f64(-(kept.iter().copied().min().unwrap_or(0) as f64)),
+        comm.max_f64(kept.iter().copied().max().unwrap_or(0) as f64),
+        comm.sum_u64(kept.iter().sum()),
+        comm.max_f64(residual)
+    );
+    Ok((bases.into_iter().map(|b| b.vectors).collect(), name))
 }
 
 /// The GenEO basis of the pencil (`neumann`, `D matrix D`) with `D = diag(pou)`: all three in

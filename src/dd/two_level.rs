@@ -59,11 +59,17 @@ impl Combination {
     }
 }
 
+/// How a two-level preconditioner recomputes its coarse space from new matrix values (and its
+/// updated one-level part) on a numeric update, instead of keeping the basis.
+pub type CoarseRebuild<P> = Box<dyn FnMut(&Comm, &DistMatrix, &mut P) -> Result<CoarseSpace>>;
+
 /// A two-level preconditioner: the one-level `one` and the coarse correction, combined.
 pub struct TwoLevel<P: Preconditioner = Schwarz> {
     one: P,
     coarse: CoarseSpace,
     combination: Combination,
+    /// Set when an update must recompute the basis (else `W` and `E` are recomputed for it).
+    rebuild: Option<CoarseRebuild<P>>,
     /// Work vectors over `A`'s layout (inputs and outputs of `M₁⁻¹`) and on the owned rows.
     w: DistVector,
     v: DistVector,
@@ -111,7 +117,15 @@ impl<P: Preconditioner> TwoLevel<P> {
             w: DistVector::zeros(a.layout()),
             v: DistVector::zeros(a.layout()),
             q: vec![0.0; a.layout().n_owned],
+            rebuild: None,
         }
+    }
+
+    /// Makes numeric updates recompute the coarse space with `rebuild` (from the new values and
+    /// the updated one-level part) instead of keeping its basis.
+    pub fn rebuild_on_update(mut self, rebuild: CoarseRebuild<P>) -> Self {
+        self.rebuild = Some(rebuild);
+        self
     }
 
     /// The coarse space.
@@ -154,7 +168,13 @@ impl<P: Preconditioner> Preconditioner for TwoLevel<P> {
 
     fn update(&mut self, comm: &Comm, a: &DistMatrix) -> Result<()> {
         self.one.update(comm, a)?;
-        self.coarse.update(comm, a) // same basis Z, new E = Zᵀ A Z
+        match &mut self.rebuild {
+            Some(rebuild) => {
+                self.coarse = rebuild(comm, a, &mut self.one)?; // a new basis for the new values
+                Ok(())
+            }
+            None => self.coarse.update(comm, a), // same basis Z, new E = Zᵀ A Z
+        }
     }
 
     fn is_symmetric(&self) -> bool {

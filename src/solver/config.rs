@@ -271,6 +271,11 @@ config_table! {
         /// How the coarse correction joins the one-level part (only additive and balanced are
         /// symmetric, for CG).
         combination: Combination = Combination::Balanced,
+        /// On a numeric update (new matrix values, same pattern), recompute the coarse basis from
+        /// the new values — the GDSW functions, or GenEO's eigenvectors on the algebraic
+        /// splitting — instead of keeping it (keeping is exact for Nicolaides and an
+        /// approximation otherwise).
+        update_basis: bool = false,
         /// The GenEO eigenvectors kept per subdomain.
         geneo: GeneoConfig,
     }
@@ -389,6 +394,11 @@ impl SolverConfig {
             Some(format!(
                 "it applies to Schwarz preconditioners only (pc = {})",
                 lower(pc)
+            ))
+        } else if under("pc.coarse.update-basis") && matches!(coarse, CoarseKind::None | CoarseKind::Nicolaides) {
+            Some(format!(
+                "the {} coarse space has no value-dependent basis to recompute",
+                coarse.name()
             ))
         } else if under("pc.coarse.combination") && coarse == CoarseKind::None {
             Some("it applies to a coarse space only (coarse = none)".into())

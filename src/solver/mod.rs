@@ -18,7 +18,7 @@ pub use config::{
 pub use overrides::{Overrides, Setting, FLAT_KEYS};
 
 use crate::comm::Comm;
-use crate::dd::{geneo_basis, GeneoBasis, GeneoOptions, Schwarz, SchwarzVariant, TwoLevel};
+use crate::dd::{geneo_bases, CoarseSpace, GeneoOptions, Schwarz, SchwarzVariant, TwoLevel};
 use crate::error::{Error, Result};
 use crate::krylov::{bicgstab, cg, fgmres, gmres, SolveStats};
 use crate::linalg::{DistMatrix, DistVector, Identity, Jacobi, Preconditioner};
@@ -86,7 +86,16 @@ impl SolverConfig {
         Ok(match self.pc.coarse.space {
             CoarseKind::None => Box::new(one),
             CoarseKind::Nicolaides => Box::new(TwoLevel::nicolaides(comm, a, one, self.pc.coarse.combination)?),
-            CoarseKind::Gdsw => Box::new(TwoLevel::gdsw(comm, a, one, self.pc.coarse.combination)?),
+            CoarseKind::Gdsw => {
+                let two = TwoLevel::gdsw(comm, a, one, self.pc.coarse.combination)?;
+                Box::new(match self.pc.coarse.update_basis {
+                    // The GDSW functions are extensions by the updated subdomain matrices.
+                    true => two.rebuild_on_update(Box::new(|comm: &Comm, a: &DistMatrix, one: &mut Schwarz| {
+                        CoarseSpace::gdsw(comm, a, one.decomposition())
+                    })),
+                    false => two,
+                })
+            }
             CoarseKind::Geneo => {
                 // The discretization's element matrices when it has them; otherwise the
                 // algebraic splitting of a diagonally dominant `a` (FD, embedded matrices).
@@ -108,50 +117,41 @@ impl SolverConfig {
                         "algebraic Neumann matrices"
                     }
                 };
-                let (bases, name) = self.geneo_bases(comm, &one, source)?;
-                Box::new(TwoLevel::with_basis(
-                    comm,
-                    a,
-                    one,
-                    bases,
-                    &name,
-                    self.pc.coarse.combination,
-                )?)
+                let opts = self.geneo_options()?;
+                let (bases, name) = geneo_bases(comm, one.decomposition(), &opts, source)?;
+                let two = TwoLevel::with_basis(comm, a, one, bases, &name, self.pc.coarse.combination)?;
+                match (self.pc.coarse.update_basis, neumann.is_some()) {
+                    (true, false) => Box::new(two.rebuild_on_update(Box::new(
+                        move |comm: &Comm, a: &DistMatrix, one: &mut Schwarz| {
+                            one.attach_algebraic_neumann(comm, a)?; // the splitting of the new values
+                            let (bases, name) = geneo_bases(comm, one.decomposition(), &opts, source)?;
+                            CoarseSpace::new(comm, a, one.decomposition(), bases, &name)
+                        },
+                    ))),
+                    (true, true) => {
+                        if comm.is_root() {
+                            tracing::warn!(
+                                "pc.coarse.update-basis: the element Neumann matrices come from the \
+                                 discretization, which an update does not see; the GenEO basis is kept"
+                            );
+                        }
+                        Box::new(two)
+                    }
+                    (false, _) => Box::new(two),
+                }
             }
         })
     }
 
-    /// Collective: the GenEO vectors of every subdomain of `one`, and a name for reports with the
-    /// Neumann matrices' `source`, the vectors kept per subdomain (fewest, most, total) and the
-    /// largest eigen-residual.
-    fn geneo_bases(&self, comm: &Comm, one: &Schwarz, source: &str) -> Result<(Vec<Vec<Vec<f64>>>, String)> {
+    /// The GenEO options of this configuration (validated).
+    fn geneo_options(&self) -> Result<GeneoOptions> {
         self.validate()?;
         let geneo = &self.pc.coarse.geneo;
-        let opts = GeneoOptions {
+        Ok(GeneoOptions {
             nev: (geneo.nev > 0).then_some(geneo.nev),
             threshold: (geneo.nev == 0).then_some(geneo.threshold),
             ..GeneoOptions::default()
-        };
-        let bases: Result<Vec<GeneoBasis>> = one
-            .decomposition()
-            .subdomains
-            .iter()
-            .map(|s| geneo_basis(s, &opts))
-            .collect();
-        let bases = comm.agree(bases)?;
-        let kept: Vec<u64> = bases.iter().map(|b| b.vectors.len() as u64).collect();
-        let residual = bases
-            .iter()
-            .flat_map(|b| b.residuals.iter().copied())
-            .fold(0.0, f64::max);
-        let name = format!(
-            "geneo ({source}; {} to {} vectors per subdomain, {} in all; eigen-residuals <= {:.1e})",
-            -comm.max_f64(-(kept.iter().copied().min().unwrap_or(0) as f64)),
-            comm.max_f64(kept.iter().copied().max().unwrap_or(0) as f64),
-            comm.sum_u64(kept.iter().sum()),
-            comm.max_f64(residual)
-        );
-        Ok((bases.into_iter().map(|b| b.vectors).collect(), name))
+        })
     }
 
     /// Collective: solves `a x = b` with the configured method (x holds the initial guess).
