@@ -448,6 +448,7 @@ mod tests {
                 "pc.local.solver",
                 "pc.coarse.space",
                 "pc.coarse.combination",
+                "pc.coarse.update-basis",
                 "pc.coarse.geneo.threshold",
                 "pc.coarse.geneo.nev",
             ]

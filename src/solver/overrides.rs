@@ -25,6 +25,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("local-solver", "pc.local.solver"),
     ("coarse", "pc.coarse.space"),
     ("coarse-combination", "pc.coarse.combination"),
+    ("coarse-update-basis", "pc.coarse.update-basis"),
     ("geneo-threshold", "pc.coarse.geneo.threshold"),
     ("geneo-nev", "pc.coarse.geneo.nev"),
 ];
