@@ -205,6 +205,8 @@ fn the_old_flags_still_set_every_key() {
             "0.25",
             "--geneo-nev",
             "2",
+            "--coarse-update-basis",
+            "true",
             "--record-history",
             "false",
         ],
@@ -218,7 +220,7 @@ fn the_old_flags_still_set_every_key() {
                    "record-history": false},
         "pc": {"type": "ras", "overlap": 2, "subdomains-per-rank": 3, "subdomain-split": "contiguous",
                "local": {"solver": "lu"},
-               "coarse": {"space": "nicolaides", "combination": "a-def1",
+               "coarse": {"space": "nicolaides", "combination": "a-def1", "update-basis": true,
                           "geneo": {"threshold": 0.25, "nev": 2}}}
     });
     assert_eq!(s, &expect);
