@@ -226,25 +226,6 @@ fn spawn(cmd: &[String], dir: &Path) -> Child {
         .expect("spawn")
 }
 
-/// The `checkpoint_check` processes whose parent is `parent` (the ranks under mpirun).
-fn ranks_of(parent: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        let Some((head, tail)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
-        // The kernel keeps 15 characters of the name.
-        if ppid == Some(parent) && head.ends_with("(checkpoint_chec") {
-            out.extend(head.split_whitespace().next().and_then(|p| p.parse::<u32>().ok()));
-        }
-    }
-    out
-}
-
 /// Waits for the first checkpoint, so delays count from the writes, not from MPI's start-up.
 fn wait_for(child: &mut Child, path: &Path) {
     let start = Instant::now();
@@ -295,7 +276,7 @@ fn a_kill_while_writing_a_checkpoint_leaves_the_previous_one_readable() {
         if np == 1 {
             child.kill().expect("SIGKILL");
         } else {
-            let ranks = ranks_of(child.id());
+            let ranks = common::child_processes(child.id(), "checkpoint_check");
             assert_eq!(ranks.len(), 2, "ranks of mpirun {}: {ranks:?}", child.id());
             let status = Command::new("kill")
                 .arg("-KILL")

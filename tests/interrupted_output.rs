@@ -234,26 +234,6 @@ fn a_killed_singleton_leaves_registered_snapshots_only() {
     );
 }
 
-/// The `ddkit` processes whose parent is `parent` (Open MPI gives each rank its own process
-/// group, so killing mpirun's group would not reach them).
-fn children(parent: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid ...": comm may hold spaces, so split after its last ')'.
-        let Some((head, tail)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(parent) && head.ends_with("(ddkit") {
-            out.extend(head.split_whitespace().next().and_then(|p| p.parse::<u32>().ok()));
-        }
-    }
-    out
-}
-
 #[test]
 fn killed_ranks_of_a_two_rank_run_leave_registered_snapshots_only() {
     let mut left = Vec::new();
@@ -265,7 +245,7 @@ fn killed_ranks_of_a_two_rank_run_leave_registered_snapshots_only() {
         let mut mpirun = spawn(&cmd, &dir);
         wait_for_output(&mut mpirun, &out.join("heat.xdmf"));
         std::thread::sleep(Duration::from_secs_f64(*d));
-        let ranks = children(mpirun.id());
+        let ranks = common::child_processes(mpirun.id(), "ddkit");
         assert_eq!(ranks.len(), 2, "rank processes of mpirun {}: {ranks:?}", mpirun.id());
         // Both ranks at once, as a scheduler ending a job does.
         let status = Command::new("kill")

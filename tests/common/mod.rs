@@ -184,3 +184,25 @@ pub fn poisson_report(np: usize, fixed: &[&str], args: &[&str], dir: &Path, tag:
 pub fn orders(errors: &[f64]) -> Vec<f64> {
     errors.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
 }
+
+/// The processes whose parent is `parent` and whose name starts with `name` (the kernel keeps
+/// 15 characters of it): the ranks under an `mpirun`. Open MPI gives each rank its own process
+/// group, so a test that kills ranks must find them here rather than signal mpirun's group.
+pub fn child_processes(parent: u32, name: &str) -> Vec<u32> {
+    let short: String = name.chars().take(15).collect();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after its last ')'.
+        let Some((head, tail)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent) && head.ends_with(&format!("({short}")) {
+            out.extend(head.split_whitespace().next().and_then(|p| p.parse::<u32>().ok()));
+        }
+    }
+    out
+}
