@@ -10,18 +10,19 @@ use crate::mesh::structured::parse_grid;
 use crate::mesh::Adjacency;
 use crate::partition::Method;
 use crate::pde::{BcKind, Exact};
-use crate::problems::heat::{self, Discretization, HeatParams, Scheme};
+use crate::problems::heat::{self, CheckpointParams, Discretization, HeatParams, Scheme};
 use crate::problems::poisson::{self, PoissonParams};
 use crate::problems::{load_mesh, partition_collective, MeshSource};
 use crate::solver::FLAT_KEYS;
+use crate::time::{DtSchedule, DEFAULT_MAX_STEPS};
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod solver_args;
 
-pub use solver_args::SolverArgs;
-use solver_args::{key_listing, SOLVER};
+use solver_args::{key_listing, HEAT_NOT_SOLVER, SOLVER};
+pub use solver_args::{HeatSolverArgs, SolverArgs};
 
 /// ddkit: domain-decomposition PDE solvers under MPI. Run with `mpirun -np N ddkit <command>`.
 #[derive(Parser, Debug)]
@@ -37,6 +38,7 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per run: the size of the options is no cost
 pub enum Command {
     /// Heat equation u_t = ∇·(κ∇u) + f, explicit or implicit (FD on --grid, P1/P2 on --mesh), with HDF5/XDMF output.
     Heat(HeatArgs),
@@ -141,10 +143,25 @@ pub struct HeatArgs {
     /// Time stepping: explicit (forward Euler), be or implicit (backward Euler), cn (Crank–Nicolson) [default: explicit].
     #[arg(long, value_name = "explicit|implicit|be|cn")]
     pub scheme: Option<String>,
-    /// Linear solver of implicit steps: preset and overrides.
+    /// Implicit schemes: steps as DT:N stretches, e.g. 1e-3:10,5e-4:20 (10 steps of 1e-3, then 20 of 5e-4); each change of dt updates the matrices' values and the solver numerically (instead of --steps, --dt, --t-final).
+    #[arg(long, value_name = "DT:N,DT:N,...")]
+    pub dt_schedule: Option<String>,
+    /// Write a checkpoint every N steps (and at the end of the run) to --checkpoint-dir [default: 0, none].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
+    pub checkpoint_every: Option<usize>,
+    /// Write a checkpoint every SECONDS of wall time (and at the end), decided by all ranks together.
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    pub checkpoint_interval: Option<f64>,
+    /// Directory of the checkpoint file checkpoint.h5 (alone: one checkpoint at the end) [default: OUT/checkpoints with --out and a cadence].
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue the run of this checkpoint from its step and time, on any number of ranks (the problem options must match; steps, t-final, output, solver and checkpoints may change).
+    #[arg(long, value_name = "FILE.h5")]
+    pub restart: Option<PathBuf>,
+    /// Linear solver of implicit steps: preset and overrides (GMRES's restart length is --set solver.krylov.restart=N here).
     #[command(flatten)]
     #[serde(skip)]
-    pub solver: SolverArgs,
+    pub solver: HeatSolverArgs,
     /// Print progress every 10% of the steps [default: true].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub progress: Option<bool>,
@@ -209,7 +226,11 @@ type SolverEntry = (String, toml::Value, String);
 /// without `--`, taken from its clap definition, so flags and keys cannot drift apart; the
 /// check is done here rather than by serde's `deny_unknown_fields`, which does not work with the
 /// `flatten`ed shared option groups.
-fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Path>) -> Result<(T, Vec<SolverEntry>)> {
+/// `own` lists the flat solver aliases that `T` uses as keys of its own (heat's `restart`).
+fn read_config<T: serde::de::DeserializeOwned + Default + Args>(
+    path: Option<&Path>,
+    own: &[&str],
+) -> Result<(T, Vec<SolverEntry>)> {
     let Some(path) = path else {
         return Ok((T::default(), Vec::new()));
     };
@@ -239,7 +260,7 @@ fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Pa
     }
     let solver_keys: Vec<String> = table
         .keys()
-        .filter(|k| *k == SOLVER || FLAT_KEYS.iter().any(|(f, _)| f == k))
+        .filter(|k| *k == SOLVER || (FLAT_KEYS.iter().any(|(f, _)| f == k) && !own.contains(&k.as_str())))
         .cloned()
         .collect();
     let mut entries = Vec::new();
@@ -427,11 +448,13 @@ pub struct Resolved<P> {
 
 /// Resolves heat options (flags over config) into parameters, the report path and warnings.
 pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
-    let (mut f, solver_file): (HeatArgs, _) = read_config(a.config.as_deref())?;
+    let (mut f, solver_file): (HeatArgs, _) = read_config(a.config.as_deref(), HEAT_NOT_SOLVER)?;
     merge!(a, f; steps, dt, t_final, cfl, max_steps, exact, source, mass, out, snapshot_every, no_overlap, report, progress, scheme);
+    merge!(a, f; dt_schedule, checkpoint_every, checkpoint_interval, checkpoint_dir, restart);
+    let checkpoint = checkpoint_params(&a)?;
     let mut notes = Notes::new();
     let problem = a.problem.resolve(f.problem)?;
-    let (solver, overrides) = a.solver.resolve(solver_file)?;
+    let (solver, overrides) = a.solver.0.resolve(solver_file)?;
     let exact = match a.exact.as_deref().unwrap_or("mode") {
         "mode" => Some(Exact::Mode),
         "manufactured" => Some(Exact::Manufactured),
@@ -504,7 +527,7 @@ pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
         dt: a.dt,
         t_final: a.t_final,
         cfl: a.cfl.unwrap_or(0.9),
-        max_steps: a.max_steps.unwrap_or(heat::DEFAULT_MAX_STEPS),
+        max_steps: a.max_steps.unwrap_or(DEFAULT_MAX_STEPS),
         out: a.out,
         snapshot_every: a.snapshot_every.unwrap_or(0),
         exact,
@@ -516,12 +539,44 @@ pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
             HaloMode::Overlap
         },
         progress: a.progress.unwrap_or(true),
+        dt_schedule: a.dt_schedule.as_deref().map(DtSchedule::parse).transpose()?,
+        checkpoint,
+        restart: a.restart,
     };
     Ok(Resolved {
         params,
         report: a.report,
         notes,
     })
+}
+
+/// The checkpoint options resolved: the directory is `--checkpoint-dir`, else `OUT/checkpoints`
+/// when a cadence is given with `--out`; a cadence with neither is refused.
+fn checkpoint_params(a: &HeatArgs) -> Result<Option<CheckpointParams>> {
+    if let Some(s) = a.checkpoint_interval {
+        if !(s > 0.0 && s.is_finite()) {
+            return Err(Error::input(format!(
+                "checkpoint-interval must be a positive number of seconds, got {s}"
+            )));
+        }
+    }
+    let every = a.checkpoint_every.unwrap_or(0);
+    let cadence = every > 0 || a.checkpoint_interval.is_some();
+    let dir = match (&a.checkpoint_dir, &a.out) {
+        (Some(d), _) => d.clone(),
+        (None, Some(out)) if cadence => out.join("checkpoints"),
+        (None, _) if cadence => {
+            return Err(Error::input(
+                "checkpoints need a directory: give --checkpoint-dir DIR, or --out DIR (then DIR/checkpoints)",
+            ))
+        }
+        (None, _) => return Ok(None),
+    };
+    Ok(Some(CheckpointParams {
+        dir,
+        every,
+        interval: a.checkpoint_interval,
+    }))
 }
 
 /// Writes `value` as pretty JSON to `path` (rank 0 only).
@@ -577,7 +632,7 @@ fn list_keys(comm: &Comm) -> Result<()> {
 }
 
 fn run_heat(comm: &Comm, a: HeatArgs) -> Result<()> {
-    if a.solver.list_keys {
+    if a.solver.0.list_keys {
         return list_keys(comm);
     }
     let (params, report_path) = start(comm, heat_params(a))?;
@@ -613,7 +668,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<Resolved<PoissonParams>> {
-    let (mut f, solver_file): (PoissonArgs, _) = read_config(a.config.as_deref())?;
+    let (mut f, solver_file): (PoissonArgs, _) = read_config(a.config.as_deref(), &[])?;
     merge!(a, f; exact, source, out, report);
     let problem = a.problem.resolve(f.problem)?;
     let (solver, overrides) = a.solver.resolve(solver_file)?;
@@ -674,7 +729,7 @@ fn run_poisson(comm: &Comm, a: PoissonArgs) -> Result<()> {
 }
 
 fn run_partition(comm: &Comm, mut a: PartitionArgs) -> Result<()> {
-    let resolved = read_config(a.config.as_deref()).and_then(|(mut f, _): (PartitionArgs, _)| {
+    let resolved = read_config(a.config.as_deref(), &[]).and_then(|(mut f, _): (PartitionArgs, _)| {
         merge!(a, f; parts, report);
         let (src, m) = a.domain.resolve(f.domain)?;
         Ok(Resolved {
