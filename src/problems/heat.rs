@@ -199,6 +199,9 @@ pub struct HeatSummary {
     /// The linear solver's costs (implicit schemes): its set-up, the numeric updates of dt
     /// changes, and the solves.
     pub solver_timings: Option<SolverTimings>,
+    /// Symbolic set-ups of local solvers during the time loop, over all ranks: 0 when every dt
+    /// change was a numeric update.
+    pub symbolic_setups_in_loop: u64,
     /// Checkpoints written by this run.
     pub checkpoints: usize,
     /// The checkpoint file, when checkpoints are on.
@@ -642,6 +645,7 @@ fn summarize(comm: &Comm, p: &HeatParams, stepper: &dyn Stepper, f: Finished) ->
         mass: p.mass,
         linear_iterations: solver_timings.map_or(0, |t| t.iterations),
         solver_timings,
+        symbolic_setups_in_loop: comm.sum_u64(o.symbolic_setups),
         checkpoints: o.checkpoints,
         checkpoint: p.checkpoint.as_ref().map(|c| c.dir.join(CHECKPOINT_FILE)),
         failure: o.failure,

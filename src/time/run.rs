@@ -7,6 +7,7 @@ use super::{Plan, Stepper};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::io::{Checkpoint, CheckpointMesh, FieldSpec, Writer};
+use crate::linalg::symbolic_setups;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -80,6 +81,9 @@ pub struct LoopOutcome {
     pub checkpoints: usize,
     /// Times dt changed (each a [`Stepper::set_dt`]).
     pub dt_changes: usize,
+    /// Symbolic set-ups of local solvers (orderings, symbolic factorizations) during the loop
+    /// on this rank: 0 when dt changes were numeric updates only.
+    pub symbolic_setups: u64,
 }
 
 impl TimeLoop<'_> {
@@ -109,6 +113,7 @@ impl TimeLoop<'_> {
         let mut dt_now = plan.dt(start + 1);
         let (mut last_finite, mut last_checkpoint) = (start, None);
         let (t_loop, mut since_checkpoint) = (Instant::now(), Instant::now());
+        let symbolic = symbolic_setups();
         for s in plan.steps() {
             if s.dt.to_bits() != dt_now.to_bits() {
                 stepper.set_dt(comm, s.dt)?;
@@ -153,6 +158,7 @@ impl TimeLoop<'_> {
             }
         }
         out.seconds = t_loop.elapsed().as_secs_f64();
+        out.symbolic_setups = symbolic_setups() - symbolic;
         // A run that ends well leaves a checkpoint of its end, so that it can be continued.
         if let Some(c) = checkpoints.as_ref() {
             if out.failure.is_none() && out.taken > 0 && last_checkpoint != Some(out.step) {
