@@ -323,6 +323,7 @@ fn dt_changes_are_numeric_updates_equal_to_a_restart_at_the_change() {
         &last_field_by_mesh_id(&h5(&rest_out), "u"),
     );
     assert!(d <= 1e-10, "relative difference {d:e}");
+    eprintln!("schedule run vs restart at the dt change: relative difference {d:.2e}");
     // A schedule that does not describe the checkpoint's steps is refused.
     let other = [IMPLICIT, &["--dt-schedule", "2e-3:5,5e-4:20", "--restart", s(&ck)]].concat();
     fails_with(
@@ -364,5 +365,6 @@ fn implicit_p2_heat_runs_with_geneo_to_the_field_of_asm() {
     }
     let d = rel_diff(&fields[0], &fields[1]);
     assert!(d <= 1e-8, "GenEO vs ASM: relative difference {d:e}");
+    eprintln!("P2 heat, GenEO vs ASM: relative difference {d:.2e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
