@@ -3,14 +3,13 @@
 //! linear solver's keys are also a `[solver]` table of that file and `--set solver.KEY=VALUE`
 //! ([`SolverArgs`]). Rank 0 prints; every rank exits with the same status.
 
-use crate::comm::{Comm, HaloMode};
+use crate::comm::Comm;
 use crate::error::{Error, Result};
-use crate::fem::MassKind;
 use crate::mesh::structured::parse_grid;
 use crate::mesh::Adjacency;
 use crate::partition::Method;
-use crate::pde::{BcKind, Exact};
-use crate::problems::heat::{self, Discretization, HeatParams, Scheme};
+use crate::pde::BcKind;
+use crate::problems::heat::Discretization;
 use crate::problems::poisson::{self, PoissonParams};
 use crate::problems::{load_mesh, partition_collective, MeshSource};
 use crate::solver::FLAT_KEYS;
@@ -20,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 mod solver_args;
 
-pub use solver_args::SolverArgs;
-use solver_args::{key_listing, SOLVER};
+use solver_args::{key_listing, HEAT_NOT_SOLVER, SOLVER};
+pub use solver_args::{HeatSolverArgs, SolverArgs};
 
 /// ddkit: domain-decomposition PDE solvers under MPI. Run with `mpirun -np N ddkit <command>`.
 #[derive(Parser, Debug)]
@@ -37,6 +36,7 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per run: the size of the options is no cost
 pub enum Command {
     /// Heat equation u_t = ∇·(κ∇u) + f, explicit or implicit (FD on --grid, P1/P2 on --mesh), with HDF5/XDMF output.
     Heat(HeatArgs),
@@ -88,66 +88,6 @@ pub struct ProblemArgs {
     /// Boundary condition per boundary name, e.g. --bc xmin=neumann or --bc xmax=robin:2 for κ∂u/∂n + 2u = g (repeatable; others Dirichlet).
     #[arg(long, value_name = "NAME=dirichlet|neumann|robin:ALPHA")]
     pub bc: Option<Vec<String>>,
-}
-
-/// Options of `ddkit heat`; each is also a TOML key of `--config`.
-#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct HeatArgs {
-    /// TOML file with any of these options as keys (e.g. `kappa = 0.5`, `grid = "64x64"`); flags win.
-    #[arg(long, value_name = "FILE.toml")]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
-    /// Mesh, discretization, coefficient, boundary conditions, partitioner.
-    #[command(flatten)]
-    #[serde(flatten)]
-    pub problem: ProblemArgs,
-    /// Number of time steps [default: 100 when --t-final is not given, or for implicit schemes].
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    pub steps: Option<usize>,
-    /// Time step; must not exceed the explicit stability limit [default: cfl × limit].
-    #[arg(long, allow_hyphen_values = true)]
-    pub dt: Option<f64>,
-    /// Final time.
-    #[arg(long, value_name = "T", allow_hyphen_values = true)]
-    pub t_final: Option<f64>,
-    /// Fraction of the stable step used when --dt is not given [default: 0.9].
-    #[arg(long, allow_hyphen_values = true)]
-    pub cfl: Option<f64>,
-    /// Refuse runs that need more steps than this (a tiny --dt or a huge --kappa) before they start [default: 100000000].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
-    pub max_steps: Option<usize>,
-    /// Built-in exact solution: mode (decaying, f = 0), manufactured (with source) or none [default: mode].
-    #[arg(long, value_name = "mode|manufactured|none")]
-    pub exact: Option<String>,
-    /// Constant source term f added to the problem's own [default: 0].
-    #[arg(long, allow_hyphen_values = true)]
-    pub source: Option<f64>,
-    /// Mass matrix of implicit finite-element steps: lumped (P1 only) or consistent (explicit steps need lumped) [default: lumped for p1, consistent for p2].
-    #[arg(long, value_name = "lumped|consistent")]
-    pub mass: Option<String>,
-    /// Output directory for heat.h5 + heat.xdmf (no output when absent).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Write a snapshot every N steps (0: initial and final only) [default: 0].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
-    pub snapshot_every: Option<usize>,
-    /// Complete each halo exchange before computing (no overlap), for comparison.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub no_overlap: Option<bool>,
-    /// Write a JSON summary (ranks, sizes, timings, errors, partition quality) to this file.
-    #[arg(long, value_name = "FILE.json")]
-    pub report: Option<PathBuf>,
-    /// Time stepping: explicit (forward Euler), be or implicit (backward Euler), cn (Crank–Nicolson) [default: explicit].
-    #[arg(long, value_name = "explicit|implicit|be|cn")]
-    pub scheme: Option<String>,
-    /// Linear solver of implicit steps: preset and overrides.
-    #[command(flatten)]
-    #[serde(skip)]
-    pub solver: SolverArgs,
-    /// Print progress every 10% of the steps [default: true].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub progress: Option<bool>,
 }
 
 /// Options of `ddkit poisson`; each is also a TOML key of `--config`.
@@ -209,7 +149,11 @@ type SolverEntry = (String, toml::Value, String);
 /// without `--`, taken from its clap definition, so flags and keys cannot drift apart; the
 /// check is done here rather than by serde's `deny_unknown_fields`, which does not work with the
 /// `flatten`ed shared option groups.
-fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Path>) -> Result<(T, Vec<SolverEntry>)> {
+/// `own` lists the flat solver aliases that `T` uses as keys of its own (heat's `restart`).
+fn read_config<T: serde::de::DeserializeOwned + Default + Args>(
+    path: Option<&Path>,
+    own: &[&str],
+) -> Result<(T, Vec<SolverEntry>)> {
     let Some(path) = path else {
         return Ok((T::default(), Vec::new()));
     };
@@ -239,7 +183,7 @@ fn read_config<T: serde::de::DeserializeOwned + Default + Args>(path: Option<&Pa
     }
     let solver_keys: Vec<String> = table
         .keys()
-        .filter(|k| *k == SOLVER || FLAT_KEYS.iter().any(|(f, _)| f == k))
+        .filter(|k| *k == SOLVER || (FLAT_KEYS.iter().any(|(f, _)| f == k) && !own.contains(&k.as_str())))
         .cloned()
         .collect();
     let mut entries = Vec::new();
@@ -294,6 +238,11 @@ fn type_error_position<T: serde::de::DeserializeOwned>(text: &str) -> Option<Str
 macro_rules! merge {
     ($flags:expr, $file:expr; $($f:ident),*) => { $( if $flags.$f.is_none() { $flags.$f = $file.$f.take(); } )* };
 }
+
+mod heat_args;
+
+use heat_args::run_heat;
+pub use heat_args::{heat_params, HeatArgs};
 
 fn mesh_source(grid: Option<&str>, mesh: Option<&Path>) -> Result<MeshSource> {
     match (grid, mesh) {
@@ -425,105 +374,6 @@ pub struct Resolved<P> {
     pub notes: Vec<String>,
 }
 
-/// Resolves heat options (flags over config) into parameters, the report path and warnings.
-pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
-    let (mut f, solver_file): (HeatArgs, _) = read_config(a.config.as_deref())?;
-    merge!(a, f; steps, dt, t_final, cfl, max_steps, exact, source, mass, out, snapshot_every, no_overlap, report, progress, scheme);
-    let mut notes = Notes::new();
-    let problem = a.problem.resolve(f.problem)?;
-    let (solver, overrides) = a.solver.resolve(solver_file)?;
-    let exact = match a.exact.as_deref().unwrap_or("mode") {
-        "mode" => Some(Exact::Mode),
-        "manufactured" => Some(Exact::Manufactured),
-        "none" => None,
-        o => {
-            return Err(Error::input(format!(
-                "unknown exact solution '{o}' (expected mode, manufactured or none)"
-            )))
-        }
-    };
-    let scheme = match a.scheme.as_deref().unwrap_or("explicit") {
-        "explicit" => Scheme::Explicit,
-        "implicit" | "be" => Scheme::Implicit { theta: 1.0 },
-        "cn" => Scheme::Implicit { theta: 0.5 },
-        o => {
-            return Err(Error::input(format!(
-                "unknown scheme '{o}' (expected explicit, implicit, be or cn)"
-            )))
-        }
-    };
-    let mass = match &a.mass {
-        Some(m) => parse_name("mass", m)?,
-        // P2 has no usable lumped mass (its row sums vanish at the corners).
-        None if problem.discretization == Discretization::P2 => MassKind::Consistent,
-        None => MassKind::Lumped,
-    };
-    let explicit = scheme == Scheme::Explicit;
-    if explicit {
-        // The solver keys' own warnings say nothing when no solve happens at all.
-        let keys = overrides.given(SOLVER);
-        if let Some((last, rest)) = keys.split_last() {
-            let list = match rest {
-                [] => format!("{last} is"),
-                _ => format!("{} and {last} are", rest.join(", ")),
-            };
-            notes.push(format!(
-                "{list} ignored: the linear solver is used by implicit steps only (--scheme be or cn)"
-            ));
-        }
-    } else {
-        notes.extend(overrides.unused(SOLVER, &solver));
-    }
-    let ignored = [
-        (a.cfl.is_some() && a.dt.is_some(), "--cfl is ignored: --dt is given"),
-        (
-            a.cfl.is_some() && !explicit,
-            "--cfl is ignored: implicit steps have no stability limit",
-        ),
-        (
-            a.no_overlap.is_some() && !explicit,
-            "--no-overlap is ignored: it applies to explicit steps",
-        ),
-        (
-            a.snapshot_every.is_some() && a.out.is_none(),
-            "--snapshot-every is ignored: no --out directory is given",
-        ),
-    ];
-    notes.extend(ignored.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
-    let params = HeatParams {
-        mass,
-        kappa_regions: problem.kappa_regions,
-        contrast: problem.contrast,
-        scheme,
-        solver,
-        partitioner: problem.partitioner,
-        mesh: problem.mesh,
-        discretization: problem.discretization,
-        kappa: problem.kappa,
-        steps: a.steps,
-        dt: a.dt,
-        t_final: a.t_final,
-        cfl: a.cfl.unwrap_or(0.9),
-        max_steps: a.max_steps.unwrap_or(heat::DEFAULT_MAX_STEPS),
-        out: a.out,
-        snapshot_every: a.snapshot_every.unwrap_or(0),
-        exact,
-        source: a.source.unwrap_or(0.0),
-        bc: problem.bc,
-        halo_mode: if a.no_overlap.unwrap_or(false) {
-            HaloMode::Blocking
-        } else {
-            HaloMode::Overlap
-        },
-        progress: a.progress.unwrap_or(true),
-    };
-    Ok(Resolved {
-        params,
-        report: a.report,
-        notes,
-    })
-}
-
 /// Writes `value` as pretty JSON to `path` (rank 0 only).
 fn write_report<T: serde::Serialize>(comm: &Comm, path: Option<&Path>, value: &T) -> Result<()> {
     let r = match path {
@@ -576,35 +426,6 @@ fn list_keys(comm: &Comm) -> Result<()> {
     Ok(())
 }
 
-fn run_heat(comm: &Comm, a: HeatArgs) -> Result<()> {
-    if a.solver.list_keys {
-        return list_keys(comm);
-    }
-    let (params, report_path) = start(comm, heat_params(a))?;
-    let s = heat::run(comm, &params)?;
-    if comm.is_root() {
-        let err = s.error.map_or(String::new(), |e| {
-            format!(
-                ", L2 error {:.3e} (relative {:.3e}), max {:.3e}",
-                e.l2, e.l2_relative, e.linf
-            )
-        });
-        let mut text = format!(
-            "heat: {} cells, {} steps to t = {:.4e} on {} rank(s) in {:.3} s{err}\n",
-            s.cells, s.steps, s.t_final, s.ranks, s.wall.total
-        );
-        text += &format!(
-            "time: setup {:.3} s, compute {:.3} s, communication {:.3} s, output {:.3} s\n",
-            s.wall.setup, s.wall.compute, s.wall.communication, s.wall.output
-        );
-        if let Some(x) = &s.output {
-            text += &format!("wrote {} and {}\n", x.with_extension("h5").display(), x.display());
-        }
-        say(&text);
-    }
-    finish(comm, report_path.as_deref(), &s, s.failure.as_deref())
-}
-
 /// Parses a lower-case enum name through serde (the spelling of the TOML presets).
 fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result<T> {
     T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(value))
@@ -613,7 +434,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result
 
 /// Resolves poisson options (flags over config, preset keys overridden by flags).
 pub fn poisson_params(mut a: PoissonArgs) -> Result<Resolved<PoissonParams>> {
-    let (mut f, solver_file): (PoissonArgs, _) = read_config(a.config.as_deref())?;
+    let (mut f, solver_file): (PoissonArgs, _) = read_config(a.config.as_deref(), &[])?;
     merge!(a, f; exact, source, out, report);
     let problem = a.problem.resolve(f.problem)?;
     let (solver, overrides) = a.solver.resolve(solver_file)?;
@@ -674,7 +495,7 @@ fn run_poisson(comm: &Comm, a: PoissonArgs) -> Result<()> {
 }
 
 fn run_partition(comm: &Comm, mut a: PartitionArgs) -> Result<()> {
-    let resolved = read_config(a.config.as_deref()).and_then(|(mut f, _): (PartitionArgs, _)| {
+    let resolved = read_config(a.config.as_deref(), &[]).and_then(|(mut f, _): (PartitionArgs, _)| {
         merge!(a, f; parts, report);
         let (src, m) = a.domain.resolve(f.domain)?;
         Ok(Resolved {

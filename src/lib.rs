@@ -2,8 +2,9 @@
 //!
 //! The modules follow the data flow: [`mesh`] (structured grids, Gmsh reader) →
 //! [`partition`] (METIS / blocks, distribution with ghost layers) → [`comm`] (layouts, halo
-//! exchange) → discretizations ([`fd`], [`fem`]) with problem data ([`pde`]) → drivers
-//! ([`problems`]) → [`io`] (parallel HDF5/XDMF). [`cli`] is the `ddkit` command line.
+//! exchange) → discretizations ([`fd`], [`fem`]) with problem data ([`pde`]) → [`time`]
+//! stepping → drivers ([`problems`]) → [`io`] (parallel HDF5/XDMF). [`cli`] is the `ddkit`
+//! command line.
 
 #![warn(missing_docs)]
 
@@ -22,5 +23,6 @@ pub mod partition;
 pub mod pde;
 pub mod problems;
 pub mod solver;
+pub mod time;
 
 pub use error::{Error, Result};

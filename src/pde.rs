@@ -339,24 +339,5 @@ impl ErrorNorms {
     }
 }
 
-/// A time stepper for `u_t = κΔu + f` on one rank (explicit FD or P1, implicit FD): the
-/// interface the heat driver uses for all of them.
-pub trait HeatStepper {
-    /// Largest stable step (collectively agreed at set-up; infinite for implicit schemes).
-    fn stable_dt(&self) -> f64;
-    /// Collective among neighbours: advances the owned solution from `t` to `t + dt`. Fails
-    /// (on every rank alike) when an implicit step's linear solve does not converge.
-    fn step(&mut self, comm: &crate::comm::Comm, t: f64, dt: f64, mode: crate::comm::HaloMode) -> Result<()>;
-    /// Owned values of the solution, in owned order of the layout.
-    fn solution(&self) -> &[f64];
-    /// Collective: errors against the exact solution at time `t`.
-    fn errors(&mut self, comm: &crate::comm::Comm, t: f64) -> ErrorNorms;
-    /// The accumulated timings of the step's halo exchanges.
-    fn halo_stats(&self) -> crate::comm::HaloStats;
-    /// Seconds of computation outside the shadow of the exchange.
-    fn compute_time(&self) -> f64;
-    /// Krylov iterations spent so far (implicit schemes).
-    fn linear_iterations(&self) -> u64 {
-        0
-    }
-}
+/// The name of the heat equation's solution in snapshots and checkpoints.
+pub const HEAT_FIELD: &str = "u";

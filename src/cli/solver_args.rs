@@ -29,8 +29,13 @@ pub(super) const SOLVER: &str = "solver";
 /// The preset of a run that names none.
 const DEFAULT_PRESET: &str = "cg-jacobi";
 
-impl clap::Args for SolverArgs {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
+/// The flat solver aliases that `ddkit heat` leaves out: `--restart` there names the checkpoint
+/// a run continues (GMRES's restart length is `--set solver.krylov.restart=N`).
+pub(super) const HEAT_NOT_SOLVER: &[&str] = &["restart"];
+
+impl SolverArgs {
+    /// The options' clap definitions, less the aliases in `skip`.
+    fn augment(cmd: clap::Command, skip: &[&str]) -> clap::Command {
         use clap::{Arg, ArgAction};
         let cmd = cmd
             .arg(Arg::new("solver").long("solver").value_name("NAME|FILE.toml").help(format!(
@@ -51,7 +56,8 @@ impl clap::Args for SolverArgs {
                     .help("List the keys of the solver tree (path, default, meaning) and exit"),
             );
         let docs = SolverConfig::key_docs();
-        FLAT_KEYS.iter().fold(cmd, |cmd, &(flag, path)| {
+        let flags = FLAT_KEYS.iter().filter(|(flag, _)| !skip.contains(flag));
+        flags.fold(cmd, |cmd, &(flag, path)| {
             let doc = docs.iter().find(|d| d.path == path);
             let help = doc.map_or("", |d| d.summary());
             let arg = Arg::new(flag)
@@ -67,6 +73,27 @@ impl clap::Args for SolverArgs {
         })
     }
 
+    /// Reads the options from `m`, less the aliases in `skip`.
+    fn update(&mut self, m: &clap::ArgMatches, skip: &[&str]) {
+        if let Some(p) = m.get_one::<String>("solver") {
+            self.preset = Some(p.clone());
+        }
+        self.set
+            .extend(m.get_many::<String>("set").into_iter().flatten().cloned());
+        self.list_keys |= m.get_flag("list-keys");
+        for (flag, _) in FLAT_KEYS.iter().filter(|(flag, _)| !skip.contains(flag)) {
+            if let Some(v) = m.get_one::<String>(flag) {
+                self.flags.push((flag.to_string(), v.clone()));
+            }
+        }
+    }
+}
+
+impl clap::Args for SolverArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        Self::augment(cmd, &[])
+    }
+
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
         Self::augment_args(cmd)
     }
@@ -80,17 +107,34 @@ impl clap::FromArgMatches for SolverArgs {
     }
 
     fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> std::result::Result<(), clap::Error> {
-        if let Some(p) = m.get_one::<String>("solver") {
-            self.preset = Some(p.clone());
-        }
-        self.set
-            .extend(m.get_many::<String>("set").into_iter().flatten().cloned());
-        self.list_keys |= m.get_flag("list-keys");
-        for (flag, _) in FLAT_KEYS {
-            if let Some(v) = m.get_one::<String>(flag) {
-                self.flags.push((flag.to_string(), v.clone()));
-            }
-        }
+        self.update(m, &[]);
+        Ok(())
+    }
+}
+
+/// The solver options of `ddkit heat`: [`SolverArgs`] less the aliases of [`HEAT_NOT_SOLVER`].
+#[derive(Debug, Default, Clone)]
+pub struct HeatSolverArgs(pub SolverArgs);
+
+impl clap::Args for HeatSolverArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        SolverArgs::augment(cmd, HEAT_NOT_SOLVER)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for HeatSolverArgs {
+    fn from_arg_matches(m: &clap::ArgMatches) -> std::result::Result<Self, clap::Error> {
+        let mut args = HeatSolverArgs::default();
+        args.update_from_arg_matches(m)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> std::result::Result<(), clap::Error> {
+        self.0.update(m, HEAT_NOT_SOLVER);
         Ok(())
     }
 }

@@ -1,23 +1,28 @@
 //! Implicit FD heat steps with the θ-scheme (θ = 1 backward Euler, θ = ½ Crank–Nicolson):
 //! `(I + θ dt K) uⁿ⁺¹ = (I − (1−θ) dt K) uⁿ + dt (θ bⁿ⁺¹ + (1−θ) bⁿ)`, with `K` the FD `-κΔ` and
-//! `b(t)` its boundary data and source. The matrix and the preconditioner are set up once and
-//! reused by every step (the time step is fixed), each solve starting from the previous solution.
+//! `b(t)` its boundary data and source. The matrix and the solver are set up once; a new dt
+//! refills the matrix's values from `I` and `K` on the same pattern and updates the solver
+//! numerically. Each solve starts from the previous solution.
 
 use super::assemble_fd;
 use super::stencil::{cell_ijk, centre};
-use crate::comm::{Comm, HaloMode, HaloStats};
+use crate::comm::{Comm, HaloStats};
 use crate::error::Result;
+use crate::io::FieldSpec;
 use crate::linalg::{DistMatrix, DistVector};
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
-use crate::pde::{ErrorNorms, HeatData, HeatStepper};
-use crate::solver::{LinearSolver, SolverConfig, SolverInputs};
+use crate::pde::{ErrorNorms, HeatData, HEAT_FIELD};
+use crate::solver::{LinearSolver, SolverConfig, SolverInputs, SolverTimings};
+use crate::time::{restore_field, AffineValues, Stepper};
 
 /// The implicit FD heat stepper on one rank.
 pub struct FdImplicitHeat {
     theta: f64,
     dt: f64,
+    /// `I + θ dt K`, refilled from `values` when dt changes.
     a: DistMatrix,
+    values: AffineValues,
     solver: Box<dyn LinearSolver>,
     /// Boundary-data part of `b` at time factor 1, and the source's spatial factor.
     bc: Vec<f64>,
@@ -31,7 +36,8 @@ pub struct FdImplicitHeat {
 }
 
 impl FdImplicitHeat {
-    /// Collective: assembles `I + θ dt K` and builds the preconditioner (once for all steps).
+    /// Collective: assembles `I + θ dt K` and builds the solver (once; later dts are numeric
+    /// updates, [`Stepper::set_dt`]).
     pub fn new(
         comm: &Comm,
         lm: &LocalMesh,
@@ -41,23 +47,29 @@ impl FdImplicitHeat {
         dt: f64,
         solver: &SolverConfig,
     ) -> Result<FdImplicitHeat> {
-        let sys = assemble_fd(comm, lm, grid, data, 1.0, theta * dt)?;
-        let step_solver = solver.build(comm, &sys.a, &SolverInputs::default())?;
+        // `I` and `K` from the same stencil walk, so they share the pattern of `I + c K`.
+        let identity = assemble_fd(comm, lm, grid, data, 1.0, 0.0)?;
+        let k = assemble_fd(comm, lm, grid, data, 0.0, 1.0)?;
+        let values = AffineValues::new(comm, &identity.a, &k.a)?;
+        let mut a = identity.a;
+        values.fill(&mut a, theta * dt);
+        let step_solver = solver.build(comm, &a, &SolverInputs::default())?;
         let centres: Vec<[f64; 3]> = lm.cell_orig[..lm.cells.n_owned]
             .iter()
             .map(|&c| centre(grid, &cell_ijk(grid, c as usize)))
             .collect();
         let init: Vec<f64> = centres.iter().map(|x| data.exact_value(x, 0.0)).collect();
-        let u = DistVector::from_owned(sys.a.layout(), &init);
+        let u = DistVector::from_owned(a.layout(), &init);
         Ok(FdImplicitHeat {
             theta,
             dt,
-            bc: sys.b.owned().to_vec(),
+            bc: k.b.owned().to_vec(),
             src: centres.iter().map(|x| data.source_space(x)).collect(),
-            au: DistVector::zeros(sys.a.layout()),
-            rhs: DistVector::zeros(sys.a.layout()),
+            au: DistVector::zeros(a.layout()),
+            rhs: DistVector::zeros(a.layout()),
             u,
-            a: sys.a,
+            a,
+            values,
             solver: step_solver,
             centres,
             cell_volume: grid.h[..grid.dim].iter().product(),
@@ -66,12 +78,19 @@ impl FdImplicitHeat {
     }
 }
 
-impl HeatStepper for FdImplicitHeat {
+impl Stepper for FdImplicitHeat {
     fn stable_dt(&self) -> f64 {
         f64::INFINITY
     }
 
-    fn step(&mut self, comm: &Comm, t: f64, dt: f64, _mode: HaloMode) -> Result<()> {
+    fn set_dt(&mut self, comm: &Comm, dt: f64) -> Result<()> {
+        self.values.fill(&mut self.a, self.theta * dt);
+        self.solver.update(comm, &self.a)?;
+        self.dt = dt;
+        Ok(())
+    }
+
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64) -> Result<()> {
         debug_assert!(
             (dt - self.dt).abs() <= 1e-12 * self.dt,
             "the matrix was built for dt = {}",
@@ -101,8 +120,12 @@ impl HeatStepper for FdImplicitHeat {
             .map(|_| ())
     }
 
-    fn solution(&self) -> &[f64] {
-        self.u.owned()
+    fn fields(&self) -> Vec<(FieldSpec, &[f64])> {
+        vec![(FieldSpec::cells(HEAT_FIELD, 1), self.u.owned())]
+    }
+
+    fn restore(&mut self, fields: &[(FieldSpec, Vec<f64>)]) -> Result<()> {
+        restore_field(fields, &FieldSpec::cells(HEAT_FIELD, 1), self.u.owned_mut())
     }
 
     fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
@@ -124,7 +147,7 @@ impl HeatStepper for FdImplicitHeat {
         self.solver.timings().solve
     }
 
-    fn linear_iterations(&self) -> u64 {
-        self.solver.timings().iterations
+    fn solver_timings(&self) -> Option<SolverTimings> {
+        Some(self.solver.timings())
     }
 }

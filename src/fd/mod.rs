@@ -21,9 +21,11 @@ use stencil::{cell_ijk, centre, face_kappa, ghost_rule, local_index, neighbour, 
 
 use crate::comm::{Comm, Halo, HaloMode, HaloStats};
 use crate::error::Result;
+use crate::io::FieldSpec;
 use crate::mesh::GridInfo;
 use crate::partition::LocalMesh;
-use crate::pde::{ErrorNorms, HeatData, HeatStepper};
+use crate::pde::{ErrorNorms, HeatData, HEAT_FIELD};
+use crate::time::{check_stable, restore_field, Stepper};
 use std::time::Instant;
 
 /// Marks a stencil neighbour slot that refers to a boundary face instead of a cell.
@@ -64,6 +66,8 @@ pub struct FdHeat {
     data: HeatData,
     /// The exchange plan over the cell layout (its stats hold the communication timings).
     pub halo: Halo,
+    /// How a step treats the halo exchange.
+    halo_mode: HaloMode,
     compute_time: f64,
 }
 
@@ -166,13 +170,24 @@ impl FdHeat {
             cell_volume: grid.h[..dim].iter().product(),
             data: data.clone(),
             halo,
+            halo_mode: HaloMode::Overlap,
             compute_time: 0.0,
         })
+    }
+
+    /// Sets how the following steps treat the halo exchange (overlapped by default).
+    pub fn set_halo_mode(&mut self, mode: HaloMode) {
+        self.halo_mode = mode;
     }
 
     /// Owned cell centres.
     pub fn centres(&self) -> &[[f64; 3]] {
         &self.centres
+    }
+
+    /// Owned values of the solution, in owned order of the layout.
+    pub fn solution(&self) -> &[f64] {
+        &self.u[..self.n_owned]
     }
 
     /// Number of owned cells updated by the branch-free interior sweep.
@@ -181,12 +196,16 @@ impl FdHeat {
     }
 }
 
-impl HeatStepper for FdHeat {
+impl Stepper for FdHeat {
     fn stable_dt(&self) -> f64 {
         self.stable_dt
     }
 
-    fn step(&mut self, comm: &Comm, t: f64, dt: f64, mode: HaloMode) -> Result<()> {
+    fn set_dt(&mut self, _comm: &Comm, dt: f64) -> Result<()> {
+        check_stable(dt, self.stable_dt)
+    }
+
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64) -> Result<()> {
         let a = self.kh.map(|k| dt * k);
         let k = Kernel {
             dim: self.dim,
@@ -208,7 +227,7 @@ impl HeatStepper for FdHeat {
             }
             k.table(inner, inner_k, u, un);
         };
-        match mode {
+        match self.halo_mode {
             HaloMode::Overlap => {
                 self.halo.forward_overlapped(comm, &mut self.u, |u| interior(u, un));
             }
@@ -233,7 +252,7 @@ impl HeatStepper for FdHeat {
 
     fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
         let (mut e2, mut n2, mut emax) = (0.0, 0.0, 0.0f64);
-        for (u, x) in self.solution().iter().zip(&self.centres) {
+        for (u, x) in self.u[..self.n_owned].iter().zip(&self.centres) {
             let ex = self.data.exact_value(x, t);
             e2 += (u - ex) * (u - ex);
             n2 += ex * ex;
@@ -242,8 +261,12 @@ impl HeatStepper for FdHeat {
         ErrorNorms::reduce(comm, e2 * self.cell_volume, n2 * self.cell_volume, emax)
     }
 
-    fn solution(&self) -> &[f64] {
-        &self.u[..self.n_owned]
+    fn fields(&self) -> Vec<(FieldSpec, &[f64])> {
+        vec![(FieldSpec::cells(HEAT_FIELD, 1), self.solution())]
+    }
+
+    fn restore(&mut self, fields: &[(FieldSpec, Vec<f64>)]) -> Result<()> {
+        restore_field(fields, &FieldSpec::cells(HEAT_FIELD, 1), &mut self.u[..self.n_owned])
     }
 
     fn halo_stats(&self) -> HaloStats {

@@ -2,25 +2,37 @@
 //! `(M + θ dt K) uⁿ⁺¹ = (M − (1−θ) dt K) uⁿ + dt (θ Fⁿ⁺¹ + (1−θ) Fⁿ)` on free points, with the
 //! Dirichlet values `T(tⁿ⁺¹) S` eliminated symmetrically (their columns move to the right-hand
 //! side as `T(tⁿ⁺¹)·lift`). The explicit part `B = M − (1−θ) dt K` is assembled without
-//! elimination, since `uⁿ` carries the Dirichlet values. Matrices and preconditioner are built
-//! once for the fixed step.
+//! elimination, since `uⁿ` carries the Dirichlet values. `M` and `K` are assembled apart on one
+//! pattern, so a new dt refills both matrices and the lift and updates the solver numerically;
+//! the solver (GenEO with the subdomains' element matrices of `M + θ dt K`) is set up once.
 
 use super::assemble::{assemble, FemLoads, FemSystem, MassKind, Terms};
-use crate::comm::{Comm, HaloMode, HaloStats};
-use crate::error::Result;
+use super::SubdomainNeumann;
+use crate::comm::{Comm, HaloStats};
+use crate::error::{Error, Result};
+use crate::io::FieldSpec;
 use crate::linalg::{DistMatrix, DistVector};
 use crate::mesh::Mesh;
-use crate::partition::LocalMesh;
-use crate::pde::{ErrorNorms, HeatData, HeatStepper};
-use crate::solver::{LinearSolver, SolverConfig, SolverInputs};
+use crate::partition::{point_numbering, LocalMesh, Partition};
+use crate::pde::{ErrorNorms, HeatData, HEAT_FIELD};
+use crate::solver::{CoarseKind, LinearSolver, NeumannFn, SolverConfig, SolverInputs, SolverTimings};
+use crate::time::{restore_field, AffineValues, Stepper};
 
 /// The implicit P1 / P2 heat stepper on one rank.
 pub struct FemImplicitHeat {
     theta: f64,
+    /// The system of `A = M + θ dt K` (Dirichlet rows eliminated), its values from `values`.
     sys: FemSystem,
-    /// `B = M − (1−θ) dt K` without elimination.
+    values: AffineValues,
+    /// `B = M − (1−θ) dt K` without elimination, its values from `explicit`.
     b_full: DistMatrix,
+    explicit: AffineValues,
+    /// The lift of the eliminated Dirichlet columns, `lift_m + θ dt lift_k`.
+    lift: Vec<f64>,
+    lift_m: Vec<f64>,
+    lift_k: Vec<f64>,
     solver: Box<dyn LinearSolver>,
+    spec: FieldSpec,
     u: DistVector,
     /// `uⁿ` on `B`'s layout, and `B uⁿ`.
     ub: DistVector,
@@ -30,27 +42,36 @@ pub struct FemImplicitHeat {
 }
 
 impl FemImplicitHeat {
-    /// Collective: assembles `M + θ dt K` and `M − (1−θ) dt K` and builds the preconditioner.
+    /// Collective: assembles `M + θ dt K` and `M − (1−θ) dt K` and builds the solver; `part` is
+    /// the partition `lm` comes from (it numbers the rows of GenEO's Neumann matrices).
     #[allow(clippy::too_many_arguments)] // the θ-scheme's parameters, each needed at set-up
     pub fn new(
         comm: &Comm,
         mesh: &Mesh,
         lm: &LocalMesh,
+        part: &Partition,
         data: &HeatData,
-        theta: f64,
-        dt: f64,
+        (theta, dt): (f64, f64),
         mass_kind: MassKind,
         solver: &SolverConfig,
     ) -> Result<FemImplicitHeat> {
-        let terms = |stiff, eliminate| Terms {
-            mass: 1.0,
+        let terms = |mass, stiff, eliminate| Terms {
+            mass,
             mass_kind,
             stiff,
             eliminate,
         };
-        let sys = assemble(comm, mesh, lm, data, terms(theta * dt, true))?;
-        let b_full = assemble(comm, mesh, lm, data, terms(-(1.0 - theta) * dt, false))?.a;
-        let step_solver = solver.build(comm, &sys.a, &SolverInputs::default())?;
+        let mut sys = assemble(comm, mesh, lm, data, terms(1.0, 0.0, true))?;
+        let k = assemble(comm, mesh, lm, data, terms(0.0, 1.0, true))?;
+        // Eliminated Dirichlet rows stay the identity whatever dt.
+        let values = AffineValues::new(comm, &sys.a, &k.a)?.keep_base_rows(&sys.a, &sys.dirichlet);
+        values.fill(&mut sys.a, theta * dt);
+        let mut b_full = assemble(comm, mesh, lm, data, terms(1.0, 0.0, false))?.a;
+        let k_full = assemble(comm, mesh, lm, data, terms(0.0, 1.0, false))?.a;
+        let explicit = AffineValues::new(comm, &b_full, &k_full)?;
+        explicit.fill(&mut b_full, -(1.0 - theta) * dt);
+        let (lift_m, lift_k) = (sys.loads.lift.clone(), k.loads.lift);
+        let step_solver = build_solver(comm, solver, mesh, part, data, &sys, (theta * dt, mass_kind))?;
         let init: Vec<f64> = sys.points[..sys.dirichlet.len()]
             .iter()
             .map(|x| data.exact_value(x, 0.0))
@@ -58,6 +79,11 @@ impl FemImplicitHeat {
         let u = DistVector::from_owned(sys.a.layout(), &init);
         // B u needs u on B's own layout (same owned rows, its own ghosts).
         let (ub, bu) = (DistVector::zeros(b_full.layout()), DistVector::zeros(b_full.layout()));
+        let spec = if mesh.cell_type.degree() == 2 {
+            FieldSpec::p2(HEAT_FIELD, 1)
+        } else {
+            FieldSpec::p1(HEAT_FIELD, 1)
+        };
         Ok(FemImplicitHeat {
             theta,
             rhs: DistVector::zeros(sys.a.layout()),
@@ -65,19 +91,65 @@ impl FemImplicitHeat {
             bu,
             u,
             b_full,
+            explicit,
+            lift: combine(&lift_m, &lift_k, theta * dt),
+            lift_m,
+            lift_k,
             solver: step_solver,
+            spec,
             sys,
+            values,
             data: data.clone(),
         })
     }
 }
 
-impl HeatStepper for FemImplicitHeat {
+/// `m + c k`, entry by entry.
+fn combine(m: &[f64], k: &[f64], c: f64) -> Vec<f64> {
+    m.iter().zip(k).map(|(m, k)| m + c * k).collect()
+}
+
+/// Collective: the step's solver for `sys.a`; GenEO gets the subdomains' element matrices of
+/// `M + c K` (`terms`: `c` and the mass kind), which the algebraic splitting cannot give for P2.
+fn build_solver(
+    comm: &Comm,
+    config: &SolverConfig,
+    mesh: &Mesh,
+    part: &Partition,
+    data: &HeatData,
+    sys: &FemSystem,
+    (c, mass_kind): (f64, MassKind),
+) -> Result<Box<dyn LinearSolver>> {
+    let source = (config.pc.coarse.space == CoarseKind::Geneo).then(|| {
+        let numbering = point_numbering(mesh, part);
+        SubdomainNeumann::new(comm, mesh, data, &numbering, &sys.dirichlet).with_terms(1.0, mass_kind, c)
+    });
+    let neumann = |rows: &[u64]| match &source {
+        Some(s) => s.matrix(rows),
+        None => Err(Error::input("no element Neumann matrices")),
+    };
+    let inputs = SolverInputs {
+        neumann: source.is_some().then_some(&neumann as NeumannFn),
+        // M + c K is nonsingular whatever the boundary conditions: no null space.
+        null_space: None,
+    };
+    config.build(comm, &sys.a, &inputs)
+}
+
+impl Stepper for FemImplicitHeat {
     fn stable_dt(&self) -> f64 {
         f64::INFINITY
     }
 
-    fn step(&mut self, comm: &Comm, t: f64, dt: f64, _mode: HaloMode) -> Result<()> {
+    fn set_dt(&mut self, comm: &Comm, dt: f64) -> Result<()> {
+        let c = self.theta * dt;
+        self.values.fill(&mut self.sys.a, c);
+        self.explicit.fill(&mut self.b_full, -(1.0 - self.theta) * dt);
+        self.lift = combine(&self.lift_m, &self.lift_k, c);
+        self.solver.update(comm, &self.sys.a)
+    }
+
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64) -> Result<()> {
         let th = self.theta;
         let d = &self.data;
         self.ub.copy_from(&self.u);
@@ -85,18 +157,18 @@ impl HeatStepper for FemImplicitHeat {
         let (t0, t1) = (d.time_factor(t), d.time_factor(t + dt));
         let (s0, s1) = (d.source_time(t), d.source_time(t + dt));
         let FemLoads {
-            lift,
             shape,
             mass,
             neumann,
             dirichlet_shape,
+            ..
         } = &self.sys.loads; // `mass` is ∫ φ_i, the same for lumped and consistent
         let load = |i: usize, tf: f64, sf: f64| sf * shape[i] + d.constant_source * mass[i] + tf * neumann[i];
-        for i in 0..self.sys.dirichlet.len() {
-            self.rhs.data[i] = if self.sys.dirichlet[i] {
+        for (i, &fixed) in self.sys.dirichlet.iter().enumerate() {
+            self.rhs.data[i] = if fixed {
                 t1 * dirichlet_shape[i]
             } else {
-                self.bu.data[i] + dt * (th * load(i, t1, s1) + (1.0 - th) * load(i, t0, s0)) + t1 * lift[i]
+                self.bu.data[i] + dt * (th * load(i, t1, s1) + (1.0 - th) * load(i, t0, s0)) + t1 * self.lift[i]
             };
         }
         self.solver
@@ -105,8 +177,12 @@ impl HeatStepper for FemImplicitHeat {
             .map(|_| ())
     }
 
-    fn solution(&self) -> &[f64] {
-        self.u.owned()
+    fn fields(&self) -> Vec<(FieldSpec, &[f64])> {
+        vec![(self.spec.clone(), self.u.owned())]
+    }
+
+    fn restore(&mut self, fields: &[(FieldSpec, Vec<f64>)]) -> Result<()> {
+        restore_field(fields, &self.spec, self.u.owned_mut())
     }
 
     fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
@@ -121,7 +197,7 @@ impl HeatStepper for FemImplicitHeat {
         self.solver.timings().solve
     }
 
-    fn linear_iterations(&self) -> u64 {
-        self.solver.timings().iterations
+    fn solver_timings(&self) -> Option<SolverTimings> {
+        Some(self.solver.timings())
     }
 }

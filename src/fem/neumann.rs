@@ -6,7 +6,8 @@
 //! assembled matrix. [`SubdomainNeumann`] builds them for subdomains given by their rows in the
 //! distributed numbering (the overlapping Schwarz subdomains), in the order of those rows.
 
-use super::element::Lagrange;
+use super::assemble::MassKind;
+use super::element::{ElementMatrix, Lagrange, MAX_NODES};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::linalg::Csr;
@@ -33,17 +34,22 @@ pub fn neumann_matrix(mesh: &Mesh, cells: &[u32], kappa: impl Fn(u32) -> f64) ->
     points.dedup();
     let local = |p: u32| points.binary_search(&p).unwrap_or(0) as u32;
     let n = points.len();
-    let matrix = Csr::from_triplets(n, n, &stiffness_over(mesh, cells, kappa, local)?);
+    let matrix = Csr::from_triplets(n, n, &stiffness_over(mesh, cells, kappa, local, STIFFNESS)?);
     Ok(NeumannMatrix { matrix, points })
 }
 
-/// Triplets of the stiffness over `cells` with mesh point `p` at row `local(p)` (entries of
-/// points mapped to `u32::MAX` are dropped).
+/// The stiffness alone: the Neumann matrices of `-∇·(κ∇u) = f`.
+const STIFFNESS: (f64, MassKind, f64) = (0.0, MassKind::Lumped, 1.0);
+
+/// Triplets of `mass·M + stiff·K` over `cells` (`terms`: mass factor, mass kind, stiffness
+/// factor) with mesh point `p` at row `local(p)` (entries of points mapped to `u32::MAX` are
+/// dropped).
 fn stiffness_over(
     mesh: &Mesh,
     cells: &[u32],
     kappa: impl Fn(u32) -> f64,
     local: impl Fn(u32) -> u32,
+    (mass, kind, stiff): (f64, MassKind, f64),
 ) -> Result<Vec<(u32, u32, f64)>> {
     let el = Lagrange::for_cell(mesh.cell_type)
         .ok_or_else(|| Error::input("P1 and P2 elements need a triangle or tetrahedron mesh"))?;
@@ -56,11 +62,16 @@ fn stiffness_over(
         if !(vol > 0.0 && vol.is_finite()) {
             return Err(Error::mesh("mesh", format!("degenerate cell {c}")));
         }
+        let m = if mass != 0.0 {
+            el.mass(vol)
+        } else {
+            [[0.0; MAX_NODES]; MAX_NODES]
+        };
         for (i, &a) in vs.iter().enumerate() {
             for (j, &b) in vs.iter().enumerate() {
                 let (la, lb) = (local(a), local(b));
                 if la != u32::MAX && lb != u32::MAX {
-                    trip.push((la, lb, k[i][j]));
+                    trip.push((la, lb, stiff * k[i][j] + mass * mass_entry(&m, nn, kind, i, j)));
                 }
             }
         }
@@ -68,13 +79,24 @@ fn stiffness_over(
     Ok(trip)
 }
 
+/// Entry `(i, j)` of an element's consistent mass `m` (of `n` nodes), or of its lumped
+/// (row-summed) mass, as the assembly forms them.
+fn mass_entry(m: &ElementMatrix, n: usize, kind: MassKind, i: usize, j: usize) -> f64 {
+    match kind {
+        MassKind::Consistent => m[i][j],
+        MassKind::Lumped if i == j => m[i][..n].iter().sum(),
+        MassKind::Lumped => 0.0,
+    }
+}
+
 /// Unassembled matrices of subdomains given by their rows, global point ids of the distributed
-/// numbering ([`crate::partition::point_numbering`]): the stiffness (κ per cell) over the
-/// subdomain's own cells, rows and columns in the order of the given rows, with the Dirichlet
-/// points eliminated as in the assembled matrix (their couplings dropped, identity rows). A cell
-/// belongs to the subdomain when each of its points is a row or a Dirichlet point: the overlap
-/// grows through the matrix graph, in which eliminated points have no edges. Built once per
-/// mesh; every rank can serve any subdomain since the mesh is replicated.
+/// numbering ([`crate::partition::point_numbering`]): the stiffness (κ per cell; or a sum with
+/// the mass, [`SubdomainNeumann::with_terms`]) over the subdomain's own cells, rows and columns
+/// in the order of the given rows, with the Dirichlet points eliminated as in the assembled
+/// matrix (their couplings dropped, identity rows). A cell belongs to the subdomain when each of
+/// its points is a row or a Dirichlet point: the overlap grows through the matrix graph, in
+/// which eliminated points have no edges. Built once per mesh; every rank can serve any
+/// subdomain since the mesh is replicated.
 pub struct SubdomainNeumann<'a> {
     mesh: &'a Mesh,
     data: &'a HeatData,
@@ -84,6 +106,8 @@ pub struct SubdomainNeumann<'a> {
     dirichlet: Vec<bool>,
     /// Cells around each mesh point (offsets, cells).
     v2c: (Vec<usize>, Vec<u32>),
+    /// Mass factor, mass kind and stiffness factor of the matrices.
+    terms: (f64, MassKind, f64),
 }
 
 impl<'a> SubdomainNeumann<'a> {
@@ -113,7 +137,17 @@ impl<'a> SubdomainNeumann<'a> {
             point_of,
             dirichlet,
             v2c: mesh.vertex_to_cells(),
+            terms: STIFFNESS,
         }
+    }
+
+    /// The matrices of `mass·M + stiff·K` (lumped or consistent mass as `kind`, formed as the
+    /// assembly forms it) instead of the stiffness alone: the Neumann matrices of an implicit
+    /// time step's `M + θ dt K`. Robin terms are left out (each is positive semi-definite, so
+    /// the sum over subdomains stays below the assembled matrix, as GenEO needs).
+    pub fn with_terms(mut self, mass: f64, kind: MassKind, stiff: f64) -> SubdomainNeumann<'a> {
+        self.terms = (mass, kind, stiff);
+        self
     }
 
     /// The Neumann matrix of the subdomain whose rows (ascending global ids) are `rows`; an
@@ -141,7 +175,7 @@ impl<'a> SubdomainNeumann<'a> {
             Some(&i) if !self.dirichlet[p as usize] => i,
             _ => u32::MAX,
         };
-        let mut trip = stiffness_over(self.mesh, &cells, |c| self.data.kappa_at(c), at)?;
+        let mut trip = stiffness_over(self.mesh, &cells, |c| self.data.kappa_at(c), at, self.terms)?;
         trip.extend(
             local
                 .iter()

@@ -10,9 +10,11 @@ use crate::fem::boundary::{boundary_facets, dirichlet_points, natural_load, robi
 use crate::fem::element::Lagrange;
 use crate::fem::quadrature::simplex_rule;
 use crate::fem::simplex::{map_point, p1_gradients, p1_stiffness};
+use crate::io::FieldSpec;
 use crate::mesh::Mesh;
 use crate::partition::LocalMesh;
-use crate::pde::{ErrorNorms, HeatData, HeatStepper};
+use crate::pde::{ErrorNorms, HeatData, HEAT_FIELD};
+use crate::time::{check_stable, restore_field, Stepper};
 use std::time::Instant;
 
 /// The explicit P1 heat operator on one rank.
@@ -41,6 +43,8 @@ pub struct P1Heat {
     data: HeatData,
     /// The exchange plan over the point layout.
     pub halo: Halo,
+    /// How a step treats the halo exchange.
+    halo_mode: HaloMode,
     compute_time: f64,
 }
 
@@ -169,8 +173,19 @@ impl P1Heat {
             lambda_max,
             data: data.clone(),
             halo,
+            halo_mode: HaloMode::Overlap,
             compute_time: 0.0,
         })
+    }
+
+    /// Sets how the following steps treat the halo exchange (overlapped by default).
+    pub fn set_halo_mode(&mut self, mode: HaloMode) {
+        self.halo_mode = mode;
+    }
+
+    /// Owned values of the solution, in owned order of the layout.
+    pub fn solution(&self) -> &[f64] {
+        &self.u[..self.n_owned]
     }
 
     /// Number of free owned rows updated while the exchange is in flight.
@@ -179,12 +194,17 @@ impl P1Heat {
     }
 }
 
-impl HeatStepper for P1Heat {
+impl Stepper for P1Heat {
     fn stable_dt(&self) -> f64 {
         2.0 / self.lambda_max
     }
 
-    fn step(&mut self, comm: &Comm, t: f64, dt: f64, mode: HaloMode) -> Result<()> {
+    fn set_dt(&mut self, _comm: &Comm, dt: f64) -> Result<()> {
+        check_stable(dt, self.stable_dt())
+    }
+
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64) -> Result<()> {
+        let mode = self.halo_mode;
         let bt = self.data.time_factor(t);
         let sg = self.data.source_time(t);
         let sc = self.data.constant_source;
@@ -233,8 +253,12 @@ impl HeatStepper for P1Heat {
         Ok(())
     }
 
-    fn solution(&self) -> &[f64] {
-        &self.u[..self.n_owned]
+    fn fields(&self) -> Vec<(FieldSpec, &[f64])> {
+        vec![(FieldSpec::p1(HEAT_FIELD, 1), self.solution())]
+    }
+
+    fn restore(&mut self, fields: &[(FieldSpec, Vec<f64>)]) -> Result<()> {
+        restore_field(fields, &FieldSpec::p1(HEAT_FIELD, 1), &mut self.u[..self.n_owned])
     }
 
     fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {

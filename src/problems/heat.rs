@@ -1,17 +1,23 @@
 //! The heat driver: `u_t = κΔu + f`, explicit Euler or the implicit θ-scheme in time,
 //! cell-centred FD on structured grids or P1 / P2 on simplices (P2 implicit only, with the
-//! consistent mass), with snapshots to HDF5/XDMF and a run summary.
+//! consistent mass), with snapshots to HDF5/XDMF, checkpoints and a run summary. The driver sets
+//! the problem up, builds the [`Stepper`], plans the steps (continuing a checkpoint with
+//! `--restart`) and hands them to the [`TimeLoop`].
 
-use super::{create_writer, prepare, warn_exact_outside_unit_box, write_kappa, MeshSource, Prepared};
+use super::{create_writer, prepare, reopen_writer, warn_exact_outside_unit_box, write_kappa, MeshSource, Prepared};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fd::{FdHeat, FdImplicitHeat};
 use crate::fem::{FemImplicitHeat, MassKind, P1Heat};
-use crate::io::{Center, Writer};
-use crate::partition::{Method, Report};
-use crate::pde::{BcKind, ErrorNorms, Exact, HeatData, HeatStepper};
+use crate::io::checkpoint::{check_options, tmp_path};
+use crate::io::{Center, Checkpoint, CheckpointMesh, FieldSpec, Writer};
+use crate::mesh::Mesh;
+use crate::partition::{LocalMesh, Method, Partition, Report};
+use crate::pde::{BcKind, ErrorNorms, Exact, HeatData, HEAT_FIELD};
+use crate::solver::SolverTimings;
+use crate::time::{Checkpointing, DtSchedule, LoopOutcome, Plan, Resume, StepOptions, Stepper, TimeLoop};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Spatial discretization of the heat equation.
@@ -97,12 +103,35 @@ pub struct HeatParams {
     pub scheme: Scheme,
     /// The linear solver of implicit steps.
     pub solver: crate::solver::SolverConfig,
+    /// A dt schedule (implicit schemes) instead of `steps`, `dt` and `t_final`: each change of
+    /// dt is a numeric update of the step's matrices and solver.
+    pub dt_schedule: Option<DtSchedule>,
+    /// Checkpoints: where and how often (`None`: none).
+    pub checkpoint: Option<CheckpointParams>,
+    /// The checkpoint to continue from (`--restart FILE`).
+    pub restart: Option<PathBuf>,
 }
+
+/// Where and how often a heat run writes its checkpoint ([`CHECKPOINT_FILE`] in `dir`); also at
+/// the end of a run that did not fail, so that it can be continued.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointParams {
+    /// The directory of the checkpoint file.
+    pub dir: PathBuf,
+    /// Every this many steps (0: not by step count).
+    pub every: usize,
+    /// Every this many seconds of wall time.
+    pub interval: Option<f64>,
+}
+
+/// The name of a heat run's checkpoint file in its directory (each checkpoint replaces the
+/// previous one, which stays intact until the new one is complete).
+pub const CHECKPOINT_FILE: &str = "checkpoint.h5";
 
 /// Wall-clock seconds per phase (maximum over ranks).
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct Timings {
-    /// Mesh, partition, distribution, operator set-up.
+    /// Mesh, partition, distribution, operator set-up (and reading a checkpoint).
     pub setup: f64,
     /// Stencil / matrix work, including the part hidden behind messages.
     pub compute: f64,
@@ -110,6 +139,8 @@ pub struct Timings {
     pub communication: f64,
     /// Writing HDF5/XDMF.
     pub output: f64,
+    /// Writing checkpoints.
+    pub checkpoint: f64,
     /// The whole run.
     pub total: f64,
 }
@@ -135,10 +166,16 @@ pub struct HeatSummary {
     pub contrast: f64,
     /// The largest κ over the cells (it sets the explicit stability limit).
     pub kappa_max: f64,
-    /// Steps taken.
+    /// The last step completed (counting those before a restart).
     pub steps: usize,
-    /// Time step used.
+    /// The step the run started from: 0, or the checkpoint's with `--restart`.
+    pub start_step: usize,
+    /// The checkpoint the run continued from.
+    pub restart: Option<PathBuf>,
+    /// The time step of the run's first step.
     pub dt: f64,
+    /// Times dt changed during the run (each a numeric update of the implicit matrices).
+    pub dt_changes: usize,
     /// The stability limit of the explicit step.
     pub dt_stable: f64,
     /// Final time.
@@ -159,9 +196,19 @@ pub struct HeatSummary {
     pub mass: MassKind,
     /// Krylov iterations over all implicit steps (0 for explicit runs).
     pub linear_iterations: u64,
+    /// The linear solver's costs (implicit schemes): its set-up, the numeric updates of dt
+    /// changes, and the solves.
+    pub solver_timings: Option<SolverTimings>,
+    /// Symbolic set-ups of local solvers during the time loop, over all ranks: 0 when every dt
+    /// change was a numeric update.
+    pub symbolic_setups_in_loop: u64,
+    /// Checkpoints written by this run.
+    pub checkpoints: usize,
+    /// The checkpoint file, when checkpoints are on.
+    pub checkpoint: Option<PathBuf>,
     /// Why the run failed (an implicit step's solve did not converge, or the solution stopped
-    /// being finite), or `None`. The run stops at the failing step; snapshots before it are
-    /// kept, and the command line exits with status 1 after writing the report.
+    /// being finite), or `None`. The run stops at the failing step; snapshots and checkpoints
+    /// before it are kept, and the command line exits with status 1 after writing the report.
     pub failure: Option<String>,
     /// Partition quality.
     pub partition: Report,
@@ -169,137 +216,32 @@ pub struct HeatSummary {
     pub output: Option<PathBuf>,
 }
 
-/// The default of [`HeatParams::max_steps`] (`--max-steps`).
-pub const DEFAULT_MAX_STEPS: usize = 100_000_000;
-
-/// Picks `(steps, dt)` from what was given, refusing unstable or inconsistent values and step
-/// counts above `max_steps` (checked in floating point, before any conversion can overflow).
-pub fn time_steps(
-    steps: Option<usize>,
-    dt: Option<f64>,
-    t_final: Option<f64>,
-    dt_stable: f64,
-    cfl: f64,
-    max_steps: usize,
-) -> Result<(usize, f64)> {
-    if let Some(dt) = dt {
-        if !(dt > 0.0 && dt.is_finite()) {
-            return Err(Error::input(format!("dt must be positive, got {dt}")));
-        }
-        if dt > dt_stable * (1.0 + 1e-12) {
-            return Err(Error::input(format!(
-                "dt = {dt:e} is unstable: the explicit step must not exceed {dt_stable:e} for this mesh and kappa"
-            )));
-        }
-    }
-    if let Some(t) = t_final {
-        if !(t > 0.0 && t.is_finite()) {
-            return Err(Error::input(format!("t-final must be positive, got {t}")));
-        }
-    }
-    if steps == Some(0) {
-        return Err(Error::input("steps must be at least 1"));
-    }
-    if !(cfl > 0.0 && cfl <= 1.0) {
-        return Err(Error::input(format!("cfl must be in (0, 1], got {cfl}")));
-    }
-    let too_many = |n: f64, why: String| -> Result<()> {
-        if n > max_steps as f64 {
-            return Err(Error::input(format!(
-                "{why} {n:.3e} steps, more than max-steps = {max_steps} (raise --max-steps if you mean it)"
-            )));
-        }
-        Ok(())
-    };
-    if let Some(n) = steps {
-        too_many(n as f64, "--steps asks for".into())?;
-    }
-    let default_dt = cfl * dt_stable;
-    Ok(match (steps, dt, t_final) {
-        (Some(n), Some(dt), Some(t)) => {
-            if (n as f64 * dt - t).abs() > 1e-9 * t {
-                return Err(Error::input(format!(
-                    "steps × dt = {} does not equal t-final = {t}; give two of the three",
-                    n as f64 * dt
-                )));
-            }
-            (n, dt)
-        }
-        (Some(n), None, Some(t)) => {
-            let dt = t / n as f64;
-            if dt > dt_stable * (1.0 + 1e-12) {
-                return Err(Error::input(format!("{n} steps to t-final = {t} need dt = {dt:e}, above the stability limit {dt_stable:e}; use at least {} steps", (t / dt_stable).ceil())));
-            }
-            (n, dt)
-        }
-        (None, given, Some(t)) => {
-            let dt = given.unwrap_or(default_dt);
-            let n = (t / dt * (1.0 - 1e-12)).ceil().max(1.0);
-            let how = if given.is_some() {
-                format!("t-final = {t:e} at dt = {dt:e} needs")
-            } else {
-                format!("t-final = {t:e} at cfl × the stability limit {dt_stable:e} of this mesh and kappa needs")
-            };
-            too_many(n, how)?;
-            (n as usize, t / n)
-        }
-        (n, dt, None) => (n.unwrap_or(100), dt.unwrap_or(default_dt)),
-    })
-}
-
-/// An explicit stepper with the step chosen against its stability limit.
-fn explicit(comm: &Comm, op: Box<dyn HeatStepper>, p: &HeatParams) -> Result<(Box<dyn HeatStepper>, usize, f64)> {
-    let (steps, dt) = comm.agree(time_steps(p.steps, p.dt, p.t_final, op.stable_dt(), p.cfl, p.max_steps))?;
-    Ok((op, steps, dt))
-}
-
-/// Steps of an implicit run: no stability limit, so without `--dt` the final time is split into
-/// `--steps` (default 100).
-fn implicit_steps(comm: &Comm, p: &HeatParams) -> Result<(usize, f64)> {
-    if p.dt.is_none() && p.t_final.is_none() {
-        return Err(Error::input("implicit time stepping needs --dt or --t-final"));
-    }
-    let steps = p.steps.or(p.dt.is_none().then_some(100));
-    comm.agree(time_steps(steps, p.dt, p.t_final, f64::INFINITY, 1.0, p.max_steps))
-}
-
-/// Collective: whether every rank's `values` are finite (no NaN, no Inf).
-fn all_finite(comm: &Comm, values: &[f64]) -> bool {
-    // `v · 0` is 0 for a finite v and NaN otherwise; summed in eight independent lanes it is a
-    // vectorized pass at memory speed, where a per-element `is_finite` test with an early exit
-    // cost several per cent of an explicit run's throughput at one check per 1 % of the steps.
-    let mut lanes = [0.0f64; 8];
-    let chunks = values.chunks_exact(8);
-    let rest = chunks.remainder().iter().fold(0.0, |s, v| s + v * 0.0);
-    for c in chunks {
-        for (l, v) in lanes.iter_mut().zip(c) {
-            *l += v * 0.0;
-        }
-    }
-    let local = lanes.iter().sum::<f64>() + rest;
-    // NaN compares false, so the maximum of 0 and NaN must be taken as a flag.
-    comm.max_f64(if local == 0.0 { 0.0 } else { 1.0 }) == 0.0
-}
+/// The options a restart must share with the checkpoint it continues (besides the mesh,
+/// which the checkpoint's fingerprint checks): everything that defines the problem. Steps,
+/// final time, output, solver and checkpoint cadence may change.
+const RESTART_KEYS: &[&str] = &[
+    "problem",
+    "discretization",
+    "kappa",
+    "kappa_regions",
+    "contrast",
+    "bc",
+    "scheme",
+    "mass",
+    "source",
+    "exact",
+];
 
 /// Collective: runs the heat problem and returns its summary. A step whose solve fails or a
 /// solution that stops being finite is not an `Err`: the run stops there and the summary names
 /// it in [`HeatSummary::failure`], so a report can still be written.
 pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let t_start = Instant::now();
-    let is_fd = p.discretization == Discretization::Fd;
-    if p.discretization == Discretization::P2 {
-        let why = match (p.scheme, p.mass) {
-            (Scheme::Explicit, _) => Some("explicit steps need a diagonal mass, which P2 lacks: use --scheme be or cn"),
-            (_, MassKind::Lumped) => {
-                Some("P2 needs the consistent mass (--mass consistent): its row-summed mass is singular")
-            }
-            _ => None,
-        };
-        if let Some(why) = why {
-            return comm.agree(Err(Error::input(why)));
-        }
+    check_scheme(comm, p)?;
+    if let Some(c) = &p.checkpoint {
+        probe_checkpoint_dir(comm, &c.dir)?;
     }
-    let Prepared { mesh, report, lm, .. } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
+    let Prepared { mesh, report, lm, part } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
     if p.exact.is_some() {
         warn_exact_outside_unit_box(comm, &mesh);
     }
@@ -308,125 +250,359 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
             .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions))
             .and_then(|d| d.with_contrast(&mesh, p.contrast)),
     )?;
-    if p.mass == MassKind::Consistent && (is_fd || p.scheme == Scheme::Explicit) {
+    if p.mass == MassKind::Consistent && (p.discretization == Discretization::Fd || p.scheme == Scheme::Explicit) {
         return comm.agree(Err(Error::input(
             "--mass consistent needs implicit P1 or P2 steps (explicit steps and FD use a diagonal mass)",
         )));
     }
-    let (mut op, steps, dt): (Box<dyn HeatStepper>, usize, f64) = match (p.scheme, is_fd, &mesh.grid) {
-        (Scheme::Explicit, true, Some(grid)) => {
-            explicit(comm, Box::new(comm.agree(FdHeat::new(comm, &lm, grid, &data))?), p)?
-        }
-        (Scheme::Explicit, ..) => explicit(comm, Box::new(comm.agree(P1Heat::new(comm, &mesh, &lm, &data))?), p)?,
-        (Scheme::Implicit { theta }, true, Some(grid)) => {
-            let (steps, dt) = implicit_steps(comm, p)?;
-            let op = comm.agree(FdImplicitHeat::new(comm, &lm, grid, &data, theta, dt, &p.solver))?;
-            (Box::new(op), steps, dt)
-        }
-        (Scheme::Implicit { theta }, ..) => {
-            let (steps, dt) = implicit_steps(comm, p)?;
-            let op = comm.agree(FemImplicitHeat::new(
-                comm, &mesh, &lm, &data, theta, dt, p.mass, &p.solver,
-            ))?;
-            (Box::new(op), steps, dt)
-        }
-    };
-    let dt_stable = op.stable_dt();
-    if let Some(given) = p.dt.filter(|&g| (g - dt).abs() > 1e-12 * g) {
-        if comm.is_root() {
-            tracing::warn!(
-                "dt = {given:e} does not divide t-final = {:e}: using {steps} steps of dt = {dt:e}",
-                steps as f64 * dt
-            );
-        }
-    }
-    let kappa_max = data.kappa_max();
-    let unknowns = if is_fd { lm.cells.n_global } else { lm.points.n_global };
-    if comm.is_root() {
-        tracing::info!("heat: {} {}, {} cells, {unknowns} unknowns on {} ranks; {steps} steps of dt = {dt:.3e} (stable limit {dt_stable:.3e})", p.mesh, p.discretization.name(), lm.cells.n_global, comm.size());
-        tracing::info!(
-            "partition: edge cut {}, imbalance {:.3}",
-            report.edge_cut,
-            report.imbalance
-        );
-        for part in report.disconnected_parts() {
-            tracing::warn!(
-                "partition: part {part} has {} disconnected components",
-                report.components_per_part[part]
-            );
-        }
-    }
-    let center = if is_fd { Center::Cell } else { Center::Point };
-    let mut t_output = 0.0;
-    let mut writer = match &p.out {
-        Some(dir) => {
-            let t0 = Instant::now();
-            let mut w = create_writer(comm, &mesh, &lm, dir, "heat", center)?;
-            write_kappa(comm, &mut w, &lm, &data)?;
-            t_output += t0.elapsed().as_secs_f64();
-            Some(w)
-        }
+    let ck_mesh = CheckpointMesh::from_local(&mesh, &lm);
+    let options = run_options(comm, p, &part);
+    let restart = match &p.restart {
+        Some(path) => Some(read_restart(comm, path, &ck_mesh, &solution_spec(p, &mesh), &options)?),
         None => None,
     };
+    let (mut stepper, plan) = build_stepper(comm, p, (&mesh, &lm, &part), &data, restart.as_ref())?;
+    if let Some(ck) = &restart {
+        comm.agree(stepper.restore(&ck.fields))?;
+    }
+    announce(comm, p, &lm, &report, &plan, stepper.stable_dt());
+    let t_out = Instant::now();
+    let writer = open_output(comm, p, (&mesh, &lm), &data, restart.as_ref(), &options)?;
+    let output_setup = t_out.elapsed().as_secs_f64();
+    let output = writer.as_ref().map(|w| w.xdmf_path().to_path_buf());
     drop(mesh);
-    let setup = t_start.elapsed().as_secs_f64() - t_output;
-    let snapshot =
-        |w: &mut Writer, op: &dyn HeatStepper, t: f64| w.write_snapshot(comm, t, &[("u", center, op.solution())]);
-    if let Some(w) = writer.as_mut() {
-        let t0 = Instant::now();
-        snapshot(w, op.as_ref(), 0.0)?;
-        t_output += t0.elapsed().as_secs_f64();
+    let setup = t_start.elapsed().as_secs_f64() - output_setup;
+    let checkpoints = p.checkpoint.as_ref().map(|c| Checkpointing {
+        path: c.dir.join(CHECKPOINT_FILE),
+        every: c.every,
+        interval: c.interval,
+        mesh: ck_mesh,
+        options,
+        history: restart.map(|ck| ck.dt_history).unwrap_or_default(),
+    });
+    let outcome = TimeLoop {
+        plan: plan.clone(),
+        snapshot_every: p.snapshot_every,
+        progress: p.progress,
+        writer,
+        checkpoints,
     }
+    .run(comm, stepper.as_mut())?;
+    let error = p
+        .exact
+        .filter(|_| outcome.failure.is_none())
+        .map(|_| stepper.errors(comm, outcome.time));
+    let finished = Finished {
+        lm: &lm,
+        report,
+        kappa_max: data.kappa_max(),
+        plan,
+        outcome,
+        error,
+        seconds: (setup, output_setup, t_start),
+        output,
+    };
+    Ok(summarize(comm, p, stepper.as_ref(), finished))
+}
 
-    let t_loop = Instant::now();
-    let mut t = 0.0;
-    let mut failure = None;
-    // The solution is checked for NaN / Inf (one allreduce) about every 1% of the steps, before
-    // each snapshot and at the end, so a blow-up stops the run near where it happened.
-    let check_every = (steps / 100).max(1);
-    let mut last_finite = 0;
-    let mut taken = 0;
-    for n in 1..=steps {
-        if let Err(e) = op.step(comm, t, dt, p.halo_mode) {
-            match e {
-                Error::Solve(why) => {
-                    failure = Some(format!("step {n} of {steps} (t = {:.4e}): {why}", t + dt));
-                    break;
-                }
-                other => return Err(other),
-            }
-        }
-        t = n as f64 * dt;
-        taken = n;
-        let snap = n == steps || (p.snapshot_every > 0 && n % p.snapshot_every == 0);
-        if n % check_every == 0 || snap {
-            if !all_finite(comm, op.solution()) {
-                failure = Some(format!(
-                    "the solution is not finite (NaN or Inf) at step {n} of {steps} (t = {t:.4e}; it was \
-                     finite at step {last_finite}): the data overflow or the scheme is unstable"
-                ));
-                break;
-            }
-            last_finite = n;
-        }
-        if let Some(w) = writer.as_mut().filter(|_| snap) {
-            let t0 = Instant::now();
-            snapshot(w, op.as_ref(), t)?;
-            t_output += t0.elapsed().as_secs_f64();
-        }
-        if p.progress && comm.is_root() && steps >= 10 && n % (steps / 10) == 0 {
-            tracing::info!("step {n}/{steps}  t = {t:.4e}");
-        }
+/// Collective: refuses schemes P2 cannot run, before the mesh is elevated.
+fn check_scheme(comm: &Comm, p: &HeatParams) -> Result<()> {
+    if p.discretization != Discretization::P2 {
+        return Ok(());
     }
-    let loop_time = t_loop.elapsed().as_secs_f64();
-    let error = p.exact.filter(|_| failure.is_none()).map(|_| op.errors(comm, t));
-    if let Some(w) = writer.take() {
-        let t0 = Instant::now();
-        w.finish(comm)?;
-        t_output += t0.elapsed().as_secs_f64();
+    let why = match (p.scheme, p.mass) {
+        (Scheme::Explicit, _) => Some("explicit steps need a diagonal mass, which P2 lacks: use --scheme be or cn"),
+        (_, MassKind::Lumped) => {
+            Some("P2 needs the consistent mass (--mass consistent): its row-summed mass is singular")
+        }
+        _ => None,
+    };
+    match why {
+        Some(why) => comm.agree(Err(Error::input(why))),
+        None => Ok(()),
     }
-    let hs = op.halo_stats();
-    let comm_time = comm.max_f64(hs.exposed());
+}
+
+/// The spec of the solution field (what snapshots and checkpoints hold).
+fn solution_spec(p: &HeatParams, mesh: &Mesh) -> FieldSpec {
+    match p.discretization {
+        Discretization::Fd => FieldSpec::cells(HEAT_FIELD, 1),
+        _ if mesh.cell_type.degree() == 2 => FieldSpec::p2(HEAT_FIELD, 1),
+        _ => FieldSpec::p1(HEAT_FIELD, 1),
+    }
+}
+
+/// Collective: the stepper of the scheme and discretization, and the plan of its steps: the
+/// whole run, or the rest of the checkpoint's. Implicit steppers are set up for the plan's first
+/// dt; explicit ones give the stability limit the plan needs.
+fn build_stepper(
+    comm: &Comm,
+    p: &HeatParams,
+    (mesh, lm, part): (&Mesh, &LocalMesh, &Partition),
+    data: &HeatData,
+    restart: Option<&Checkpoint>,
+) -> Result<(Box<dyn Stepper>, Plan)> {
+    let options = StepOptions {
+        steps: p.steps,
+        dt: p.dt,
+        t_final: p.t_final,
+        cfl: p.cfl,
+        max_steps: p.max_steps,
+        schedule: p.dt_schedule.clone(),
+    };
+    let plan = |dt_stable: f64| {
+        comm.agree(match restart {
+            Some(ck) => options.resume(
+                dt_stable,
+                &Resume {
+                    step: ck.step as usize,
+                    time: ck.time,
+                    history: ck.dt_history.clone(),
+                },
+            ),
+            None => options.plan(dt_stable),
+        })
+    };
+    let fd = p.discretization == Discretization::Fd;
+    Ok(match (p.scheme, fd, &mesh.grid) {
+        (Scheme::Explicit, true, Some(grid)) => {
+            let mut op = comm.agree(FdHeat::new(comm, lm, grid, data))?;
+            op.set_halo_mode(p.halo_mode);
+            let plan = plan(op.stable_dt())?;
+            (Box::new(op), plan)
+        }
+        (Scheme::Explicit, ..) => {
+            let mut op = comm.agree(P1Heat::new(comm, mesh, lm, data))?;
+            op.set_halo_mode(p.halo_mode);
+            let plan = plan(op.stable_dt())?;
+            (Box::new(op), plan)
+        }
+        (Scheme::Implicit { theta }, true, Some(grid)) => {
+            let plan = plan(f64::INFINITY)?;
+            let dt = plan.dt(plan.start() + 1);
+            let op = comm.agree(FdImplicitHeat::new(comm, lm, grid, data, theta, dt, &p.solver))?;
+            (Box::new(op), plan)
+        }
+        (Scheme::Implicit { theta }, ..) => {
+            let plan = plan(f64::INFINITY)?;
+            let dt = plan.dt(plan.start() + 1);
+            let op = FemImplicitHeat::new(comm, mesh, lm, part, data, (theta, dt), p.mass, &p.solver);
+            (Box::new(comm.agree(op)?), plan)
+        }
+    })
+}
+
+/// Rank 0: the run's first log lines.
+fn announce(comm: &Comm, p: &HeatParams, lm: &LocalMesh, report: &Report, plan: &Plan, dt_stable: f64) {
+    if !comm.is_root() {
+        return;
+    }
+    let (start, steps) = (plan.start(), plan.end() - plan.start());
+    let dt = plan.dt(start + 1);
+    if let Some(given) = p.dt.filter(|&g| (g - dt).abs() > 1e-12 * g) {
+        tracing::warn!(
+            "dt = {given:e} does not divide t-final = {:e}: using {steps} steps of dt = {dt:e}",
+            plan.time(plan.end()) - plan.time(start)
+        );
+    }
+    let changes = match plan.dt_changes() {
+        0 => String::new(),
+        n => format!(", changing {n} times (--dt-schedule)"),
+    };
+    let unknowns = if p.discretization == Discretization::Fd {
+        lm.cells.n_global
+    } else {
+        lm.points.n_global
+    };
+    tracing::info!(
+        "heat: {} {}, {} cells, {unknowns} unknowns on {} ranks; {steps} steps of dt = {dt:.3e}{changes} (stable limit {dt_stable:.3e})",
+        p.mesh,
+        p.discretization.name(),
+        lm.cells.n_global,
+        comm.size()
+    );
+    if let Some(path) = &p.restart {
+        tracing::info!(
+            "restart: continuing from {} at step {start}, t = {:.4e}",
+            path.display(),
+            plan.time(start)
+        );
+    }
+    tracing::info!(
+        "partition: edge cut {}, imbalance {:.3}",
+        report.edge_cut,
+        report.imbalance
+    );
+    for part in report.disconnected_parts() {
+        tracing::warn!(
+            "partition: part {part} has {} disconnected components",
+            report.components_per_part[part]
+        );
+    }
+}
+
+/// The run's options as JSON, stored in its checkpoints: [`RESTART_KEYS`] are compared on
+/// restart; the rank count and a hash of the partition tell whether a restart runs on the same
+/// partition (and can continue the output series).
+fn run_options(comm: &Comm, p: &HeatParams, part: &Partition) -> String {
+    // FNV-1a over the part of every cell: the mesh and the partition are the same on every rank.
+    let hash = part.parts.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &q| {
+        (h ^ u64::from(q)).wrapping_mul(0x100_0000_01b3)
+    });
+    serde_json::json!({
+        "problem": "heat",
+        "mesh": p.mesh.to_string(),
+        "discretization": p.discretization,
+        "kappa": p.kappa,
+        "kappa_regions": p.kappa_regions,
+        "contrast": p.contrast,
+        "bc": p.bc,
+        "scheme": p.scheme,
+        "mass": p.mass,
+        "source": p.source,
+        "exact": p.exact,
+        "steps": p.steps,
+        "dt": p.dt,
+        "t_final": p.t_final,
+        "dt_schedule": p.dt_schedule.as_ref().map(DtSchedule::text),
+        "solver": p.solver,
+        "ranks": comm.size(),
+        "partition": hash,
+    })
+    .to_string()
+}
+
+/// Collective: probes the checkpoint directory (created if needed) by writing and removing the
+/// temporary file a checkpoint is written to, so that a bad path fails before the work (as
+/// `--out` and `--report` do) instead of at the first checkpoint.
+fn probe_checkpoint_dir(comm: &Comm, dir: &Path) -> Result<()> {
+    let probed = if comm.is_root() {
+        let probe = tmp_path(&dir.join(CHECKPOINT_FILE));
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&probe, b""))
+            .and_then(|()| std::fs::remove_file(&probe))
+            .map_err(|source| Error::Io {
+                path: format!("checkpoint directory {}", dir.display()),
+                source,
+            })
+    } else {
+        Ok(())
+    };
+    comm.agree(probed)
+}
+
+/// Collective: reads the checkpoint at `path` for this run (its mesh and solution field) and
+/// refuses one written with other problem options, with one error on every rank.
+fn read_restart(
+    comm: &Comm,
+    path: &Path,
+    mesh: &CheckpointMesh,
+    spec: &FieldSpec,
+    options: &str,
+) -> Result<Checkpoint> {
+    if !path.exists() && path.to_str().is_some_and(|s| s.parse::<usize>().is_ok()) {
+        // `--restart N` of old was GMRES's restart length, which heat now takes as --set.
+        return comm.agree(Err(Error::input(format!(
+            "--restart {}: no such checkpoint file (ddkit heat's --restart names the checkpoint to continue; \
+             the GMRES restart length is --set solver.krylov.restart=N here)",
+            path.display()
+        ))));
+    }
+    let ck = Checkpoint::read(comm, path, mesh, std::slice::from_ref(spec))?;
+    let same = check_options(&ck.options, options, RESTART_KEYS).map_err(|e| {
+        let why = match e {
+            Error::Input(m) => m,
+            e => e.to_string(),
+        };
+        Error::input(format!("checkpoint {}: {why}", path.display()))
+    });
+    comm.agree(same)?;
+    Ok(ck)
+}
+
+/// Whether two runs' options (JSON of [`run_options`]) name the same rank count and partition.
+fn same_partition(a: &str, b: &str) -> bool {
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    match (parse(a), parse(b)) {
+        (Some(a), Some(b)) => a.get("ranks") == b.get("ranks") && a.get("partition") == b.get("partition"),
+        _ => false,
+    }
+}
+
+/// Collective: the output series, when `--out` is given. A restart on the partition of the
+/// checkpoint's run continues that run's `heat.h5` (later snapshots only); on another partition
+/// a new series starts at the restart time, in `heat-restart-STEP.h5` beside an existing
+/// `heat.h5` (which is kept), else in `heat.h5`.
+fn open_output(
+    comm: &Comm,
+    p: &HeatParams,
+    (mesh, lm): (&Mesh, &LocalMesh),
+    data: &HeatData,
+    restart: Option<&Checkpoint>,
+    options: &str,
+) -> Result<Option<Writer>> {
+    let Some(dir) = &p.out else {
+        return Ok(None);
+    };
+    let mut stem = "heat".to_string();
+    if let Some(ck) = restart {
+        let h5 = dir.join("heat.h5");
+        let exists = comm.min_f64(if h5.is_file() { 1.0 } else { 0.0 }) == 1.0;
+        let say = |what: String| {
+            if comm.is_root() {
+                tracing::info!("restart: {what}");
+            }
+        };
+        if exists && same_partition(&ck.options, options) {
+            say(format!("continuing the series {}", h5.display()));
+            return reopen_writer(comm, mesh, lm, &h5).map(Some);
+        }
+        if exists {
+            stem = format!("heat-restart-{}", ck.step);
+        }
+        say(format!(
+            "a new series {} starts at t = {:.4e} ({})",
+            dir.join(format!("{stem}.xdmf")).display(),
+            ck.time,
+            if exists {
+                "the checkpoint's run had another partition; its heat.h5 is kept"
+            } else {
+                "no earlier series in this directory"
+            }
+        ));
+    }
+    let center = match p.discretization {
+        Discretization::Fd => Center::Cell,
+        _ => Center::Point,
+    };
+    let mut w = create_writer(comm, mesh, lm, dir, &stem, center)?;
+    write_kappa(comm, &mut w, lm, data)?;
+    Ok(Some(w))
+}
+
+/// What a finished run hands to [`summarize`].
+struct Finished<'a> {
+    lm: &'a LocalMesh,
+    report: Report,
+    kappa_max: f64,
+    plan: Plan,
+    outcome: LoopOutcome,
+    error: Option<ErrorNorms>,
+    /// Set-up seconds, output set-up seconds, and the start of the run.
+    seconds: (f64, f64, Instant),
+    output: Option<PathBuf>,
+}
+
+/// Collective: the run's summary (times and halo statistics reduced over ranks).
+fn summarize(comm: &Comm, p: &HeatParams, stepper: &dyn Stepper, f: Finished) -> HeatSummary {
+    let (setup, output_setup, start) = f.seconds;
+    let o = f.outcome;
+    let unknowns = if p.discretization == Discretization::Fd {
+        f.lm.cells.n_global
+    } else {
+        f.lm.points.n_global
+    };
+    let hs = stepper.halo_stats();
     let halo = HaloStats {
         exchanges: hs.exchanges,
         post: comm.max_f64(hs.post),
@@ -434,80 +610,46 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
         wait: comm.max_f64(hs.wait),
         bytes_sent: comm.sum_u64(hs.bytes_sent),
     };
-    let compute = comm.max_f64(op.compute_time() + hs.shadow);
-    Ok(HeatSummary {
+    let solver_timings = stepper.solver_timings();
+    let per_rank = unknowns as f64 * o.taken as f64 / comm.size() as f64;
+    HeatSummary {
         problem: "heat",
         ranks: comm.size(),
         mesh: p.mesh.to_string(),
         discretization: p.discretization,
-        cells: lm.cells.n_global,
+        cells: f.lm.cells.n_global,
         unknowns,
         kappa: p.kappa,
         contrast: p.contrast,
-        kappa_max,
-        steps: taken,
-        dt,
-        dt_stable,
-        t_final: t,
+        kappa_max: f.kappa_max,
+        steps: o.step,
+        start_step: f.plan.start(),
+        restart: p.restart.clone(),
+        dt: f.plan.dt(f.plan.start() + 1),
+        dt_changes: o.dt_changes,
+        dt_stable: stepper.stable_dt(),
+        t_final: o.time,
         halo_mode: p.halo_mode,
         wall: Timings {
             setup: comm.max_f64(setup),
-            compute,
-            communication: comm_time,
-            output: comm.max_f64(t_output),
-            total: comm.max_f64(t_start.elapsed().as_secs_f64()),
+            compute: comm.max_f64(stepper.compute_time() + hs.shadow),
+            communication: comm.max_f64(hs.exposed()),
+            output: comm.max_f64(output_setup + o.output_seconds),
+            checkpoint: comm.max_f64(o.checkpoint_seconds),
+            total: comm.max_f64(start.elapsed().as_secs_f64()),
         },
         halo,
-        updates_per_second_per_rank: unknowns as f64 * steps as f64 / comm.size() as f64 / comm.max_f64(loop_time),
-        error,
+        updates_per_second_per_rank: per_rank / comm.max_f64(o.seconds),
+        error: f.error,
         scheme: p.scheme,
         mass: p.mass,
-        linear_iterations: op.linear_iterations(),
-        failure,
-        partition: report,
-        output: p.out.as_ref().map(|d| d.join("heat.xdmf")),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn step_selection() {
-        let m = DEFAULT_MAX_STEPS;
-        assert_eq!(time_steps(Some(10), Some(0.1), None, 1.0, 0.9, m).unwrap(), (10, 0.1));
-        let (n, dt) = time_steps(None, None, Some(1.0), 0.3, 0.9, m).unwrap();
-        assert_eq!(n, 4);
-        assert!((dt - 0.25).abs() < 1e-15);
-        assert!(time_steps(None, Some(0.5), None, 0.3, 0.9, m)
-            .unwrap_err()
-            .to_string()
-            .contains("unstable"));
-        assert!(time_steps(None, Some(-1.0), None, 0.3, 0.9, m).is_err());
-        assert!(time_steps(Some(0), None, None, 0.3, 0.9, m).is_err());
-        assert!(time_steps(Some(3), Some(0.1), Some(1.0), 0.3, 0.9, m).is_err());
-        assert!(time_steps(Some(2), None, Some(1.0), 0.3, 0.9, m).is_err());
-    }
-
-    #[test]
-    fn step_counts_are_bounded_before_any_conversion() {
-        // A tiny dt (or a huge kappa's tiny stable step) would need ~1e300 steps: refused with
-        // the limit named, instead of saturating to usize::MAX and running forever.
-        let m = DEFAULT_MAX_STEPS;
-        let e = time_steps(None, Some(1e-300), Some(1.0), f64::INFINITY, 1.0, m)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("1.000e300 steps") && e.contains("max-steps = 100000000"),
-            "{e}"
-        );
-        let e = time_steps(None, None, Some(1.0), 1e-305, 0.9, m)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("stability limit 1e-305"), "{e}");
-        assert!(time_steps(Some(m + 1), Some(1e-9), None, 1.0, 0.9, m).is_err());
-        assert_eq!(time_steps(None, Some(1e-3), Some(1.0), 1.0, 0.9, 1000).unwrap().0, 1000);
-        assert!(time_steps(None, Some(1e-3), Some(1.0), 1.0, 0.9, 999).is_err());
+        linear_iterations: solver_timings.map_or(0, |t| t.iterations),
+        solver_timings,
+        symbolic_setups_in_loop: comm.sum_u64(o.symbolic_setups),
+        checkpoints: o.checkpoints,
+        checkpoint: p.checkpoint.as_ref().map(|c| c.dir.join(CHECKPOINT_FILE)),
+        failure: o.failure,
+        partition: f.report,
+        output: f.output,
     }
 }

@@ -6,6 +6,6 @@ pub mod poisson;
 mod setup;
 
 pub use setup::{
-    create_writer, load_mesh, partition_collective, peak_memory_mib, prepare, warn_exact_outside_unit_box, write_kappa,
-    MeshSource, Prepared,
+    create_writer, load_mesh, partition_collective, peak_memory_mib, prepare, reopen_writer,
+    warn_exact_outside_unit_box, write_kappa, MeshSource, Prepared,
 };

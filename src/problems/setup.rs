@@ -79,6 +79,30 @@ pub fn partition_collective(
     Ok(p)
 }
 
+/// This rank's owned points and the global connectivity of its owned cells, as the writer
+/// takes them ([`OutputMesh`]).
+fn owned_output(mesh: &Mesh, lm: &LocalMesh) -> (Vec<[f64; 3]>, Vec<u64>) {
+    let points = lm.point_orig[..lm.points.n_owned]
+        .iter()
+        .map(|&q| mesh.points[q as usize])
+        .collect();
+    (points, lm.owned_connectivity_global())
+}
+
+/// The writer's view of this rank's share of `mesh`, over `owned_output`'s arrays.
+fn output_mesh<'a>(mesh: &Mesh, lm: &LocalMesh, points: &'a [[f64; 3]], conn: &'a [u64]) -> OutputMesh<'a> {
+    OutputMesh {
+        gdim: mesh.gdim,
+        cell_type: mesh.cell_type,
+        num_points_global: lm.points.n_global,
+        point_offset: lm.points.offset,
+        points,
+        num_cells_global: lm.cells.n_global,
+        cell_offset: lm.cells.offset,
+        connectivity: conn,
+    }
+}
+
 /// Collective: creates `DIR/STEM.h5` + `.xdmf` with this rank's owned cells and points, and the
 /// static field `mesh_id` — the input mesh's own index of each unknown (cells for `Center::Cell`,
 /// points for `Center::Point`; for P2 the elevated mesh's, whose corners keep the input ids and
@@ -92,22 +116,8 @@ pub fn create_writer(
     stem: &str,
     center: Center,
 ) -> Result<Writer> {
-    let points: Vec<[f64; 3]> = lm.point_orig[..lm.points.n_owned]
-        .iter()
-        .map(|&q| mesh.points[q as usize])
-        .collect();
-    let conn = lm.owned_connectivity_global();
-    let om = OutputMesh {
-        gdim: mesh.gdim,
-        cell_type: mesh.cell_type,
-        num_points_global: lm.points.n_global,
-        point_offset: lm.points.offset,
-        points: &points,
-        num_cells_global: lm.cells.n_global,
-        cell_offset: lm.cells.offset,
-        connectivity: &conn,
-    };
-    let mut w = Writer::create(comm, dir, stem, &om)?;
+    let (points, conn) = owned_output(mesh, lm);
+    let mut w = Writer::create(comm, dir, stem, &output_mesh(mesh, lm, &points, &conn))?;
     let orig = match center {
         Center::Cell => &lm.cell_orig[..lm.cells.n_owned],
         Center::Point => &lm.point_orig[..lm.points.n_owned],
@@ -115,6 +125,13 @@ pub fn create_writer(
     let ids: Vec<f64> = orig.iter().map(|&i| i as f64).collect();
     w.write_static(comm, "mesh_id", center, &ids)?;
     Ok(w)
+}
+
+/// Collective: reopens the series `h5` of an earlier run on this mesh and partition, to append
+/// to it ([`Writer::reopen`]; its static fields, `mesh_id` among them, are kept).
+pub fn reopen_writer(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, h5: &std::path::Path) -> Result<Writer> {
+    let (points, conn) = owned_output(mesh, lm);
+    Writer::reopen(comm, h5, &output_mesh(mesh, lm, &points, &conn))
 }
 
 /// Collective: writes the coefficient as the static cell field `kappa` (one value per owned cell)

@@ -9,14 +9,15 @@
 //!
 //! Prints `contrast_check: OK ...` or `contrast_check: FAIL reason` (exit 1).
 
-use ddkit::comm::{Comm, HaloMode};
+use ddkit::comm::Comm;
 use ddkit::fd::{assemble_fd, assemble_poisson_fd, FdHeat};
 use ddkit::linalg::DistVector;
 use ddkit::partition::Method;
-use ddkit::pde::{BcKind, HeatData, HeatStepper};
+use ddkit::pde::{BcKind, HeatData};
 use ddkit::problems::heat::Discretization;
 use ddkit::problems::{prepare, MeshSource, Prepared};
 use ddkit::solver::SolverConfig;
+use ddkit::time::Stepper;
 use std::collections::BTreeMap;
 
 /// `-(κ u')' = 1` on (0, 1), `u(0) = u(1) = 0`, κ = `k1` left of 1/2 and `k2` right of it (the
@@ -100,7 +101,7 @@ fn explicit(comm: &Comm) -> Result<f64, String> {
     let mut v = DistVector::zeros(k.a.layout());
     let mut kv = DistVector::zeros(k.a.layout());
     for step in 0..50 {
-        heat.step(comm, step as f64 * dt, dt, HaloMode::Overlap).map_err(err)?;
+        heat.step(comm, step as f64 * dt, dt).map_err(err)?;
         k.a.spmv(comm, &mut v, &mut kv);
         for (vi, kvi) in v.owned_mut().iter_mut().zip(kv.owned()) {
             *vi -= dt * (kvi - data.constant_source);

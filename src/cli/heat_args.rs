@@ -1,0 +1,254 @@
+//! The options of `ddkit heat` (each also a key of its `--config` TOML) and their resolution
+//! into [`HeatParams`]: time steps or a dt schedule, output, checkpoints and restarts, the
+//! linear solver of implicit steps.
+
+use super::{
+    count, finish, list_keys, parse_name, read_config, say, start, HeatSolverArgs, Notes, ProblemArgs, Resolved,
+    HEAT_NOT_SOLVER, SOLVER,
+};
+use crate::comm::{Comm, HaloMode};
+use crate::error::{Error, Result};
+use crate::fem::MassKind;
+use crate::pde::Exact;
+use crate::problems::heat::{self, CheckpointParams, Discretization, HeatParams, Scheme};
+use crate::time::{DtSchedule, DEFAULT_MAX_STEPS};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Options of `ddkit heat`; each is also a TOML key of `--config`.
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct HeatArgs {
+    /// TOML file with any of these options as keys (e.g. `kappa = 0.5`, `grid = "64x64"`); flags win.
+    #[arg(long, value_name = "FILE.toml")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Mesh, discretization, coefficient, boundary conditions, partitioner.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub problem: ProblemArgs,
+    /// Number of time steps [default: 100 when --t-final is not given, or for implicit schemes].
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
+    pub steps: Option<usize>,
+    /// Time step; must not exceed the explicit stability limit [default: cfl × limit].
+    #[arg(long, allow_hyphen_values = true)]
+    pub dt: Option<f64>,
+    /// Final time.
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    pub t_final: Option<f64>,
+    /// Fraction of the stable step used when --dt is not given [default: 0.9].
+    #[arg(long, allow_hyphen_values = true)]
+    pub cfl: Option<f64>,
+    /// Refuse runs that need more steps than this (a tiny --dt or a huge --kappa) before they start [default: 100000000].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
+    pub max_steps: Option<usize>,
+    /// Built-in exact solution: mode (decaying, f = 0), manufactured (with source) or none [default: mode].
+    #[arg(long, value_name = "mode|manufactured|none")]
+    pub exact: Option<String>,
+    /// Constant source term f added to the problem's own [default: 0].
+    #[arg(long, allow_hyphen_values = true)]
+    pub source: Option<f64>,
+    /// Mass matrix of implicit finite-element steps: lumped (P1 only) or consistent (explicit steps need lumped) [default: lumped for p1, consistent for p2].
+    #[arg(long, value_name = "lumped|consistent")]
+    pub mass: Option<String>,
+    /// Output directory for heat.h5 + heat.xdmf (no output when absent).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a snapshot every N steps (0: initial and final only) [default: 0].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
+    pub snapshot_every: Option<usize>,
+    /// Complete each halo exchange before computing (no overlap), for comparison.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub no_overlap: Option<bool>,
+    /// Write a JSON summary (ranks, sizes, timings, errors, partition quality) to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+    /// Time stepping: explicit (forward Euler), be or implicit (backward Euler), cn (Crank–Nicolson) [default: explicit].
+    #[arg(long, value_name = "explicit|implicit|be|cn")]
+    pub scheme: Option<String>,
+    /// Implicit schemes: steps as DT:N stretches, e.g. 1e-3:10,5e-4:20 (10 steps of 1e-3, then 20 of 5e-4); each change of dt updates the matrices' values and the solver numerically (instead of --steps, --dt, --t-final).
+    #[arg(long, value_name = "DT:N,DT:N,...")]
+    pub dt_schedule: Option<String>,
+    /// Write a checkpoint every N steps (and at the end of the run) to --checkpoint-dir [default: 0, none].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
+    pub checkpoint_every: Option<usize>,
+    /// Write a checkpoint every SECONDS of wall time (and at the end), decided by all ranks together.
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    pub checkpoint_interval: Option<f64>,
+    /// Directory of the checkpoint file checkpoint.h5 (alone: one checkpoint at the end) [default: OUT/checkpoints with --out and a cadence].
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue the run of this checkpoint from its step and time, on any number of ranks (the problem options must match; steps, t-final, output, solver and checkpoints may change).
+    #[arg(long, value_name = "FILE.h5")]
+    pub restart: Option<PathBuf>,
+    /// Linear solver of implicit steps: preset and overrides (GMRES's restart length is --set solver.krylov.restart=N here).
+    #[command(flatten)]
+    #[serde(skip)]
+    pub solver: HeatSolverArgs,
+    /// Print progress every 10% of the steps [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub progress: Option<bool>,
+}
+
+/// Resolves heat options (flags over config) into parameters, the report path and warnings.
+pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
+    let (mut f, solver_file): (HeatArgs, _) = read_config(a.config.as_deref(), HEAT_NOT_SOLVER)?;
+    merge!(a, f; steps, dt, t_final, cfl, max_steps, exact, source, mass, out, snapshot_every, no_overlap, report, progress, scheme);
+    merge!(a, f; dt_schedule, checkpoint_every, checkpoint_interval, checkpoint_dir, restart);
+    let checkpoint = checkpoint_params(&a)?;
+    let mut notes = Notes::new();
+    let problem = a.problem.resolve(f.problem)?;
+    let (solver, overrides) = a.solver.0.resolve(solver_file)?;
+    let exact = match a.exact.as_deref().unwrap_or("mode") {
+        "mode" => Some(Exact::Mode),
+        "manufactured" => Some(Exact::Manufactured),
+        "none" => None,
+        o => {
+            return Err(Error::input(format!(
+                "unknown exact solution '{o}' (expected mode, manufactured or none)"
+            )))
+        }
+    };
+    let scheme = match a.scheme.as_deref().unwrap_or("explicit") {
+        "explicit" => Scheme::Explicit,
+        "implicit" | "be" => Scheme::Implicit { theta: 1.0 },
+        "cn" => Scheme::Implicit { theta: 0.5 },
+        o => {
+            return Err(Error::input(format!(
+                "unknown scheme '{o}' (expected explicit, implicit, be or cn)"
+            )))
+        }
+    };
+    let mass = match &a.mass {
+        Some(m) => parse_name("mass", m)?,
+        // P2 has no usable lumped mass (its row sums vanish at the corners).
+        None if problem.discretization == Discretization::P2 => MassKind::Consistent,
+        None => MassKind::Lumped,
+    };
+    let explicit = scheme == Scheme::Explicit;
+    if explicit {
+        // The solver keys' own warnings say nothing when no solve happens at all.
+        let keys = overrides.given(SOLVER);
+        if let Some((last, rest)) = keys.split_last() {
+            let list = match rest {
+                [] => format!("{last} is"),
+                _ => format!("{} and {last} are", rest.join(", ")),
+            };
+            notes.push(format!(
+                "{list} ignored: the linear solver is used by implicit steps only (--scheme be or cn)"
+            ));
+        }
+    } else {
+        notes.extend(overrides.unused(SOLVER, &solver));
+    }
+    let ignored = [
+        (a.cfl.is_some() && a.dt.is_some(), "--cfl is ignored: --dt is given"),
+        (
+            a.cfl.is_some() && !explicit,
+            "--cfl is ignored: implicit steps have no stability limit",
+        ),
+        (
+            a.no_overlap.is_some() && !explicit,
+            "--no-overlap is ignored: it applies to explicit steps",
+        ),
+        (
+            a.snapshot_every.is_some() && a.out.is_none(),
+            "--snapshot-every is ignored: no --out directory is given",
+        ),
+    ];
+    notes.extend(ignored.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
+    let params = HeatParams {
+        mass,
+        kappa_regions: problem.kappa_regions,
+        contrast: problem.contrast,
+        scheme,
+        solver,
+        partitioner: problem.partitioner,
+        mesh: problem.mesh,
+        discretization: problem.discretization,
+        kappa: problem.kappa,
+        steps: a.steps,
+        dt: a.dt,
+        t_final: a.t_final,
+        cfl: a.cfl.unwrap_or(0.9),
+        max_steps: a.max_steps.unwrap_or(DEFAULT_MAX_STEPS),
+        out: a.out,
+        snapshot_every: a.snapshot_every.unwrap_or(0),
+        exact,
+        source: a.source.unwrap_or(0.0),
+        bc: problem.bc,
+        halo_mode: if a.no_overlap.unwrap_or(false) {
+            HaloMode::Blocking
+        } else {
+            HaloMode::Overlap
+        },
+        progress: a.progress.unwrap_or(true),
+        dt_schedule: a.dt_schedule.as_deref().map(DtSchedule::parse).transpose()?,
+        checkpoint,
+        restart: a.restart,
+    };
+    Ok(Resolved {
+        params,
+        report: a.report,
+        notes,
+    })
+}
+
+/// The checkpoint options resolved: the directory is `--checkpoint-dir`, else `OUT/checkpoints`
+/// when a cadence is given with `--out`; a cadence with neither is refused.
+fn checkpoint_params(a: &HeatArgs) -> Result<Option<CheckpointParams>> {
+    if let Some(s) = a.checkpoint_interval {
+        if !(s > 0.0 && s.is_finite()) {
+            return Err(Error::input(format!(
+                "checkpoint-interval must be a positive number of seconds, got {s}"
+            )));
+        }
+    }
+    let every = a.checkpoint_every.unwrap_or(0);
+    let cadence = every > 0 || a.checkpoint_interval.is_some();
+    let dir = match (&a.checkpoint_dir, &a.out) {
+        (Some(d), _) => d.clone(),
+        (None, Some(out)) if cadence => out.join("checkpoints"),
+        (None, _) if cadence => {
+            return Err(Error::input(
+                "checkpoints need a directory: give --checkpoint-dir DIR, or --out DIR (then DIR/checkpoints)",
+            ))
+        }
+        (None, _) => return Ok(None),
+    };
+    Ok(Some(CheckpointParams {
+        dir,
+        every,
+        interval: a.checkpoint_interval,
+    }))
+}
+
+/// Collective: `ddkit heat`: resolves the options, runs, prints the outcome and writes the report.
+pub(super) fn run_heat(comm: &Comm, a: HeatArgs) -> Result<()> {
+    if a.solver.0.list_keys {
+        return list_keys(comm);
+    }
+    let (params, report_path) = start(comm, heat_params(a))?;
+    let s = heat::run(comm, &params)?;
+    if comm.is_root() {
+        let err = s.error.map_or(String::new(), |e| {
+            format!(
+                ", L2 error {:.3e} (relative {:.3e}), max {:.3e}",
+                e.l2, e.l2_relative, e.linf
+            )
+        });
+        let mut text = format!(
+            "heat: {} cells, {} steps to t = {:.4e} on {} rank(s) in {:.3} s{err}\n",
+            s.cells, s.steps, s.t_final, s.ranks, s.wall.total
+        );
+        text += &format!(
+            "time: setup {:.3} s, compute {:.3} s, communication {:.3} s, output {:.3} s\n",
+            s.wall.setup, s.wall.compute, s.wall.communication, s.wall.output
+        );
+        if let Some(x) = &s.output {
+            text += &format!("wrote {} and {}\n", x.with_extension("h5").display(), x.display());
+        }
+        say(&text);
+    }
+    finish(comm, report_path.as_deref(), &s, s.failure.as_deref())
+}

@@ -1,0 +1,65 @@
+//! The interface between a time discretization and the loop that drives it.
+
+use crate::comm::{Comm, HaloStats};
+use crate::error::{Error, Result};
+use crate::io::FieldSpec;
+use crate::pde::ErrorNorms;
+use crate::solver::SolverTimings;
+
+/// A time discretization on one rank (explicit FD or P1, implicit FD, P1 or P2): what
+/// [`super::TimeLoop`] drives, whatever the problem.
+pub trait Stepper {
+    /// The largest stable step (collectively agreed at set-up; infinite for implicit schemes).
+    fn stable_dt(&self) -> f64;
+
+    /// Collective: takes steps of `dt` from now on. Implicit steppers recompute the values of
+    /// their matrices on the same pattern and update the linear solver (numeric work only);
+    /// explicit ones refuse a `dt` above their stability limit.
+    fn set_dt(&mut self, comm: &Comm, dt: f64) -> Result<()>;
+
+    /// Collective among neighbours: advances the fields from `t` to `t + dt`. A linear solve
+    /// that does not converge is an [`Error::Solve`] on every rank alike, which stops the run at
+    /// this step; other errors end the run.
+    fn step(&mut self, comm: &Comm, t: f64, dt: f64) -> Result<()>;
+
+    /// The fields, each with this rank's owned values: what snapshots and checkpoints hold.
+    fn fields(&self) -> Vec<(FieldSpec, &[f64])>;
+
+    /// Local: sets the fields from `fields` (owned values, e.g. read from a checkpoint); every
+    /// field of [`Stepper::fields`] must be there with its spec and length.
+    fn restore(&mut self, fields: &[(FieldSpec, Vec<f64>)]) -> Result<()>;
+
+    /// Collective: errors of the solution against the exact one at time `t`.
+    fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms;
+
+    /// The accumulated timings of the halo exchanges of the steps.
+    fn halo_stats(&self) -> HaloStats;
+
+    /// Seconds of computation outside the shadow of the exchanges.
+    fn compute_time(&self) -> f64;
+
+    /// The linear solver's set-up, update and solve costs (implicit steppers).
+    fn solver_timings(&self) -> Option<SolverTimings> {
+        None
+    }
+}
+
+/// Local: copies the values of field `spec` in `fields` into `into` (a stepper's owned values),
+/// refusing a field that is missing, of another spec or of another length.
+pub fn restore_field(fields: &[(FieldSpec, Vec<f64>)], spec: &FieldSpec, into: &mut [f64]) -> Result<()> {
+    let Some((have, values)) = fields.iter().find(|f| f.0.name == spec.name) else {
+        return Err(Error::input(format!("no field '{}' to restore", spec.name)));
+    };
+    if have != spec || values.len() != into.len() {
+        return Err(Error::input(format!(
+            "field '{}' is {} with {} values, this stepper holds {} with {}",
+            spec.name,
+            have.describe(),
+            values.len(),
+            spec.describe(),
+            into.len()
+        )));
+    }
+    into.copy_from_slice(values);
+    Ok(())
+}
