@@ -23,18 +23,15 @@ pub(crate) struct Colouring {
     pub owned_rows: Vec<Vec<u32>>,
 }
 
-/// Collective: colours the subdomains of every rank; `sets` are this rank's subdomains (rows with
-/// their overlap, global ids) and `known` holds every one of their rows. Subdomains are numbered
-/// rank-major (this rank's first is the number of subdomains on lower ranks).
+/// Collective: colours the subdomains of every rank, known by their global ids; `known` holds
+/// every row of this rank's `subdomains` (rows with their overlap).
 pub(crate) fn colour_subdomains(comm: &Comm, a: &DistMatrix, subdomains: &[Subdomain], known: &KnownRows) -> Colouring {
-    let sets: Vec<&[u64]> = subdomains.iter().map(|s| &s.rows[..]).collect();
-    let first = comm.exclusive_scan_u64(sets.len() as u64);
-    let n_sub = comm.sum_u64(sets.len() as u64) as usize;
+    let n_sub = comm.sum_u64(subdomains.len() as u64) as usize;
     // Tell each row's owner which subdomains hold it and which reach it through a matrix entry of
     // one of their rows: pairs (row, 2·subdomain + 1 if it holds the row).
     let mut pairs: Vec<(usize, u64, u64)> = Vec::new();
-    for (k, set) in sets.iter().enumerate() {
-        let id = first + k as u64;
+    for s in subdomains {
+        let (id, set) = (s.id, &s.rows);
         let reach: BTreeSet<u64> = set
             .iter()
             .flat_map(|&g| known.row(g).0)
@@ -79,10 +76,9 @@ pub(crate) fn colour_subdomains(comm: &Comm, a: &DistMatrix, subdomains: &[Subdo
             }
         }
     }
-    let mine = first as usize..first as usize + sets.len();
     Colouring {
         n_colours,
-        local: colour[mine].to_vec(),
+        local: subdomains.iter().map(|s| colour[s.id as usize]).collect(),
         owned_rows,
     }
 }

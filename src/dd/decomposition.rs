@@ -1,6 +1,6 @@
 //! The decomposition every domain-decomposition method reads: this rank's subdomains as plain
-//! data ([`Subdomain`]: rows, partition of unity, multiplicity, Dirichlet and Neumann matrices)
-//! over one extended layout (owned rows plus the overlap rows owned elsewhere) with one halo.
+//! data ([`Subdomain`]: global id, rows, partition of unity, multiplicity, neighbours with the
+//! rows shared with each, Dirichlet and Neumann matrices) over one extended layout (owned rows plus the overlap rows owned elsewhere) with one halo.
 //! Schwarz preconditioners factor and apply it, the coarse spaces build their bases from it, and
 //! FETI's non-overlapping constructor will add its interface maps beside it; none of them owns
 //! the subdomains. Built once ([`Decomposition::overlapping`]: METIS split of each rank's rows,
@@ -8,12 +8,12 @@
 //! pattern only refreshes the Dirichlet matrices ([`Decomposition::update_values`]).
 
 use super::overlap::KnownRows;
-use crate::comm::{Comm, Halo, Layout};
+use crate::comm::{Comm, Halo, Layout, SparseRow};
 use crate::error::{Error, Result};
 use crate::linalg::{owner_of, Csr, DistMatrix};
 use crate::mesh::Graph;
 use crate::partition::metis_partition;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How a rank's owned rows are split into subdomain cores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,16 +25,34 @@ pub enum SubdomainSplit {
     Contiguous,
 }
 
+/// A subdomain that shares rows with another one, and which rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Neighbour {
+    /// Its global id ([`Subdomain::id`]).
+    pub id: u64,
+    /// The rank that holds it.
+    pub rank: i32,
+    /// Positions, in the subdomain's own `rows`, of the rows both hold (core or overlap),
+    /// ascending; the neighbour lists the same global rows from its side.
+    pub shared: Vec<u32>,
+}
+
 /// One subdomain as plain data: its rows and what the methods built on it need of them.
 #[derive(Clone, Debug)]
 pub struct Subdomain {
+    /// Global id: subdomains are numbered rank by rank, in the order of
+    /// [`Decomposition::subdomains`] ([`Decomposition::first_id`] is this rank's first).
+    pub id: u64,
     /// Global ids of its rows (core and overlap), ascending.
     pub rows: Vec<u64>,
     /// Partition of unity on `rows`: 1 on the core, 0 on the overlap (summed over all
     /// subdomains it is 1 on every row).
     pub pou: Vec<f64>,
-    /// Number of subdomains of all ranks holding each row (core or overlap).
+    /// Number of subdomains of all ranks holding each row (core or overlap): one more than the
+    /// neighbours whose `shared` rows contain it.
     pub multiplicity: Vec<f64>,
+    /// The subdomains of all ranks sharing at least one row with this one, by ascending id.
+    pub neighbours: Vec<Neighbour>,
     /// The Dirichlet matrix `A_i = R_i A R_iᵀ` in the order of `rows`.
     pub matrix: Csr,
     /// The unassembled (Neumann) matrix of the subdomain's own elements in the order of `rows`,
@@ -52,6 +70,7 @@ pub struct Decomposition {
     pub ext_layout: Layout,
     halo: Halo,
     overlap: usize,
+    first_id: u64,
 }
 
 impl Decomposition {
@@ -101,7 +120,7 @@ impl Decomposition {
                 .collect(),
             ghosts,
         };
-        let mut halo = Halo::new(comm, &ext_layout)?;
+        let halo = Halo::new(comm, &ext_layout)?;
         let ext_of = |g: u64| -> u32 {
             if owned.contains(&g) {
                 (g - lay.offset) as u32
@@ -109,38 +128,39 @@ impl Decomposition {
                 (lay.n_owned + ext_layout.ghosts.partition_point(|&x| x < g)) as u32
             }
         };
+        let first_id = comm.exclusive_scan_u64(sets.len() as u64);
         let mut subdomains: Vec<Subdomain> = sets
             .iter()
             .zip(&core_sets)
-            .map(|(set, core)| {
+            .enumerate()
+            .map(|(k, (set, core))| {
                 let rows: Vec<u64> = set.iter().copied().collect();
                 Subdomain {
+                    id: first_id + k as u64,
                     pou: rows.iter().map(|g| if core.contains(g) { 1.0 } else { 0.0 }).collect(),
                     ext: rows.iter().map(|&g| ext_of(g)).collect(),
                     matrix: dirichlet_matrix(&known, &rows),
                     multiplicity: Vec::new(),
+                    neighbours: Vec::new(),
                     neumann: None,
                     rows,
                 }
             })
             .collect();
-        // Subdomains holding each owned row over all ranks, then each overlap row.
-        let mut count = vec![0.0; ext_layout.n_local()];
-        for s in &subdomains {
-            s.ext.iter().for_each(|&e| count[e as usize] += 1.0);
-        }
-        halo.reverse_add(comm, &mut count);
-        halo.forward(comm, &mut count);
-        for s in &mut subdomains {
-            s.multiplicity = s.ext.iter().map(|&e| count[e as usize]).collect();
-        }
+        connect(comm, &halo, ext_layout.n_local(), &mut subdomains)?;
         let d = Decomposition {
             subdomains,
             ext_layout,
             halo,
             overlap: grown,
+            first_id,
         };
         Ok((d, known))
+    }
+
+    /// Global id of this rank's first subdomain (the others follow in order).
+    pub fn first_id(&self) -> u64 {
+        self.first_id
     }
 
     /// Collective: refreshes every subdomain's Dirichlet matrix from `a`, whose pattern must be
@@ -282,6 +302,61 @@ fn grow(
     let wanted: Vec<u64> = fronts.iter().flatten().copied().collect();
     known.fetch(comm, a, &wanted);
     (sets, known, grown)
+}
+
+/// Collective: the holders of every row (the ids of all ranks' subdomains containing it,
+/// gathered on the row's owner and sent back to every rank holding a copy) give each subdomain
+/// its multiplicities and its neighbours with their shared rows.
+fn connect(comm: &Comm, halo: &Halo, n_ext: usize, subdomains: &mut [Subdomain]) -> Result<()> {
+    let counts = comm.all_gather_u64(subdomains.len() as u64);
+    let first_of_rank: Vec<u64> = counts
+        .iter()
+        .scan(0u64, |acc, &n| {
+            let first = *acc;
+            *acc += n;
+            Some(first)
+        })
+        .collect();
+    let total: u64 = counts.iter().sum();
+    // Ids travel as the u32 keys of sparse rows.
+    if total > u64::from(u32::MAX) {
+        return comm.agree(Err(Error::Config(format!(
+            "{total} subdomains: at most {} are supported",
+            u32::MAX
+        ))));
+    }
+    let mut holders: Vec<SparseRow> = vec![Vec::new(); n_ext];
+    for s in subdomains.iter() {
+        for &e in &s.ext {
+            holders[e as usize].push((s.id as u32, 0.0));
+        }
+    }
+    halo.reverse_append_rows(comm, &mut holders);
+    for h in &mut holders {
+        h.sort_unstable_by_key(|e| e.0);
+    }
+    halo.forward_rows(comm, &mut holders);
+    let rank_of = |id: u64| (first_of_rank.partition_point(|&f| f <= id) - 1) as i32;
+    for s in subdomains.iter_mut() {
+        let mut shared: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        for (p, &e) in s.ext.iter().enumerate() {
+            for &(id, _) in &holders[e as usize] {
+                if u64::from(id) != s.id {
+                    shared.entry(u64::from(id)).or_default().push(p as u32);
+                }
+            }
+        }
+        s.multiplicity = s.ext.iter().map(|&e| holders[e as usize].len() as f64).collect();
+        s.neighbours = shared
+            .into_iter()
+            .map(|(id, shared)| Neighbour {
+                id,
+                rank: rank_of(id),
+                shared,
+            })
+            .collect();
+    }
+    Ok(())
 }
 
 /// The principal submatrix of the known rows on `rows` (ascending global ids), in their order.

@@ -66,7 +66,7 @@ pub struct GdswSpace {
 /// components consistently over all ranks.
 pub fn gdsw_space(comm: &Comm, decomposition: &Decomposition) -> Result<GdswSpace> {
     let subs = &decomposition.subdomains;
-    let first = comm.exclusive_scan_u64(subs.len() as u64);
+    let first = decomposition.first_id();
     let lay = &decomposition.ext_layout;
     // Core (global subdomain id) of every owned row, then of the overlap rows from their owners.
     let mut core_ext = vec![f64::NAN; lay.n_local()];

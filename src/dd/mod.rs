@@ -30,7 +30,7 @@ mod two_level;
 
 pub use algebraic_neumann::{algebraic_neumann, diagonal_excess, local_neumann};
 pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, CoarseSpace, REDUNDANT_COARSE_MAX};
-pub use decomposition::{Decomposition, Subdomain, SubdomainSplit};
+pub use decomposition::{Decomposition, Neighbour, Subdomain, SubdomainSplit};
 pub use gdsw::{gdsw_pieces, gdsw_space, GdswBasis, GdswPiece, GdswSpace};
 pub use geneo::{geneo_bases, geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};
 pub use redundant::{RedundantSolve, REDUNDANT_MAX};

@@ -206,3 +206,24 @@ pub fn child_processes(parent: u32, name: &str) -> Vec<u32> {
     }
     out
 }
+
+/// Reads every `.xdmf` below `dir` with meshio (`tests/py/read_every_xdmf.py`: time series step
+/// by step, every field finite and of the right length) and panics if one does not open or no
+/// file is there; returns the number of files.
+pub fn meshio_reads_every_xdmf(dir: &Path) -> usize {
+    let out = Command::new("/usr/bin/python3")
+        .arg(root().join("tests/py/read_every_xdmf.py"))
+        .arg(dir)
+        .output()
+        .expect("Debian python3 with meshio");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("read_every_xdmf: OK"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.split("files ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("file count printed")
+}
