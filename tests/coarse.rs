@@ -108,6 +108,7 @@ fn gdsw_balanced_matches_the_direct_solution() {
         &["poisson", "--grid", "16x16", "--solver", "cg-gdsw", "--overlap", "0"],
         "GDSW needs Schwarz subdomains with overlap at least 1",
     );
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 #[test]
@@ -183,6 +184,7 @@ fn every_combination_matches_the_direct_solution() {
             );
         }
     }
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 /// Iterations of `solver` (plus `extra`) on a grid of `cells × √k` squared with `k`

@@ -104,6 +104,7 @@ fn kappa_jump_across_regions_matches_the_layered_solution() {
         o.iter().all(|p| (1.7..3.0).contains(p)),
         "errors {errors:?} orders {o:?}"
     );
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 /// The layered solution is quadratic on each region and the interface is a mesh line, so P2
@@ -148,6 +149,7 @@ fn p2_is_exact_for_the_piecewise_quadratic_layered_solution() {
         .fold(0.0, f64::max);
     println!("κ 1 | 100, P2 max nodal error {err:e} (solution scale {scale:e})");
     assert!(err <= 1e-11 * scale, "max nodal error {err:e}");
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 #[test]
@@ -214,4 +216,5 @@ fn robin_conditions_converge_and_approach_dirichlet_for_large_alpha() {
             "{disc}: a moderate Robin coefficient must change the solution ({d:e})"
         );
     }
+    common::meshio_reads_every_xdmf(&dir);
 }

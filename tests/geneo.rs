@@ -88,6 +88,7 @@ fn matches_the_direct_solution(
         );
         assert!(d <= 1e-8, "{tag} np={np}: {d:e} from the direct solution");
     }
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 #[test]

@@ -44,6 +44,7 @@ fn fd_solution_is_identical_for_any_rank_count_and_partitioner() {
             }
         }
     }
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 #[test]
@@ -74,6 +75,7 @@ fn p1_solution_is_identical_for_any_rank_count_and_partitioner() {
             }
         }
     }
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 #[test]
@@ -228,6 +230,7 @@ fn output_round_trips_through_h5py_and_meshio() {
         .output()
         .expect("h5dump (hdf5-tools)");
     assert!(h5dump.status.success() && String::from_utf8_lossy(&h5dump.stdout).contains("geometry"));
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 #[test]

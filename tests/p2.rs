@@ -137,6 +137,7 @@ fn p2_solution_is_the_same_on_1_to_4_ranks_and_output_reads_back() {
             }
         }
     }
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 #[test]

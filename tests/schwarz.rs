@@ -96,6 +96,7 @@ fn all_methods_and_variants_match_the_direct_solution() {
             );
         }
     }
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 #[test]
@@ -239,6 +240,7 @@ fn additive_schwarz_does_not_depend_on_where_subdomains_live() {
             }
         }
     }
+    common::meshio_reads_every_xdmf(&dir);
 }
 
 /// Iterations and colour count (0 for the additive variants) of one run.
@@ -318,4 +320,5 @@ fn symmetric_multiplicative_schwarz_does_not_depend_on_where_subdomains_live() {
             }
         }
     }
+    common::meshio_reads_every_xdmf(&dir);
 }
