@@ -297,6 +297,8 @@ fn delta(a: &HaloStats, b: &HaloStats) -> HaloStats {
     }
 }
 
+/// Collective: measures the memory bandwidth (triad and scale), sets the problem up and times
+/// the steps of every halo mode.
 fn run(comm: &Comm, args: &Args) -> Result<Report> {
     let mach = machine();
     let size = comm.size();
@@ -308,8 +310,53 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
     let bound24 = tr.per_rank_gbs * 1e9 / BYTES_WA;
     let scale_bound = sc.per_rank_gbs * 1e9 / BYTES_MIN;
 
+    let (mut op, setup_seconds) = set_up(comm, args, &dims)?;
+    let cells: u64 = dims.iter().map(|&n| n as u64).product();
+    let owned = op.solution().len() as f64;
+    let interior_sweep_fraction = comm.min_f64(op.interior_cells() as f64 / owned.max(1.0));
+    let owned_cells_min = comm.min_f64(owned) as u64;
+    let owned_cells_max = comm.max_f64(owned) as u64;
+    let dt = 0.9 * op.stable_dt();
+
+    let (times, phases) = measure(comm, args, &mut op, dt)?;
+    if !op.solution().iter().all(|u| u.is_finite()) {
+        eprintln!("heat_throughput: rank {}: solution is not finite", comm.rank());
+    }
+    let cells_per_rank = cells as f64 / size as f64;
+    let modes = mode_results(&times, &phases, cells_per_rank, [bound, bound24, scale_bound]);
+    let comparison = compare(&modes);
+    Ok(Report {
+        benchmark: "heat_throughput",
+        ranks: size,
+        grid: dims.clone(),
+        cells,
+        owned_cells_min,
+        owned_cells_max,
+        interior_sweep_fraction,
+        steps_per_rep: args.steps,
+        reps: args.reps,
+        dt,
+        setup_seconds,
+        machine: mach,
+        triad: tr,
+        scale_bound_updates_per_second_per_rank: sc.per_rank_gbs * 1e9 / BYTES_MIN,
+        scale: sc,
+        bytes_per_update: BYTES_MIN,
+        bytes_per_update_write_allocate: BYTES_WA,
+        bound_updates_per_second_per_rank: bound,
+        bound_updates_per_second_per_rank_24b: bound24,
+        target_fraction_of_bound: 0.7,
+        modes,
+        comparison,
+        target_overlap_slowdown_percent: 5.0,
+    })
+}
+
+/// Collective: the FD heat operator on the structured grid `dims` (block partition, one ghost
+/// layer), and the set-up seconds (maximum over ranks).
+fn set_up(comm: &Comm, args: &Args, dims: &[usize]) -> Result<(FdHeat, f64)> {
     let t_setup = Instant::now();
-    let mesh = comm.agree(Mesh::structured(&dims, false))?;
+    let mesh = comm.agree(Mesh::structured(dims, false))?;
     let grid = comm.agree(
         mesh.grid
             .clone()
@@ -323,20 +370,26 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
         &BTreeMap::new(),
     ))?;
     let dual = mesh.cell_graph(Adjacency::Facet);
-    let part = partition_collective(comm, &mesh, &dual, size as usize, &Method::Blocks(None))?;
+    let part = partition_collective(comm, &mesh, &dual, comm.size() as usize, &Method::Blocks(None))?;
     let lm = comm.agree(distribute(comm.rank() as usize, &mesh, &part, &dual, 1))?;
     drop((dual, part));
-    let mut op = comm.agree(FdHeat::new(comm, &lm, &grid, &data))?;
+    let op = comm.agree(FdHeat::new(comm, &lm, &grid, &data))?;
     drop((lm, mesh));
     let setup_seconds = comm.max_f64(t_setup.elapsed().as_secs_f64());
-    let cells: u64 = dims.iter().map(|&n| n as u64).product();
-    let owned = op.solution().len() as f64;
-    let interior_sweep_fraction = comm.min_f64(op.interior_cells() as f64 / owned.max(1.0));
-    let owned_cells_min = comm.min_f64(owned) as u64;
-    let owned_cells_max = comm.max_f64(owned) as u64;
-    let dt = 0.9 * op.stable_dt();
+    Ok((op, setup_seconds))
+}
 
-    const MODES: [HaloMode; 3] = [HaloMode::Overlap, HaloMode::Blocking, HaloMode::Skip];
+/// The halo modes measured, in the order of [`Report::modes`].
+const MODES: [HaloMode; 3] = [HaloMode::Overlap, HaloMode::Blocking, HaloMode::Skip];
+
+/// Seconds per step of each repetition, per mode.
+type StepTimes = Vec<Vec<f64>>;
+/// Per-step post / shadow / wait seconds and bytes sent of each repetition, per mode.
+type StepPhases = Vec<Vec<[f64; 4]>>;
+
+/// Collective: one warm-up step per mode, then `args.reps` repetitions of `args.steps` steps in
+/// each mode, timed (maximum over ranks) with the halo phases of each.
+fn measure(comm: &Comm, args: &Args, op: &mut FdHeat, dt: f64) -> Result<(StepTimes, StepPhases)> {
     let mut t = 0.0;
     for mode in MODES {
         op.set_halo_mode(mode);
@@ -370,11 +423,14 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
             ]);
         }
     }
-    if !op.solution().iter().all(|u| u.is_finite()) {
-        eprintln!("heat_throughput: rank {}: solution is not finite", comm.rank());
-    }
-    let cells_per_rank = cells as f64 / size as f64;
-    let modes: Vec<ModeResult> = MODES
+    Ok((times, phases))
+}
+
+/// The medians of each mode's measurements, with the update rate as a fraction of the triad
+/// (16 and 24 B per update) and scale bounds `[bound, bound24, scale_bound]`.
+fn mode_results(times: &StepTimes, phases: &StepPhases, cells_per_rank: f64, bounds: [f64; 3]) -> Vec<ModeResult> {
+    let [bound, bound24, scale_bound] = bounds;
+    MODES
         .into_iter()
         .enumerate()
         .map(|(k, mode)| {
@@ -395,7 +451,12 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
                 bytes_sent_per_step: ph(3),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The modes against each other: the communication cost (blocking − skip), how much of it the
+/// overlap hides, and the repetition noise.
+fn compare(modes: &[ModeResult]) -> Comparison {
     let (to, tb, ts) = (
         modes[0].seconds_per_step,
         modes[1].seconds_per_step,
@@ -411,42 +472,25 @@ fn run(comm: &Comm, args: &Args) -> Result<Report> {
         })
         .fold(0.0, f64::max);
     let exposed = to - ts;
-    let comparison = Comparison {
+    Comparison {
         comm_cost_per_step: comm_cost,
         exposed_with_overlap_per_step: exposed,
         hidden_fraction: (comm_cost > TINY).then(|| 1.0 - exposed / comm_cost),
         overlap_slowdown_percent: 100.0 * (to / ts - 1.0),
         blocking_slowdown_percent: 100.0 * (tb / ts - 1.0),
         noise_per_step: noise,
-    };
-    Ok(Report {
-        benchmark: "heat_throughput",
-        ranks: size,
-        grid: dims.clone(),
-        cells,
-        owned_cells_min,
-        owned_cells_max,
-        interior_sweep_fraction,
-        steps_per_rep: args.steps,
-        reps: args.reps,
-        dt,
-        setup_seconds,
-        machine: mach,
-        triad: tr,
-        scale_bound_updates_per_second_per_rank: sc.per_rank_gbs * 1e9 / BYTES_MIN,
-        scale: sc,
-        bytes_per_update: BYTES_MIN,
-        bytes_per_update_write_allocate: BYTES_WA,
-        bound_updates_per_second_per_rank: bound,
-        bound_updates_per_second_per_rank_24b: bound24,
-        target_fraction_of_bound: 0.7,
-        modes,
-        comparison,
-        target_overlap_slowdown_percent: 5.0,
-    })
+    }
 }
 
+/// The report in words: the setting, one line per mode and the comparison.
 fn print_report(r: &Report) {
+    print_setting(r);
+    print_modes(r);
+    print_comparison(r);
+}
+
+/// The run, the measured bandwidths and the bounds they give.
+fn print_setting(r: &Report) {
     let grid = r.grid.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("x");
     println!(
         "heat_throughput: {} rank(s) on {} CPU(s) ({}), grid {grid} ({} cells, {}..{} owned per rank, \
@@ -488,6 +532,10 @@ fn print_report(r: &Report) {
         100.0 * r.target_fraction_of_bound,
         r.bytes_per_update
     );
+}
+
+/// One line per halo mode.
+fn print_modes(r: &Report) {
     println!(
         "{:<9} {:>9} {:>13} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8}",
         "mode",
@@ -516,6 +564,10 @@ fn print_report(r: &Report) {
             m.bytes_sent_per_step / 1e3
         );
     }
+}
+
+/// What the overlap hides of the communication cost.
+fn print_comparison(r: &Report) {
     let c = &r.comparison;
     let hidden = c.hidden_fraction.map_or_else(
         || "n/a (no measurable comm cost)".to_string(),

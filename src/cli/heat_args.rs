@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::fem::MassKind;
 use crate::pde::Exact;
 use crate::problems::heat::{self, CheckpointParams, Discretization, HeatParams, Scheme};
+use crate::solver::{Overrides, SolverConfig};
 use crate::time::{DtSchedule, DEFAULT_MAX_STEPS};
 use clap::Args;
 use std::path::PathBuf;
@@ -97,28 +98,11 @@ pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
     merge!(a, f; dt_schedule, checkpoint_every, checkpoint_interval, checkpoint_dir, restart);
     let checkpoint = checkpoint_params(&a)?;
     let mut notes = Notes::new();
-    let problem = a.problem.resolve(f.problem)?;
-    let (solver, overrides) = a.solver.0.resolve(solver_file)?;
-    let exact = match a.exact.as_deref().unwrap_or("mode") {
-        "mode" => Some(Exact::Mode),
-        "manufactured" => Some(Exact::Manufactured),
-        "none" => None,
-        o => {
-            return Err(Error::input(format!(
-                "unknown exact solution '{o}' (expected mode, manufactured or none)"
-            )))
-        }
-    };
-    let scheme = match a.scheme.as_deref().unwrap_or("explicit") {
-        "explicit" => Scheme::Explicit,
-        "implicit" | "be" => Scheme::Implicit { theta: 1.0 },
-        "cn" => Scheme::Implicit { theta: 0.5 },
-        o => {
-            return Err(Error::input(format!(
-                "unknown scheme '{o}' (expected explicit, implicit, be or cn)"
-            )))
-        }
-    };
+    // Taken out of `a`, which the notes on ignored flags still read.
+    let problem = std::mem::take(&mut a.problem).resolve(f.problem)?;
+    let (solver, overrides) = std::mem::take(&mut a.solver.0).resolve(solver_file)?;
+    let exact = parse_exact(a.exact.as_deref().unwrap_or("mode"))?;
+    let scheme = parse_scheme(a.scheme.as_deref().unwrap_or("explicit"))?;
     let mass = match &a.mass {
         Some(m) => parse_name("mass", m)?,
         // P2 has no usable lumped mass (its row sums vanish at the corners).
@@ -126,37 +110,8 @@ pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
         None => MassKind::Lumped,
     };
     let explicit = scheme == Scheme::Explicit;
-    if explicit {
-        // The solver keys' own warnings say nothing when no solve happens at all.
-        let keys = overrides.given(SOLVER);
-        if let Some((last, rest)) = keys.split_last() {
-            let list = match rest {
-                [] => format!("{last} is"),
-                _ => format!("{} and {last} are", rest.join(", ")),
-            };
-            notes.push(format!(
-                "{list} ignored: the linear solver is used by implicit steps only (--scheme be or cn)"
-            ));
-        }
-    } else {
-        notes.extend(overrides.unused(SOLVER, &solver));
-    }
-    let ignored = [
-        (a.cfl.is_some() && a.dt.is_some(), "--cfl is ignored: --dt is given"),
-        (
-            a.cfl.is_some() && !explicit,
-            "--cfl is ignored: implicit steps have no stability limit",
-        ),
-        (
-            a.no_overlap.is_some() && !explicit,
-            "--no-overlap is ignored: it applies to explicit steps",
-        ),
-        (
-            a.snapshot_every.is_some() && a.out.is_none(),
-            "--snapshot-every is ignored: no --out directory is given",
-        ),
-    ];
-    notes.extend(ignored.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
+    solver_key_notes(&mut notes, explicit, &overrides, &solver);
+    ignored_flag_notes(&mut notes, &a, explicit);
     let params = HeatParams {
         mass,
         kappa_regions: problem.kappa_regions,
@@ -192,6 +147,70 @@ pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
         report: a.report,
         notes,
     })
+}
+
+/// The `--exact` choice: the mode, the manufactured solution or none.
+fn parse_exact(name: &str) -> Result<Option<Exact>> {
+    match name {
+        "mode" => Ok(Some(Exact::Mode)),
+        "manufactured" => Ok(Some(Exact::Manufactured)),
+        "none" => Ok(None),
+        o => Err(Error::input(format!(
+            "unknown exact solution '{o}' (expected mode, manufactured or none)"
+        ))),
+    }
+}
+
+/// The `--scheme` choice: explicit steps, backward Euler (θ = 1) or Crank–Nicolson (θ = ½).
+fn parse_scheme(name: &str) -> Result<Scheme> {
+    match name {
+        "explicit" => Ok(Scheme::Explicit),
+        "implicit" | "be" => Ok(Scheme::Implicit { theta: 1.0 }),
+        "cn" => Ok(Scheme::Implicit { theta: 0.5 }),
+        o => Err(Error::input(format!(
+            "unknown scheme '{o}' (expected explicit, implicit, be or cn)"
+        ))),
+    }
+}
+
+/// Notes on the solver keys given: for explicit steps all of them are ignored, for implicit
+/// ones those the configured solver does not use.
+fn solver_key_notes(notes: &mut Notes, explicit: bool, overrides: &Overrides, solver: &SolverConfig) {
+    if explicit {
+        // The solver keys' own warnings say nothing when no solve happens at all.
+        let keys = overrides.given(SOLVER);
+        if let Some((last, rest)) = keys.split_last() {
+            let list = match rest {
+                [] => format!("{last} is"),
+                _ => format!("{} and {last} are", rest.join(", ")),
+            };
+            notes.push(format!(
+                "{list} ignored: the linear solver is used by implicit steps only (--scheme be or cn)"
+            ));
+        }
+    } else {
+        notes.extend(overrides.unused(SOLVER, solver));
+    }
+}
+
+/// Notes on the flags given that the resolved run ignores.
+fn ignored_flag_notes(notes: &mut Notes, a: &HeatArgs, explicit: bool) {
+    let ignored = [
+        (a.cfl.is_some() && a.dt.is_some(), "--cfl is ignored: --dt is given"),
+        (
+            a.cfl.is_some() && !explicit,
+            "--cfl is ignored: implicit steps have no stability limit",
+        ),
+        (
+            a.no_overlap.is_some() && !explicit,
+            "--no-overlap is ignored: it applies to explicit steps",
+        ),
+        (
+            a.snapshot_every.is_some() && a.out.is_none(),
+            "--snapshot-every is ignored: no --out directory is given",
+        ),
+    ];
+    notes.extend(ignored.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
 }
 
 /// The checkpoint options resolved: the directory is `--checkpoint-dir`, else `OUT/checkpoints`

@@ -175,83 +175,30 @@ pub(crate) fn largest_eigenpairs(
     block = block.clamp(1, n.max(1));
     let mut starts = start_block(n, block, 0x9e3779b97f4a7c15);
     for restart in 0..=p.max_restarts {
-        // Krylov basis [X, TX, T²X, ...] and its images W = T V.
-        let mut basis = Basis::new(n);
-        let mut images: Vec<f64> = Vec::new(); // T V, column-major image_len × m
-        let mut next = std::mem::take(&mut starts);
-        for _ in 0..=p.depth {
-            let first = basis.len();
-            basis.push_block(std::mem::take(&mut next), mass);
-            if basis.len() == first {
-                break; // invariant subspace: the basis is complete
-            }
-            for j in first..basis.len() {
-                let mut w = vec![0.0; image_len];
-                op(basis.col(j), &mut w);
-                next.push(w[..n].to_vec());
-                images.extend_from_slice(&w);
-            }
-        }
-        // Rayleigh–Ritz: H = Vᵀ M T V, symmetrized (T is M-self-adjoint up to rounding).
+        let (basis, images) = krylov_basis(n, image_len, op, mass, std::mem::take(&mut starts), p.depth);
         let m = basis.len();
-        let tv = MatRef::from_column_major_slice(&images, image_len, m);
-        let g = basis.mv().transpose() * tv.subrows(0, n);
-        let h = Mat::from_fn(m, m, |i, j| 0.5 * (g[(i, j)] + g[(j, i)]));
-        let (theta, y) = symmetric_eigen(&h)?;
-        let order: Vec<usize> = (0..m).rev().collect(); // descending θ
         let keep = block.min(m);
-        // The Ritz vectors of the `keep` largest θ and their images, as products with Y.
-        let yk = Mat::from_fn(m, keep, |j, k| y[(j, order[k])]);
-        let (u_all, tu_all) = (basis.v() * &yk, tv * &yk);
-        let column = |a: &Mat<f64>, k: usize| -> Vec<f64> { (0..a.nrows()).map(|i| a[(i, k)]).collect() };
-        let combine = |k: usize| (column(&u_all, k), column(&tu_all, k));
-        let mut values = Vec::with_capacity(keep);
-        let mut ritz_images = Vec::with_capacity(keep);
-        let mut residuals = Vec::with_capacity(keep);
-        let mut ritz_vectors = Vec::with_capacity(keep);
-        for (kk, &k) in order.iter().take(keep).enumerate() {
-            let (u, tu) = combine(kk);
-            let r: Vec<f64> = tu[..n].iter().zip(&u).map(|(a, b)| a - theta[k] * b).collect();
-            let mut mr = vec![0.0; n];
-            mass(&r, &mut mr);
-            residuals.push(dot(&r, &mr).max(0.0).sqrt() / theta[k].abs().max(f64::MIN_POSITIVE));
-            values.push(theta[k]);
-            ritz_images.push(tu);
-            ritz_vectors.push(u);
-        }
-        let converged = |k: usize| residuals.iter().take(k).all(|&r| r <= p.tol);
+        let mut pairs = rayleigh_ritz(&basis, &images, image_len, mass, keep)?;
+        let converged = |k: usize| pairs.residuals.iter().take(k).all(|&r| r <= p.tol);
         let complete = m >= n; // the basis spans everything: the Ritz pairs are exact
-        let need = match target {
-            Target::Count(k) => Some(k.min(keep)),
-            Target::Above { min, cap } => {
-                let above = values.iter().take_while(|&&t| t > min).count();
-                if above >= cap.min(n) {
-                    Some(cap.min(n))
-                } else if above < keep || complete {
-                    Some((above + 1).min(keep))
-                } else {
-                    None // every Ritz value of the block is above the bound: widen the block
-                }
-            }
-        };
-        match need {
+        match pairs_needed(target, &pairs.values, keep, n, complete) {
             Some(k) if complete || converged(k) => {
                 let k = match target {
                     Target::Count(_) => k,
-                    Target::Above { min, cap } => values.iter().take(cap).take_while(|&&t| t > min).count(),
+                    Target::Above { min, cap } => pairs.values.iter().take(cap).take_while(|&&t| t > min).count(),
                 };
-                values.truncate(k);
-                ritz_images.truncate(k);
+                pairs.values.truncate(k);
+                pairs.images.truncate(k);
                 return Ok(Ritz {
-                    values,
-                    images: ritz_images,
+                    values: pairs.values,
+                    images: pairs.images,
                     restarts: restart,
                 });
             }
-            Some(_) => starts = ritz_vectors,
+            Some(_) => starts = pairs.vectors,
             None => {
                 let wider = (2 * block).min(n);
-                starts = ritz_vectors;
+                starts = pairs.vectors;
                 starts.extend(start_block(n, wider - block, restart as u64 + 1));
                 block = wider;
             }
@@ -261,4 +208,107 @@ pub(crate) fn largest_eigenpairs(
         "block Krylov eigensolver: no convergence to {:e} in {} restarts",
         p.tol, p.max_restarts
     )))
+}
+
+/// One cycle's Krylov basis `V = [X, TX, T²X, ...]` (up to `depth` blocks beyond the start
+/// block `starts`, fewer at an invariant subspace) and its images `W = T V`, column-major
+/// `image_len × m`.
+fn krylov_basis(
+    n: usize,
+    image_len: usize,
+    op: &mut dyn FnMut(&[f64], &mut [f64]),
+    mass: &dyn Fn(&[f64], &mut [f64]),
+    starts: Vec<Vec<f64>>,
+    depth: usize,
+) -> (Basis, Vec<f64>) {
+    let mut basis = Basis::new(n);
+    let mut images: Vec<f64> = Vec::new(); // T V, column-major image_len × m
+    let mut next = starts;
+    for _ in 0..=depth {
+        let first = basis.len();
+        basis.push_block(std::mem::take(&mut next), mass);
+        if basis.len() == first {
+            break; // invariant subspace: the basis is complete
+        }
+        for j in first..basis.len() {
+            let mut w = vec![0.0; image_len];
+            op(basis.col(j), &mut w);
+            next.push(w[..n].to_vec());
+            images.extend_from_slice(&w);
+        }
+    }
+    (basis, images)
+}
+
+/// The Ritz pairs of the `keep` largest Ritz values of one cycle, descending.
+struct RitzPairs {
+    /// Ritz values θ.
+    values: Vec<f64>,
+    /// `T u` of each Ritz vector, at the operator's full length.
+    images: Vec<Vec<f64>>,
+    /// Relative residuals `‖T u − θ u‖_M / |θ|`.
+    residuals: Vec<f64>,
+    /// The Ritz vectors `u`: the next cycle's start block.
+    vectors: Vec<Vec<f64>>,
+}
+
+/// Rayleigh–Ritz on the basis: the `keep` largest eigenpairs of `H = Vᵀ M T V` (symmetrized:
+/// `T` is `M`-self-adjoint up to rounding) lifted back to Ritz vectors, with their images and
+/// residuals.
+fn rayleigh_ritz(
+    basis: &Basis,
+    images: &[f64],
+    image_len: usize,
+    mass: &dyn Fn(&[f64], &mut [f64]),
+    keep: usize,
+) -> Result<RitzPairs> {
+    let (n, m) = (basis.n, basis.len());
+    let tv = MatRef::from_column_major_slice(images, image_len, m);
+    let g = basis.mv().transpose() * tv.subrows(0, n);
+    let h = Mat::from_fn(m, m, |i, j| 0.5 * (g[(i, j)] + g[(j, i)]));
+    let (theta, y) = symmetric_eigen(&h)?;
+    let order: Vec<usize> = (0..m).rev().collect(); // descending θ
+                                                    // The Ritz vectors of the `keep` largest θ and their images, as products with Y.
+    let yk = Mat::from_fn(m, keep, |j, k| y[(j, order[k])]);
+    let (u_all, tu_all) = (basis.v() * &yk, tv * &yk);
+    let column = |a: &Mat<f64>, k: usize| -> Vec<f64> { (0..a.nrows()).map(|i| a[(i, k)]).collect() };
+    let combine = |k: usize| (column(&u_all, k), column(&tu_all, k));
+    let mut pairs = RitzPairs {
+        values: Vec::with_capacity(keep),
+        images: Vec::with_capacity(keep),
+        residuals: Vec::with_capacity(keep),
+        vectors: Vec::with_capacity(keep),
+    };
+    for (kk, &k) in order.iter().take(keep).enumerate() {
+        let (u, tu) = combine(kk);
+        let r: Vec<f64> = tu[..n].iter().zip(&u).map(|(a, b)| a - theta[k] * b).collect();
+        let mut mr = vec![0.0; n];
+        mass(&r, &mut mr);
+        pairs
+            .residuals
+            .push(dot(&r, &mr).max(0.0).sqrt() / theta[k].abs().max(f64::MIN_POSITIVE));
+        pairs.values.push(theta[k]);
+        pairs.images.push(tu);
+        pairs.vectors.push(u);
+    }
+    Ok(pairs)
+}
+
+/// How many of the leading Ritz pairs must converge for `target`, or `None` when every Ritz
+/// value of the block is above a [`Target::Above`] bound and the block must widen. `complete`:
+/// the basis spans the whole space.
+fn pairs_needed(target: Target, values: &[f64], keep: usize, n: usize, complete: bool) -> Option<usize> {
+    match target {
+        Target::Count(k) => Some(k.min(keep)),
+        Target::Above { min, cap } => {
+            let above = values.iter().take_while(|&&t| t > min).count();
+            if above >= cap.min(n) {
+                Some(cap.min(n))
+            } else if above < keep || complete {
+                Some((above + 1).min(keep))
+            } else {
+                None // every Ritz value of the block is above the bound: widen the block
+            }
+        }
+    }
 }

@@ -83,7 +83,6 @@ impl FdHeat {
         let halo = Halo::new(comm, &lm.cells)?;
         let dim = grid.dim;
         let n_owned = lm.cells.n_owned;
-        let local_of = local_index(grid, lm);
         let ijk: Vec<[usize; 3]> = lm.cell_orig[..n_owned]
             .iter()
             .map(|&c| cell_ijk(grid, c as usize))
@@ -91,54 +90,7 @@ impl FdHeat {
         let varies = data.varies();
         // A varying κ has no uniform coefficients for the branch-free sweep.
         let fast = if varies { None } else { owned_box(&ijk, dim) };
-        let mut inner = Vec::new();
-        let mut outer = Vec::new();
-        let (mut inner_k, mut outer_k) = (Vec::new(), Vec::new());
-        let (mut alpha, mut beta) = (Vec::new(), Vec::new());
-        for (l, p) in ijk.iter().enumerate() {
-            if let Some(b) = fast {
-                let lo = ijk[0];
-                if (0..dim).all(|d| p[d] > lo[d] && p[d] + 1 < lo[d] + b[d]) {
-                    continue;
-                }
-            }
-            let mut e = Entry {
-                c: l as u32,
-                nb: [0; 6],
-            };
-            let mut needs_ghost = false;
-            let kc = data.kappa_at(lm.cell_orig[l]);
-            let mut faces = [0.0; 6];
-            for d in 0..dim {
-                let h2 = grid.h[d] * grid.h[d];
-                for s in 0..2 {
-                    e.nb[2 * d + s] = match neighbour(grid, &local_of, p, d, s)? {
-                        Neighbour::Cell(loc) => {
-                            needs_ghost |= loc as usize >= n_owned;
-                            faces[2 * d + s] = face_kappa(kc, data.kappa_at(lm.cell_orig[loc as usize])) / h2;
-                            loc
-                        }
-                        Neighbour::Face { x, normal, tag } => {
-                            faces[2 * d + s] = kc / h2;
-                            // With the data T(t) S(x), the spatial part is fixed at set-up.
-                            let (al, be) = ghost_rule(data, kc, tag, &x, &normal, grid.h[d]);
-                            alpha.push(al);
-                            beta.push(be);
-                            BND | (alpha.len() - 1) as u32
-                        }
-                    };
-                }
-            }
-            let (list, list_k) = if needs_ghost {
-                (&mut outer, &mut outer_k)
-            } else {
-                (&mut inner, &mut inner_k)
-            };
-            list.push(e);
-            if varies {
-                list_k.push(faces);
-            }
-        }
+        let tables = Tables::build(grid, lm, data, &ijk, fast)?;
         let centres: Vec<[f64; 3]> = ijk.iter().map(|p| centre(grid, p)).collect();
         let mut u = vec![0.0; lm.cells.n_local()];
         for (ul, x) in u.iter_mut().zip(&centres) {
@@ -159,12 +111,12 @@ impl FdHeat {
             un: u.clone(),
             u,
             fast,
-            inner,
-            outer,
-            inner_k,
-            outer_k,
-            alpha,
-            beta,
+            inner: tables.inner,
+            outer: tables.outer,
+            inner_k: tables.inner_k,
+            outer_k: tables.outer_k,
+            alpha: tables.alpha,
+            beta: tables.beta,
             src,
             centres,
             cell_volume: grid.h[..dim].iter().product(),
@@ -193,6 +145,84 @@ impl FdHeat {
     /// Number of owned cells updated by the branch-free interior sweep.
     pub fn interior_cells(&self) -> usize {
         self.n_owned - self.inner.len() - self.outer.len()
+    }
+}
+
+/// The neighbour tables of the owned cells the branch-free sweep does not cover (all of them
+/// without a `fast` box), split by whether a cell reads a ghost, with the boundary-face rules.
+#[derive(Default)]
+struct Tables {
+    /// Cells whose neighbours are all owned (updated while the halo exchange is in flight).
+    inner: Vec<Entry>,
+    /// Cells with a ghost neighbour.
+    outer: Vec<Entry>,
+    /// `κ_face / h_d²` per entry when κ varies (see [`FdHeat`]).
+    inner_k: Vec<[f64; 6]>,
+    outer_k: Vec<[f64; 6]>,
+    /// Per boundary face: the ghost value is `alpha · u_c + T(t) · beta`.
+    alpha: Vec<f64>,
+    beta: Vec<f64>,
+}
+
+impl Tables {
+    /// Builds the tables of the owned cells at grid positions `ijk`, skipping the interior of
+    /// the owned box `fast`.
+    fn build(
+        grid: &GridInfo,
+        lm: &LocalMesh,
+        data: &HeatData,
+        ijk: &[[usize; 3]],
+        fast: Option<[usize; 3]>,
+    ) -> Result<Tables> {
+        let local_of = local_index(grid, lm);
+        let n_owned = lm.cells.n_owned;
+        let (dim, varies) = (grid.dim, data.varies());
+        let mut t = Tables::default();
+        for (l, p) in ijk.iter().enumerate() {
+            if let Some(b) = fast {
+                let lo = ijk[0];
+                if (0..dim).all(|d| p[d] > lo[d] && p[d] + 1 < lo[d] + b[d]) {
+                    continue;
+                }
+            }
+            let mut e = Entry {
+                c: l as u32,
+                nb: [0; 6],
+            };
+            let mut needs_ghost = false;
+            let kc = data.kappa_at(lm.cell_orig[l]);
+            let mut faces = [0.0; 6];
+            for d in 0..dim {
+                let h2 = grid.h[d] * grid.h[d];
+                for s in 0..2 {
+                    e.nb[2 * d + s] = match neighbour(grid, &local_of, p, d, s)? {
+                        Neighbour::Cell(loc) => {
+                            needs_ghost |= loc as usize >= n_owned;
+                            faces[2 * d + s] = face_kappa(kc, data.kappa_at(lm.cell_orig[loc as usize])) / h2;
+                            loc
+                        }
+                        Neighbour::Face { x, normal, tag } => {
+                            faces[2 * d + s] = kc / h2;
+                            // With the data T(t) S(x), the spatial part is fixed at set-up.
+                            let (al, be) = ghost_rule(data, kc, tag, &x, &normal, grid.h[d]);
+                            t.alpha.push(al);
+                            t.beta.push(be);
+                            BND | (t.alpha.len() - 1) as u32
+                        }
+                    };
+                }
+            }
+            let (list, list_k) = if needs_ghost {
+                (&mut t.outer, &mut t.outer_k)
+            } else {
+                (&mut t.inner, &mut t.inner_k)
+            };
+            list.push(e);
+            if varies {
+                list_k.push(faces);
+            }
+        }
+        Ok(t)
     }
 }
 

@@ -131,89 +131,27 @@ fn element_of(comm: &Comm, mesh: &Mesh, terms: &Terms) -> Result<Lagrange> {
 /// natural-boundary data). `b` is left zero for the caller.
 pub fn assemble(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData, terms: Terms) -> Result<FemSystem> {
     let el = element_of(comm, mesh, &terms)?;
-    let Terms {
-        mass,
-        mass_kind,
-        stiff,
-        eliminate,
-    } = terms;
+    let (stiff, eliminate) = (terms.stiff, terms.eliminate);
     let nn = el.num_nodes();
     let n_owned = lm.points.n_owned;
     let mut point_halo = Halo::new(comm, &lm.points)?;
     let points: Vec<[f64; 3]> = lm.point_orig.iter().map(|&p| mesh.points[p as usize]).collect();
     let facets = boundary_facets(mesh, lm, &points);
     let owned_dirichlet = dirichlet_points(&facets, n_owned, data);
-    // Ghost nodes learn their Dirichlet status from their owners.
-    let mut flag = vec![0.0; lm.points.n_local()];
-    for (f, &d) in flag.iter_mut().zip(&owned_dirichlet) {
-        *f = if d { 1.0 } else { 0.0 };
-    }
-    point_halo.forward(comm, &mut flag);
-    let is_dir = |i: u32| eliminate && flag[i as usize] != 0.0;
-    // Nodal interpolation of the Dirichlet data.
-    let g = |i: u32| {
-        if data.exact.is_some() {
-            data.shape(&points[i as usize])
-        } else {
-            0.0
-        }
-    };
-
-    // Local accumulators over all local nodes, completed by one reverse-add each.
-    let (mut lift, mut shape, mut unit) = (
-        vec![0.0; points.len()],
-        vec![0.0; points.len()],
-        vec![0.0; points.len()],
-    );
-    let mut triplets: Vec<(u64, u64, f64)> = Vec::with_capacity(lm.cells.n_owned * nn * nn);
-    let mut degenerate = None;
-    let mut x = [[0.0; 3]; MAX_NODES];
-    for c in 0..lm.cells.n_owned {
-        let vs = lm.cell(c);
-        for (xi, &v) in x.iter_mut().zip(vs) {
-            *xi = points[v as usize];
-        }
-        let (vol, k) = el.stiffness(&x[..nn], data.kappa_at(lm.cell_orig[c]));
-        if !(vol > 0.0 && vol.is_finite()) {
-            degenerate = Some(lm.cell_orig[c]);
-            break;
-        }
-        let m = el.mass(vol);
-        let s = el.load(&x[..nn], vol, |p| data.shape(p));
-        for (i, &a) in vs.iter().enumerate() {
-            let ai = a as usize;
-            let row_sum: f64 = m[i][..nn].iter().sum(); // ∫ φ_i, as Σ_j φ_j = 1
-            unit[ai] += row_sum;
-            shape[ai] += s[i];
-            if is_dir(a) {
-                continue;
-            }
-            for (j, &b) in vs.iter().enumerate() {
-                let mij = match mass_kind {
-                    MassKind::Consistent => m[i][j],
-                    MassKind::Lumped if i == j => row_sum,
-                    MassKind::Lumped => 0.0,
-                };
-                let v = stiff * k[i][j] + mass * mij;
-                if is_dir(b) {
-                    lift[ai] -= v * g(b); // column moved to the right-hand side
-                } else {
-                    triplets.push((lm.points.global(ai), lm.points.global(b as usize), v));
-                }
-            }
-        }
-    }
-    comm.agree(match degenerate {
-        Some(c) => Err(Error::mesh("mesh", format!("degenerate cell {c}"))),
-        None => Ok(()),
-    })?;
+    let dir = DirichletNodes::new(comm, &mut point_halo, &owned_dirichlet, eliminate, &points, data);
+    let CellSums {
+        mut triplets,
+        mut lift,
+        mut shape,
+        mut unit,
+    } = comm.agree(cell_sums(&el, lm, data, &terms, &dir))?;
     // Robin rows are complete on their owner (every facet at an owned node is local).
     for (a, b, v) in robin_entries(&facets, n_owned, &el, data) {
-        if is_dir(a) {
+        if dir.is_dir(a) {
             continue;
         }
-        if is_dir(b) {
-            lift[a as usize] -= stiff * v * g(b);
+        if dir.is_dir(b) {
+            lift[a as usize] -= stiff * v * dir.g(b);
         } else {
             triplets.push((lm.points.global(a as usize), lm.points.global(b as usize), stiff * v));
         }
@@ -226,7 +164,7 @@ pub fn assemble(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData, terms
     for i in 0..n_owned {
         if eliminate && owned_dirichlet[i] {
             triplets.push((lm.points.global(i), lm.points.global(i), 1.0));
-            dirichlet_shape[i] = g(i as u32);
+            dirichlet_shape[i] = dir.g(i as u32);
         }
     }
     let a = DistMatrix::assemble(comm, n_owned, &triplets)?;
@@ -247,6 +185,123 @@ pub fn assemble(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData, terms
         points,
         point_halo,
         element: el,
+    })
+}
+
+/// Which local nodes are eliminated Dirichlet nodes, and the nodal interpolation of their data.
+struct DirichletNodes<'a> {
+    /// 1.0 at Dirichlet nodes, owned or ghost, 0.0 elsewhere (sent through the halo as values).
+    flag: Vec<f64>,
+    /// Whether Dirichlet rows and columns are eliminated at all ([`Terms::eliminate`]).
+    eliminate: bool,
+    points: &'a [[f64; 3]],
+    data: &'a HeatData,
+}
+
+impl<'a> DirichletNodes<'a> {
+    /// Collective: ghost nodes learn their Dirichlet status from their owners.
+    fn new(
+        comm: &Comm,
+        point_halo: &mut Halo,
+        owned_dirichlet: &[bool],
+        eliminate: bool,
+        points: &'a [[f64; 3]],
+        data: &'a HeatData,
+    ) -> DirichletNodes<'a> {
+        let mut flag = vec![0.0; points.len()];
+        for (f, &d) in flag.iter_mut().zip(owned_dirichlet) {
+            *f = if d { 1.0 } else { 0.0 };
+        }
+        point_halo.forward(comm, &mut flag);
+        DirichletNodes {
+            flag,
+            eliminate,
+            points,
+            data,
+        }
+    }
+
+    /// Whether local node `i` is eliminated.
+    fn is_dir(&self, i: u32) -> bool {
+        self.eliminate && self.flag[i as usize] != 0.0
+    }
+
+    /// Nodal interpolation of the Dirichlet data: `S` at node `i` (0 without an exact solution).
+    fn g(&self, i: u32) -> f64 {
+        if self.data.exact.is_some() {
+            self.data.shape(&self.points[i as usize])
+        } else {
+            0.0
+        }
+    }
+}
+
+/// What the owned cells contribute: matrix triplets of the free rows and columns, and local
+/// accumulators over all local nodes, each completed by one reverse-add.
+struct CellSums {
+    triplets: Vec<(u64, u64, f64)>,
+    /// Eliminated Dirichlet columns moved to the right-hand side.
+    lift: Vec<f64>,
+    /// `∫ S φ_i`.
+    shape: Vec<f64>,
+    /// `∫ φ_i`.
+    unit: Vec<f64>,
+}
+
+/// Element matrices and loads of the owned cells, summed; an error names a degenerate cell
+/// (for the caller to agree on).
+fn cell_sums(el: &Lagrange, lm: &LocalMesh, data: &HeatData, terms: &Terms, dir: &DirichletNodes) -> Result<CellSums> {
+    let Terms {
+        mass, mass_kind, stiff, ..
+    } = *terms;
+    let nn = el.num_nodes();
+    let points = dir.points;
+    let (mut lift, mut shape, mut unit) = (
+        vec![0.0; points.len()],
+        vec![0.0; points.len()],
+        vec![0.0; points.len()],
+    );
+    let mut triplets: Vec<(u64, u64, f64)> = Vec::with_capacity(lm.cells.n_owned * nn * nn);
+    let mut x = [[0.0; 3]; MAX_NODES];
+    for c in 0..lm.cells.n_owned {
+        let vs = lm.cell(c);
+        for (xi, &v) in x.iter_mut().zip(vs) {
+            *xi = points[v as usize];
+        }
+        let (vol, k) = el.stiffness(&x[..nn], data.kappa_at(lm.cell_orig[c]));
+        if !(vol > 0.0 && vol.is_finite()) {
+            return Err(Error::mesh("mesh", format!("degenerate cell {}", lm.cell_orig[c])));
+        }
+        let m = el.mass(vol);
+        let s = el.load(&x[..nn], vol, |p| data.shape(p));
+        for (i, &a) in vs.iter().enumerate() {
+            let ai = a as usize;
+            let row_sum: f64 = m[i][..nn].iter().sum(); // ∫ φ_i, as Σ_j φ_j = 1
+            unit[ai] += row_sum;
+            shape[ai] += s[i];
+            if dir.is_dir(a) {
+                continue;
+            }
+            for (j, &b) in vs.iter().enumerate() {
+                let mij = match mass_kind {
+                    MassKind::Consistent => m[i][j],
+                    MassKind::Lumped if i == j => row_sum,
+                    MassKind::Lumped => 0.0,
+                };
+                let v = stiff * k[i][j] + mass * mij;
+                if dir.is_dir(b) {
+                    lift[ai] -= v * dir.g(b); // column moved to the right-hand side
+                } else {
+                    triplets.push((lm.points.global(ai), lm.points.global(b as usize), v));
+                }
+            }
+        }
+    }
+    Ok(CellSums {
+        triplets,
+        lift,
+        shape,
+        unit,
     })
 }
 

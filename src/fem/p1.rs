@@ -52,69 +52,14 @@ impl P1Heat {
     /// Collective: assembles the operator on `lm` (one vertex-adjacency ghost layer of `mesh`).
     pub fn new(comm: &Comm, mesh: &Mesh, lm: &LocalMesh, data: &HeatData) -> Result<P1Heat> {
         let dim = mesh.cell_type.dim();
-        let el = match Lagrange::for_cell(mesh.cell_type) {
-            Some(el) if el.degree() == 1 => el,
-            // A row-summed P2 mass is singular (2D) or indefinite (3D): no explicit P2 steps.
-            _ => {
-                return Err(Error::input(
-                    "explicit P1 heat needs a linear triangle or tetrahedron mesh",
-                ))
-            }
-        };
+        let el = p1_element(mesh)?;
         let mut halo = Halo::new(comm, &lm.points)?;
         let n_owned = lm.points.n_owned;
         let nl = lm.points.n_local();
         let points: Vec<[f64; 3]> = lm.point_orig.iter().map(|&p| mesh.points[p as usize]).collect();
         let nv = dim + 1;
-        let coords = |c: usize| -> Vec<[f64; 3]> { lm.cell(c).iter().map(|&v| points[v as usize]).collect() };
-
-        // Sparsity of owned rows from every local cell touching an owned point.
-        let mut row_cols: Vec<Vec<u32>> = vec![Vec::new(); n_owned];
-        for c in 0..lm.num_local_cells() {
-            for &a in lm.cell(c) {
-                if (a as usize) < n_owned {
-                    row_cols[a as usize].extend_from_slice(lm.cell(c));
-                }
-            }
-        }
-        let mut rowptr = vec![0];
-        let mut cols = Vec::new();
-        for rc in &mut row_cols {
-            rc.sort_unstable_by_key(|&v| lm.points.global(v as usize));
-            rc.dedup();
-            cols.extend_from_slice(rc);
-            rowptr.push(cols.len());
-        }
-        drop(row_cols);
-        let mut vals = vec![0.0; cols.len()];
-        let mut mass = vec![0.0; nl];
-        for c in 0..lm.num_local_cells() {
-            let (vol, k_e) = p1_stiffness(&coords(c), dim, data.kappa_at(lm.cell_orig[c]));
-            if vol <= 0.0 || !vol.is_finite() {
-                return comm.agree(Err(Error::mesh(
-                    "mesh",
-                    format!("degenerate cell {} (volume {vol})", lm.cell_orig[c]),
-                )));
-            }
-            let vs = lm.cell(c);
-            for (i, &a) in vs.iter().enumerate() {
-                if (a as usize) >= n_owned {
-                    continue;
-                }
-                let row = &cols[rowptr[a as usize]..rowptr[a as usize + 1]];
-                for (j, &b) in vs.iter().enumerate() {
-                    let k = rowptr[a as usize] + row.iter().position(|&x| x == b).unwrap_or(0);
-                    vals[k] += k_e[i][j];
-                }
-            }
-            if c < lm.cells.n_owned {
-                // Lumped mass from owned cells only; shared points are completed below.
-                for &a in vs {
-                    mass[a as usize] += vol / nv as f64;
-                }
-            }
-        }
-        comm.agree(Ok(()))?;
+        let (rowptr, cols) = owned_pattern(lm);
+        let (mut vals, mut mass) = stiffness_and_lumped_mass(comm, lm, &points, dim, data, (&rowptr, &cols))?;
         halo.reverse_add(comm, &mut mass);
         halo.stats = Default::default();
 
@@ -128,24 +73,8 @@ impl P1Heat {
                 vals[rowptr[a as usize] + k] += v;
             }
         }
-        let mut interior = Vec::new();
-        let mut boundary = Vec::new();
-        let mut dirichlet = Vec::new();
-        let mut lambda_max = 0.0f64;
-        for i in 0..n_owned {
-            if dirichlet_pts[i] {
-                dirichlet.push(i as u32);
-                continue;
-            }
-            let (r0, r1) = (rowptr[i], rowptr[i + 1]);
-            lambda_max = lambda_max.max(vals[r0..r1].iter().map(|v| v.abs()).sum::<f64>() / mass[i]);
-            if cols[r0..r1].iter().any(|&j| j as usize >= n_owned) {
-                boundary.push(i as u32);
-            } else {
-                interior.push(i as u32);
-            }
-        }
-        let lambda_max = comm.max_f64(lambda_max);
+        let rows = RowClasses::new(n_owned, &dirichlet_pts, (&rowptr, &cols, &vals), &mass);
+        let lambda_max = comm.max_f64(rows.lambda_max);
         let mut u = vec![0.0; nl];
         for (ul, x) in u.iter_mut().zip(&points) {
             *ul = data.exact_value(x, 0.0);
@@ -161,10 +90,14 @@ impl P1Heat {
             rowptr,
             cols,
             vals,
-            interior,
-            boundary,
-            dirichlet_shape: dirichlet.iter().map(|&i| data.shape(&points[i as usize])).collect(),
-            dirichlet,
+            interior: rows.interior,
+            boundary: rows.boundary,
+            dirichlet_shape: rows
+                .dirichlet
+                .iter()
+                .map(|&i| data.shape(&points[i as usize]))
+                .collect(),
+            dirichlet: rows.dirichlet,
             inv_mass: mass[..n_owned].iter().map(|m| 1.0 / m).collect(),
             src,
             nload,
@@ -291,5 +224,131 @@ impl Stepper for P1Heat {
 
     fn compute_time(&self) -> f64 {
         self.compute_time
+    }
+}
+
+/// The P1 element of `mesh`'s cells; anything else is refused.
+fn p1_element(mesh: &Mesh) -> Result<Lagrange> {
+    match Lagrange::for_cell(mesh.cell_type) {
+        Some(el) if el.degree() == 1 => Ok(el),
+        // A row-summed P2 mass is singular (2D) or indefinite (3D): no explicit P2 steps.
+        _ => Err(Error::input(
+            "explicit P1 heat needs a linear triangle or tetrahedron mesh",
+        )),
+    }
+}
+
+/// Sparsity of owned rows from every local cell touching an owned point: CSR `(rowptr, cols)`
+/// over local point indices, each row's columns in ascending global order.
+fn owned_pattern(lm: &LocalMesh) -> (Vec<usize>, Vec<u32>) {
+    let n_owned = lm.points.n_owned;
+    let mut row_cols: Vec<Vec<u32>> = vec![Vec::new(); n_owned];
+    for c in 0..lm.num_local_cells() {
+        for &a in lm.cell(c) {
+            if (a as usize) < n_owned {
+                row_cols[a as usize].extend_from_slice(lm.cell(c));
+            }
+        }
+    }
+    let mut rowptr = vec![0];
+    let mut cols = Vec::new();
+    for rc in &mut row_cols {
+        rc.sort_unstable_by_key(|&v| lm.points.global(v as usize));
+        rc.dedup();
+        cols.extend_from_slice(rc);
+        rowptr.push(cols.len());
+    }
+    (rowptr, cols)
+}
+
+/// Collective (agrees on degenerate cells): the stiffness values of the owned rows on `pattern`,
+/// summed over every local cell, and the lumped mass of every local point from the owned cells
+/// only (shared points still need the other ranks' shares: a reverse halo sum).
+fn stiffness_and_lumped_mass(
+    comm: &Comm,
+    lm: &LocalMesh,
+    points: &[[f64; 3]],
+    dim: usize,
+    data: &HeatData,
+    (rowptr, cols): (&[usize], &[u32]),
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let n_owned = lm.points.n_owned;
+    let nv = dim + 1;
+    let coords = |c: usize| -> Vec<[f64; 3]> { lm.cell(c).iter().map(|&v| points[v as usize]).collect() };
+    let mut vals = vec![0.0; cols.len()];
+    let mut mass = vec![0.0; lm.points.n_local()];
+    for c in 0..lm.num_local_cells() {
+        let (vol, k_e) = p1_stiffness(&coords(c), dim, data.kappa_at(lm.cell_orig[c]));
+        if vol <= 0.0 || !vol.is_finite() {
+            return comm.agree(Err(Error::mesh(
+                "mesh",
+                format!("degenerate cell {} (volume {vol})", lm.cell_orig[c]),
+            )));
+        }
+        let vs = lm.cell(c);
+        for (i, &a) in vs.iter().enumerate() {
+            if (a as usize) >= n_owned {
+                continue;
+            }
+            let row = &cols[rowptr[a as usize]..rowptr[a as usize + 1]];
+            for (j, &b) in vs.iter().enumerate() {
+                let k = rowptr[a as usize] + row.iter().position(|&x| x == b).unwrap_or(0);
+                vals[k] += k_e[i][j];
+            }
+        }
+        if c < lm.cells.n_owned {
+            // Lumped mass from owned cells only; shared points are completed by the caller.
+            for &a in vs {
+                mass[a as usize] += vol / nv as f64;
+            }
+        }
+    }
+    comm.agree(Ok(()))?;
+    Ok((vals, mass))
+}
+
+/// The owned rows sorted by how a step treats them, and this rank's bound on the largest
+/// eigenvalue of `M⁻¹K` (for the stable step).
+struct RowClasses {
+    /// Free rows that reference no ghost point (updated while the halo exchange is in flight).
+    interior: Vec<u32>,
+    /// Free rows that reference a ghost point.
+    boundary: Vec<u32>,
+    /// Dirichlet rows.
+    dirichlet: Vec<u32>,
+    /// Largest Gershgorin bound `Σ_j |k_ij| / m_i` over the free rows of this rank.
+    lambda_max: f64,
+}
+
+impl RowClasses {
+    fn new(
+        n_owned: usize,
+        dirichlet_pts: &[bool],
+        (rowptr, cols, vals): (&[usize], &[u32], &[f64]),
+        mass: &[f64],
+    ) -> RowClasses {
+        let mut interior = Vec::new();
+        let mut boundary = Vec::new();
+        let mut dirichlet = Vec::new();
+        let mut lambda_max = 0.0f64;
+        for i in 0..n_owned {
+            if dirichlet_pts[i] {
+                dirichlet.push(i as u32);
+                continue;
+            }
+            let (r0, r1) = (rowptr[i], rowptr[i + 1]);
+            lambda_max = lambda_max.max(vals[r0..r1].iter().map(|v| v.abs()).sum::<f64>() / mass[i]);
+            if cols[r0..r1].iter().any(|&j| j as usize >= n_owned) {
+                boundary.push(i as u32);
+            } else {
+                interior.push(i as u32);
+            }
+        }
+        RowClasses {
+            interior,
+            boundary,
+            dirichlet,
+            lambda_max,
+        }
     }
 }

@@ -383,11 +383,28 @@ fn read_local(
     mesh: &CheckpointMesh,
     fields: &[FieldSpec],
 ) -> std::result::Result<(Checkpoint, Vec<Block>), String> {
+    let (file, ck) = read_header(path, mesh)?;
+    let group = file.group("fields").map_err(damaged)?;
+    let blocks = fields
+        .iter()
+        .map(|spec| read_block(comm, &group, mesh, spec))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((ck, blocks))
+}
+
+/// The error text of an HDF5 failure inside a file that opened: the file is damaged.
+fn damaged(e: hdf5::Error) -> String {
+    format!("damaged: {e}")
+}
+
+/// Local: opens the file and reads its header (everything but the fields, in a [`Checkpoint`]
+/// with no fields), checking the format, the version, the header's checksum and that it was
+/// written for `mesh`.
+fn read_header(path: &Path, mesh: &CheckpointMesh) -> std::result::Result<(File, Checkpoint), String> {
     if !path.exists() {
         return Err("no such file".into());
     }
     let file = File::open(path).map_err(|e| format!("HDF5 cannot open it (truncated, damaged or not HDF5): {e}"))?;
-    let damaged = |e: hdf5::Error| format!("damaged: {e}");
     let format = read_attr_str(&file, "format").map_err(|_| "not a ddkit checkpoint (no format attribute)")?;
     if format != FORMAT {
         return Err(format!("not a ddkit checkpoint (format '{format}')"));
@@ -423,67 +440,77 @@ fn read_local(
             fp.num_points, fp.num_cells, fp.hash, mine.num_points, mine.num_cells, mine.hash
         ));
     }
+    Ok((file, ck))
+}
 
-    let group = file.group("fields").map_err(damaged)?;
+/// Local: checks the stored field `spec.name` against `spec` and `mesh` (spec, space, shape,
+/// this rank's ids in range) and reads this rank's even block of its rows.
+fn read_block(
+    comm: &Comm,
+    group: &hdf5::Group,
+    mesh: &CheckpointMesh,
+    spec: &FieldSpec,
+) -> std::result::Result<Block, String> {
+    let name = &spec.name;
     let me = comm.rank() as usize;
-    let mut blocks = Vec::with_capacity(fields.len());
-    for spec in fields {
-        let name = &spec.name;
-        let Ok(ds) = group.dataset(name) else {
-            let have = group.member_names().unwrap_or_default();
-            return Err(format!("has no field '{name}' (it holds {have:?})"));
-        };
-        let code = |key: &str| read_attr_str(&ds, key).map_err(damaged);
-        let stored = FieldSpec {
-            name: name.clone(),
-            center: Center::from_code(&code("center")?).ok_or_else(|| format!("damaged: field '{name}': center"))?,
-            space: Space::from_code(&code("space")?).ok_or_else(|| format!("damaged: field '{name}': space"))?,
-            components: read_attr::<u64>(&ds, "components").map_err(damaged)? as usize,
-        };
-        if stored != *spec {
-            return Err(format!(
-                "field '{name}' is {} in the checkpoint, this run expects {}",
-                stored.describe(),
-                spec.describe()
-            ));
-        }
-        let Some(ids) = mesh.space(spec.space) else {
-            return Err(format!(
-                "field '{name}' is in space {}, which this run's checkpoint mesh does not describe",
-                spec.space.code()
-            ));
-        };
-        let c = spec.components;
-        let shape = ds.shape();
-        let cols_ok = if c == 1 {
-            shape.len() == 1
-        } else {
-            shape.len() == 2 && shape[1] == c
-        };
-        if !cols_ok || shape[0] as u64 != ids.num_ids {
-            return Err(format!(
-                "field '{name}' has shape {shape:?}, this run's mesh needs {} rows (entities of space {}) of {c}",
-                ids.num_ids,
-                spec.space.code()
-            ));
-        }
-        if let Some(i) = ids.owned.iter().find(|&&i| u64::from(i) >= ids.num_ids) {
-            return Err(format!(
-                "mesh id {i} owned by rank {me} is out of range for the {} ids of space {}",
-                ids.num_ids,
-                spec.space.code()
-            ));
-        }
-        let starts = even_starts(ids.num_ids, comm.size() as usize);
-        let count = to_usize(starts[me + 1] - starts[me]).map_err(|e| e.to_string())?;
-        let rows: Vec<f64> = read_rows(&ds, starts[me], count).map_err(damaged)?;
-        blocks.push(Block {
-            partial: checksum(starts[me], &rows, c),
-            rows,
-            stored: read_attr(&ds, "checksum").map_err(damaged)?,
-        });
+    let Ok(ds) = group.dataset(name) else {
+        let have = group.member_names().unwrap_or_default();
+        return Err(format!("has no field '{name}' (it holds {have:?})"));
+    };
+    let stored = stored_spec(&ds, name)?;
+    if stored != *spec {
+        return Err(format!(
+            "field '{name}' is {} in the checkpoint, this run expects {}",
+            stored.describe(),
+            spec.describe()
+        ));
     }
-    Ok((ck, blocks))
+    let Some(ids) = mesh.space(spec.space) else {
+        return Err(format!(
+            "field '{name}' is in space {}, which this run's checkpoint mesh does not describe",
+            spec.space.code()
+        ));
+    };
+    let c = spec.components;
+    let shape = ds.shape();
+    let cols_ok = if c == 1 {
+        shape.len() == 1
+    } else {
+        shape.len() == 2 && shape[1] == c
+    };
+    if !cols_ok || shape[0] as u64 != ids.num_ids {
+        return Err(format!(
+            "field '{name}' has shape {shape:?}, this run's mesh needs {} rows (entities of space {}) of {c}",
+            ids.num_ids,
+            spec.space.code()
+        ));
+    }
+    if let Some(i) = ids.owned.iter().find(|&&i| u64::from(i) >= ids.num_ids) {
+        return Err(format!(
+            "mesh id {i} owned by rank {me} is out of range for the {} ids of space {}",
+            ids.num_ids,
+            spec.space.code()
+        ));
+    }
+    let starts = even_starts(ids.num_ids, comm.size() as usize);
+    let count = to_usize(starts[me + 1] - starts[me]).map_err(|e| e.to_string())?;
+    let rows: Vec<f64> = read_rows(&ds, starts[me], count).map_err(damaged)?;
+    Ok(Block {
+        partial: checksum(starts[me], &rows, c),
+        rows,
+        stored: read_attr(&ds, "checksum").map_err(damaged)?,
+    })
+}
+
+/// The spec of the stored field `name`, from its attributes.
+fn stored_spec(ds: &hdf5::Dataset, name: &str) -> std::result::Result<FieldSpec, String> {
+    let code = |key: &str| read_attr_str(ds, key).map_err(damaged);
+    Ok(FieldSpec {
+        name: name.to_string(),
+        center: Center::from_code(&code("center")?).ok_or_else(|| format!("damaged: field '{name}': center"))?,
+        space: Space::from_code(&code("space")?).ok_or_else(|| format!("damaged: field '{name}': space"))?,
+        components: read_attr::<u64>(ds, "components").map_err(damaged)? as usize,
+    })
 }
 
 /// The partial checksum of rows `offset..` holding `block` (`comps` per row).

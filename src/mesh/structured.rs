@@ -57,50 +57,8 @@ impl Mesh {
         ];
         let np = [n[0] + 1, n[1] + 1, if dim == 3 { n[2] + 1 } else { 1 }];
         let pid = |i: usize, j: usize, k: usize| (i + np[0] * (j + np[1] * k)) as u32;
-        let mut points = Vec::with_capacity(np[0] * np[1] * np[2]);
-        for k in 0..np[2] {
-            for j in 0..np[1] {
-                for i in 0..np[0] {
-                    let z = if dim == 3 { k as f64 * h[2] } else { 0.0 };
-                    points.push([i as f64 * h[0], j as f64 * h[1], z]);
-                }
-            }
-        }
-        let mut cells = Vec::new();
-        for k in 0..n[2] {
-            for j in 0..n[1] {
-                for i in 0..n[0] {
-                    if dim == 2 {
-                        let q = [pid(i, j, 0), pid(i + 1, j, 0), pid(i + 1, j + 1, 0), pid(i, j + 1, 0)];
-                        if simplices {
-                            cells.extend_from_slice(&[q[0], q[1], q[2], q[0], q[2], q[3]]);
-                        } else {
-                            cells.extend_from_slice(&q);
-                        }
-                    } else {
-                        let c = |a: usize, b: usize, d: usize| pid(i + a, j + b, k + d);
-                        let hex = [
-                            c(0, 0, 0),
-                            c(1, 0, 0),
-                            c(1, 1, 0),
-                            c(0, 1, 0),
-                            c(0, 0, 1),
-                            c(1, 0, 1),
-                            c(1, 1, 1),
-                            c(0, 1, 1),
-                        ];
-                        if simplices {
-                            // Kuhn split: six tetrahedra around the diagonal 0-6.
-                            for path in [[1, 2], [2, 3], [3, 7], [7, 4], [4, 5], [5, 1]] {
-                                cells.extend_from_slice(&[hex[0], hex[path[0]], hex[path[1]], hex[6]]);
-                            }
-                        } else {
-                            cells.extend_from_slice(&hex);
-                        }
-                    }
-                }
-            }
-        }
+        let points = grid_points(dim, np, h);
+        let cells = grid_cells(dim, n, simplices, &pid);
         let cell_type = match (dim, simplices) {
             (2, false) => CellType::Quadrilateral,
             (2, true) => CellType::Triangle,
@@ -133,6 +91,61 @@ impl Mesh {
             }),
         })
     }
+}
+
+/// The grid points `(i h_x, j h_y, k h_z)` of the unit box, `x` fastest (`z = 0` in 2D).
+fn grid_points(dim: usize, np: [usize; 3], h: [f64; 3]) -> Vec<[f64; 3]> {
+    let mut points = Vec::with_capacity(np[0] * np[1] * np[2]);
+    for k in 0..np[2] {
+        for j in 0..np[1] {
+            for i in 0..np[0] {
+                let z = if dim == 3 { k as f64 * h[2] } else { 0.0 };
+                points.push([i as f64 * h[0], j as f64 * h[1], z]);
+            }
+        }
+    }
+    points
+}
+
+/// The cells' vertex lists, grid cells `x` fastest: quadrilaterals / hexahedra, or each split
+/// into simplices (two triangles, or the six tetrahedra of the Kuhn split).
+fn grid_cells(dim: usize, n: [usize; 3], simplices: bool, pid: &dyn Fn(usize, usize, usize) -> u32) -> Vec<u32> {
+    let mut cells = Vec::new();
+    for k in 0..n[2] {
+        for j in 0..n[1] {
+            for i in 0..n[0] {
+                if dim == 2 {
+                    let q = [pid(i, j, 0), pid(i + 1, j, 0), pid(i + 1, j + 1, 0), pid(i, j + 1, 0)];
+                    if simplices {
+                        cells.extend_from_slice(&[q[0], q[1], q[2], q[0], q[2], q[3]]);
+                    } else {
+                        cells.extend_from_slice(&q);
+                    }
+                } else {
+                    let c = |a: usize, b: usize, d: usize| pid(i + a, j + b, k + d);
+                    let hex = [
+                        c(0, 0, 0),
+                        c(1, 0, 0),
+                        c(1, 1, 0),
+                        c(0, 1, 0),
+                        c(0, 0, 1),
+                        c(1, 0, 1),
+                        c(1, 1, 1),
+                        c(0, 1, 1),
+                    ];
+                    if simplices {
+                        // Kuhn split: six tetrahedra around the diagonal 0-6.
+                        for path in [[1, 2], [2, 3], [3, 7], [7, 4], [4, 5], [5, 1]] {
+                            cells.extend_from_slice(&[hex[0], hex[path[0]], hex[path[1]], hex[6]]);
+                        }
+                    } else {
+                        cells.extend_from_slice(&hex);
+                    }
+                }
+            }
+        }
+    }
+    cells
 }
 
 /// Boundary facets of the box, tagged 1..=2·dim in [`SIDE_NAMES`] order.

@@ -113,54 +113,9 @@ pub fn distribute(rank: usize, mesh: &Mesh, part: &Partition, graph: &Graph, lay
     let owner = point_owners(mesh, part);
     let (point_id, point_off) = renumber(owner.iter().copied(), part.n_parts);
 
-    // Owned cells in original order (= renumbered order), then ghost layers by BFS.
-    let mut local_of = vec![u32::MAX; nc];
-    let mut cell_orig: Vec<u32> = (0..nc as u32)
-        .filter(|&c| part.parts[c as usize] as usize == rank)
-        .collect();
-    for (l, &c) in cell_orig.iter().enumerate() {
-        local_of[c as usize] = l as u32;
-    }
-    let n_owned_cells = cell_orig.len();
-    let mut ghost_layer = Vec::new();
-    let mut front = 0..n_owned_cells;
-    for layer in 1..=layers {
-        let mut new: Vec<u32> = Vec::new();
-        for l in front.clone() {
-            for &d in graph.neighbours(cell_orig[l] as usize) {
-                if local_of[d as usize] == u32::MAX {
-                    local_of[d as usize] = 0; // mark; the real index is set below
-                    new.push(d);
-                }
-            }
-        }
-        new.sort_by_key(|&c| cell_id[c as usize]);
-        let start = cell_orig.len();
-        for &c in &new {
-            local_of[c as usize] = cell_orig.len() as u32;
-            cell_orig.push(c);
-            ghost_layer.push(layer as u8);
-        }
-        front = start..cell_orig.len();
-    }
-
-    // Points: owned in original order, then the ghosts of local cells by global id.
-    let mut point_orig: Vec<u32> = (0..mesh.num_points() as u32)
-        .filter(|&p| owner[p as usize] as usize == rank)
-        .collect();
-    let n_owned_points = point_orig.len();
-    let mut ghost_points: Vec<u32> = Vec::new();
-    let mut seen = vec![false; mesh.num_points()];
-    for &c in &cell_orig {
-        for &v in mesh.cell(c as usize) {
-            if owner[v as usize] as usize != rank && !seen[v as usize] {
-                seen[v as usize] = true;
-                ghost_points.push(v);
-            }
-        }
-    }
-    ghost_points.sort_by_key(|&p| point_id[p as usize]);
-    point_orig.extend_from_slice(&ghost_points);
+    let (cell_orig, ghost_layer) = local_cells(rank, nc, part, graph, layers, &cell_id);
+    let n_owned_cells = cell_orig.len() - ghost_layer.len();
+    let (point_orig, n_owned_points) = local_points(rank, mesh, &owner, &point_id, &cell_orig);
     let mut plocal = vec![u32::MAX; mesh.num_points()];
     for (l, &p) in point_orig.iter().enumerate() {
         plocal[p as usize] = l as u32;
@@ -198,6 +153,70 @@ pub fn distribute(rank: usize, mesh: &Mesh, part: &Partition, graph: &Graph, lay
         point_orig,
         conn,
     })
+}
+
+/// This rank's cells (of `nc`) as original ids: the owned ones in original order (= renumbered order),
+/// then `layers` ghost layers grown by BFS through `graph`, each layer in renumbered order;
+/// with the layer (1, 2, ...) of each ghost.
+fn local_cells(
+    rank: usize,
+    nc: usize,
+    part: &Partition,
+    graph: &Graph,
+    layers: usize,
+    cell_id: &[u32],
+) -> (Vec<u32>, Vec<u8>) {
+    let mut local_of = vec![u32::MAX; nc];
+    let mut cell_orig: Vec<u32> = (0..nc as u32)
+        .filter(|&c| part.parts[c as usize] as usize == rank)
+        .collect();
+    for (l, &c) in cell_orig.iter().enumerate() {
+        local_of[c as usize] = l as u32;
+    }
+    let mut ghost_layer = Vec::new();
+    let mut front = 0..cell_orig.len();
+    for layer in 1..=layers {
+        let mut new: Vec<u32> = Vec::new();
+        for l in front.clone() {
+            for &d in graph.neighbours(cell_orig[l] as usize) {
+                if local_of[d as usize] == u32::MAX {
+                    local_of[d as usize] = 0; // mark; the real index is set below
+                    new.push(d);
+                }
+            }
+        }
+        new.sort_by_key(|&c| cell_id[c as usize]);
+        let start = cell_orig.len();
+        for &c in &new {
+            local_of[c as usize] = cell_orig.len() as u32;
+            cell_orig.push(c);
+            ghost_layer.push(layer as u8);
+        }
+        front = start..cell_orig.len();
+    }
+    (cell_orig, ghost_layer)
+}
+
+/// This rank's points as original ids: the owned ones in original order, then the ghosts of
+/// the local cells `cell_orig` by global id; with the number of owned points.
+fn local_points(rank: usize, mesh: &Mesh, owner: &[u32], point_id: &[u32], cell_orig: &[u32]) -> (Vec<u32>, usize) {
+    let mut point_orig: Vec<u32> = (0..mesh.num_points() as u32)
+        .filter(|&p| owner[p as usize] as usize == rank)
+        .collect();
+    let n_owned_points = point_orig.len();
+    let mut ghost_points: Vec<u32> = Vec::new();
+    let mut seen = vec![false; mesh.num_points()];
+    for &c in cell_orig {
+        for &v in mesh.cell(c as usize) {
+            if owner[v as usize] as usize != rank && !seen[v as usize] {
+                seen[v as usize] = true;
+                ghost_points.push(v);
+            }
+        }
+    }
+    ghost_points.sort_by_key(|&p| point_id[p as usize]);
+    point_orig.extend_from_slice(&ghost_points);
+    (point_orig, n_owned_points)
 }
 
 #[cfg(test)]

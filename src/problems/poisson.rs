@@ -9,12 +9,13 @@ use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::fd::{assemble_poisson_fd, FdSystem};
 use crate::fem::{assemble_poisson, FemSystem, SubdomainNeumann};
-use crate::io::Center;
+use crate::io::{Center, Writer};
 use crate::krylov::SolveStats;
 use crate::linalg::{DistMatrix, DistVector, NullSpace};
-use crate::partition::{point_numbering, Method, Report};
+use crate::mesh::Mesh;
+use crate::partition::{point_numbering, LocalMesh, Method, Partition, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData};
-use crate::solver::{CoarseKind, NeumannFn, SolverConfig, SolverInputs};
+use crate::solver::{CoarseKind, LinearSolver, NeumannFn, SolverConfig, SolverInputs};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -155,30 +156,13 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let t_start = Instant::now();
     let is_fd = p.discretization == Discretization::Fd;
     let Prepared { mesh, report, lm, part } = prepare(comm, &p.mesh, p.discretization, &p.partitioner)?;
-    let grid = if is_fd { mesh.grid.clone() } else { None };
-    let exact = p.exact.then_some(Exact::Mode);
-    if p.exact {
-        warn_exact_outside_unit_box(comm, &mesh);
-    }
-    let data = comm.agree(
-        HeatData::new(&mesh, p.kappa, exact, p.source, &p.bc)
-            .and_then(|d| d.with_kappa_regions(&mesh, &p.kappa_regions))
-            .and_then(|d| d.with_contrast(&mesh, p.contrast)),
-    )?;
-    let kappa_range = [data.kappa_min(), data.kappa_max()];
-    let mut system = match &grid {
-        Some(g) => System::Fd(Box::new(comm.agree(assemble_poisson_fd(comm, &lm, g, &data))?)),
-        None => System::Fem(Box::new(comm.agree(assemble_poisson(comm, &mesh, &lm, &data))?)),
-    };
+    let (data, mut system) = assemble(comm, p, &mesh, &lm)?;
     // Dirichlet flags of the owned FEM nodes, for the element Neumann matrices of GenEO.
     let fem_dirichlet = match &system {
         System::Fem(s) => Some(s.dirichlet.clone()),
         System::Fd(_) => None,
     };
-    let (a, b) = match &mut system {
-        System::Fd(s) => (&mut s.a, s.b.clone()),
-        System::Fem(s) => (&mut s.a, s.b.clone()),
-    };
+    let (a, b) = system.matrix_and_rhs();
     let nonzeros = comm.sum_u64((a.diag().nnz() + a.offd().nnz()) as u64);
     let unknowns = a.n_global();
     // Neumann (or Robin α = 0) on every boundary: u is defined up to a constant. The solver
@@ -188,98 +172,24 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     // Created before the solve, so a bad output path fails before the work, not after it.
     let center = if is_fd { Center::Cell } else { Center::Point };
     let t_out = Instant::now();
-    let mut writer = match &p.out {
-        Some(dir) => {
-            let mut w = create_writer(comm, &mesh, &lm, dir, "poisson", center)?;
-            write_kappa(comm, &mut w, &lm, &data)?;
-            Some(w)
-        }
-        None => None,
-    };
+    let writer = open_output(comm, p, &mesh, &lm, &data, center)?;
     let mut output = t_out.elapsed().as_secs_f64();
     let setup = t_start.elapsed().as_secs_f64() - output;
-    if comm.is_root() {
-        tracing::info!(
-            "poisson: {} {}, {} unknowns, {nonzeros} nonzeros on {} ranks; solver {:?} + {:?}",
-            p.mesh,
-            p.discretization.name(),
-            a.n_global(),
-            comm.size(),
-            p.solver.krylov.method,
-            p.solver.pc.kind
-        );
-    }
+    log_start(comm, p, a, nonzeros);
     let t0 = Instant::now();
-    // GenEO's local eigenproblems need each subdomain's Neumann matrix: from the elements for
-    // FEM; FD has none and gets the algebraic splitting of its matrix.
-    let source = match &fem_dirichlet {
-        Some(dirichlet) if p.solver.pc.coarse.space == CoarseKind::Geneo => {
-            let numbering = point_numbering(&mesh, &part);
-            Some(SubdomainNeumann::new(comm, &mesh, &data, &numbering, dirichlet))
-        }
-        _ => None,
-    };
-    let neumann = |rows: &[u64]| match &source {
-        Some(s) => s.matrix(rows),
-        None => Err(Error::input("no element Neumann matrices")),
-    };
-    let inputs = SolverInputs {
-        neumann: source.is_some().then_some(&neumann as NeumannFn),
-        null_space: null_space.as_ref(),
-    };
-    let mut solver = p.solver.build(comm, a, &inputs)?;
-    let pc_setup = t0.elapsed().as_secs_f64();
-    let mut x = DistVector::zeros(a.layout());
-    let stats = solver.solve(comm, a, &b, &mut x)?;
-    let mut b_range = b.clone();
-    if let Some(n) = &mut null_space {
-        n.project(comm, &mut b_range); // what the solve aimed at
-    }
-    let true_rel = relative_residual(comm, a, &b_range, &mut x);
-    if comm.is_root() {
-        tracing::info!(
-            "{:?} after {} iterations, relative residual {:.3e}",
-            stats.reason,
-            stats.iterations,
-            true_rel
-        );
-    }
-    let failure = stats.failure().or_else(|| {
-        (!true_rel.is_finite()).then(|| {
-            format!(
-                "the solution is not finite (NaN or Inf) after {} iterations",
-                stats.iterations
-            )
-        })
-    });
-    // Up to a constant, the exact solution is matched by the shift of equal means at the unknowns.
-    let mut x_err = x.clone();
-    if null_space.is_some() && p.exact {
-        let points = match &system {
-            System::Fd(s) => &s.centres[..],
-            System::Fem(s) => &s.points[..s.dirichlet.len()],
-        };
-        let local: f64 = points.iter().map(|q| data.exact_value(q, 0.0)).sum();
-        let shift = comm.sum_f64(local) / unknowns as f64;
-        x_err.owned_mut().iter_mut().for_each(|v| *v += shift);
-    }
-    let (error, h1) = match (&mut system, p.exact && failure.is_none()) {
-        (System::Fd(s), true) => (Some(s.errors(comm, &x_err, &data)), None),
-        (System::Fem(s), true) => {
-            let (e, h1) = s.errors(comm, &x_err, &data, 0.0);
-            (Some(e), Some(h1))
-        }
-        _ => (None, None),
-    };
+    let source = geneo_source(comm, p, &mesh, &part, &data, fem_dirichlet.as_deref());
+    let solved = solve(comm, p, a, &b, source.as_ref(), null_space.as_ref(), t0)?;
+    let Solved {
+        solver,
+        mut x,
+        stats,
+        pc_setup,
+    } = solved;
+    let (true_rel, failure) = check_solution(comm, a, &b, null_space.as_mut(), &mut x, &stats);
+    let projected = null_space.is_some();
+    let (error, h1) = solution_errors(comm, p, &mut system, &data, &x, projected, failure.is_some());
     let t_out = Instant::now();
-    if let Some(mut w) = writer.take() {
-        // A failed solve leaves the mesh (and κ) in the file but no field that could pass for
-        // a solution.
-        if failure.is_none() {
-            w.write_snapshot(comm, 0.0, &[("u", center, x.owned())])?;
-        }
-        w.finish(comm)?;
-    }
+    finish_output(comm, writer, center, &x, failure.is_none())?;
     output += t_out.elapsed().as_secs_f64();
     Ok(PoissonSummary {
         problem: "poisson",
@@ -288,7 +198,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         discretization: p.discretization,
         unknowns,
         contrast: p.contrast,
-        kappa_range,
+        kappa_range: [data.kappa_min(), data.kappa_max()],
         nonzeros,
         solver: p.solver.clone(),
         preconditioner: solver.name(),
@@ -314,4 +224,209 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
         peak_memory_mib_per_rank: comm.max_f64(peak_memory_mib()),
         partition: report,
     })
+}
+
+impl System {
+    /// The matrix (mutable, as the solvers take it) and a copy of the right-hand side.
+    fn matrix_and_rhs(&mut self) -> (&mut DistMatrix, DistVector) {
+        match self {
+            System::Fd(s) => (&mut s.a, s.b.clone()),
+            System::Fem(s) => (&mut s.a, s.b.clone()),
+        }
+    }
+}
+
+/// Collective: the coefficient and source data (κ, regions, contrast, manufactured solution) and
+/// the system assembled from them, FD on the structured grid or FEM on the mesh.
+fn assemble(comm: &Comm, p: &PoissonParams, mesh: &Mesh, lm: &LocalMesh) -> Result<(HeatData, System)> {
+    let is_fd = p.discretization == Discretization::Fd;
+    let grid = if is_fd { mesh.grid.clone() } else { None };
+    let exact = p.exact.then_some(Exact::Mode);
+    if p.exact {
+        warn_exact_outside_unit_box(comm, mesh);
+    }
+    let data = comm.agree(
+        HeatData::new(mesh, p.kappa, exact, p.source, &p.bc)
+            .and_then(|d| d.with_kappa_regions(mesh, &p.kappa_regions))
+            .and_then(|d| d.with_contrast(mesh, p.contrast)),
+    )?;
+    let system = match &grid {
+        Some(g) => System::Fd(Box::new(comm.agree(assemble_poisson_fd(comm, lm, g, &data))?)),
+        None => System::Fem(Box::new(comm.agree(assemble_poisson(comm, mesh, lm, &data))?)),
+    };
+    Ok((data, system))
+}
+
+/// Collective: the output series (mesh, `mesh_id` and a varying κ) when an output directory is
+/// given.
+fn open_output(
+    comm: &Comm,
+    p: &PoissonParams,
+    mesh: &Mesh,
+    lm: &LocalMesh,
+    data: &HeatData,
+    center: Center,
+) -> Result<Option<Writer>> {
+    match &p.out {
+        Some(dir) => {
+            let mut w = create_writer(comm, mesh, lm, dir, "poisson", center)?;
+            write_kappa(comm, &mut w, lm, data)?;
+            Ok(Some(w))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The start-up line on rank 0: problem size and solver.
+fn log_start(comm: &Comm, p: &PoissonParams, a: &DistMatrix, nonzeros: u64) {
+    if comm.is_root() {
+        tracing::info!(
+            "poisson: {} {}, {} unknowns, {nonzeros} nonzeros on {} ranks; solver {:?} + {:?}",
+            p.mesh,
+            p.discretization.name(),
+            a.n_global(),
+            comm.size(),
+            p.solver.krylov.method,
+            p.solver.pc.kind
+        );
+    }
+}
+
+/// Collective: GenEO's local eigenproblems need each subdomain's Neumann matrix: from the
+/// elements for FEM (`fem_dirichlet` given); FD has none and gets the algebraic splitting of its
+/// matrix. `None` unless the coarse space is GenEO.
+fn geneo_source<'a>(
+    comm: &Comm,
+    p: &PoissonParams,
+    mesh: &'a Mesh,
+    part: &Partition,
+    data: &'a HeatData,
+    fem_dirichlet: Option<&[bool]>,
+) -> Option<SubdomainNeumann<'a>> {
+    match fem_dirichlet {
+        Some(dirichlet) if p.solver.pc.coarse.space == CoarseKind::Geneo => {
+            let numbering = point_numbering(mesh, part);
+            Some(SubdomainNeumann::new(comm, mesh, data, &numbering, dirichlet))
+        }
+        _ => None,
+    }
+}
+
+/// The built solver, the solution and what the solve reported.
+struct Solved {
+    solver: Box<dyn LinearSolver>,
+    x: DistVector,
+    stats: SolveStats,
+    /// Seconds from `t0` (before the Neumann matrices) to the built preconditioner.
+    pc_setup: f64,
+}
+
+/// Collective: builds the configured solver (with the element Neumann matrices and the null
+/// space) and solves `a x = b` from zero.
+fn solve(
+    comm: &Comm,
+    p: &PoissonParams,
+    a: &mut DistMatrix,
+    b: &DistVector,
+    source: Option<&SubdomainNeumann>,
+    null_space: Option<&NullSpace>,
+    t0: Instant,
+) -> Result<Solved> {
+    let neumann = |rows: &[u64]| match source {
+        Some(s) => s.matrix(rows),
+        None => Err(Error::input("no element Neumann matrices")),
+    };
+    let inputs = SolverInputs {
+        neumann: source.is_some().then_some(&neumann as NeumannFn),
+        null_space,
+    };
+    let mut solver = p.solver.build(comm, a, &inputs)?;
+    let pc_setup = t0.elapsed().as_secs_f64();
+    let mut x = DistVector::zeros(a.layout());
+    let stats = solver.solve(comm, a, b, &mut x)?;
+    Ok(Solved {
+        solver,
+        x,
+        stats,
+        pc_setup,
+    })
+}
+
+/// Collective: the true relative residual (of the range part of `b` for a singular problem),
+/// logged on rank 0, and why the solve failed, if it did (not converged, breakdown, values that
+/// are not finite).
+fn check_solution(
+    comm: &Comm,
+    a: &DistMatrix,
+    b: &DistVector,
+    null_space: Option<&mut NullSpace>,
+    x: &mut DistVector,
+    stats: &SolveStats,
+) -> (f64, Option<String>) {
+    let mut b_range = b.clone();
+    if let Some(n) = null_space {
+        n.project(comm, &mut b_range); // what the solve aimed at
+    }
+    let true_rel = relative_residual(comm, a, &b_range, x);
+    if comm.is_root() {
+        tracing::info!(
+            "{:?} after {} iterations, relative residual {:.3e}",
+            stats.reason,
+            stats.iterations,
+            true_rel
+        );
+    }
+    let failure = stats.failure().or_else(|| {
+        (!true_rel.is_finite()).then(|| {
+            format!(
+                "the solution is not finite (NaN or Inf) after {} iterations",
+                stats.iterations
+            )
+        })
+    });
+    (true_rel, failure)
+}
+
+/// Collective: the errors against the manufactured solution (and the H1 one for FEM), when it
+/// is enabled and the solve succeeded. For a `projected` (singular) problem the solution is
+/// matched up to a constant, by the shift of equal means at the unknowns.
+fn solution_errors(
+    comm: &Comm,
+    p: &PoissonParams,
+    system: &mut System,
+    data: &HeatData,
+    x: &DistVector,
+    projected: bool,
+    failed: bool,
+) -> (Option<ErrorNorms>, Option<f64>) {
+    let mut x_err = x.clone();
+    if projected && p.exact {
+        let (points, unknowns) = match &*system {
+            System::Fd(s) => (&s.centres[..], s.a.n_global()),
+            System::Fem(s) => (&s.points[..s.dirichlet.len()], s.a.n_global()),
+        };
+        let local: f64 = points.iter().map(|q| data.exact_value(q, 0.0)).sum();
+        let shift = comm.sum_f64(local) / unknowns as f64;
+        x_err.owned_mut().iter_mut().for_each(|v| *v += shift);
+    }
+    match (system, p.exact && !failed) {
+        (System::Fd(s), true) => (Some(s.errors(comm, &x_err, data)), None),
+        (System::Fem(s), true) => {
+            let (e, h1) = s.errors(comm, &x_err, data, 0.0);
+            (Some(e), Some(h1))
+        }
+        _ => (None, None),
+    }
+}
+
+/// Collective: writes the solution and closes the series. A failed solve leaves the mesh (and
+/// κ) in the file but no field that could pass for a solution.
+fn finish_output(comm: &Comm, writer: Option<Writer>, center: Center, x: &DistVector, ok: bool) -> Result<()> {
+    if let Some(mut w) = writer {
+        if ok {
+            w.write_snapshot(comm, 0.0, &[("u", center, x.owned())])?;
+        }
+        w.finish(comm)?;
+    }
+    Ok(())
 }

@@ -55,17 +55,6 @@ impl SolverConfig {
         a: &DistMatrix,
         neumann: Option<NeumannFn>,
     ) -> Result<Box<dyn Preconditioner>> {
-        let schwarz = |v| {
-            Schwarz::new(
-                comm,
-                a,
-                v,
-                self.pc.overlap,
-                self.pc.subdomains_per_rank,
-                self.pc.subdomain_split,
-                self.pc.local.solver,
-            )
-        };
         let variant = match self.pc.kind {
             PcKind::None | PcKind::Jacobi if self.pc.coarse.space != CoarseKind::None => {
                 return Err(Error::Config(format!(
@@ -82,64 +71,66 @@ impl SolverConfig {
             PcKind::Multiplicative => SchwarzVariant::Multiplicative,
             PcKind::SymmetricMultiplicative => SchwarzVariant::SymmetricMultiplicative,
         };
-        let mut one = schwarz(variant)?;
+        let one = Schwarz::new(
+            comm,
+            a,
+            variant,
+            self.pc.overlap,
+            self.pc.subdomains_per_rank,
+            self.pc.subdomain_split,
+            self.pc.local.solver,
+        )?;
         Ok(match self.pc.coarse.space {
             CoarseKind::None => Box::new(one),
             CoarseKind::Nicolaides => Box::new(TwoLevel::nicolaides(comm, a, one, self.pc.coarse.combination)?),
-            CoarseKind::Gdsw => {
-                let two = TwoLevel::gdsw(comm, a, one, self.pc.coarse.combination)?;
-                Box::new(match self.pc.coarse.update_basis {
-                    // The GDSW functions are extensions by the updated subdomain matrices.
-                    true => two.rebuild_on_update(Box::new(|comm: &Comm, a: &DistMatrix, one: &mut Schwarz| {
-                        CoarseSpace::gdsw(comm, a, one.decomposition())
-                    })),
-                    false => two,
-                })
-            }
-            CoarseKind::Geneo => {
-                // The discretization's element matrices when it has them; otherwise the
-                // algebraic splitting of a diagonally dominant `a` (FD, embedded matrices).
-                let source = match neumann {
-                    Some(neumann) => {
-                        one.attach_neumann(comm, neumann)?;
-                        "element Neumann matrices"
-                    }
-                    None => {
-                        one.attach_algebraic_neumann(comm, a).map_err(|e| {
-                            Error::Config(format!(
-                                "coarse = geneo needs the subdomains' Neumann matrices: from a \
-                                 finite-element discretization (--discretization p1 or p2 in ddkit \
-                                 poisson) or split algebraically from a symmetric, weakly diagonally \
-                                 dominant matrix, but {}",
-                                config_message(&e)
-                            ))
-                        })?;
-                        "algebraic Neumann matrices"
-                    }
-                };
-                let opts = self.geneo_options()?;
-                let (bases, name) = geneo_bases(comm, one.decomposition(), &opts, source)?;
-                let two = TwoLevel::with_basis(comm, a, one, bases, &name, self.pc.coarse.combination)?;
-                match (self.pc.coarse.update_basis, neumann.is_some()) {
-                    (true, false) => Box::new(two.rebuild_on_update(Box::new(
-                        move |comm: &Comm, a: &DistMatrix, one: &mut Schwarz| {
-                            one.attach_algebraic_neumann(comm, a)?; // the splitting of the new values
-                            let (bases, name) = geneo_bases(comm, one.decomposition(), &opts, source)?;
-                            CoarseSpace::new(comm, a, one.decomposition(), bases, &name)
-                        },
-                    ))),
-                    (true, true) => {
-                        if comm.is_root() {
-                            tracing::warn!(
-                                "pc.coarse.update-basis: the element Neumann matrices come from the \
-                                 discretization, which an update does not see; the GenEO basis is kept"
-                            );
-                        }
-                        Box::new(two)
-                    }
-                    (false, _) => Box::new(two),
+            CoarseKind::Gdsw => self.gdsw_pc(comm, a, one)?,
+            CoarseKind::Geneo => self.geneo_pc(comm, a, one, neumann)?,
+        })
+    }
+
+    /// Collective: the one-level preconditioner `one` with the GDSW coarse space.
+    fn gdsw_pc(&self, comm: &Comm, a: &DistMatrix, one: Schwarz) -> Result<Box<dyn Preconditioner>> {
+        let two = TwoLevel::gdsw(comm, a, one, self.pc.coarse.combination)?;
+        Ok(Box::new(match self.pc.coarse.update_basis {
+            // The GDSW functions are extensions by the updated subdomain matrices.
+            true => two.rebuild_on_update(Box::new(|comm: &Comm, a: &DistMatrix, one: &mut Schwarz| {
+                CoarseSpace::gdsw(comm, a, one.decomposition())
+            })),
+            false => two,
+        }))
+    }
+
+    /// Collective: the one-level preconditioner `one` with the GenEO coarse space, from the
+    /// `neumann` matrices when given.
+    fn geneo_pc(
+        &self,
+        comm: &Comm,
+        a: &DistMatrix,
+        mut one: Schwarz,
+        neumann: Option<NeumannFn>,
+    ) -> Result<Box<dyn Preconditioner>> {
+        let source = attach_neumann(comm, a, &mut one, neumann)?;
+        let opts = self.geneo_options()?;
+        let (bases, name) = geneo_bases(comm, one.decomposition(), &opts, source)?;
+        let two = TwoLevel::with_basis(comm, a, one, bases, &name, self.pc.coarse.combination)?;
+        Ok(match (self.pc.coarse.update_basis, neumann.is_some()) {
+            (true, false) => Box::new(two.rebuild_on_update(Box::new(
+                move |comm: &Comm, a: &DistMatrix, one: &mut Schwarz| {
+                    one.attach_algebraic_neumann(comm, a)?; // the splitting of the new values
+                    let (bases, name) = geneo_bases(comm, one.decomposition(), &opts, source)?;
+                    CoarseSpace::new(comm, a, one.decomposition(), bases, &name)
+                },
+            ))),
+            (true, true) => {
+                if comm.is_root() {
+                    tracing::warn!(
+                        "pc.coarse.update-basis: the element Neumann matrices come from the \
+                         discretization, which an update does not see; the GenEO basis is kept"
+                    );
                 }
+                Box::new(two)
             }
+            (false, _) => Box::new(two),
         })
     }
 
@@ -170,6 +161,30 @@ impl SolverConfig {
             KrylovKind::Gmres => gmres(comm, a, pc, b, x, &opts),
             KrylovKind::Fgmres => fgmres(comm, a, pc, b, x, &opts),
             KrylovKind::Bicgstab => bicgstab(comm, a, pc, b, x, &opts),
+        }
+    }
+}
+
+/// Collective: gives GenEO's subdomains their Neumann matrices and names where they came from:
+/// the discretization's element matrices when it has them; otherwise the algebraic splitting of
+/// a diagonally dominant `a` (FD, embedded matrices).
+fn attach_neumann(comm: &Comm, a: &DistMatrix, one: &mut Schwarz, neumann: Option<NeumannFn>) -> Result<&'static str> {
+    match neumann {
+        Some(neumann) => {
+            one.attach_neumann(comm, neumann)?;
+            Ok("element Neumann matrices")
+        }
+        None => {
+            one.attach_algebraic_neumann(comm, a).map_err(|e| {
+                Error::Config(format!(
+                    "coarse = geneo needs the subdomains' Neumann matrices: from a \
+                     finite-element discretization (--discretization p1 or p2 in ddkit \
+                     poisson) or split algebraically from a symmetric, weakly diagonally \
+                     dominant matrix, but {}",
+                    config_message(&e)
+                ))
+            })?;
+            Ok("algebraic Neumann matrices")
         }
     }
 }

@@ -38,35 +38,7 @@ fn rel(a: &[f64], b: &[f64], comm: &Comm) -> f64 {
 fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
     let per_rank: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(2);
     let gdsw = std::env::args().nth(2).is_some_and(|s| s == "gdsw");
-    let n = 40u64;
-    let (rank, size) = (comm.rank() as u64, comm.size() as u64);
-    let (j0, j1) = (n * rank / size, n * (rank + 1) / size);
-    let id = |i: u64, j: u64| i + n * j;
-    let mut t = Vec::new();
-    for j in j0..j1 {
-        for i in 0..n {
-            let p = id(i, j);
-            let nbrs = [
-                (i > 0, p.wrapping_sub(1)),
-                (i + 1 < n, p + 1),
-                (j > 0, p.wrapping_sub(n)),
-                (j + 1 < n, p + n),
-            ];
-            // GDSW: Neumann sides and top (diagonal = neighbour count), Dirichlet bottom.
-            let neighbours = nbrs.iter().filter(|x| x.0).count() as f64;
-            t.push((
-                p,
-                p,
-                if gdsw {
-                    neighbours + f64::from(u8::from(j == 0))
-                } else {
-                    4.0
-                },
-            ));
-            t.extend(nbrs.iter().filter(|x| x.0).map(|x| (p, x.1, -1.0)));
-        }
-    }
-    let n_owned = ((j1 - j0) * n) as usize;
+    let (t, n_owned) = grid_triplets(comm, 40, gdsw);
     let a = DistMatrix::assemble(comm, n_owned, &t)?;
     let sz = Schwarz::new(
         comm,
@@ -97,20 +69,10 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
     if q.dimension() != expected {
         return Ok(Err(format!("dimension {} for {expected} columns", q.dimension())));
     }
-    // The sum of the columns, each checked against its function on the way.
-    let mut sum = DistVector::zeros(a.layout());
-    let mut col = DistVector::zeros(a.layout());
-    let mut acol = DistVector::zeros(a.layout());
-    for c in 0..q.dimension() {
-        q.column(c, col.owned_mut());
-        if let Some(sp) = &space {
-            a.spmv(comm, &mut col, &mut acol);
-            if let Err(m) = check_gdsw_column(&sz, sp, c as u64, col.owned(), acol.owned()) {
-                return Ok(Err(m));
-            }
-        }
-        sum.owned_mut().iter_mut().zip(col.owned()).for_each(|(s, x)| *s += x);
-    }
+    let mut sum = match sum_of_columns(comm, &a, &mut q, &sz, space.as_ref()) {
+        Ok(sum) => sum,
+        Err(m) => return Ok(Err(m)),
+    };
     let summary = match &space {
         Some(sp) => match check_gdsw_sum(&sz, sp, &t, sum.owned()) {
             Ok(floating) => format!(
@@ -127,6 +89,75 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
             format!("dimension {}", q.dimension())
         }
     };
+    Ok(check_projector(comm, &a, &mut q, &mut sum).map(|()| summary))
+}
+
+/// This rank's slab of rows of the five-point matrix on the `n × n` grid and its row count.
+/// Nicolaides: Dirichlet all round (diagonal 4). GDSW: Neumann sides and top (diagonal =
+/// neighbour count), Dirichlet bottom.
+fn grid_triplets(comm: &Comm, n: u64, gdsw: bool) -> (Vec<(u64, u64, f64)>, usize) {
+    let (rank, size) = (comm.rank() as u64, comm.size() as u64);
+    let (j0, j1) = (n * rank / size, n * (rank + 1) / size);
+    let id = |i: u64, j: u64| i + n * j;
+    let mut t = Vec::new();
+    for j in j0..j1 {
+        for i in 0..n {
+            let p = id(i, j);
+            let nbrs = [
+                (i > 0, p.wrapping_sub(1)),
+                (i + 1 < n, p + 1),
+                (j > 0, p.wrapping_sub(n)),
+                (j + 1 < n, p + n),
+            ];
+            // GDSW: Neumann sides and top (diagonal = neighbour count), Dirichlet bottom.
+            let neighbours = nbrs.iter().filter(|x| x.0).count() as f64;
+            t.push((
+                p,
+                p,
+                if gdsw {
+                    neighbours + f64::from(u8::from(j == 0))
+                } else {
+                    4.0
+                },
+            ));
+            t.extend(nbrs.iter().filter(|x| x.0).map(|x| (p, x.1, -1.0)));
+        }
+    }
+    (t, ((j1 - j0) * n) as usize)
+}
+
+/// Collective: the sum of the columns of `q`, each GDSW column checked against its function on
+/// the way.
+fn sum_of_columns(
+    comm: &Comm,
+    a: &DistMatrix,
+    q: &mut CoarseSpace,
+    sz: &Schwarz,
+    space: Option<&GdswSpace>,
+) -> std::result::Result<DistVector, String> {
+    let mut sum = DistVector::zeros(a.layout());
+    let mut col = DistVector::zeros(a.layout());
+    let mut acol = DistVector::zeros(a.layout());
+    for c in 0..q.dimension() {
+        q.column(c, col.owned_mut());
+        if let Some(sp) = space {
+            a.spmv(comm, &mut col, &mut acol);
+            check_gdsw_column(sz, sp, c as u64, col.owned(), acol.owned())?;
+        }
+        sum.owned_mut().iter_mut().zip(col.owned()).for_each(|(s, x)| *s += x);
+    }
+    Ok(sum)
+}
+
+/// Collective: `Q` is an `A`-orthogonal projector (`Q A Q r = Q r`), symmetric, and reproduces
+/// `sum`, the sum of the columns (`Q A z = z`; for Nicolaides: the constants).
+fn check_projector(
+    comm: &Comm,
+    a: &DistMatrix,
+    q: &mut CoarseSpace,
+    sum: &mut DistVector,
+) -> std::result::Result<(), String> {
+    let n_owned = a.layout().n_owned;
     let off = a.layout().offset;
     let r: Vec<f64> = (0..n_owned).map(|i| noise(off + i as u64, 1)).collect();
     let s: Vec<f64> = (0..n_owned).map(|i| noise(off + i as u64, 2)).collect();
@@ -138,7 +169,7 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
     q.apply_owned(comm, aqr.owned(), &mut qaqr, false); // Q A Q r
     let e = rel(&qaqr, qr.owned(), comm);
     if e > 1e-10 {
-        return Ok(Err(format!("Q A Q r differs from Q r by {e:e}")));
+        return Err(format!("Q A Q r differs from Q r by {e:e}"));
     }
     let mut qs = vec![0.0; n_owned];
     q.apply_owned(comm, &s, &mut qs, false);
@@ -147,18 +178,18 @@ fn run(comm: &Comm) -> Result<std::result::Result<String, String>> {
         comm.sum_f64(r.iter().zip(&qs).map(|(a, b)| a * b).sum()),
     );
     if (x - y).abs() > 1e-10 * x.abs().max(y.abs()) {
-        return Ok(Err(format!("Q is not symmetric: s·Q r = {x:e}, r·Q s = {y:e}")));
+        return Err(format!("Q is not symmetric: s·Q r = {x:e}, r·Q s = {y:e}"));
     }
     // The sum of the columns lies in the coarse space (for Nicolaides: the constants).
     let mut az = DistVector::zeros(a.layout());
-    a.spmv(comm, &mut sum, &mut az);
+    a.spmv(comm, sum, &mut az);
     let mut qaz = vec![0.0; n_owned];
     q.apply_owned(comm, az.owned(), &mut qaz, false);
     let e = rel(&qaz, sum.owned(), comm);
     if e > 1e-10 {
-        return Ok(Err(format!("Q A z differs from z = Σ columns by {e:e}")));
+        return Err(format!("Q A z differs from z = Σ columns by {e:e}"));
     }
-    Ok(Ok(summary))
+    Ok(())
 }
 
 /// The owned rows of `sz`'s subdomain cores (every owned row lies in one), with the subdomain's

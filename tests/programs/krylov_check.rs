@@ -336,6 +336,27 @@ fn refusals(comm: &Comm, lap: &DistMatrix, cd: &DistMatrix, b_cd: &DistVector) -
     Ok(())
 }
 
+/// One of the main problems: its operator, right-hand side and Jacobi preconditioner.
+struct Case {
+    a: DistMatrix,
+    b: DistVector,
+    jac: Jacobi,
+}
+
+impl Case {
+    /// Collective: [`solve`] of this case's system preconditioned by its Jacobi.
+    fn jacobi(
+        &mut self,
+        comm: &Comm,
+        name: &str,
+        method: Method,
+        x0: Option<&DistVector>,
+        opts: &SolverOptions,
+    ) -> Result<(DistVector, SolveStats), String> {
+        solve(comm, name, method, &self.a, &mut self.jac, &self.b, x0, opts)
+    }
+}
+
 /// Collective: all checks; `Err` carries the first failure (the same on every rank, since every
 /// decision is taken on globally reduced values).
 fn run(comm: &Comm) -> Result<(), String> {
@@ -350,25 +371,36 @@ fn run(comm: &Comm) -> Result<(), String> {
     if !sym(&lap) || sym(&cd) {
         return Err("assembled operators have the wrong symmetry".into());
     }
-    let mut jac_lap = Jacobi::new(&lap);
-    let mut jac_cd = Jacobi::new(&cd);
+    let mut lap = Case {
+        jac: Jacobi::new(&lap),
+        a: lap,
+        b: b_lap,
+    };
+    let mut cd = Case {
+        jac: Jacobi::new(&cd),
+        a: cd,
+        b: b_cd,
+    };
+    spd_solves(comm, &mut lap, &opts)?;
+    nonsymmetric_solves(comm, &mut cd, &opts)?;
+    bicgstab_solves(comm, &mut lap, &mut cd, &opts)?;
+    initial_guess_solves(comm, &mut lap, &mut cd, &opts)?;
+    workspaces_are_kept(comm, &lap.a, &mut lap.jac, &lap.b, &cd.a, &mut cd.jac, &cd.b, &opts)?;
+    null_space_from_vectors(comm)?;
+    direct_comparison(comm)?;
+    refusals(comm, &lap.a, &cd.a, &cd.b)
+}
 
-    solve(comm, "cg-none", krylov::cg, &lap, &mut Identity, &b_lap, None, &opts)?;
-    solve(comm, "cg-jacobi", krylov::cg, &lap, &mut jac_lap, &b_lap, None, &opts)?;
+/// Collective: CG without and with Jacobi, and GMRES, on the SPD Laplacian; GMRES's residual
+/// history must be complete and never increase.
+fn spd_solves(comm: &Comm, lap: &mut Case, opts: &SolverOptions) -> Result<(), String> {
+    solve(comm, "cg-none", krylov::cg, &lap.a, &mut Identity, &lap.b, None, opts)?;
+    lap.jacobi(comm, "cg-jacobi", krylov::cg, None, opts)?;
     let hist = SolverOptions {
         record_history: true,
         ..opts.clone()
     };
-    let (_, s) = solve(
-        comm,
-        "gmres-jacobi-spd",
-        krylov::gmres,
-        &lap,
-        &mut jac_lap,
-        &b_lap,
-        None,
-        &hist,
-    )?;
+    let (_, s) = lap.jacobi(comm, "gmres-jacobi-spd", krylov::gmres, None, &hist)?;
     // GMRES minimizes the residual: its history never increases (up to rounding).
     if s.history.len() != s.iterations + 1
         || s.history[0] != s.initial_residual
@@ -377,139 +409,61 @@ fn run(comm: &Comm) -> Result<(), String> {
     {
         return Err(format!("gmres-jacobi-spd: inconsistent history {:?}", &s.history));
     }
-    solve(
-        comm,
-        "gmres-jacobi",
-        krylov::gmres,
-        &cd,
-        &mut jac_cd,
-        &b_cd,
-        None,
-        &opts,
-    )?;
-    solve(
-        comm,
-        "fgmres-jacobi",
-        krylov::fgmres,
-        &cd,
-        &mut jac_cd,
-        &b_cd,
-        None,
-        &opts,
-    )?;
+    Ok(())
+}
+
+/// Collective: GMRES and FGMRES on the convection–diffusion operator, with Jacobi and with a
+/// preconditioner that changes at every application, which FGMRES must handle better.
+fn nonsymmetric_solves(comm: &Comm, cd: &mut Case, opts: &SolverOptions) -> Result<(), String> {
+    cd.jacobi(comm, "gmres-jacobi", krylov::gmres, None, opts)?;
+    cd.jacobi(comm, "fgmres-jacobi", krylov::fgmres, None, opts)?;
     let mut wobbly = Wobbly {
-        inv_diag: cd.diagonal().iter().map(|d| 1.0 / d).collect(),
-        offset: cd.layout().offset,
+        inv_diag: cd.a.diagonal().iter().map(|d| 1.0 / d).collect(),
+        offset: cd.a.layout().offset,
         calls: 0,
     };
-    let (_, flex) = solve(
-        comm,
-        "fgmres-wobbly",
-        krylov::fgmres,
-        &cd,
-        &mut wobbly,
-        &b_cd,
-        None,
-        &opts,
-    )?;
+    let (a, b) = (&cd.a, &cd.b);
+    let (_, flex) = solve(comm, "fgmres-wobbly", krylov::fgmres, a, &mut wobbly, b, None, opts)?;
     // Plain GMRES still converges with it (each cycle ends on the true residual) but wastes its
     // cycles: x += M⁻¹V y applies the last M⁻¹ to directions built with the others.
-    let (_, plain) = solve(
-        comm,
-        "gmres-wobbly",
-        krylov::gmres,
-        &cd,
-        &mut wobbly,
-        &b_cd,
-        None,
-        &opts,
-    )?;
+    let (_, plain) = solve(comm, "gmres-wobbly", krylov::gmres, a, &mut wobbly, b, None, opts)?;
     if flex.iterations >= plain.iterations {
         return Err(format!(
             "fgmres-wobbly took {} iterations, plain GMRES with the same changing preconditioner {}",
             flex.iterations, plain.iterations
         ));
     }
-    solve(
-        comm,
-        "bicgstab-jacobi",
-        krylov::bicgstab,
-        &cd,
-        &mut jac_cd,
-        &b_cd,
-        None,
-        &opts,
-    )?;
-    solve(
-        comm,
-        "bicgstab-jacobi-spd",
-        krylov::bicgstab,
-        &lap,
-        &mut jac_lap,
-        &b_lap,
-        None,
-        &opts,
-    )?;
+    Ok(())
+}
+
+/// Collective: BiCGStab with Jacobi on both operators, and a tight solve of the nonsymmetric one.
+fn bicgstab_solves(comm: &Comm, lap: &mut Case, cd: &mut Case, opts: &SolverOptions) -> Result<(), String> {
+    cd.jacobi(comm, "bicgstab-jacobi", krylov::bicgstab, None, opts)?;
+    lap.jacobi(comm, "bicgstab-jacobi-spd", krylov::bicgstab, None, opts)?;
     // BiCGStab's iterates depend on rounding far more than CG's or GMRES's, so its solution at
     // rtol 1e-8 varies with the rank count at the 1e-6 level; a tight solve pins it down.
     let tight = SolverOptions {
         rtol: 1e-12,
         ..opts.clone()
     };
-    solve(
-        comm,
-        "bicgstab-jacobi-tight",
-        krylov::bicgstab,
-        &cd,
-        &mut jac_cd,
-        &b_cd,
-        None,
-        &tight,
-    )?;
+    cd.jacobi(comm, "bicgstab-jacobi-tight", krylov::bicgstab, None, &tight)?;
+    Ok(())
+}
 
-    // A nonzero initial guess: same solution, tolerance still relative to ‖b‖.
+/// Collective: a nonzero initial guess gives the same solution, the tolerance still relative to
+/// ‖b‖.
+fn initial_guess_solves(comm: &Comm, lap: &mut Case, cd: &mut Case, opts: &SolverOptions) -> Result<(), String> {
     let guess = |a: &DistMatrix| {
         let off = a.layout().offset;
         let x0: Vec<f64> = (0..a.layout().n_owned).map(|i| hash(off + i as u64, 11)).collect();
         DistVector::from_owned(a.layout(), &x0)
     };
-    let x0 = guess(&lap);
-    solve(
-        comm,
-        "cg-jacobi-x0",
-        krylov::cg,
-        &lap,
-        &mut jac_lap,
-        &b_lap,
-        Some(&x0),
-        &opts,
-    )?;
-    let x0 = guess(&cd);
-    solve(
-        comm,
-        "gmres-jacobi-x0",
-        krylov::gmres,
-        &cd,
-        &mut jac_cd,
-        &b_cd,
-        Some(&x0),
-        &opts,
-    )?;
-    solve(
-        comm,
-        "bicgstab-jacobi-x0",
-        krylov::bicgstab,
-        &cd,
-        &mut jac_cd,
-        &b_cd,
-        Some(&x0),
-        &opts,
-    )?;
-
-    workspaces_are_kept(comm, &lap, &mut jac_lap, &b_lap, &cd, &mut jac_cd, &b_cd, &opts)?;
-    null_space_from_vectors(comm)?;
-    direct_comparison(comm)?;
-    refusals(comm, &lap, &cd, &b_cd)
+    let x0 = guess(&lap.a);
+    lap.jacobi(comm, "cg-jacobi-x0", krylov::cg, Some(&x0), opts)?;
+    let x0 = guess(&cd.a);
+    cd.jacobi(comm, "gmres-jacobi-x0", krylov::gmres, Some(&x0), opts)?;
+    cd.jacobi(comm, "bicgstab-jacobi-x0", krylov::bicgstab, Some(&x0), opts)?;
+    Ok(())
 }
 
 /// Collective: a singular operator (the graph Laplacian of the grid: Neumann everywhere) with
