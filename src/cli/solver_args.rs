@@ -112,7 +112,7 @@ impl clap::FromArgMatches for SolverArgs {
     }
 }
 
-/// The solver options of `ddkit heat`: [`SolverArgs`] less the aliases of [`HEAT_NOT_SOLVER`].
+/// The solver options of `ddkit heat`: [`SolverArgs`] less the aliases heat does not take (`HEAT_NOT_SOLVER`).
 #[derive(Debug, Default, Clone)]
 pub struct HeatSolverArgs(pub SolverArgs);
 

@@ -15,24 +15,20 @@
 //! from its algebraic splitting ([`algebraic_neumann`]). FETI solvers of later stages read the
 //! same [`Decomposition`], built non-overlapping.
 
-mod algebraic_neumann;
 mod coarse;
-mod colour;
 mod decomposition;
-mod eigen;
-mod gdsw;
-mod geneo;
+mod neumann;
 mod operator;
 mod overlap;
-mod redundant;
 mod schwarz;
-mod two_level;
+mod subdomain;
 
-pub use algebraic_neumann::{algebraic_neumann, diagonal_excess, local_neumann};
+pub use coarse::gdsw::{gdsw_pieces, gdsw_space, GdswBasis, GdswPiece, GdswSpace};
+pub use coarse::geneo::{geneo_bases, geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};
+pub use coarse::redundant::{RedundantSolve, REDUNDANT_MAX};
+pub use coarse::two_level::{CoarseRebuild, Combination, TwoLevel};
 pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, CoarseSpace, REDUNDANT_COARSE_MAX};
-pub use decomposition::{Decomposition, Neighbour, Subdomain, SubdomainSplit};
-pub use gdsw::{gdsw_pieces, gdsw_space, GdswBasis, GdswPiece, GdswSpace};
-pub use geneo::{geneo_bases, geneo_basis, geneo_eigenproblem, GeneoBasis, GeneoMethod, GeneoOptions};
-pub use redundant::{RedundantSolve, REDUNDANT_MAX};
+pub use decomposition::{Decomposition, SubdomainSplit};
+pub use neumann::{algebraic_neumann, diagonal_excess, local_neumann};
 pub use schwarz::{Schwarz, SchwarzVariant};
-pub use two_level::{CoarseRebuild, Combination, TwoLevel};
+pub use subdomain::{Neighbour, Subdomain};

@@ -1,4 +1,5 @@
 //! Unit tests of the local solvers (serial; no MPI).
+use super::ordering::{nested_dissection, ND_MIN_ROWS};
 use super::*;
 
 /// 5-point Laplacian on an `m × m` grid (Dirichlet boundary folded in), scaled by h².
@@ -175,6 +176,7 @@ fn cholesky_and_lu_solve_the_laplacian() {
 
 #[test]
 fn lu_fill_matches_faer_simplicial_factor() {
+    use faer::dyn_stack::MemStack;
     use faer::sparse::linalg::lu::simplicial::{
         factorize_simplicial_numeric_lu, factorize_simplicial_numeric_lu_scratch, SimplicialLu,
     };

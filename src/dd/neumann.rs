@@ -159,5 +159,5 @@ impl Schwarz {
 }
 
 #[cfg(test)]
-#[path = "algebraic_neumann_tests.rs"]
+#[path = "neumann_tests.rs"]
 mod tests;

@@ -6,9 +6,9 @@
 //! all-to-all), gathered whole on every rank (one node per subdomain, so it is small) and coloured
 //! greedily in the same deterministic order everywhere.
 
-use super::overlap::KnownRows;
-use super::Subdomain;
 use crate::comm::Comm;
+use crate::dd::overlap::KnownRows;
+use crate::dd::Subdomain;
 use crate::linalg::{owner_of, DistMatrix};
 use std::collections::BTreeSet;
 

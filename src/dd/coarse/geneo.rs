@@ -32,8 +32,8 @@
 //! method (`super::eigen`).
 
 use super::eigen::{largest_eigenpairs, symmetric_eigen, BlockKrylov, Target};
-use super::Subdomain;
 use crate::comm::Comm;
+use crate::dd::Subdomain;
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, LocalSolver, LocalSolverKind};
 use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
@@ -114,8 +114,8 @@ pub struct GeneoBasis {
 }
 
 /// The GenEO basis of a Schwarz subdomain from its attached Neumann matrix
-/// ([`super::Schwarz::attach_neumann`] from the discretization, or
-/// [`super::Schwarz::attach_algebraic_neumann`] from a diagonally dominant matrix), Dirichlet
+/// ([`crate::dd::Schwarz::attach_neumann`] from the discretization, or
+/// [`crate::dd::Schwarz::attach_algebraic_neumann`] from a diagonally dominant matrix), Dirichlet
 /// matrix and partition of unity.
 pub fn geneo_basis(sub: &Subdomain, opts: &GeneoOptions) -> Result<GeneoBasis> {
     let neumann = sub.neumann.as_ref().ok_or_else(|| {

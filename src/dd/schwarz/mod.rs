@@ -10,12 +10,14 @@
 //! exchange), solves locally, and — for ASM — sends overlap contributions back to their owners
 //! (one reverse-add); a multiplicative one does the same per colour, on the current residual.
 
-use super::colour::{colour_subdomains, Colouring};
-use super::decomposition::{Decomposition, SubdomainSplit};
-use super::operator::RowsOfA;
+mod colour;
+
 use crate::comm::Comm;
+use crate::dd::decomposition::{Decomposition, SubdomainSplit};
+use crate::dd::operator::RowsOfA;
 use crate::error::Result;
 use crate::linalg::{Csr, DistMatrix, DistVector, LocalSolver, LocalSolverKind, Preconditioner};
+use colour::{colour_subdomains, Colouring};
 
 /// How the subdomain corrections are combined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

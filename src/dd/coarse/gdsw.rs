@@ -25,8 +25,8 @@
 //! the global index of `c`; `Φ_c = Σ_s R_sᵀ D_s Φ_c` over the pieces with that index. This needs
 //! the Boolean partition of unity of [`super::Subdomain`].
 
-use super::{Decomposition, Subdomain};
 use crate::comm::{Comm, Layout};
+use crate::dd::{Decomposition, Subdomain};
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, LocalSolver, LocalSolverKind};
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,7 +4,7 @@
 //! in the kernel of floating subdomains, the non-overlapping pieces must add up to `A` minus the
 //! cut couplings, the overlapping ones stay below `k₀ A`, and a non-dominant row is refused.
 use super::*;
-use crate::dd::eigen::symmetric_eigen;
+use crate::dd::coarse::eigen::symmetric_eigen;
 use faer::Mat;
 
 /// A symmetric matrix given by its couplings `(r, c, a_rc)` (r < c) and diagonal parts `d`:

@@ -20,9 +20,9 @@
 //! BiCGStab. `A` is assumed symmetric positive definite (`Pᵀ = I − Q A`, and `E` is factorized
 //! by Cholesky).
 
-use super::coarse::{nicolaides, CoarseSpace};
-use super::Schwarz;
+use super::{nicolaides, CoarseSpace};
 use crate::comm::Comm;
+use crate::dd::Schwarz;
 use crate::error::Result;
 use crate::linalg::{DistMatrix, DistVector, Preconditioner};
 

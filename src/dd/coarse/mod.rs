@@ -36,14 +36,20 @@
 //! every rank, so dimensions above [`REDUNDANT_COARSE_MAX`] are refused at set-up; the switch to
 //! a coarse solve distributed over a subset of the ranks belongs there (not implemented).
 
-use super::gdsw::{gdsw_space, GdswSpace};
-use super::operator::RowsOfA;
-use super::redundant::{RedundantSolve, REDUNDANT_MAX};
-use super::{Decomposition, Subdomain};
+pub(super) mod eigen;
+pub(super) mod gdsw;
+pub(super) mod geneo;
+pub(super) mod redundant;
+pub(super) mod two_level;
+
 use crate::comm::Comm;
 use crate::comm::SparseRow;
+use crate::dd::operator::RowsOfA;
+use crate::dd::{Decomposition, Subdomain};
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, DistMatrix};
+use gdsw::{gdsw_space, GdswSpace};
+use redundant::{RedundantSolve, REDUNDANT_MAX};
 use std::time::Instant;
 
 /// The largest coarse dimension solved redundantly on every rank ([`REDUNDANT_MAX`]); beyond it
