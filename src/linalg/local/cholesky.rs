@@ -5,6 +5,7 @@ use super::{csc_view32, faer_oom, mem_buffer, LOWER_OF_A};
 use crate::error::{Error, Result};
 use crate::linalg::Csr;
 use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::cholesky::llt::factor::LltRegularization;
 use faer::linalg::solvers::LltError;
 use faer::sparse::linalg::cholesky::{
     factorize_symbolic_cholesky, CholeskySymbolicParams, LltRef, SymbolicCholesky, SymbolicCholeskyRaw,
@@ -30,6 +31,13 @@ pub(super) struct FaerLlt {
 
 impl FaerLlt {
     pub(super) fn new(a: &Csr) -> Result<FaerLlt> {
+        let mut f = FaerLlt::symbolic(a)?;
+        f.factor(a)?;
+        Ok(f)
+    }
+
+    /// The ordering, symbolic factorization and workspaces of `a`'s pattern, no values yet.
+    pub(super) fn symbolic(a: &Csr) -> Result<FaerLlt> {
         let col_ptr: Vec<u32> = a
             .rowptr
             .iter()
@@ -70,29 +78,18 @@ impl FaerLlt {
             .try_reserve_exact(symbolic.len_val())
             .map_err(|_| faer_oom("Cholesky factor"))?;
         values.resize(symbolic.len_val(), 0.0);
-        let mut f = FaerLlt {
+        Ok(FaerLlt {
             col_ptr,
             symbolic,
             values,
             par,
             factor_mem,
             solve_mem,
-        };
-        f.factor(a)?;
-        Ok(f)
+        })
     }
 
     pub(super) fn factor(&mut self, a: &Csr) -> Result<()> {
-        let res = self.symbolic.factorize_numeric_llt(
-            &mut self.values,
-            csc_view32(a, &self.col_ptr),
-            LOWER_OF_A,
-            Default::default(),
-            self.par,
-            MemStack::new(&mut self.factor_mem),
-            Default::default(),
-        );
-        match res {
+        match self.factor_regularized(a, LltRegularization::default()) {
             Ok(_) => Ok(()),
             // LU is the advice only for an indefinite matrix: a singular one (typically a block
             // of a pure Neumann problem, whose kernel holds the constants) defeats LU as well.
@@ -108,6 +105,34 @@ impl FaerLlt {
                  or nonsymmetric matrices"
             ))),
         }
+    }
+
+    /// Numeric factorization in which every pivot at most `eps` becomes `delta`: with a huge
+    /// `delta` this fixes the unknowns of the vanishing pivots of a semi-definite matrix (see
+    /// [`super::semidefinite`]). Never fails for a semi-definite matrix.
+    pub(super) fn factor_fixing(&mut self, a: &Csr, eps: f64, delta: f64) -> Result<()> {
+        let reg = LltRegularization {
+            dynamic_regularization_delta: delta,
+            dynamic_regularization_epsilon: eps,
+        };
+        self.factor_regularized(a, reg)
+            .map_err(|LltError::NonPositivePivot { index }| {
+                Error::input(format!("semi-definite factorization: pivot {index} failed"))
+            })
+    }
+
+    fn factor_regularized(&mut self, a: &Csr, reg: LltRegularization<f64>) -> std::result::Result<(), LltError> {
+        self.symbolic
+            .factorize_numeric_llt(
+                &mut self.values,
+                csc_view32(a, &self.col_ptr),
+                LOWER_OF_A,
+                reg,
+                self.par,
+                MemStack::new(&mut self.factor_mem),
+                Default::default(),
+            )
+            .map(|_| ())
     }
 
     pub(super) fn solve(&mut self, x: &mut [f64]) {

@@ -11,6 +11,7 @@ mod cholesky;
 mod incomplete;
 mod lu;
 mod ordering;
+pub mod semidefinite;
 
 pub use incomplete::IC0_SHIFTS;
 
@@ -138,6 +139,11 @@ pub fn symbolic_setups() -> u64 {
     SYMBOLIC_SETUPS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Counts one symbolic set-up (see [`symbolic_setups`]).
+fn count_symbolic_setup() {
+    SYMBOLIC_SETUPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 impl LocalSolver {
     /// Symbolic and numeric factorization of the square matrix `a`. Cholesky and IC(0) read
     /// only its lower triangle (entries with column ≤ row) and take `a` to be symmetric.
@@ -151,7 +157,7 @@ impl LocalSolver {
         if a.rowptr.len() != a.nrows + 1 || a.cols.len() != a.vals.len() {
             return Err(Error::input("local solver: malformed CSR matrix"));
         }
-        SYMBOLIC_SETUPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        count_symbolic_setup();
         let backend = if a.nrows == 0 {
             Backend::Empty
         } else {
