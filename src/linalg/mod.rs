@@ -10,7 +10,7 @@ mod op;
 mod vector;
 
 pub use csr::Csr;
-pub use local::semidefinite::SemiDefinite;
+pub use local::semidefinite::{SemiDefinite, DEFAULT_PIVOT_TOL};
 pub use local::{init_sequential, symbolic_setups, LocalSolver, LocalSolverKind, IC0_SHIFTS};
 pub use matrix::{owner_of, ownership_offsets, DistMatrix};
 pub use null_space::{NullSpace, Projected};
