@@ -13,7 +13,7 @@ use crate::comm::{Comm, Halo, Layout, SparseRow};
 use crate::error::{Error, Result};
 use crate::linalg::{owner_of, Csr, DistMatrix};
 use crate::mesh::Graph;
-use crate::partition::metis_partition;
+use crate::partition::{fill_empty_parts, metis_partition};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How a rank's owned rows are split into subdomain cores.
@@ -64,9 +64,59 @@ impl Decomposition {
         let sets = cores(comm, a, per_rank, split)?;
         let core_sets = sets.clone();
         let (sets, known, grown) = grow(comm, a, sets, overlap);
+        let pou: Vec<Vec<f64>> = sets
+            .iter()
+            .zip(&core_sets)
+            .map(|(set, core)| set.iter().map(|g| if core.contains(g) { 1.0 } else { 0.0 }).collect())
+            .collect();
+        let rows: Vec<Vec<u64>> = sets.iter().map(|set| set.iter().copied().collect()).collect();
+        let mut d = Self::from_rows(comm, a, rows, pou, &known)?;
+        d.overlap = grown;
+        Ok((d, known))
+    }
+
+    /// Collective: the non-overlapping decomposition of substructuring (FETI) from this rank's
+    /// `parts`: each the rows of one subdomain (ascending global ids: the unknowns of its own
+    /// elements, so neighbouring subdomains share their interface rows) with its Neumann matrix
+    /// (the unassembled matrix of its elements, in the order of the rows; over all subdomains
+    /// they sum to `a`'s rows they hold). Rows in no part (eliminated Dirichlet rows) are left
+    /// to the solver. The partition of unity is `1 / multiplicity`; `overlap()` is 0.
+    pub fn non_overlapping(comm: &Comm, a: &DistMatrix, parts: Vec<(Vec<u64>, Csr)>) -> Result<Decomposition> {
+        let bad = parts.iter().position(|(rows, m)| {
+            m.nrows != rows.len() || m.ncols != rows.len() || rows.windows(2).any(|w| w[0] >= w[1])
+        });
+        comm.agree(match bad {
+            Some(k) => Err(Error::input(format!(
+                "subdomain {k} of rank {}: rows not ascending or a Neumann matrix of the wrong size",
+                comm.rank()
+            ))),
+            None => Ok(()),
+        })?;
+        let mut known = KnownRows::owned(a);
+        let wanted: Vec<u64> = parts.iter().flat_map(|p| p.0.iter().copied()).collect();
+        known.fetch(comm, a, &wanted);
+        let (rows, neumann): (Vec<Vec<u64>>, Vec<Csr>) = parts.into_iter().unzip();
+        let ones = rows.iter().map(|r| vec![1.0; r.len()]).collect();
+        let mut d = Self::from_rows(comm, a, rows, ones, &known)?;
+        for (s, n) in d.subdomains.iter_mut().zip(neumann) {
+            s.pou = s.multiplicity.iter().map(|m| 1.0 / m).collect();
+            s.neumann = Some(n);
+        }
+        Ok(d)
+    }
+
+    /// Collective: the extended layout of `rows` (this rank's subdomains), its halo, the
+    /// subdomains with their Dirichlet matrices from `known`, ids, multiplicities and neighbours.
+    fn from_rows(
+        comm: &Comm,
+        a: &DistMatrix,
+        rows: Vec<Vec<u64>>,
+        pou: Vec<Vec<f64>>,
+        known: &KnownRows,
+    ) -> Result<Decomposition> {
         let lay = a.layout();
         let owned = lay.offset..lay.offset + lay.n_owned as u64;
-        let ghosts: Vec<u64> = sets
+        let ghosts: Vec<u64> = rows
             .iter()
             .flatten()
             .copied()
@@ -92,34 +142,30 @@ impl Decomposition {
                 (lay.n_owned + ext_layout.ghosts.partition_point(|&x| x < g)) as u32
             }
         };
-        let first_id = comm.exclusive_scan_u64(sets.len() as u64);
-        let mut subdomains: Vec<Subdomain> = sets
-            .iter()
-            .zip(&core_sets)
+        let first_id = comm.exclusive_scan_u64(rows.len() as u64);
+        let mut subdomains: Vec<Subdomain> = rows
+            .into_iter()
+            .zip(pou)
             .enumerate()
-            .map(|(k, (set, core))| {
-                let rows: Vec<u64> = set.iter().copied().collect();
-                Subdomain {
-                    id: first_id + k as u64,
-                    pou: rows.iter().map(|g| if core.contains(g) { 1.0 } else { 0.0 }).collect(),
-                    ext: rows.iter().map(|&g| ext_of(g)).collect(),
-                    matrix: dirichlet_matrix(&known, &rows),
-                    multiplicity: Vec::new(),
-                    neighbours: Vec::new(),
-                    neumann: None,
-                    rows,
-                }
+            .map(|(k, (rows, pou))| Subdomain {
+                id: first_id + k as u64,
+                pou,
+                ext: rows.iter().map(|&g| ext_of(g)).collect(),
+                matrix: dirichlet_matrix(known, &rows),
+                multiplicity: Vec::new(),
+                neighbours: Vec::new(),
+                neumann: None,
+                rows,
             })
             .collect();
         connect(comm, &halo, ext_layout.n_local(), &mut subdomains)?;
-        let d = Decomposition {
+        Ok(Decomposition {
             subdomains,
             ext_layout,
             halo,
-            overlap: grown,
+            overlap: 0,
             first_id,
-        };
-        Ok((d, known))
+        })
     }
 
     /// Global id of this rank's first subdomain (the others follow in order).
@@ -364,26 +410,4 @@ fn owned_graph(a: &DistMatrix) -> Graph {
         xadj,
         adj: edges.into_iter().map(|e| e.1).collect(),
     }
-}
-
-/// METIS may leave parts empty when asked for nearly as many parts as vertices (e.g. 16 parts of
-/// a 16-row graph); each empty part takes one row from the currently largest part, so any
-/// subdomain count up to the number of owned rows works.
-fn fill_empty_parts(mut parts: Vec<u32>, k: usize) -> Vec<u32> {
-    let mut sizes = vec![0usize; k];
-    for &p in &parts {
-        sizes[p as usize] += 1;
-    }
-    for empty in 0..k {
-        if sizes[empty] > 0 {
-            continue;
-        }
-        let largest = (0..k).max_by_key(|&p| (sizes[p], std::cmp::Reverse(p))).unwrap_or(0);
-        if let Some(row) = parts.iter().rposition(|&p| p as usize == largest) {
-            parts[row] = empty as u32;
-            sizes[largest] -= 1;
-            sizes[empty] = 1;
-        }
-    }
-    parts
 }

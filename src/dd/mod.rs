@@ -17,6 +17,7 @@
 
 mod coarse;
 mod decomposition;
+mod feti;
 mod neumann;
 mod operator;
 mod overlap;
@@ -29,6 +30,8 @@ pub use coarse::redundant::{RedundantSolve, REDUNDANT_MAX};
 pub use coarse::two_level::{CoarseRebuild, Combination, TwoLevel};
 pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, CoarseSpace, REDUNDANT_COARSE_MAX};
 pub use decomposition::{Decomposition, SubdomainSplit};
+pub use feti::interface::{Interface, JumpEntry};
+pub use feti::{Feti1, FetiOptions, FetiPreconditioner, FetiStats};
 pub use neumann::{algebraic_neumann, diagonal_excess, local_neumann};
 pub use schwarz::{Schwarz, SchwarzVariant};
 pub use subdomain::{Neighbour, Subdomain};

@@ -16,5 +16,5 @@ pub mod simplex;
 
 pub use assemble::{assemble, assemble_poisson, FemLoads, FemSystem, MassKind, Terms};
 pub use implicit::FemImplicitHeat;
-pub use neumann::{neumann_matrix, NeumannMatrix, SubdomainNeumann};
+pub use neumann::{element_parts, neumann_matrix, NeumannMatrix, SubdomainNeumann};
 pub use p1::P1Heat;

@@ -11,7 +11,8 @@ use super::element::{ElementMatrix, Lagrange, MAX_NODES};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::linalg::Csr;
-use crate::mesh::Mesh;
+use crate::mesh::{Adjacency, Mesh};
+use crate::partition::{fill_empty_parts, metis_partition};
 use crate::pde::HeatData;
 
 /// A subdomain's unassembled matrix and the mesh points its rows stand for.
@@ -102,6 +103,8 @@ pub struct SubdomainNeumann<'a> {
     data: &'a HeatData,
     /// Mesh point of each global id.
     point_of: Vec<u32>,
+    /// Global id of each mesh point (`u32::MAX` for points in no cell).
+    numbering: Vec<u32>,
     /// Whether each mesh point is an eliminated Dirichlet point.
     dirichlet: Vec<bool>,
     /// Cells around each mesh point (offsets, cells).
@@ -135,6 +138,7 @@ impl<'a> SubdomainNeumann<'a> {
             mesh,
             data,
             point_of,
+            numbering: numbering.to_vec(),
             dirichlet,
             v2c: mesh.vertex_to_cells(),
             terms: STIFFNESS,
@@ -184,6 +188,56 @@ impl<'a> SubdomainNeumann<'a> {
         );
         Ok(Csr::from_triplets(rows.len(), rows.len(), &trip))
     }
+}
+
+impl SubdomainNeumann<'_> {
+    /// A subdomain of a non-overlapping (FETI) decomposition made of exactly `cells` (mesh cell
+    /// indices): its rows, the global ids of the cells' points that are not Dirichlet points
+    /// (ascending), and the Neumann matrix of these cells on them (Dirichlet couplings dropped,
+    /// as in the assembly). Over a partition of the cells the matrices sum to the assembled
+    /// matrix's rows and columns of the free points.
+    pub fn cells_matrix(&self, cells: &[u32]) -> Result<(Vec<u64>, Csr)> {
+        let mut points: Vec<u32> = cells
+            .iter()
+            .flat_map(|&c| self.mesh.cell(c as usize).iter().copied())
+            .filter(|&p| !self.dirichlet[p as usize])
+            .collect();
+        points.sort_unstable_by_key(|&p| self.numbering[p as usize]);
+        points.dedup();
+        let rows: Vec<u64> = points.iter().map(|&p| u64::from(self.numbering[p as usize])).collect();
+        let at = |p: u32| {
+            if self.dirichlet[p as usize] {
+                return u32::MAX;
+            }
+            rows.binary_search(&u64::from(self.numbering[p as usize]))
+                .map_or(u32::MAX, |i| i as u32)
+        };
+        let trip = stiffness_over(self.mesh, cells, |c| self.data.kappa_at(c), at, self.terms)?;
+        let n = rows.len();
+        Ok((rows, Csr::from_triplets(n, n, &trip)))
+    }
+}
+
+/// Splits `cells` (mesh cell indices, ascending: e.g. a rank's own cells) into `k` parts by METIS
+/// on their facet-adjacency graph, every part non-empty; the parts' cells, ascending.
+pub fn element_parts(mesh: &Mesh, cells: &[u32], k: usize) -> Result<Vec<Vec<u32>>> {
+    if k == 0 || k > cells.len() {
+        return Err(Error::Config(format!(
+            "{k} subdomains for {} cells: need between 1 and the number of cells",
+            cells.len()
+        )));
+    }
+    let parts = if k == 1 {
+        vec![0; cells.len()]
+    } else {
+        let graph = mesh.cell_graph(Adjacency::Facet).induced(cells);
+        fill_empty_parts(metis_partition(&graph, k, true)?, k)
+    };
+    let mut out = vec![Vec::new(); k];
+    for (&c, &p) in cells.iter().zip(&parts) {
+        out[p as usize].push(c);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

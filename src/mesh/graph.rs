@@ -34,6 +34,22 @@ impl Graph {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The subgraph induced by `nodes` (ascending), renumbered `0..nodes.len()`.
+    pub fn induced(&self, nodes: &[u32]) -> Graph {
+        let mut xadj = Vec::with_capacity(nodes.len() + 1);
+        let mut adj = Vec::new();
+        xadj.push(0);
+        for &c in nodes {
+            adj.extend(
+                self.neighbours(c as usize)
+                    .iter()
+                    .filter_map(|n| nodes.binary_search(n).ok().map(|k| k as u32)),
+            );
+            xadj.push(adj.len());
+        }
+        Graph { xadj, adj }
+    }
 }
 
 impl Mesh {

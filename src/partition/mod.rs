@@ -229,6 +229,28 @@ impl Partition {
     }
 }
 
+/// METIS may leave parts empty when asked for nearly as many parts as vertices (e.g. 16 parts of
+/// a 16-vertex graph); each empty part takes one vertex from the currently largest part, so any
+/// part count up to the number of vertices works.
+pub fn fill_empty_parts(mut parts: Vec<u32>, k: usize) -> Vec<u32> {
+    let mut sizes = vec![0usize; k];
+    for &p in &parts {
+        sizes[p as usize] += 1;
+    }
+    for empty in 0..k {
+        if sizes[empty] > 0 {
+            continue;
+        }
+        let largest = (0..k).max_by_key(|&p| (sizes[p], std::cmp::Reverse(p))).unwrap_or(0);
+        if let Some(row) = parts.iter().rposition(|&p| p as usize == largest) {
+            parts[row] = empty as u32;
+            sizes[largest] -= 1;
+            sizes[empty] = 1;
+        }
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,268 @@
+//! The dual operators of FETI-1 and the projected PCG on the interface, then the primal
+//! recovery; see the parent module for the equations.
+
+use super::{Coarse, Feti1, FetiPreconditioner, FetiStats};
+use crate::comm::Comm;
+use crate::error::Result;
+use crate::krylov::{SolveStats, StopReason};
+use crate::linalg::{DistMatrix, DistVector};
+use std::time::Instant;
+
+/// Sum over the ranks of the dot product of the owned parts.
+fn dot(comm: &Comm, x: &[f64], y: &[f64]) -> f64 {
+    comm.sum_f64(x.iter().zip(y).map(|(a, b)| a * b).sum())
+}
+
+impl Feti1 {
+    /// Collective: `y = F λ` on the owned multipliers (`lambda`'s ghosts are refreshed).
+    fn apply_f(&mut self, comm: &Comm, lambda: &mut [f64], y: &mut [f64]) {
+        self.interface.forward(comm, lambda);
+        y.iter_mut().for_each(|v| *v = 0.0);
+        for (l, jumps) in self.locals.iter_mut().zip(&self.interface.jumps) {
+            l.w.iter_mut().for_each(|v| *v = 0.0);
+            for &(p, m, s) in jumps {
+                l.w[p as usize] += s * lambda[m as usize]; // w = B_sᵀ λ
+            }
+            l.k.solve_in_place(&mut l.w); // K_s⁺ B_sᵀ λ
+            for &(p, m, s) in jumps {
+                y[m as usize] += s * l.w[p as usize];
+            }
+        }
+        self.interface.reverse_add(comm, y);
+    }
+
+    /// Collective: `z = M⁻¹ w` on the owned multipliers.
+    fn apply_precond(&mut self, comm: &Comm, w: &mut [f64], z: &mut [f64]) {
+        let owned = self.interface.layout.n_owned;
+        if self.options.preconditioner == FetiPreconditioner::None {
+            z[..owned].copy_from_slice(&w[..owned]);
+            return;
+        }
+        self.interface.forward(comm, w);
+        z.iter_mut().for_each(|v| *v = 0.0);
+        for (l, jumps) in self.locals.iter_mut().zip(&self.interface.jumps) {
+            l.w.iter_mut().for_each(|v| *v = 0.0);
+            for (&(p, m, s), d) in jumps.iter().zip(&l.scale) {
+                l.w[p as usize] += d * s * w[m as usize]; // B̃_sᵀ w
+            }
+            l.neumann.spmv(&l.w, &mut l.v); // K_s B̃_sᵀ w
+            if let Some((interior, kii)) = &mut l.interior {
+                // S_s = K_bb − K_bi K_ii⁻¹ K_ib: v_b −= K_bi K_ii⁻¹ (K B̃ᵀ w)_i.
+                for (t, &i) in l.t.iter_mut().zip(interior.iter()) {
+                    *t = l.v[i as usize];
+                }
+                kii.solve_in_place(&mut l.t);
+                l.w.iter_mut().for_each(|v| *v = 0.0);
+                for (t, &i) in l.t.iter().zip(interior.iter()) {
+                    l.w[i as usize] = -t;
+                }
+                l.neumann.spmv_add(&l.w, &mut l.v);
+            }
+            for (&(p, m, s), d) in jumps.iter().zip(&l.scale) {
+                z[m as usize] += d * s * l.v[p as usize];
+            }
+        }
+        self.interface.reverse_add(comm, z);
+    }
+
+    /// Collective: `v ← P v = v − G (GᵀG)⁻¹ Gᵀ v` on the owned multipliers.
+    fn project(&mut self, comm: &Comm, v: &mut [f64]) {
+        if let Some(c) = &mut self.coarse {
+            c.partial.iter_mut().for_each(|x| *x = 0.0);
+            for (row, &vm) in c.g.iter().zip(v.iter()) {
+                for &(k, g) in row {
+                    c.partial[c.held_pos[&(k as usize)]] += g * vm;
+                }
+            }
+            let alpha = c.solve.solve(comm, &c.partial);
+            for (row, vm) in c.g.iter().zip(v.iter_mut()) {
+                *vm -= row.iter().map(|&(k, g)| g * alpha[k as usize]).sum::<f64>();
+            }
+        }
+    }
+
+    /// Collective: `(GᵀG)⁻¹ q` for `q` given by this rank's `partial` entries.
+    fn coarse_solve(c: &mut Coarse, comm: &Comm, partial: impl Fn(usize) -> f64) -> Vec<f64> {
+        for (x, &k) in c.partial.iter_mut().zip(&c.held) {
+            *x = partial(k);
+        }
+        c.solve.solve(comm, &c.partial).to_vec()
+    }
+
+    /// Collective: solves `A x = b` (`a` the matrix of the set-up).
+    pub fn solve(&mut self, comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<FetiStats> {
+        let start = Instant::now();
+        self.split_rhs(comm, b);
+        let nl = self.interface.layout.n_local();
+        let owned = self.interface.layout.n_owned;
+        // d = Σ B_s K_s⁺ f_s.
+        let mut d = vec![0.0; nl];
+        for (l, jumps) in self.locals.iter_mut().zip(&self.interface.jumps) {
+            l.w.copy_from_slice(&l.f);
+            l.k.solve_in_place(&mut l.w);
+            for &(p, m, s) in jumps {
+                d[m as usize] += s * l.w[p as usize];
+            }
+        }
+        self.interface.reverse_add(comm, &mut d);
+        let mut lambda = vec![0.0; nl];
+        self.initial_lambda(comm, &mut lambda);
+        let (mut r, mut w, mut z, mut p, mut q) = (
+            vec![0.0; nl],
+            vec![0.0; nl],
+            vec![0.0; nl],
+            vec![0.0; nl],
+            vec![0.0; nl],
+        );
+        self.apply_f(comm, &mut lambda, &mut q);
+        for i in 0..owned {
+            r[i] = d[i] - q[i];
+        }
+        w[..owned].copy_from_slice(&r[..owned]);
+        self.project(comm, &mut w[..owned]);
+        let w0 = dot(comm, &w[..owned], &w[..owned]).sqrt();
+        let mut history = vec![w0];
+        let (mut rho_old, mut it, mut norm) = (0.0, 0, w0);
+        let reason = loop {
+            if norm <= self.options.rtol * w0 || w0 == 0.0 {
+                break StopReason::Converged;
+            }
+            if !norm.is_finite() {
+                break StopReason::NotANumber;
+            }
+            if it == self.options.max_iter {
+                break StopReason::MaxIterations;
+            }
+            self.apply_precond(comm, &mut w, &mut z);
+            self.project(comm, &mut z[..owned]);
+            let rho = dot(comm, &z[..owned], &w[..owned]);
+            let beta = if it == 0 { 0.0 } else { rho / rho_old };
+            for i in 0..owned {
+                p[i] = z[i] + beta * p[i];
+            }
+            self.apply_f(comm, &mut p, &mut q);
+            let pq = dot(comm, &p[..owned], &q[..owned]);
+            if pq.is_nan() || pq <= 0.0 {
+                break StopReason::Breakdown(format!("pᵀ F p = {pq:e} in FETI's dual CG"));
+            }
+            let alpha = rho / pq;
+            self.project(comm, &mut q[..owned]);
+            for i in 0..owned {
+                lambda[i] += alpha * p[i];
+                w[i] -= alpha * q[i];
+            }
+            rho_old = rho;
+            it += 1;
+            norm = dot(comm, &w[..owned], &w[..owned]).sqrt();
+            history.push(norm);
+        };
+        self.recover(comm, &d, &mut lambda, b, x);
+        let primal_residual = primal_residual(comm, a, b, x);
+        Ok(FetiStats {
+            dual: SolveStats {
+                reason,
+                iterations: it,
+                initial_residual: w0,
+                final_residual: norm,
+                relative_residual: if w0 > 0.0 { norm / w0 } else { 0.0 },
+                history,
+                solve_seconds: start.elapsed().as_secs_f64(),
+            },
+            primal_residual,
+        })
+    }
+
+    /// Collective: every subdomain's `f_s = R_s b / multiplicity`.
+    fn split_rhs(&mut self, comm: &Comm, b: &DistVector) {
+        let d = &mut self.decomposition;
+        let mut ext = vec![0.0; d.ext_layout.n_local()];
+        ext[..d.ext_layout.n_owned].copy_from_slice(b.owned());
+        d.halo_mut().forward(comm, &mut ext);
+        for (l, s) in self.locals.iter_mut().zip(&d.subdomains) {
+            for ((f, &e), w) in l.f.iter_mut().zip(&s.ext).zip(&s.pou) {
+                *f = w * ext[e as usize];
+            }
+        }
+    }
+
+    /// Collective: `λ₀ = G (GᵀG)⁻¹ e` (zero without floating subdomains), `e_c = r_cᵀ f_s`.
+    fn initial_lambda(&mut self, comm: &Comm, lambda: &mut [f64]) {
+        let Some(c) = &mut self.coarse else { return };
+        let mut e = Vec::new();
+        for l in &self.locals {
+            e.extend(
+                l.k.kernel()
+                    .iter()
+                    .map(|r| r.iter().zip(&l.f).map(|(a, b)| a * b).sum::<f64>()),
+            );
+        }
+        let first = c.first;
+        let alpha = Self::coarse_solve(c, comm, |k| {
+            if k >= first && k < first + e.len() {
+                e[k - first]
+            } else {
+                0.0
+            }
+        });
+        for (row, lm) in c.g.iter().zip(lambda.iter_mut()) {
+            *lm = row.iter().map(|&(k, g)| g * alpha[k as usize]).sum();
+        }
+    }
+
+    /// Collective: `α = (GᵀG)⁻¹ Gᵀ (F λ − d)`, `u_s = K_s⁺ (f_s − B_sᵀ λ) + R_s α_s`, and `x` as
+    /// the multiplicity-weighted average of the subdomains' values (equal up to the tolerance);
+    /// rows in no subdomain from their diagonal.
+    fn recover(&mut self, comm: &Comm, d: &[f64], lambda: &mut [f64], b: &DistVector, x: &mut DistVector) {
+        let owned = self.interface.layout.n_owned;
+        let mut fl = vec![0.0; lambda.len()];
+        self.apply_f(comm, lambda, &mut fl); // also refreshes λ's ghosts
+        let alpha = match &mut self.coarse {
+            Some(c) => {
+                c.partial.iter_mut().for_each(|x| *x = 0.0);
+                for (row, i) in c.g.iter().zip(0..owned) {
+                    for &(k, g) in row {
+                        c.partial[c.held_pos[&(k as usize)]] += g * (fl[i] - d[i]);
+                    }
+                }
+                c.solve.solve(comm, &c.partial).to_vec()
+            }
+            None => Vec::new(),
+        };
+        let dcmp = &mut self.decomposition;
+        let mut ext = vec![0.0; dcmp.ext_layout.n_local()];
+        let mut c = self.coarse.as_ref().map_or(0, |c| c.first);
+        for ((l, jumps), s) in self.locals.iter_mut().zip(&self.interface.jumps).zip(&dcmp.subdomains) {
+            l.w.copy_from_slice(&l.f);
+            for &(p, m, sg) in jumps {
+                l.w[p as usize] -= sg * lambda[m as usize];
+            }
+            l.k.solve_in_place(&mut l.w);
+            for r in l.k.kernel() {
+                l.w.iter_mut().zip(r).for_each(|(u, ri)| *u += alpha[c] * ri);
+                c += 1;
+            }
+            for ((&e, u), wgt) in s.ext.iter().zip(&l.w).zip(&s.pou) {
+                ext[e as usize] += wgt * u;
+            }
+        }
+        dcmp.halo_mut().reverse_add(comm, &mut ext);
+        let xo = x.owned_mut();
+        xo.copy_from_slice(&ext[..xo.len()]);
+        for &(i, diag) in &self.free_rows {
+            xo[i] = b.owned()[i] / diag;
+        }
+    }
+}
+
+/// Collective: `‖b − A x‖ / ‖b‖` (0 for `b = 0`).
+fn primal_residual(comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> f64 {
+    let mut ax = DistVector::zeros(a.layout());
+    a.spmv(comm, x, &mut ax);
+    ax.axpy(-1.0, b);
+    let nb = b.norm2(comm);
+    if nb > 0.0 {
+        ax.norm2(comm) / nb
+    } else {
+        0.0
+    }
+}

@@ -1,0 +1,57 @@
+//! FETI-1 at the library level under mpirun (`tests/programs/feti_check.rs`): element
+//! subdomains of P1 / P2 meshes in 2D and 3D, several per rank, floating ones among them found
+//! by their numerical kernels; the solution equals CG + two-level Schwarz at rtol 1e-12 to 1e-7
+//! on 1–4 ranks, and the Dirichlet preconditioner needs fewer dual iterations than the lumped
+//! one, which needs fewer than none.
+mod common;
+use std::time::Duration;
+
+/// Runs `feti_check` and returns its numbers by key.
+fn feti(np: usize, args: &[&str]) -> impl Fn(&str) -> f64 {
+    let out = common::mpirun(np, &common::example("feti_check"), args, Duration::from_secs(180));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success() && text.contains("feti_check: OK"),
+        "np={np} {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    move |key: &str| {
+        text.split(&format!(" {key} "))
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+    }
+}
+
+#[test]
+fn feti1_matches_the_reference_on_1_to_4_ranks_with_floating_subdomains() {
+    for np in 1..=4 {
+        let n = feti(np, &["1", "2", "32", "8", "dirichlet"]);
+        assert_eq!(n("subdomains"), 8.0 * np as f64);
+        assert!(n("floating") >= 1.0, "np={np}: an interior subdomain floats");
+        assert_eq!(n("coarse"), n("floating"), "one constant per floating subdomain");
+    }
+}
+
+#[test]
+fn feti1_on_p2_and_in_3d() {
+    for args in [
+        ["2", "2", "16", "6", "dirichlet"],
+        ["1", "3", "8", "4", "dirichlet"],
+        ["2", "3", "6", "4", "dirichlet"],
+    ] {
+        for np in [1, 3] {
+            let n = feti(np, &args);
+            assert!(n("diff") <= 1e-7 && n("primal") <= 1e-7, "np={np} {args:?}");
+        }
+    }
+}
+
+#[test]
+fn the_dirichlet_preconditioner_beats_the_lumped_one_which_beats_none() {
+    let its: Vec<f64> = ["dirichlet", "lumped", "none"]
+        .iter()
+        .map(|p| feti(2, &["1", "2", "32", "8", p])("iterations"))
+        .collect();
+    assert!(its[0] < its[1] && its[1] < its[2], "iterations {its:?}");
+}

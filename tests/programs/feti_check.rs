@@ -1,0 +1,133 @@
+//! FETI-1 under `mpirun`, run by `tests/feti.rs`: P1 or P2 Poisson (κ = 1 | 50 across x = 1/2,
+//! f = 1, homogeneous Dirichlet) on a triangulated (2D) or tetrahedral (3D) unit box,
+//! METIS-partitioned over the ranks, each rank's cells split into K element subdomains. FETI-1
+//! (Dirichlet, lumped or no preconditioner, dual rtol 1e-10) must reproduce the solution of CG
+//! with two-level Schwarz at rtol 1e-12 to 1e-7 relative, with a primal residual below 1e-7.
+//!
+//! Usage: `feti_check DEGREE DIM N K PRECOND`. Prints `feti_check: OK subdomains S floating F
+//! coarse C multipliers M iterations I diff D primal R` or `feti_check: FAIL reason` (exit 1).
+
+use ddkit::comm::Comm;
+use ddkit::dd::{Decomposition, Feti1, FetiOptions, FetiPreconditioner};
+use ddkit::fem::{assemble_poisson, element_parts, SubdomainNeumann};
+use ddkit::linalg::DistVector;
+use ddkit::mesh::{Adjacency, Mesh};
+use ddkit::partition::{distribute, point_numbering, Method};
+use ddkit::pde::HeatData;
+use ddkit::problems::partition_collective;
+use ddkit::solver::{SolverConfig, SolverInputs};
+use std::collections::BTreeMap;
+
+struct Args {
+    degree: usize,
+    dim: usize,
+    n: usize,
+    per_rank: usize,
+    precond: FetiPreconditioner,
+}
+
+fn args() -> Result<Args, String> {
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    let num = |i: usize| -> Result<usize, String> {
+        a.get(i)
+            .and_then(|s| s.parse().ok())
+            .ok_or(format!("argument {i} missing or not a number"))
+    };
+    let precond = match a.get(4).map(String::as_str) {
+        Some("dirichlet") => FetiPreconditioner::Dirichlet,
+        Some("lumped") => FetiPreconditioner::Lumped,
+        Some("none") => FetiPreconditioner::None,
+        other => return Err(format!("preconditioner {other:?}")),
+    };
+    Ok(Args {
+        degree: num(0)?,
+        dim: num(1)?,
+        n: num(2)?,
+        per_rank: num(3)?,
+        precond,
+    })
+}
+
+fn run(comm: &Comm, a: &Args) -> Result<String, String> {
+    let err = |e: ddkit::Error| e.to_string();
+    let dims = vec![a.n; a.dim];
+    let p1 = Mesh::structured(&dims, true).map_err(err)?;
+    let dual = p1.cell_graph(Adjacency::Facet);
+    let part = partition_collective(comm, &p1, &dual, comm.size() as usize, &Method::MetisKway).map_err(err)?;
+    let mut mesh = if a.degree == 2 { p1.elevate().map_err(err)? } else { p1 };
+    mesh.cell_tags = (0..mesh.num_cells())
+        .map(|c| if mesh.centroid(c)[0] < 0.5 { 1 } else { 2 })
+        .collect();
+    let regions = BTreeMap::from([("1".to_string(), 1.0), ("2".to_string(), 50.0)]);
+    let data = HeatData::new(&mesh, 1.0, None, 1.0, &BTreeMap::new())
+        .and_then(|d| d.with_kappa_regions(&mesh, &regions))
+        .map_err(err)?;
+    let lm = distribute(
+        comm.rank() as usize,
+        &mesh,
+        &part,
+        &mesh.cell_graph(Adjacency::Vertex),
+        1,
+    )
+    .map_err(err)?;
+    let sys = assemble_poisson(comm, &mesh, &lm, &data).map_err(err)?;
+    // Reference: CG with two-level Schwarz, tight.
+    let cfg = SolverConfig::load("cg-nicolaides")
+        .and_then(|c| c.set("krylov.rtol", 1e-12))
+        .map_err(err)?;
+    let mut reference = DistVector::zeros(sys.a.layout());
+    let mut direct = cfg.build(comm, &sys.a, &SolverInputs::default()).map_err(err)?;
+    direct.solve(comm, &sys.a, &sys.b, &mut reference).map_err(err)?;
+    // FETI-1 on the rank's cells split into element subdomains.
+    let numbering = point_numbering(&mesh, &part);
+    let source = SubdomainNeumann::new(comm, &mesh, &data, &numbering, &sys.dirichlet);
+    let mut cells: Vec<u32> = lm.cell_orig[..lm.cells.n_owned].to_vec();
+    cells.sort_unstable();
+    let parts = element_parts(&mesh, &cells, a.per_rank)
+        .and_then(|ps| ps.iter().map(|c| source.cells_matrix(c)).collect())
+        .map_err(err)?;
+    let d = Decomposition::non_overlapping(comm, &sys.a, parts).map_err(err)?;
+    let options = FetiOptions {
+        preconditioner: a.precond,
+        rtol: 1e-10,
+        ..FetiOptions::default()
+    };
+    let mut feti = Feti1::new(comm, &sys.a, d, options).map_err(err)?;
+    let mut x = DistVector::zeros(sys.a.layout());
+    let stats = feti.solve(comm, &sys.a, &sys.b, &mut x).map_err(err)?;
+    if let Some(f) = stats.dual.failure() {
+        return Err(format!("FETI: {f}"));
+    }
+    let mut diff = x.clone();
+    diff.axpy(-1.0, &reference);
+    let rel = diff.norm2(comm) / reference.norm2(comm);
+    if !(rel <= 1e-7 && stats.primal_residual <= 1e-7) {
+        return Err(format!(
+            "difference {rel:e} from the reference, primal residual {:e}",
+            stats.primal_residual
+        ));
+    }
+    Ok(format!(
+        "subdomains {} floating {} coarse {} multipliers {} iterations {} diff {rel:.2e} primal {:.2e}",
+        comm.sum_u64(a.per_rank as u64),
+        feti.floating(),
+        feti.coarse_dimension(),
+        feti.multipliers(),
+        stats.dual.iterations,
+        stats.primal_residual
+    ))
+}
+
+fn main() {
+    let comm = Comm::init().expect("MPI");
+    let result = args().and_then(|a| run(&comm, &a));
+    if comm.sum_u64(u64::from(result.is_err())) > 0 {
+        if let Err(e) = result {
+            println!("feti_check: FAIL rank {}: {e}", comm.rank());
+        }
+        std::process::exit(1);
+    }
+    if comm.is_root() {
+        println!("feti_check: OK {}", result.unwrap_or_default());
+    }
+}
