@@ -68,8 +68,16 @@ fn bad_paths_values_and_tables_are_refused_with_the_path_named() {
             "solver.pc.overlap: invalid type: string \"abc\", expected a whole number >= 0",
         ),
         (
+            "solver.bddc.x=1",
+            "unknown field `bddc` at solver.bddc (keys under solver: family, krylov, pc, feti)",
+        ),
+        (
             "solver.feti.x=1",
-            "unknown field `feti` at solver.feti (keys under solver: family, krylov, pc)",
+            "unknown field `x` at solver.feti.x (keys under solver.feti: preconditioner, pivot-tol)",
+        ),
+        (
+            "solver.feti.preconditioner=lumped",
+            "solver.feti.preconditioner is a key of the feti family, and this solver's family is krylov",
         ),
         ("solver.krylov.overlap=2", "at solver.krylov.overlap"),
         (
@@ -85,8 +93,8 @@ fn bad_paths_values_and_tables_are_refused_with_the_path_named() {
             "solver.pc.overlap is a value, not a table",
         ),
         (
-            "solver.family=feti",
-            "solver.family: unknown variant `feti`, expected `krylov`",
+            "solver.family=bddc",
+            "solver.family: unknown variant `bddc`, expected `krylov` or `feti`",
         ),
         (
             "pressure.pc.overlap=2",
@@ -162,11 +170,11 @@ fn a_run_config_takes_a_solver_table_and_the_old_flat_keys() {
         &["poisson", "--config", bad.to_str().unwrap()],
         "line 2, key `max-iter`: solver.krylov.max-iter: invalid type",
     );
-    std::fs::write(&bad, "grid = \"8x8\"\n[solver.feti]\nx = 1\n").expect("write");
+    std::fs::write(&bad, "grid = \"8x8\"\n[solver.bddc]\nx = 1\n").expect("write");
     fails_with(
         2,
         &["poisson", "--config", bad.to_str().unwrap()],
-        "unknown field `feti` at solver.feti",
+        "unknown field `bddc` at solver.bddc",
     );
 }
 
@@ -221,7 +229,8 @@ fn the_old_flags_still_set_every_key() {
         "pc": {"type": "ras", "overlap": 2, "subdomains-per-rank": 3, "subdomain-split": "contiguous",
                "local": {"solver": "lu"},
                "coarse": {"space": "nicolaides", "combination": "a-def1", "update-basis": true,
-                          "geneo": {"threshold": 0.25, "nev": 2}}}
+                          "geneo": {"threshold": 0.25, "nev": 2}}},
+        "feti": {"preconditioner": "dirichlet", "pivot-tol": 1e-8}
     });
     assert_eq!(s, &expect);
     assert_eq!(r["stats"]["reason"], "converged");

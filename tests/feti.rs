@@ -55,3 +55,40 @@ fn the_dirichlet_preconditioner_beats_the_lumped_one_which_beats_none() {
         .collect();
     assert!(its[0] < its[1] && its[1] < its[2], "iterations {its:?}");
 }
+
+/// `ddkit poisson` with `--solver feti1` and with `cg-asm` (rtol 1e-10 both): the same
+/// discrete solution, so the same L2 error to 1e-6, and a true residual below 1e-8.
+#[test]
+fn ddkit_poisson_with_feti1_matches_cg_on_p1_and_p2_in_2d_and_3d_on_1_to_4_ranks() {
+    let dir = common::scratch("feti-poisson");
+    let cases: [(&str, &str, &[usize]); 3] = [
+        ("p1", "32x32", &[1, 2, 3, 4]),
+        ("p2", "12x12", &[1, 3]),
+        ("p1", "8x8x8", &[2, 4]),
+    ];
+    for (disc, grid, ranks) in cases {
+        for &np in ranks {
+            let run = |solver: &str| {
+                let fixed = ["--grid", grid, "--discretization", disc, "--rtol", "1e-10"];
+                let out = dir.join(format!("{disc}-{np}-{solver}"));
+                let args = ["--solver", solver, "--out", out.to_str().expect("UTF-8")];
+                common::poisson_report(np, &fixed, &args, &dir, &format!("{disc}-{grid}-{np}-{solver}"))
+            };
+            let (f, c) = (run("feti1"), run("cg-asm"));
+            let (ef, ec) = (f["error"]["l2"].as_f64().unwrap(), c["error"]["l2"].as_f64().unwrap());
+            assert!((ef - ec).abs() <= 1e-6 * ec, "{disc} {grid} np={np}: {ef:e} vs {ec:e}");
+            assert!(f["true_relative_residual"].as_f64().unwrap() < 1e-8, "{f}");
+            assert!(f["preconditioner"].as_str().unwrap().starts_with("feti-1"), "{f}");
+        }
+    }
+    common::meshio_reads_every_xdmf(&dir);
+}
+
+#[test]
+fn feti_refuses_fd_and_says_why() {
+    common::fails_with(
+        2,
+        &["poisson", "--grid", "16x16", "--solver", "feti1"],
+        "FETI needs element subdomains",
+    );
+}

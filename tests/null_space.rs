@@ -36,6 +36,17 @@ fn every_preset_solves_the_pure_neumann_problem_with_a_zero_mean_solution() {
     assert!(presets.len() >= 14, "{presets:?}");
     let mut l2 = Vec::new();
     for preset in &presets {
+        let toml = std::fs::read_to_string(common::root().join("solvers").join(format!("{preset}.toml")))
+            .expect("preset file");
+        if toml.contains("family = \"feti\"") {
+            // FETI has no singular-problem support yet: refused with one line, not a wrong answer.
+            let mut args = NEUMANN_2D.to_vec();
+            args.extend_from_slice(&["--grid", "24x20", "--solver", preset]);
+            let mut all = vec!["poisson"];
+            all.extend_from_slice(&args);
+            common::fails_with(2, &all, "FETI does not solve singular problems yet");
+            continue;
+        }
         let out = dir.join(preset);
         let mut args = vec![
             "--grid",

@@ -132,6 +132,8 @@ fn build_solver(
         neumann: source.is_some().then_some(&neumann as NeumannFn),
         // M + c K is nonsingular whatever the boundary conditions: no null space.
         null_space: None,
+        // Implicit heat with FETI needs numeric updates of the substructures: not yet.
+        substructures: None,
     };
     config.build(comm, &sys.a, &inputs)
 }

@@ -8,14 +8,14 @@ use super::{create_writer, peak_memory_mib, prepare, warn_exact_outside_unit_box
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::fd::{assemble_poisson_fd, FdSystem};
-use crate::fem::{assemble_poisson, FemSystem, SubdomainNeumann};
+use crate::fem::{assemble_poisson, element_parts, FemSystem, SubdomainNeumann};
 use crate::io::{Center, Writer};
 use crate::krylov::SolveStats;
-use crate::linalg::{DistMatrix, DistVector, NullSpace};
+use crate::linalg::{Csr, DistMatrix, DistVector, NullSpace};
 use crate::mesh::Mesh;
 use crate::partition::{point_numbering, LocalMesh, Method, Partition, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData};
-use crate::solver::{CoarseKind, LinearSolver, NeumannFn, SolverConfig, SolverInputs};
+use crate::solver::{CoarseKind, Family, LinearSolver, NeumannFn, SolverConfig, SolverInputs, SubstructuresFn};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -177,8 +177,21 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     let setup = t_start.elapsed().as_secs_f64() - output;
     log_start(comm, p, a, nonzeros);
     let t0 = Instant::now();
-    let source = geneo_source(comm, p, &mesh, &part, &data, fem_dirichlet.as_deref());
-    let solved = solve(comm, p, a, &b, source.as_ref(), null_space.as_ref(), t0)?;
+    let source = element_source(comm, p, &mesh, &part, &data, fem_dirichlet.as_deref());
+    // FETI's element subdomains: this rank's own cells split into parts.
+    let mut own_cells: Vec<u32> = lm.cell_orig[..lm.cells.n_owned].to_vec();
+    own_cells.sort_unstable();
+    let substructures = |k: usize| -> Result<Vec<(Vec<u64>, Csr)>> {
+        let s = source
+            .as_ref()
+            .ok_or_else(|| Error::input("no element Neumann matrices"))?;
+        element_parts(&mesh, &own_cells, k)?
+            .iter()
+            .map(|cells| s.cells_matrix(cells))
+            .collect()
+    };
+    let feti_parts = (source.is_some() && p.solver.family == Family::Feti).then_some(&substructures as SubstructuresFn);
+    let solved = solve(comm, p, a, &b, (source.as_ref(), feti_parts), null_space.as_ref(), t0)?;
     let Solved {
         solver,
         mut x,
@@ -280,22 +293,25 @@ fn open_output(
 /// The start-up line on rank 0: problem size and solver.
 fn log_start(comm: &Comm, p: &PoissonParams, a: &DistMatrix, nonzeros: u64) {
     if comm.is_root() {
+        let solver = match p.solver.family {
+            Family::Krylov => format!("{:?} + {:?}", p.solver.krylov.method, p.solver.pc.kind),
+            Family::Feti => format!("FETI-1 + {:?}", p.solver.feti.preconditioner),
+        };
         tracing::info!(
-            "poisson: {} {}, {} unknowns, {nonzeros} nonzeros on {} ranks; solver {:?} + {:?}",
+            "poisson: {} {}, {} unknowns, {nonzeros} nonzeros on {} ranks; solver {solver}",
             p.mesh,
             p.discretization.name(),
             a.n_global(),
             comm.size(),
-            p.solver.krylov.method,
-            p.solver.pc.kind
         );
     }
 }
 
-/// Collective: GenEO's local eigenproblems need each subdomain's Neumann matrix: from the
-/// elements for FEM (`fem_dirichlet` given); FD has none and gets the algebraic splitting of its
-/// matrix. `None` unless the coarse space is GenEO.
-fn geneo_source<'a>(
+/// Collective: GenEO's local eigenproblems and FETI's substructures need each subdomain's
+/// Neumann matrix: from the elements for FEM (`fem_dirichlet` given); FD has none (GenEO gets
+/// the algebraic splitting of its matrix). `None` unless the coarse space is GenEO or the
+/// family FETI.
+fn element_source<'a>(
     comm: &Comm,
     p: &PoissonParams,
     mesh: &'a Mesh,
@@ -304,7 +320,7 @@ fn geneo_source<'a>(
     fem_dirichlet: Option<&[bool]>,
 ) -> Option<SubdomainNeumann<'a>> {
     match fem_dirichlet {
-        Some(dirichlet) if p.solver.pc.coarse.space == CoarseKind::Geneo => {
+        Some(dirichlet) if p.solver.pc.coarse.space == CoarseKind::Geneo || p.solver.family == Family::Feti => {
             let numbering = point_numbering(mesh, part);
             Some(SubdomainNeumann::new(comm, mesh, data, &numbering, dirichlet))
         }
@@ -328,7 +344,7 @@ fn solve(
     p: &PoissonParams,
     a: &mut DistMatrix,
     b: &DistVector,
-    source: Option<&SubdomainNeumann>,
+    (source, substructures): (Option<&SubdomainNeumann>, Option<SubstructuresFn>),
     null_space: Option<&NullSpace>,
     t0: Instant,
 ) -> Result<Solved> {
@@ -339,6 +355,7 @@ fn solve(
     let inputs = SolverInputs {
         neumann: source.is_some().then_some(&neumann as NeumannFn),
         null_space,
+        substructures,
     };
     let mut solver = p.solver.build(comm, a, &inputs)?;
     let pc_setup = t0.elapsed().as_secs_f64();

@@ -3,7 +3,7 @@
 //! default. The same tree is read from the presets of `solvers/`, from a run's `[solver]` table,
 //! from `--set solver.a.b=v` ([`super::overrides`]) and set in code ([`SolverConfig::set`]).
 
-use crate::dd::{Combination, SubdomainSplit};
+use crate::dd::{Combination, FetiPreconditioner, SubdomainSplit};
 use crate::error::{Error, Result};
 use crate::krylov::SolverOptions;
 use crate::linalg::LocalSolverKind;
@@ -51,7 +51,8 @@ leaves!(
     CoarseKind,
     LocalSolverKind,
     SubdomainSplit,
-    Combination
+    Combination,
+    FetiPreconditioner
 );
 
 /// Declares one table of the tree from one line per key (doc comment = help text, field, an
@@ -138,8 +139,11 @@ fn choices<T: serde::de::DeserializeOwned>() -> Vec<String> {
 #[serde(rename_all = "kebab-case")]
 pub enum Family {
     /// A Krylov method on the assembled system with a preconditioner (`[krylov]`, `[pc]`).
-    /// (FETI will be a second family with a `[feti]` table of its own.)
     Krylov,
+    /// FETI-1: the dual interface problem of element subdomains by projected CG (`[feti]`;
+    /// `krylov.rtol` / `max-iter` stop the dual CG, `pc.subdomains-per-rank` sets the
+    /// subdomains).
+    Feti,
 }
 
 /// The Krylov method.
@@ -209,12 +213,27 @@ config_table! {
     /// A complete solver description: the tree of a `solvers/*.toml` preset, of a run's
     /// `[solver]` table and of `--set solver.…`.
     pub struct SolverConfig {
-        /// Solver family: krylov (a Krylov method on the assembled system, preconditioned).
+        /// Solver family: krylov (a Krylov method on the assembled system, preconditioned) or
+        /// feti (FETI-1 on element subdomains).
         family: Family = Family::Krylov,
         /// The Krylov method and its stopping test.
         krylov: KrylovConfig,
         /// The preconditioner.
         pc: PcConfig,
+        /// FETI's options (family = feti).
+        feti: FetiConfig,
+    }
+}
+
+config_table! {
+    /// The options of the FETI family.
+    pub struct FetiConfig {
+        /// Preconditioner of the dual problem: dirichlet (interface Schur complements), lumped
+        /// (the Neumann matrices) or none; scaled by the inverse multiplicity.
+        preconditioner: FetiPreconditioner = FetiPreconditioner::Dirichlet,
+        /// A pivot at most this times the largest diagonal entry of a subdomain's Neumann matrix
+        /// is taken as zero (its kernel, found numerically).
+        pivot_tol: f64 = crate::linalg::DEFAULT_PIVOT_TOL,
     }
 }
 
@@ -368,6 +387,10 @@ impl SolverConfig {
     /// threshold (NaN or infinite values are refused, whether they came from a flag or TOML).
     pub fn validate(&self) -> Result<()> {
         self.options().validate()?;
+        let pt = self.feti.pivot_tol;
+        if !(pt > 0.0 && pt < 1.0) {
+            return Err(Error::Config(format!("feti.pivot-tol must lie in (0, 1), got {pt}")));
+        }
         let tau = self.pc.coarse.geneo.threshold;
         if !(tau > 0.0 && tau.is_finite()) {
             return Err(Error::Config(format!(
@@ -377,6 +400,33 @@ impl SolverConfig {
         Ok(())
     }
 
+    /// Why the key at `path` belongs to another solver family than this configuration's (an
+    /// error where it is given, not a warning: the run would not be the one asked for), or
+    /// `None`. FETI reads `feti.*`, `krylov.rtol`, `krylov.max-iter`, `krylov.record-history` and
+    /// `pc.subdomains-per-rank`; the Krylov family everything but `feti.*`.
+    pub fn foreign_reason(&self, path: &str) -> Option<String> {
+        let under = |p: &str| path == p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('.'));
+        match self.family {
+            Family::Krylov => under("feti")
+                .then(|| "a key of the feti family, and this solver's family is krylov (set family = feti)".into()),
+            Family::Feti => {
+                let used = [
+                    "family",
+                    "krylov.rtol",
+                    "krylov.max-iter",
+                    "krylov.record-history",
+                    "pc.subdomains-per-rank",
+                    "feti",
+                ];
+                (!used.iter().any(|p| under(p))).then(|| {
+                    "a key of the krylov family, and this solver's family is feti (which reads feti.*, \
+                     krylov.rtol, krylov.max-iter, krylov.record-history and pc.subdomains-per-rank)"
+                        .into()
+                })
+            }
+        }
+    }
+
     /// Why the key at `path` (dotted, below the solver's root) has no effect with these values,
     /// or `None` when it is used: `krylov.restart` under CG, Schwarz keys with Jacobi, GenEO keys
     /// without GenEO, and so on. A command warns about the keys it was given that have none.
@@ -384,6 +434,22 @@ impl SolverConfig {
         let under = |p: &str| path == p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('.'));
         let (krylov, pc, coarse) = (self.krylov.method, self.pc.kind, self.pc.coarse.space);
         let schwarz = !matches!(pc, PcKind::None | PcKind::Jacobi);
+        let feti = self.family == Family::Feti;
+        if feti {
+            let used = [
+                "family",
+                "krylov.rtol",
+                "krylov.max-iter",
+                "krylov.record-history",
+                "pc.subdomains-per-rank",
+                "feti",
+            ];
+            return (!used.iter().any(|p| under(p)))
+                .then(|| "FETI uses feti.*, krylov.rtol, krylov.max-iter and pc.subdomains-per-rank only".into());
+        }
+        if under("feti") {
+            return Some("it applies to family = feti only".into());
+        }
         let schwarz_keys = ["pc.overlap", "pc.subdomains-per-rank", "pc.subdomain-split", "pc.local"];
         if under("krylov.restart") && !matches!(krylov, KrylovKind::Gmres | KrylovKind::Fgmres) {
             Some(format!(
@@ -451,6 +517,8 @@ mod tests {
                 "pc.coarse.update-basis",
                 "pc.coarse.geneo.threshold",
                 "pc.coarse.geneo.nev",
+                "feti.preconditioner",
+                "feti.pivot-tol",
             ]
         );
         assert!(docs.iter().all(|d| !d.help.is_empty()));
@@ -466,7 +534,7 @@ mod tests {
             get("pc.coarse.combination").choices,
             ["additive", "a-def1", "a-def2", "balanced"]
         );
-        assert_eq!(get("family").choices, ["krylov"]);
+        assert_eq!(get("family").choices, ["krylov", "feti"]);
         assert!(get("pc.overlap").choices.is_empty());
     }
 

@@ -24,7 +24,14 @@ pub struct SolverInputs<'a> {
     /// vectors of an embedding code): solves project it out of the right-hand side (refusing
     /// one that is not compatible), of every preconditioned residual and of the solution.
     pub null_space: Option<&'a NullSpace>,
+    /// Element subdomains for substructuring (FETI): this rank's cells split into the given
+    /// number of parts, each as its rows (ascending global ids of its free unknowns) and the
+    /// Neumann matrix of exactly its elements.
+    pub substructures: Option<SubstructuresFn<'a>>,
 }
+
+/// A source of element subdomains: parts per rank → (rows, Neumann matrix) of each part.
+pub type SubstructuresFn<'a> = &'a dyn Fn(usize) -> Result<Vec<(Vec<u64>, crate::linalg::Csr)>>;
 
 /// The largest `‖Nᵀ b‖ / ‖b‖` a right-hand side may have and still be taken as compatible with
 /// the null space (its component along it is then removed): discretizations of compatible data
@@ -69,9 +76,12 @@ pub trait LinearSolver {
 
 impl SolverConfig {
     /// Collective: the solver this configuration describes, set up for `a` with `inputs` (the
-    /// family's dispatch point: Krylov + preconditioner today).
+    /// family's dispatch point: Krylov + preconditioner, or FETI).
     pub fn build(&self, comm: &Comm, a: &DistMatrix, inputs: &SolverInputs) -> Result<Box<dyn LinearSolver>> {
-        Ok(Box::new(KrylovSolver::new(comm, self, a, inputs)?))
+        Ok(match self.family {
+            super::Family::Krylov => Box::new(KrylovSolver::new(comm, self, a, inputs)?),
+            super::Family::Feti => Box::new(super::FetiSolver::new(comm, self, a, inputs)?),
+        })
     }
 }
 

@@ -5,15 +5,17 @@
 //! embedding program builds exactly the solver a preset describes.
 
 pub mod config;
+mod feti;
 mod linear;
 pub mod overrides;
 pub mod presets;
 
-pub use linear::{KrylovSolver, LinearSolver, SolverInputs, SolverTimings};
+pub use feti::FetiSolver;
+pub use linear::{KrylovSolver, LinearSolver, SolverInputs, SolverTimings, SubstructuresFn};
 
 pub use config::{
-    CoarseConfig, CoarseKind, Family, GeneoConfig, KeyDoc, KrylovConfig, KrylovKind, LocalConfig, PcConfig, PcKind,
-    SolverConfig,
+    CoarseConfig, CoarseKind, Family, FetiConfig, GeneoConfig, KeyDoc, KrylovConfig, KrylovKind, LocalConfig, PcConfig,
+    PcKind, SolverConfig,
 };
 pub use overrides::{Overrides, Setting, FLAT_KEYS};
 

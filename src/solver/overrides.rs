@@ -28,6 +28,8 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("coarse-update-basis", "pc.coarse.update-basis"),
     ("geneo-threshold", "pc.coarse.geneo.threshold"),
     ("geneo-nev", "pc.coarse.geneo.nev"),
+    ("feti-preconditioner", "feti.preconditioner"),
+    ("feti-pivot-tol", "feti.pivot-tol"),
 ];
 
 /// The key of a named solver that picks its preset (`solver.preset = "cg-asm"`).
@@ -362,6 +364,12 @@ impl Overrides {
             .try_into()
             .map_err(|e: toml::de::Error| Error::Config(format!("{solver}: {}", e.message())))?;
         cfg.validate()?;
+        if let Some((s, why)) = self
+            .settings(solver)
+            .find_map(|s| cfg.foreign_reason(&s.path).map(|w| (s, w)))
+        {
+            return Err(Error::Config(format!("{}: {solver}.{} is {why}", s.origin, s.path)));
+        }
         Ok(cfg)
     }
 
@@ -453,9 +461,9 @@ mod tests {
             e.contains("solver.pc.overlap: invalid type: string \"abc\", expected a whole number >= 0"),
             "{e}"
         );
-        let e = err(o.set("solver.feti.x=1"));
+        let e = err(o.set("solver.bddc.x=1"));
         assert!(
-            e.contains("unknown field `feti` at solver.feti (keys under solver: family, krylov, pc)"),
+            e.contains("unknown field `bddc` at solver.bddc (keys under solver: family, krylov, pc, feti)"),
             "{e}"
         );
         let e = err(o.set("solver.pc=2"));

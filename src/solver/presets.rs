@@ -124,7 +124,7 @@ mod tests {
         let e = SolverConfig::from_toml("krylov = \"cg\"\noverlap = 1\n").expect_err("flat");
         let e = e.to_string();
         assert!(
-            e.contains("unknown field `overlap` (top-level keys: family, krylov, pc)"),
+            e.contains("unknown field `overlap` (top-level keys: family, krylov, pc, feti)"),
             "{e}"
         );
         assert!(e.contains("did you mean pc.overlap?"), "{e}");

@@ -1,0 +1,95 @@
+//! The second solver family behind [`LinearSolver`]: FETI-1 ([`crate::dd::Feti1`]) on the
+//! element subdomains the discretization hands over in [`SolverInputs::substructures`].
+
+use super::{LinearSolver, SolverConfig, SolverInputs, SolverTimings};
+use crate::comm::Comm;
+use crate::dd::{Decomposition, Feti1, FetiOptions};
+use crate::error::{Error, Result};
+use crate::krylov::SolveStats;
+use crate::linalg::{DistMatrix, DistVector};
+use std::time::Instant;
+
+/// FETI-1 as a [`LinearSolver`].
+pub struct FetiSolver {
+    feti: Feti1,
+    timings: SolverTimings,
+    primal_residual: f64,
+}
+
+impl FetiSolver {
+    /// Collective: splits each rank's elements into `pc.subdomains-per-rank` subdomains,
+    /// factorizes them and builds the dual problem. Needs element subdomains (a finite-element
+    /// discretization) and a nonsingular matrix.
+    pub fn new(comm: &Comm, config: &SolverConfig, a: &DistMatrix, inputs: &SolverInputs) -> Result<FetiSolver> {
+        let start = Instant::now();
+        config.validate()?;
+        comm.agree(if inputs.null_space.is_some() {
+            Err(Error::Config(
+                "FETI does not solve singular problems yet (a null space was given): use a Krylov preset".into(),
+            ))
+        } else {
+            Ok(())
+        })?;
+        let Some(substructures) = inputs.substructures else {
+            return comm.agree(Err(Error::Config(
+                "FETI needs element subdomains: it runs on P1 / P2 discretizations (not FD or an assembled matrix alone yet)"
+                    .into(),
+            )));
+        };
+        let parts = comm.agree(substructures(config.pc.subdomains_per_rank))?;
+        let decomposition = Decomposition::non_overlapping(comm, a, parts)?;
+        let options = FetiOptions {
+            preconditioner: config.feti.preconditioner,
+            rtol: config.krylov.rtol,
+            max_iter: config.krylov.max_iter,
+            pivot_tol: config.feti.pivot_tol,
+        };
+        let feti = Feti1::new(comm, a, decomposition, options)?;
+        Ok(FetiSolver {
+            feti,
+            timings: SolverTimings {
+                setup: comm.max_f64(start.elapsed().as_secs_f64()),
+                ..SolverTimings::default()
+            },
+            primal_residual: f64::NAN,
+        })
+    }
+
+    /// `‖b − A x‖ / ‖b‖` of the last solve's primal solution.
+    pub fn primal_residual(&self) -> f64 {
+        self.primal_residual
+    }
+}
+
+impl LinearSolver for FetiSolver {
+    fn update(&mut self, comm: &Comm, _a: &DistMatrix) -> Result<()> {
+        comm.agree(Err(Error::Config(
+            "FETI has no numeric update yet (the Neumann matrices would have to be reassembled): build it anew".into(),
+        )))
+    }
+
+    fn solve(&mut self, comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<SolveStats> {
+        let stats = self.feti.solve(comm, a, b, x)?;
+        self.primal_residual = stats.primal_residual;
+        self.timings.solves += 1;
+        self.timings.iterations += stats.dual.iterations as u64;
+        self.timings.solve += comm.max_f64(stats.dual.solve_seconds);
+        Ok(stats.dual)
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "feti-1 ({} floating subdomains, {} multipliers)",
+            self.feti.floating(),
+            self.feti.multipliers()
+        )
+    }
+
+    fn coarse_dimension(&self) -> Option<usize> {
+        Some(self.feti.coarse_dimension())
+    }
+
+    fn timings(&self) -> SolverTimings {
+        self.timings
+    }
+}
