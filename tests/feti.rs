@@ -4,23 +4,11 @@
 //! on 1–4 ranks, and the Dirichlet preconditioner needs fewer dual iterations than the lumped
 //! one, which needs fewer than none.
 mod common;
-use std::time::Duration;
 
 /// Runs `feti_check` and returns its numbers by key.
 fn feti(np: usize, args: &[&str]) -> impl Fn(&str) -> f64 {
-    let out = common::mpirun(np, &common::example("feti_check"), args, Duration::from_secs(180));
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success() && text.contains("feti_check: OK"),
-        "np={np} {args:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    move |key: &str| {
-        text.split(&format!(" {key} "))
-            .nth(1)
-            .and_then(|s| s.split_whitespace().next()?.parse().ok())
-            .unwrap_or_else(|| panic!("{key} in {text}"))
-    }
+    let line = common::check_ok(np, "feti_check", args);
+    move |key: &str| common::number(&line, key)
 }
 
 #[test]

@@ -405,7 +405,7 @@ impl SolverConfig {
     /// `None`. FETI reads `feti.*`, `krylov.rtol`, `krylov.max-iter`, `krylov.record-history` and
     /// `pc.subdomains-per-rank`; the Krylov family everything but `feti.*`.
     pub fn foreign_reason(&self, path: &str) -> Option<String> {
-        let under = |p: &str| path == p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('.'));
+        let under = |p: &str| is_under(path, p);
         match self.family {
             Family::Krylov => under("feti")
                 .then(|| "a key of the feti family, and this solver's family is krylov (set family = feti)".into()),
@@ -431,7 +431,7 @@ impl SolverConfig {
     /// or `None` when it is used: `krylov.restart` under CG, Schwarz keys with Jacobi, GenEO keys
     /// without GenEO, and so on. A command warns about the keys it was given that have none.
     pub fn unused_reason(&self, path: &str) -> Option<String> {
-        let under = |p: &str| path == p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('.'));
+        let under = |p: &str| is_under(path, p);
         let (krylov, pc, coarse) = (self.krylov.method, self.pc.kind, self.pc.coarse.space);
         let schwarz = !matches!(pc, PcKind::None | PcKind::Jacobi);
         let feti = self.family == Family::Feti;
@@ -482,6 +482,11 @@ impl SolverConfig {
             None
         }
     }
+}
+
+/// Whether the dotted `path` is `prefix` or lies below it.
+fn is_under(path: &str, prefix: &str) -> bool {
+    path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// The lower-case name of an enum value as TOML spells it.

@@ -227,3 +227,29 @@ pub fn meshio_reads_every_xdmf(dir: &Path) -> usize {
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
         .expect("file count printed")
 }
+
+/// Runs the test program `name` (from `tests/programs`) on `np` ranks and asserts that it
+/// succeeded and printed `NAME: OK`; returns that line for [`number`].
+pub fn check_ok(np: usize, name: &str, args: &[&str]) -> String {
+    let out = mpirun(np, &example(name), args, Duration::from_secs(180));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let marker = format!("{name}: OK");
+    assert!(
+        out.status.success() && text.contains(&marker),
+        "np={np} {name} {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .find(|l| l.contains(&marker))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The number printed after the word `key` in `line` (`... key 42 ...`).
+pub fn number(line: &str, key: &str) -> f64 {
+    line.split_whitespace()
+        .skip_while(|w| *w != key)
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {key} in {line}"))
+}

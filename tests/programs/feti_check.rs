@@ -7,16 +7,15 @@
 //! Usage: `feti_check DEGREE DIM N K PRECOND`. Prints `feti_check: OK subdomains S floating F
 //! coarse C multipliers M iterations I diff D primal R` or `feti_check: FAIL reason` (exit 1).
 
+#[path = "shared/kappa_jump.rs"]
+mod kappa_jump;
+
 use ddkit::comm::Comm;
 use ddkit::dd::{Decomposition, Feti1, FetiOptions, FetiPreconditioner};
-use ddkit::fem::{assemble_poisson, element_parts, SubdomainNeumann};
+use ddkit::fem::element_parts;
 use ddkit::linalg::DistVector;
-use ddkit::mesh::{Adjacency, Mesh};
-use ddkit::partition::{distribute, point_numbering, Method};
-use ddkit::pde::HeatData;
-use ddkit::problems::partition_collective;
 use ddkit::solver::{SolverConfig, SolverInputs};
-use std::collections::BTreeMap;
+use kappa_jump::kappa_jump_problem;
 
 struct Args {
     degree: usize,
@@ -50,27 +49,8 @@ fn args() -> Result<Args, String> {
 
 fn run(comm: &Comm, a: &Args) -> Result<String, String> {
     let err = |e: ddkit::Error| e.to_string();
-    let dims = vec![a.n; a.dim];
-    let p1 = Mesh::structured(&dims, true).map_err(err)?;
-    let dual = p1.cell_graph(Adjacency::Facet);
-    let part = partition_collective(comm, &p1, &dual, comm.size() as usize, &Method::MetisKway).map_err(err)?;
-    let mut mesh = if a.degree == 2 { p1.elevate().map_err(err)? } else { p1 };
-    mesh.cell_tags = (0..mesh.num_cells())
-        .map(|c| if mesh.centroid(c)[0] < 0.5 { 1 } else { 2 })
-        .collect();
-    let regions = BTreeMap::from([("1".to_string(), 1.0), ("2".to_string(), 50.0)]);
-    let data = HeatData::new(&mesh, 1.0, None, 1.0, &BTreeMap::new())
-        .and_then(|d| d.with_kappa_regions(&mesh, &regions))
-        .map_err(err)?;
-    let lm = distribute(
-        comm.rank() as usize,
-        &mesh,
-        &part,
-        &mesh.cell_graph(Adjacency::Vertex),
-        1,
-    )
-    .map_err(err)?;
-    let sys = assemble_poisson(comm, &mesh, &lm, &data).map_err(err)?;
+    let p = kappa_jump_problem(comm, a.degree, &vec![a.n; a.dim])?;
+    let sys = &p.sys;
     // Reference: CG with two-level Schwarz, tight.
     let cfg = SolverConfig::load("cg-nicolaides")
         .and_then(|c| c.set("krylov.rtol", 1e-12))
@@ -79,11 +59,10 @@ fn run(comm: &Comm, a: &Args) -> Result<String, String> {
     let mut direct = cfg.build(comm, &sys.a, &SolverInputs::default()).map_err(err)?;
     direct.solve(comm, &sys.a, &sys.b, &mut reference).map_err(err)?;
     // FETI-1 on the rank's cells split into element subdomains.
-    let numbering = point_numbering(&mesh, &part);
-    let source = SubdomainNeumann::new(comm, &mesh, &data, &numbering, &sys.dirichlet);
-    let mut cells: Vec<u32> = lm.cell_orig[..lm.cells.n_owned].to_vec();
+    let source = p.neumann_source(comm);
+    let mut cells: Vec<u32> = p.lm.cell_orig[..p.lm.cells.n_owned].to_vec();
     cells.sort_unstable();
-    let parts = element_parts(&mesh, &cells, a.per_rank)
+    let parts = element_parts(&p.mesh, &cells, a.per_rank)
         .and_then(|ps| ps.iter().map(|c| source.cells_matrix(c)).collect())
         .map_err(err)?;
     let d = Decomposition::non_overlapping(comm, &sys.a, parts).map_err(err)?;

@@ -1,24 +1,42 @@
-//! The problem `neumann_check`, `geneo_check` and `gdsw_check` share: P1 or P2 Poisson on a
-//! triangulated 24 × 20 grid, METIS-partitioned over the ranks, κ = 1 on the left half and 50 on
-//! the right (cells tagged by their centroid), f = 1, homogeneous Dirichlet; additive Schwarz
-//! with two subdomains per rank and overlap equal to the degree (the matrix graph of P2 reaches
-//! an element's nodes in one step only from inside it), and the subdomains' Neumann matrices.
+//! The problem `neumann_check`, `geneo_check`, `gdsw_check` and `feti_check` share: P1 or P2
+//! Poisson on a triangulated (2D) or tetrahedral (3D) box grid, METIS-partitioned over the
+//! ranks, κ = 1 on the left half and 50 on the right (cells tagged by their centroid), f = 1,
+//! homogeneous Dirichlet. The Schwarz programs use the 24 × 20 grid with additive Schwarz of two
+//! subdomains per rank and overlap equal to the degree (the matrix graph of P2 reaches an
+//! element's nodes in one step only from inside it), and the subdomains' Neumann matrices.
+#![allow(dead_code)] // each program uses its part
 
 use ddkit::comm::Comm;
 use ddkit::dd::{Schwarz, SchwarzVariant, SubdomainSplit};
-use ddkit::fem::{assemble_poisson, SubdomainNeumann};
+use ddkit::fem::{assemble_poisson, FemSystem, SubdomainNeumann};
 use ddkit::linalg::LocalSolverKind;
 use ddkit::mesh::{Adjacency, Mesh};
-use ddkit::partition::{distribute, point_numbering, Method};
+use ddkit::partition::{distribute, point_numbering, LocalMesh, Method, Partition};
 use ddkit::pde::HeatData;
 use ddkit::problems::partition_collective;
 use std::collections::BTreeMap;
 
-/// Collective: builds the problem for element degree `degree` (1 or 2) and returns its additive
-/// Schwarz, every subdomain with its Neumann matrix attached.
-pub fn kappa_jump(comm: &Comm, degree: usize) -> Result<Schwarz, String> {
+/// The assembled problem with what built it.
+pub struct KappaJump {
+    pub mesh: Mesh,
+    pub part: Partition,
+    pub data: HeatData,
+    pub lm: LocalMesh,
+    pub sys: FemSystem,
+}
+
+impl KappaJump {
+    /// The subdomains' Neumann matrices from the elements.
+    pub fn neumann_source(&self, comm: &Comm) -> SubdomainNeumann<'_> {
+        let numbering = point_numbering(&self.mesh, &self.part);
+        SubdomainNeumann::new(comm, &self.mesh, &self.data, &numbering, &self.sys.dirichlet)
+    }
+}
+
+/// Collective: assembles the problem of element degree `degree` (1 or 2) on the grid `dims`.
+pub fn kappa_jump_problem(comm: &Comm, degree: usize, dims: &[usize]) -> Result<KappaJump, String> {
     let err = |e: ddkit::Error| e.to_string();
-    let p1 = Mesh::structured(&[24, 20], true).map_err(err)?;
+    let p1 = Mesh::structured(dims, true).map_err(err)?;
     let dual = p1.cell_graph(Adjacency::Facet);
     let part = partition_collective(comm, &p1, &dual, comm.size() as usize, &Method::MetisKway).map_err(err)?;
     let mut mesh = if degree == 2 { p1.elevate().map_err(err)? } else { p1 };
@@ -38,9 +56,23 @@ pub fn kappa_jump(comm: &Comm, degree: usize) -> Result<Schwarz, String> {
     )
     .map_err(err)?;
     let sys = assemble_poisson(comm, &mesh, &lm, &data).map_err(err)?;
+    Ok(KappaJump {
+        mesh,
+        part,
+        data,
+        lm,
+        sys,
+    })
+}
+
+/// Collective: builds the 24 × 20 problem for element degree `degree` (1 or 2) and returns its
+/// additive Schwarz, every subdomain with its Neumann matrix attached.
+pub fn kappa_jump(comm: &Comm, degree: usize) -> Result<Schwarz, String> {
+    let err = |e: ddkit::Error| e.to_string();
+    let p = kappa_jump_problem(comm, degree, &[24, 20])?;
     let mut asm = Schwarz::new(
         comm,
-        &sys.a,
+        &p.sys.a,
         SchwarzVariant::Asm,
         degree,
         2,
@@ -48,8 +80,7 @@ pub fn kappa_jump(comm: &Comm, degree: usize) -> Result<Schwarz, String> {
         LocalSolverKind::Cholesky,
     )
     .map_err(err)?;
-    let numbering = point_numbering(&mesh, &part);
-    let source = SubdomainNeumann::new(comm, &mesh, &data, &numbering, &sys.dirichlet);
+    let source = p.neumann_source(comm);
     asm.attach_neumann(comm, |rows| source.matrix(rows)).map_err(err)?;
     Ok(asm)
 }
