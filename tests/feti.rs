@@ -80,3 +80,28 @@ fn feti_refuses_fd_and_says_why() {
         "FETI needs element subdomains",
     );
 }
+
+/// κ = 1 or 1e6 on each of 32 element subdomains (jumps along their interfaces), P1 64², 2 ranks:
+/// ρ-scaling by the diagonal stiffness with its weighted projector keeps the dual iterations
+/// within 1.5× of the homogeneous problem's; multiplicity scaling with the orthogonal projector
+/// does not converge in 500.
+#[test]
+fn stiffness_scaling_is_robust_to_a_contrast_of_1e6_where_multiplicity_scaling_is_not() {
+    let homogeneous = feti(2, &["1", "2", "64", "16", "dirichlet", "1", "stiffness"])("iterations");
+    let contrast = feti(2, &["1", "2", "64", "16", "dirichlet", "1e6", "stiffness"])("iterations");
+    assert!(
+        contrast <= 1.5 * homogeneous,
+        "{contrast} iterations at 1e6 against {homogeneous}"
+    );
+    let out = common::mpirun(
+        2,
+        &common::example("feti_check"),
+        &["1", "2", "64", "16", "dirichlet", "1e6", "multiplicity"],
+        std::time::Duration::from_secs(180),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success() && text.contains("max-iter = 500 reached"),
+        "{text}"
+    );
+}

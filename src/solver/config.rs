@@ -3,7 +3,7 @@
 //! default. The same tree is read from the presets of `solvers/`, from a run's `[solver]` table,
 //! from `--set solver.a.b=v` ([`super::overrides`]) and set in code ([`SolverConfig::set`]).
 
-use crate::dd::{Combination, FetiPreconditioner, SubdomainSplit};
+use crate::dd::{Combination, FetiPreconditioner, FetiScaling, SubdomainSplit};
 use crate::error::{Error, Result};
 use crate::krylov::SolverOptions;
 use crate::linalg::LocalSolverKind;
@@ -52,7 +52,8 @@ leaves!(
     LocalSolverKind,
     SubdomainSplit,
     Combination,
-    FetiPreconditioner
+    FetiPreconditioner,
+    FetiScaling
 );
 
 /// Declares one table of the tree from one line per key (doc comment = help text, field, an
@@ -229,8 +230,11 @@ config_table! {
     /// The options of the FETI family.
     pub struct FetiConfig {
         /// Preconditioner of the dual problem: dirichlet (interface Schur complements), lumped
-        /// (the Neumann matrices) or none; scaled by the inverse multiplicity.
+        /// (the Neumann matrices) or none.
         preconditioner: FetiPreconditioner = FetiPreconditioner::Dirichlet,
+        /// Weights of the jumps in the preconditioner: stiffness (ρ-scaling by the diagonal
+        /// stiffness, robust to coefficient jumps across subdomains) or multiplicity.
+        scaling: FetiScaling = FetiScaling::Stiffness,
         /// A pivot at most this times the largest diagonal entry of a subdomain's Neumann matrix
         /// is taken as zero (its kernel, found numerically).
         pivot_tol: f64 = crate::linalg::DEFAULT_PIVOT_TOL,
@@ -523,6 +527,7 @@ mod tests {
                 "pc.coarse.geneo.threshold",
                 "pc.coarse.geneo.nev",
                 "feti.preconditioner",
+                "feti.scaling",
                 "feti.pivot-tol",
             ]
         );

@@ -43,6 +43,7 @@ impl FetiSolver {
             rtol: config.krylov.rtol,
             max_iter: config.krylov.max_iter,
             pivot_tol: config.feti.pivot_tol,
+            scaling: config.feti.scaling,
         };
         let feti = Feti1::new(comm, a, decomposition, options)?;
         Ok(FetiSolver {

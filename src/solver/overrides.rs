@@ -29,6 +29,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("geneo-threshold", "pc.coarse.geneo.threshold"),
     ("geneo-nev", "pc.coarse.geneo.nev"),
     ("feti-preconditioner", "feti.preconditioner"),
+    ("feti-scaling", "feti.scaling"),
     ("feti-pivot-tol", "feti.pivot-tol"),
 ];
 

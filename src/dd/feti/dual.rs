@@ -65,23 +65,28 @@ impl Feti1 {
         self.interface.reverse_add(comm, z);
     }
 
-    /// Collective: `v ← P v = v − G (GᵀG)⁻¹ Gᵀ v` on the owned multipliers.
-    fn project(&mut self, comm: &Comm, v: &mut [f64]) {
+    /// Collective, on the owned multipliers: `v ← P v = v − Q G (GᵀQG)⁻¹ Gᵀ v` (a
+    /// preconditioned direction), or with `transpose` `v ← Pᵀ v = v − G (GᵀQG)⁻¹ GᵀQ v` (a
+    /// residual). `Q` is the diagonal weight of the multipliers (the identity for multiplicity
+    /// scaling).
+    fn project(&mut self, comm: &Comm, v: &mut [f64], transpose: bool) {
         if let Some(c) = &mut self.coarse {
             c.partial.iter_mut().for_each(|x| *x = 0.0);
-            for (row, &vm) in c.g.iter().zip(v.iter()) {
+            for ((row, &vm), &q) in c.g.iter().zip(v.iter()).zip(&c.q) {
+                let vq = if transpose { q * vm } else { vm };
                 for &(k, g) in row {
-                    c.partial[c.held_pos[&(k as usize)]] += g * vm;
+                    c.partial[c.held_pos[&(k as usize)]] += g * vq;
                 }
             }
             let alpha = c.solve.solve(comm, &c.partial);
-            for (row, vm) in c.g.iter().zip(v.iter_mut()) {
-                *vm -= row.iter().map(|&(k, g)| g * alpha[k as usize]).sum::<f64>();
+            for ((row, vm), &q) in c.g.iter().zip(v.iter_mut()).zip(&c.q) {
+                let ga = row.iter().map(|&(k, g)| g * alpha[k as usize]).sum::<f64>();
+                *vm -= if transpose { ga } else { q * ga };
             }
         }
     }
 
-    /// Collective: `(GᵀG)⁻¹ q` for `q` given by this rank's `partial` entries.
+    /// Collective: `(GᵀQG)⁻¹ q` for `q` given by this rank's `partial` entries.
     fn coarse_solve(c: &mut Coarse, comm: &Comm, partial: impl Fn(usize) -> f64) -> Vec<f64> {
         for (x, &k) in c.partial.iter_mut().zip(&c.held) {
             *x = partial(k);
@@ -119,7 +124,7 @@ impl Feti1 {
             r[i] = d[i] - q[i];
         }
         w[..owned].copy_from_slice(&r[..owned]);
-        self.project(comm, &mut w[..owned]);
+        self.project(comm, &mut w[..owned], true);
         let w0 = dot(comm, &w[..owned], &w[..owned]).sqrt();
         let mut history = vec![w0];
         let (mut rho_old, mut it, mut norm) = (0.0, 0, w0);
@@ -134,7 +139,7 @@ impl Feti1 {
                 break StopReason::MaxIterations;
             }
             self.apply_precond(comm, &mut w, &mut z);
-            self.project(comm, &mut z[..owned]);
+            self.project(comm, &mut z[..owned], false);
             let rho = dot(comm, &z[..owned], &w[..owned]);
             let beta = if it == 0 { 0.0 } else { rho / rho_old };
             for i in 0..owned {
@@ -146,7 +151,7 @@ impl Feti1 {
                 break StopReason::Breakdown(format!("pᵀ F p = {pq:e} in FETI's dual CG"));
             }
             let alpha = rho / pq;
-            self.project(comm, &mut q[..owned]);
+            self.project(comm, &mut q[..owned], true);
             for i in 0..owned {
                 lambda[i] += alpha * p[i];
                 w[i] -= alpha * q[i];
@@ -185,7 +190,7 @@ impl Feti1 {
         }
     }
 
-    /// Collective: `λ₀ = G (GᵀG)⁻¹ e` (zero without floating subdomains), `e_c = r_cᵀ f_s`.
+    /// Collective: `λ₀ = Q G (GᵀQG)⁻¹ e` (zero without floating subdomains), `e_c = r_cᵀ f_s`.
     fn initial_lambda(&mut self, comm: &Comm, lambda: &mut [f64]) {
         let Some(c) = &mut self.coarse else { return };
         let mut e = Vec::new();
@@ -204,12 +209,12 @@ impl Feti1 {
                 0.0
             }
         });
-        for (row, lm) in c.g.iter().zip(lambda.iter_mut()) {
-            *lm = row.iter().map(|&(k, g)| g * alpha[k as usize]).sum();
+        for ((row, lm), &q) in c.g.iter().zip(lambda.iter_mut()).zip(&c.q) {
+            *lm = q * row.iter().map(|&(k, g)| g * alpha[k as usize]).sum::<f64>();
         }
     }
 
-    /// Collective: `α = (GᵀG)⁻¹ Gᵀ (F λ − d)`, `u_s = K_s⁺ (f_s − B_sᵀ λ) + R_s α_s`, and `x` as
+    /// Collective: `α = (GᵀQG)⁻¹ GᵀQ (F λ − d)`, `u_s = K_s⁺ (f_s − B_sᵀ λ) + R_s α_s`, and `x` as
     /// the multiplicity-weighted average of the subdomains' values (equal up to the tolerance);
     /// rows in no subdomain from their diagonal.
     fn recover(&mut self, comm: &Comm, d: &[f64], lambda: &mut [f64], b: &DistVector, x: &mut DistVector) {
@@ -219,9 +224,9 @@ impl Feti1 {
         let alpha = match &mut self.coarse {
             Some(c) => {
                 c.partial.iter_mut().for_each(|x| *x = 0.0);
-                for (row, i) in c.g.iter().zip(0..owned) {
+                for ((row, i), &q) in c.g.iter().zip(0..owned).zip(&c.q) {
                     for &(k, g) in row {
-                        c.partial[c.held_pos[&(k as usize)]] += g * (fl[i] - d[i]);
+                        c.partial[c.held_pos[&(k as usize)]] += g * q * (fl[i] - d[i]);
                     }
                 }
                 c.solve.solve(comm, &c.partial).to_vec()

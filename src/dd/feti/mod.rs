@@ -13,9 +13,10 @@
 //! is whatever has a kernel, not what touches no Dirichlet boundary in the geometry. `GᵀG`
 //! is assembled sparse and factorized redundantly ([`RedundantSolve`]). The preconditioner is
 //! the Dirichlet one `Σ_s B̃_s S_s B̃_sᵀ` (`S_s` the Schur complement of `K_s` on its interface
-//! rows) or the lumped one `Σ_s B̃_s K_s B̃_sᵀ`, with `B̃_s` the jumps scaled by the inverse
-//! multiplicity of their row. The right-hand side is split by the same weights
-//! (`f_s = R_s b / multiplicity`). Rows in no subdomain (eliminated Dirichlet rows) must be
+//! rows) or the lumped one `Σ_s B̃_s K_s B̃_sᵀ`, with `B̃_s` the jumps weighted by
+//! [`FetiScaling`] (the inverse multiplicity of their row, or ρ-scaling by the diagonal
+//! stiffness). The right-hand side is split by the inverse multiplicity
+//! (`f_s = R_s b / multiplicity`; any split that sums to `b` gives the same solution). Rows in no subdomain (eliminated Dirichlet rows) must be
 //! decoupled; they are solved by their diagonal.
 
 mod dual;
@@ -41,6 +42,18 @@ pub enum FetiPreconditioner {
     None,
 }
 
+/// How the jumps are weighted in the preconditioner (and the right-hand side split).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FetiScaling {
+    /// `1 / multiplicity` of the row: right for a coefficient that does not jump.
+    Multiplicity,
+    /// ρ-scaling with the subdomains' diagonal stiffness as ρ: the `s` side of the pair `(s, t)`
+    /// at row `i` is weighted `K_t[i,i] / A[i,i]` (`A[i,i] = Σ_k K_k[i,i]`), which equals
+    /// κ-scaling for a coefficient constant in each subdomain and needs no coefficient.
+    Stiffness,
+}
+
 /// Options of [`Feti1`].
 #[derive(Clone, Copy, Debug)]
 pub struct FetiOptions {
@@ -52,6 +65,8 @@ pub struct FetiOptions {
     pub max_iter: usize,
     /// Relative pivot size taken as zero in the subdomain factorizations.
     pub pivot_tol: f64,
+    /// Weights of the jumps in the preconditioner.
+    pub scaling: FetiScaling,
 }
 
 impl Default for FetiOptions {
@@ -61,6 +76,7 @@ impl Default for FetiOptions {
             rtol: 1e-8,
             max_iter: 500,
             pivot_tol: DEFAULT_PIVOT_TOL,
+            scaling: FetiScaling::Stiffness,
         }
     }
 }
@@ -74,7 +90,7 @@ struct Local {
     /// Interior rows (multiplicity 1) and the factorization of `K_s` on them (Dirichlet
     /// preconditioner; `None` when there is no interior).
     interior: Option<(Vec<u32>, LocalSolver)>,
-    /// Inverse multiplicity of the row of each jump entry.
+    /// Weight of each jump entry in the preconditioner (see [`FetiScaling`]).
     scale: Vec<f64>,
     /// The subdomain's share of the right-hand side, `R_s b / multiplicity`.
     f: Vec<f64>,
@@ -88,6 +104,8 @@ struct Local {
 struct Coarse {
     /// `G`'s rows of the owned multipliers: (coarse index, value).
     g: Vec<SparseRow>,
+    /// The projector's weight `Q` on the owned multipliers.
+    q: Vec<f64>,
     /// Coarse indices this rank gives partial sums at, and where each index sits among them.
     held: Vec<usize>,
     held_pos: std::collections::HashMap<usize, usize>,
@@ -108,6 +126,8 @@ pub struct Feti1 {
     options: FetiOptions,
     n_coarse: usize,
     floating: usize,
+    /// The projector's weight `Q` on the owned multipliers (see [`stiffness_scaling`]).
+    weights: Vec<f64>,
 }
 
 /// What a FETI solve reports beyond the Krylov statistics.
@@ -143,6 +163,12 @@ impl Feti1 {
         let n_coarse = comm.sum_u64(kernels as u64) as usize;
         let floating = comm.sum_u64(locals.iter().filter(|l| !l.k.kernel().is_empty()).count() as u64) as usize;
         let free_rows = free_rows(comm, a, &decomposition)?;
+        let mut interface = interface;
+        let mut locals = locals;
+        let weights = match options.scaling {
+            FetiScaling::Stiffness => stiffness_scaling(comm, &mut interface, &decomposition, &mut locals),
+            FetiScaling::Multiplicity => vec![1.0; interface.layout.n_owned],
+        };
         let mut f = Feti1 {
             decomposition,
             interface,
@@ -152,6 +178,7 @@ impl Feti1 {
             options,
             n_coarse,
             floating,
+            weights,
         };
         if n_coarse > 0 {
             f.coarse = Some(f.build_coarse(comm, kernels)?);
@@ -202,9 +229,10 @@ impl Feti1 {
             row.sort_unstable_by_key(|e| e.0);
         }
         let mut share = Vec::new();
-        for row in &g {
+        let q = self.weights.clone();
+        for (row, &qm) in g.iter().zip(&q) {
             for &(i, vi) in row {
-                share.extend(row.iter().map(|&(j, vj)| (i, j, vi * vj)));
+                share.extend(row.iter().map(|&(j, vj)| (i, j, vi * qm * vj)));
             }
         }
         let mut held: Vec<usize> = g
@@ -218,6 +246,7 @@ impl Feti1 {
         let solve = RedundantSolve::new(comm, self.n_coarse, &share, &held, "FETI's coarse problem GᵀG")?;
         Ok(Coarse {
             g,
+            q,
             held_pos: held.iter().enumerate().map(|(k, &c)| (c, k)).collect(),
             partial: vec![0.0; held.len()],
             held,
@@ -252,6 +281,46 @@ fn local(neumann: Csr, multiplicity: &[f64], jumps: &[(u32, u32, f64)], options:
         v: vec![0.0; n],
         neumann,
     })
+}
+
+/// Collective: the ρ-scaling weights of every jump entry with the diagonal stiffness as ρ. Each
+/// multiplier learns the diagonal entry of both its subdomains at its row (lower side, higher
+/// side: two reverse-adds and forwards over the multipliers); the `s` side then weighs `K_t[i,i]
+/// / A[i,i]`, `A[i,i]` read from `s`'s Dirichlet matrix. Returns the projector's weights `Q` of
+/// the owned multipliers, the "superlumped" `K_s[i,i] K_t[i,i] / A[i,i]` (the diagonal of the
+/// scaled lumped preconditioner at a row of two subdomains): with heterogeneous coefficients
+/// the orthogonal projector (`Q = I`) lets the iterations grow with the contrast (Rixen and
+/// Farhat 1999).
+fn stiffness_scaling(comm: &Comm, interface: &mut Interface, d: &Decomposition, locals: &mut [Local]) -> Vec<f64> {
+    let n = interface.layout.n_local();
+    let (mut lower, mut higher) = (vec![0.0; n], vec![0.0; n]);
+    for (l, jumps) in locals.iter().zip(&interface.jumps) {
+        let diag = l.neumann.diagonal();
+        for &(p, m, sign) in jumps {
+            let side = if sign > 0.0 { &mut lower } else { &mut higher };
+            side[m as usize] += diag[p as usize];
+        }
+    }
+    for v in [&mut lower, &mut higher] {
+        interface.reverse_add(comm, v);
+        interface.forward(comm, v);
+    }
+    let mut q = vec![1.0; interface.layout.n_owned];
+    for ((l, jumps), s) in locals.iter_mut().zip(&interface.jumps).zip(&d.subdomains) {
+        let assembled = s.matrix.diagonal();
+        l.scale = jumps
+            .iter()
+            .map(|&(p, m, sign)| {
+                let (a, m) = (assembled[p as usize], m as usize);
+                if sign > 0.0 {
+                    q[m] = lower[m] * higher[m] / a; // the lower side's rank owns m
+                }
+                let other = if sign > 0.0 { higher[m] } else { lower[m] };
+                other / a
+            })
+            .collect();
+    }
+    q
 }
 
 /// Collective: this rank's owned rows held by no subdomain, which must be decoupled (a

@@ -33,17 +33,49 @@ impl KappaJump {
     }
 }
 
+/// Where κ jumps.
+pub enum Kappa {
+    /// κ = 1 for x < 1/2, 50 beyond.
+    Halves,
+    /// κ constant on each element subdomain of [`ddkit::fem::element_parts`] (`per_rank` per
+    /// rank), 1 or `contrast` by a hash of the subdomain's number: jumps along subdomain
+    /// interfaces.
+    PerSubdomain { per_rank: usize, contrast: f64 },
+}
+
 /// Collective: assembles the problem of element degree `degree` (1 or 2) on the grid `dims`.
-pub fn kappa_jump_problem(comm: &Comm, degree: usize, dims: &[usize]) -> Result<KappaJump, String> {
+pub fn kappa_jump_problem(comm: &Comm, degree: usize, dims: &[usize], kappa: &Kappa) -> Result<KappaJump, String> {
     let err = |e: ddkit::Error| e.to_string();
     let p1 = Mesh::structured(dims, true).map_err(err)?;
     let dual = p1.cell_graph(Adjacency::Facet);
     let part = partition_collective(comm, &p1, &dual, comm.size() as usize, &Method::MetisKway).map_err(err)?;
     let mut mesh = if degree == 2 { p1.elevate().map_err(err)? } else { p1 };
-    mesh.cell_tags = (0..mesh.num_cells())
-        .map(|c| if mesh.centroid(c)[0] < 0.5 { 1 } else { 2 })
-        .collect();
-    let regions = BTreeMap::from([("1".to_string(), 1.0), ("2".to_string(), 50.0)]);
+    let high = match *kappa {
+        Kappa::Halves => {
+            mesh.cell_tags = (0..mesh.num_cells())
+                .map(|c| if mesh.centroid(c)[0] < 0.5 { 1 } else { 2 })
+                .collect();
+            50.0
+        }
+        Kappa::PerSubdomain { per_rank, contrast } => {
+            // Every rank splits every rank's cells as the solver will split its own.
+            let mut tags = vec![1i32; mesh.num_cells()];
+            for r in 0..comm.size() as u32 {
+                let cells: Vec<u32> = (0..mesh.num_cells() as u32)
+                    .filter(|&c| part.parts[c as usize] == r)
+                    .collect();
+                let parts = ddkit::fem::element_parts(&mesh, &cells, per_rank).map_err(err)?;
+                for (k, cells) in parts.iter().enumerate() {
+                    let g = (r as u64) * per_rank as u64 + k as u64;
+                    let tag = 1 + ((g.wrapping_mul(2_654_435_761) >> 7) & 1) as i32;
+                    cells.iter().for_each(|&c| tags[c as usize] = tag);
+                }
+            }
+            mesh.cell_tags = tags;
+            contrast
+        }
+    };
+    let regions = BTreeMap::from([("1".to_string(), 1.0), ("2".to_string(), high)]);
     let data = HeatData::new(&mesh, 1.0, None, 1.0, &BTreeMap::new())
         .and_then(|d| d.with_kappa_regions(&mesh, &regions))
         .map_err(err)?;
@@ -69,7 +101,7 @@ pub fn kappa_jump_problem(comm: &Comm, degree: usize, dims: &[usize]) -> Result<
 /// additive Schwarz, every subdomain with its Neumann matrix attached.
 pub fn kappa_jump(comm: &Comm, degree: usize) -> Result<Schwarz, String> {
     let err = |e: ddkit::Error| e.to_string();
-    let p = kappa_jump_problem(comm, degree, &[24, 20])?;
+    let p = kappa_jump_problem(comm, degree, &[24, 20], &Kappa::Halves)?;
     let mut asm = Schwarz::new(
         comm,
         &p.sys.a,
