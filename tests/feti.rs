@@ -105,3 +105,20 @@ fn stiffness_scaling_is_robust_to_a_contrast_of_1e6_where_multiplicity_scaling_i
         "{text}"
     );
 }
+
+/// The CG Lanczos estimate of the preconditioned condition number, in every report: on P1 64²
+/// with 32 subdomains on 2 ranks it orders the preconditioners as DD theory does (GenEO <
+/// Nicolaides < one-level ASM < Jacobi), and FETI-1's is between GenEO's and Nicolaides'.
+#[test]
+fn the_condition_estimate_orders_the_preconditioners() {
+    let dir = common::scratch("feti-condition");
+    let kappa: Vec<f64> = ["cg-geneo", "feti1", "cg-nicolaides", "cg-asm", "cg-jacobi"]
+        .iter()
+        .map(|s| {
+            let args = ["--solver", s, "--subdomains-per-rank", "16"];
+            let r = common::poisson_report(2, &["--grid", "64x64", "--discretization", "p1"], &args, &dir, s);
+            r["stats"]["condition_estimate"].as_f64().expect("condition estimate")
+        })
+        .collect();
+    assert!(kappa.windows(2).all(|w| w[0] < w[1]) && kappa[0] > 1.0, "{kappa:?}");
+}

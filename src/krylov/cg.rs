@@ -1,7 +1,7 @@
 //! Preconditioned conjugate gradients for symmetric positive definite operators and
 //! preconditioners.
 
-use super::{begin, SolveStats, SolverOptions, StopReason, Vectors};
+use super::{begin, Lanczos, SolveStats, SolverOptions, StopReason, Vectors};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::linalg::{DistVector, LinearOperator, Preconditioner};
@@ -26,6 +26,8 @@ pub fn cg(
 #[derive(Debug, Default)]
 pub struct Cg {
     work: Vectors<4>,
+    /// The Lanczos coefficients of the current solve (capacity kept between solves).
+    lanczos: Lanczos,
 }
 
 impl Cg {
@@ -55,22 +57,30 @@ impl Cg {
         m.apply(comm, r, z); // z = M⁻¹ r
         p.copy_from(z); // p = z
         let mut rz = r.dot(comm, z); // ρ = r·z
+        self.lanczos.clear();
+        let lanczos = &mut self.lanczos;
+        let finish = |mon: super::Monitor, reason, l: &Lanczos| {
+            let mut stats = mon.finish(reason);
+            stats.condition_estimate = l.condition();
+            stats
+        };
         loop {
             if rz.is_nan() || rz <= 0.0 {
-                return Ok(mon.finish(breakdown("r·M⁻¹r", rz)));
+                return Ok(finish(mon, breakdown("r·M⁻¹r", rz), lanczos));
             }
             a.apply(comm, p, q); // q = A p
             let pq = p.dot(comm, q);
             if pq.is_nan() || pq <= 0.0 {
-                return Ok(mon.finish(breakdown("p·Ap", pq)));
+                return Ok(finish(mon, breakdown("p·Ap", pq), lanczos));
             }
             let alpha = rz / pq; // α = ρ / (p·Ap)
             x.axpy(alpha, p); // x += α p
             r.axpy(-alpha, q); // r −= α A p
             m.apply(comm, r, z); // z = M⁻¹ r
             let (rz_new, rr) = DistVector::dots2(comm, r, z, r, r);
+            lanczos.push(alpha, rz_new / rz);
             if let Some(reason) = mon.step(rr.sqrt()) {
-                return Ok(mon.finish(reason));
+                return Ok(finish(mon, reason, lanczos));
             }
             p.aypx(rz_new / rz, z); // p = z + β p, β = ρ_new / ρ
             rz = rz_new;

@@ -13,11 +13,13 @@
 mod bicgstab;
 mod cg;
 mod gmres;
+mod lanczos;
 mod monitor;
 
 pub use bicgstab::{bicgstab, Bicgstab};
 pub use cg::{cg, require_symmetric, Cg};
 pub use gmres::{fgmres, gmres, Gmres};
+pub use lanczos::Lanczos;
 pub use monitor::Monitor;
 
 use crate::comm::Comm;
@@ -115,6 +117,10 @@ pub struct SolveStats {
     pub history: Vec<f64>,
     /// Wall time of the solve in seconds.
     pub solve_seconds: f64,
+    /// CG's estimate of the condition number of the preconditioned operator, `λ_max / λ_min` of
+    /// its Lanczos matrix (CG and FETI's dual CG; `None` for the other methods or before two
+    /// iterations).
+    pub condition_estimate: Option<f64>,
 }
 
 impl SolveStats {
@@ -323,6 +329,7 @@ mod tests {
             relative_residual: 1.374e4,
             history: Vec::new(),
             solve_seconds: 0.0,
+            condition_estimate: None,
         };
         assert!(stats(StopReason::Converged).ensure_converged().is_ok());
         let why = |r| stats(r).ensure_converged().unwrap_err().to_string();

@@ -111,6 +111,7 @@ impl Monitor {
             },
             history: self.history,
             solve_seconds: self.start.elapsed().as_secs_f64(),
+            condition_estimate: None,
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::{Coarse, Feti1, FetiPreconditioner, FetiStats};
 use crate::comm::Comm;
 use crate::error::Result;
-use crate::krylov::{SolveStats, StopReason};
+use crate::krylov::{Lanczos, SolveStats, StopReason};
 use crate::linalg::{DistMatrix, DistVector};
 use std::time::Instant;
 
@@ -128,6 +128,9 @@ impl Feti1 {
         let w0 = dot(comm, &w[..owned], &w[..owned]).sqrt();
         let mut history = vec![w0];
         let (mut rho_old, mut it, mut norm) = (0.0, 0, w0);
+        // CG's coefficients for the condition estimate: β of step k pairs with α of step k − 1.
+        let mut lanczos = Lanczos::default();
+        let mut alpha_old = 0.0;
         let reason = loop {
             if norm <= self.options.rtol * w0 || w0 == 0.0 {
                 break StopReason::Converged;
@@ -151,6 +154,10 @@ impl Feti1 {
                 break StopReason::Breakdown(format!("pᵀ F p = {pq:e} in FETI's dual CG"));
             }
             let alpha = rho / pq;
+            if it > 0 {
+                lanczos.push(alpha_old, beta);
+            }
+            alpha_old = alpha;
             self.project(comm, &mut q[..owned], true);
             for i in 0..owned {
                 lambda[i] += alpha * p[i];
@@ -172,6 +179,7 @@ impl Feti1 {
                 relative_residual: if w0 > 0.0 { norm / w0 } else { 0.0 },
                 history,
                 solve_seconds: start.elapsed().as_secs_f64(),
+                condition_estimate: lanczos.condition(),
             },
             primal_residual,
         })
