@@ -72,13 +72,29 @@ fn ddkit_poisson_with_feti1_matches_cg_on_p1_and_p2_in_2d_and_3d_on_1_to_4_ranks
     common::meshio_reads_every_xdmf(&dir);
 }
 
+/// FD has no elements: FETI splits the matrix algebraically (Schwarz's split grown by one layer,
+/// the couplings shared out so that the Neumann matrices sum to A) and gets CG's solution.
 #[test]
-fn feti_refuses_fd_and_says_why() {
-    common::fails_with(
-        2,
-        &["poisson", "--grid", "16x16", "--solver", "feti1"],
-        "FETI needs element subdomains",
-    );
+fn feti_on_fd_matches_cg_in_2d_and_3d() {
+    let dir = common::scratch("feti-fd");
+    for (grid, ranks) in [("64x64", [1, 3]), ("16x16x16", [2, 4])] {
+        for np in ranks {
+            let run = |solver: &str| {
+                let fixed = ["--grid", grid, "--rtol", "1e-10", "--subdomains-per-rank", "8"];
+                common::poisson_report(
+                    np,
+                    &fixed,
+                    &["--solver", solver],
+                    &dir,
+                    &format!("{grid}-{np}-{solver}"),
+                )
+            };
+            let (f, c) = (run("feti1"), run("cg-asm"));
+            let (ef, ec) = (f["error"]["l2"].as_f64().unwrap(), c["error"]["l2"].as_f64().unwrap());
+            assert!((ef - ec).abs() <= 1e-6 * ec, "{grid} np={np}: {ef:e} vs {ec:e}");
+            assert!(f["true_relative_residual"].as_f64().unwrap() < 1e-8, "{f}");
+        }
+    }
 }
 
 /// κ = 1 or 1e6 on each of 32 element subdomains (jumps along their interfaces), P1 64², 2 ranks:

@@ -32,6 +32,6 @@ pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, Coar
 pub use decomposition::{Decomposition, SubdomainSplit};
 pub use feti::interface::{Interface, JumpEntry};
 pub use feti::{Feti1, FetiOptions, FetiPreconditioner, FetiScaling, FetiStats};
-pub use neumann::{algebraic_neumann, diagonal_excess, local_neumann};
+pub use neumann::{algebraic_neumann, diagonal_excess, local_neumann, subassembled_neumann};
 pub use schwarz::{Schwarz, SchwarzVariant};
 pub use subdomain::{Neighbour, Subdomain};

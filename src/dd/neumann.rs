@@ -68,6 +68,12 @@ pub fn diagonal_excess(row: u64, diag: f64, off_abs: f64) -> Result<f64> {
 /// off-diagonal entries, and on the diagonal the absolute sum of the row's couplings inside the
 /// subdomain plus `d_r`.
 pub fn local_neumann(matrix: &Csr, excess: &[f64]) -> Result<Csr> {
+    weighted_neumann(matrix, excess, |_, _| 1.0)
+}
+
+/// [`local_neumann`] with the coupling piece of rows `(r, c)` weighted by `weight(r, c)`
+/// (symmetric) and the diagonal parts given already weighted.
+fn weighted_neumann(matrix: &Csr, excess: &[f64], weight: impl Fn(usize, usize) -> f64) -> Result<Csr> {
     if matrix.nrows != matrix.ncols || excess.len() != matrix.nrows {
         return Err(Error::input(format!(
             "algebraic Neumann matrix: a {}x{} subdomain matrix with {} diagonal parts",
@@ -82,8 +88,9 @@ pub fn local_neumann(matrix: &Csr, excess: &[f64]) -> Result<Csr> {
         let mut inside = 0.0;
         for (&c, &v) in cols.iter().zip(vals) {
             if c as usize != r {
-                inside += v.abs();
-                trip.push((r as u32, c, v));
+                let w = weight(r, c as usize);
+                inside += w * v.abs();
+                trip.push((r as u32, c, w * v));
             }
         }
         trip.push((r as u32, r as u32, inside + d));
@@ -119,6 +126,21 @@ fn owned_excess(comm: &Comm, a: &DistMatrix) -> Result<Vec<f64>> {
 /// symmetric — the splitting then has no PSD pieces and the caller needs Neumann matrices from
 /// the discretization ([`Schwarz::attach_neumann`]).
 pub fn algebraic_neumann(comm: &Comm, a: &DistMatrix, decomposition: &Decomposition) -> Result<Vec<Csr>> {
+    split(comm, a, decomposition, false)
+}
+
+/// Collective: the algebraic Neumann matrices with every piece shared out among the subdomains
+/// holding it — a coupling `(r, c)` weighted by one over the number of subdomains holding both
+/// rows (the subdomain and those of its neighbours whose shared rows contain both), the
+/// diagonal part `d_r` by one over the multiplicity of `r` — so that they sum exactly to `a`
+/// (`Σ_s R_sᵀ N_s R_s = A`): the substructures of FETI on a matrix without elements (FD).
+/// Errors as [`algebraic_neumann`].
+pub fn subassembled_neumann(comm: &Comm, a: &DistMatrix, decomposition: &Decomposition) -> Result<Vec<Csr>> {
+    split(comm, a, decomposition, true)
+}
+
+/// Collective: [`algebraic_neumann`], or with `share` [`subassembled_neumann`].
+fn split(comm: &Comm, a: &DistMatrix, decomposition: &Decomposition, share: bool) -> Result<Vec<Csr>> {
     let mut excess = owned_excess(comm, a)?;
     let asymmetric = decomposition
         .subdomains
@@ -137,8 +159,18 @@ pub fn algebraic_neumann(comm: &Comm, a: &DistMatrix, decomposition: &Decomposit
         .subdomains
         .iter()
         .map(|s| {
-            let d: Vec<f64> = s.ext.iter().map(|&e| excess[e as usize]).collect();
-            local_neumann(&s.matrix, &d)
+            let d = s.ext.iter().zip(&s.multiplicity);
+            if !share {
+                return local_neumann(&s.matrix, &d.map(|(&e, _)| excess[e as usize]).collect::<Vec<_>>());
+            }
+            let d: Vec<f64> = d.map(|(&e, m)| excess[e as usize] / m).collect();
+            let holders = |r: usize, c: usize| {
+                let both = |t: &crate::dd::Neighbour| {
+                    t.shared.binary_search(&(r as u32)).is_ok() && t.shared.binary_search(&(c as u32)).is_ok()
+                };
+                1.0 + s.neighbours.iter().filter(|t| both(t)).count() as f64
+            };
+            weighted_neumann(&s.matrix, &d, |r, c| 1.0 / holders(r, c))
         })
         .collect();
     comm.agree(local)

@@ -1,5 +1,6 @@
 //! The second solver family behind [`LinearSolver`]: FETI-1 ([`crate::dd::Feti1`]) on the
-//! element subdomains the discretization hands over in [`SolverInputs::substructures`].
+//! element subdomains the discretization hands over in [`SolverInputs::substructures`], or
+//! without them on an algebraic splitting of the matrix.
 
 use super::{LinearSolver, SolverConfig, SolverInputs, SolverTimings};
 use crate::comm::Comm;
@@ -30,14 +31,13 @@ impl FetiSolver {
         } else {
             Ok(())
         })?;
-        let Some(substructures) = inputs.substructures else {
-            return comm.agree(Err(Error::Config(
-                "FETI needs element subdomains: it runs on P1 / P2 discretizations (not FD or an assembled matrix alone yet)"
-                    .into(),
-            )));
+        let decomposition = match inputs.substructures {
+            Some(substructures) => {
+                let parts = comm.agree(substructures(config.pc.subdomains_per_rank))?;
+                Decomposition::non_overlapping(comm, a, parts)?
+            }
+            None => algebraic_substructures(comm, a, config)?,
         };
-        let parts = comm.agree(substructures(config.pc.subdomains_per_rank))?;
-        let decomposition = Decomposition::non_overlapping(comm, a, parts)?;
         let options = FetiOptions {
             preconditioner: config.feti.preconditioner,
             rtol: config.krylov.rtol,
@@ -60,6 +60,26 @@ impl FetiSolver {
     pub fn primal_residual(&self) -> f64 {
         self.primal_residual
     }
+}
+
+/// Collective: substructures of a matrix without elements (FD, or an embedding code's matrix):
+/// the rows split as Schwarz splits them, grown by one layer of the matrix graph so that every
+/// coupling lies inside a subdomain, with the algebraic Neumann matrices shared out so that
+/// they sum to `a` ([`crate::dd::subassembled_neumann`]; needs a symmetric, weakly diagonally
+/// dominant matrix).
+fn algebraic_substructures(comm: &Comm, a: &DistMatrix, config: &SolverConfig) -> Result<Decomposition> {
+    let split = config.pc.subdomain_split;
+    let mut d = Decomposition::overlapping(comm, a, 1, config.pc.subdomains_per_rank, split)?;
+    let matrices = crate::dd::subassembled_neumann(comm, a, &d).map_err(|e| {
+        Error::Config(format!(
+            "FETI without element subdomains splits the matrix algebraically, and {}",
+            super::config_message(&e)
+        ))
+    })?;
+    for (s, m) in d.subdomains.iter_mut().zip(matrices) {
+        s.neumann = Some(m);
+    }
+    Ok(d)
 }
 
 impl LinearSolver for FetiSolver {
