@@ -144,8 +144,8 @@ impl Feti1 {
     /// multipliers and jumps, the coarse problem `GᵀG` of the kernels and the preconditioner.
     /// Every subdomain of `decomposition` needs its Neumann matrix.
     pub fn new(comm: &Comm, a: &DistMatrix, decomposition: Decomposition, options: FetiOptions) -> Result<Feti1> {
-        let interface = Interface::new(comm, &decomposition)?;
-        let locals = comm.agree(
+        let mut interface = Interface::new(comm, &decomposition)?;
+        let mut locals = comm.agree(
             decomposition
                 .subdomains
                 .iter()
@@ -163,8 +163,6 @@ impl Feti1 {
         let n_coarse = comm.sum_u64(kernels as u64) as usize;
         let floating = comm.sum_u64(locals.iter().filter(|l| !l.k.kernel().is_empty()).count() as u64) as usize;
         let free_rows = free_rows(comm, a, &decomposition)?;
-        let mut interface = interface;
-        let mut locals = locals;
         let weights = match options.scaling {
             FetiScaling::Stiffness => stiffness_scaling(comm, &mut interface, &decomposition, &mut locals),
             FetiScaling::Multiplicity => vec![1.0; interface.layout.n_owned],
