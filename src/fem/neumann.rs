@@ -218,6 +218,17 @@ impl SubdomainNeumann<'_> {
     }
 }
 
+impl SubdomainNeumann<'_> {
+    /// The `k` element subdomains of `cells` ([`element_parts`]), each with its rows and
+    /// Neumann matrix ([`SubdomainNeumann::cells_matrix`]): FETI's substructures.
+    pub fn element_subdomains(&self, cells: &[u32], k: usize) -> Result<Vec<(Vec<u64>, Csr)>> {
+        element_parts(self.mesh, cells, k)?
+            .iter()
+            .map(|part| self.cells_matrix(part))
+            .collect()
+    }
+}
+
 /// Splits `cells` (mesh cell indices, ascending: e.g. a rank's own cells) into `k` parts by METIS
 /// on their facet-adjacency graph, every part non-empty; the parts' cells, ascending.
 pub fn element_parts(mesh: &Mesh, cells: &[u32], k: usize) -> Result<Vec<Vec<u32>>> {

@@ -8,10 +8,10 @@ use super::{create_writer, peak_memory_mib, prepare, warn_exact_outside_unit_box
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::fd::{assemble_poisson_fd, FdSystem};
-use crate::fem::{assemble_poisson, element_parts, FemSystem, SubdomainNeumann};
+use crate::fem::{assemble_poisson, FemSystem, SubdomainNeumann};
 use crate::io::{Center, Writer};
 use crate::krylov::SolveStats;
-use crate::linalg::{Csr, DistMatrix, DistVector, NullSpace};
+use crate::linalg::{DistMatrix, DistVector, NullSpace};
 use crate::mesh::Mesh;
 use crate::partition::{point_numbering, LocalMesh, Method, Partition, Report};
 use crate::pde::{BcKind, ErrorNorms, Exact, HeatData};
@@ -178,20 +178,7 @@ pub fn run(comm: &Comm, p: &PoissonParams) -> Result<PoissonSummary> {
     log_start(comm, p, a, nonzeros);
     let t0 = Instant::now();
     let source = element_source(comm, p, &mesh, &part, &data, fem_dirichlet.as_deref());
-    // FETI's element subdomains: this rank's own cells split into parts.
-    let mut own_cells: Vec<u32> = lm.cell_orig[..lm.cells.n_owned].to_vec();
-    own_cells.sort_unstable();
-    let substructures = |k: usize| -> Result<Vec<(Vec<u64>, Csr)>> {
-        let s = source
-            .as_ref()
-            .ok_or_else(|| Error::input("no element Neumann matrices"))?;
-        element_parts(&mesh, &own_cells, k)?
-            .iter()
-            .map(|cells| s.cells_matrix(cells))
-            .collect()
-    };
-    let feti_parts = (source.is_some() && p.solver.family == Family::Feti).then_some(&substructures as SubstructuresFn);
-    let solved = solve(comm, p, a, &b, (source.as_ref(), feti_parts), null_space.as_ref(), t0)?;
+    let solved = solve(comm, p, a, &b, (source.as_ref(), &lm), null_space.as_ref(), t0)?;
     let Solved {
         solver,
         mut x,
@@ -344,10 +331,18 @@ fn solve(
     p: &PoissonParams,
     a: &mut DistMatrix,
     b: &DistVector,
-    (source, substructures): (Option<&SubdomainNeumann>, Option<SubstructuresFn>),
+    (source, lm): (Option<&SubdomainNeumann>, &LocalMesh),
     null_space: Option<&NullSpace>,
     t0: Instant,
 ) -> Result<Solved> {
+    // FETI's element subdomains: this rank's own cells split into parts.
+    let mut own_cells: Vec<u32> = lm.cell_orig[..lm.cells.n_owned].to_vec();
+    own_cells.sort_unstable();
+    let parts = |k: usize| match source {
+        Some(s) => s.element_subdomains(&own_cells, k),
+        None => Err(Error::input("no element Neumann matrices")),
+    };
+    let substructures = (source.is_some() && p.solver.family == Family::Feti).then_some(&parts as SubstructuresFn);
     let neumann = |rows: &[u64]| match source {
         Some(s) => s.matrix(rows),
         None => Err(Error::input("no element Neumann matrices")),

@@ -15,7 +15,6 @@ mod kappa_jump;
 
 use ddkit::comm::Comm;
 use ddkit::dd::{Decomposition, Feti1, FetiOptions, FetiPreconditioner, FetiScaling};
-use ddkit::fem::element_parts;
 use ddkit::linalg::DistVector;
 use ddkit::solver::{SolverConfig, SolverInputs};
 use kappa_jump::{kappa_jump_problem, Kappa};
@@ -86,9 +85,7 @@ fn run(comm: &Comm, a: &Args) -> Result<String, String> {
     let source = p.neumann_source(comm);
     let mut cells: Vec<u32> = p.lm.cell_orig[..p.lm.cells.n_owned].to_vec();
     cells.sort_unstable();
-    let parts = element_parts(&p.mesh, &cells, a.per_rank)
-        .and_then(|ps| ps.iter().map(|c| source.cells_matrix(c)).collect())
-        .map_err(err)?;
+    let parts = source.element_subdomains(&cells, a.per_rank).map_err(err)?;
     let d = Decomposition::non_overlapping(comm, &sys.a, parts).map_err(err)?;
     let options = FetiOptions {
         preconditioner: a.precond,

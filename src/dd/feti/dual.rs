@@ -100,16 +100,7 @@ impl Feti1 {
         self.split_rhs(comm, b);
         let nl = self.interface.layout.n_local();
         let owned = self.interface.layout.n_owned;
-        // d = Σ B_s K_s⁺ f_s.
-        let mut d = vec![0.0; nl];
-        for (l, jumps) in self.locals.iter_mut().zip(&self.interface.jumps) {
-            l.w.copy_from_slice(&l.f);
-            l.k.solve_in_place(&mut l.w);
-            for &(p, m, s) in jumps {
-                d[m as usize] += s * l.w[p as usize];
-            }
-        }
-        self.interface.reverse_add(comm, &mut d);
+        let d = self.dual_rhs(comm);
         let mut lambda = vec![0.0; nl];
         self.initial_lambda(comm, &mut lambda);
         let (mut r, mut w, mut z, mut p, mut q) = (
@@ -183,6 +174,20 @@ impl Feti1 {
             },
             primal_residual,
         })
+    }
+
+    /// Collective: `d = Σ_s B_s K_s⁺ f_s` on the owned multipliers.
+    fn dual_rhs(&mut self, comm: &Comm) -> Vec<f64> {
+        let mut d = vec![0.0; self.interface.layout.n_local()];
+        for (l, jumps) in self.locals.iter_mut().zip(&self.interface.jumps) {
+            l.w.copy_from_slice(&l.f);
+            l.k.solve_in_place(&mut l.w);
+            for &(p, m, s) in jumps {
+                d[m as usize] += s * l.w[p as usize];
+            }
+        }
+        self.interface.reverse_add(comm, &mut d);
+        d
     }
 
     /// Collective: every subdomain's `f_s = R_s b / multiplicity`.
