@@ -23,26 +23,6 @@ fn checkpoint_step(path: &Path) -> u64 {
     f.attr("step").and_then(|a| a.read_scalar()).expect("step attribute")
 }
 
-/// The `ddkit` processes whose parent is `parent` (Open MPI gives each rank its own process
-/// group, so killing mpirun's group would not reach them).
-fn ranks_of(parent: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid ...": comm may hold spaces, so split after its last ')'.
-        let Some((head, tail)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(parent) && head.ends_with("(ddkit") {
-            out.extend(head.split_whitespace().next().and_then(|p| p.parse::<u32>().ok()));
-        }
-    }
-    out
-}
-
 /// Starts `mpirun -np 2 ddkit ARGS` in the background (its own Open MPI session directory).
 fn spawn_two_ranks(args: &[&str], dir: &Path) -> Child {
     let session = dir.join("ompi-session");
@@ -76,7 +56,7 @@ fn kill_after(mut child: Child, file: &Path) {
         assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint after 120 s");
         std::thread::sleep(Duration::from_millis(2));
     }
-    let ranks = ranks_of(child.id());
+    let ranks = common::child_processes(child.id(), "ddkit");
     assert_eq!(ranks.len(), 2, "rank processes of mpirun {}: {ranks:?}", child.id());
     let status = Command::new("kill")
         .arg("-KILL")

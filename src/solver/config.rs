@@ -438,21 +438,8 @@ impl SolverConfig {
         let under = |p: &str| is_under(path, p);
         let (krylov, pc, coarse) = (self.krylov.method, self.pc.kind, self.pc.coarse.space);
         let schwarz = !matches!(pc, PcKind::None | PcKind::Jacobi);
-        let feti = self.family == Family::Feti;
-        if feti {
-            let used = [
-                "family",
-                "krylov.rtol",
-                "krylov.max-iter",
-                "krylov.record-history",
-                "pc.subdomains-per-rank",
-                "feti",
-            ];
-            return (!used.iter().any(|p| under(p)))
-                .then(|| "FETI uses feti.*, krylov.rtol, krylov.max-iter and pc.subdomains-per-rank only".into());
-        }
-        if under("feti") {
-            return Some("it applies to family = feti only".into());
+        if self.family == Family::Feti || under("feti") {
+            return None; // keys of the other family are refused instead (foreign_reason)
         }
         let schwarz_keys = ["pc.overlap", "pc.subdomains-per-rank", "pc.subdomain-split", "pc.local"];
         if under("krylov.restart") && !matches!(krylov, KrylovKind::Gmres | KrylovKind::Fgmres) {
