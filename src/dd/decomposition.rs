@@ -1,10 +1,12 @@
 //! The decomposition every domain-decomposition method reads: this rank's subdomains as plain
 //! data ([`Subdomain`]: global id, rows, partition of unity, multiplicity, neighbours with the
-//! rows shared with each, Dirichlet and Neumann matrices) over one extended layout (owned rows plus the overlap rows owned elsewhere) with one halo.
-//! Schwarz preconditioners factor and apply it, the coarse spaces build their bases from it, and
-//! FETI's non-overlapping constructor will add its interface maps beside it; none of them owns
-//! the subdomains. Built once ([`Decomposition::overlapping`]: METIS split of each rank's rows,
-//! overlap grown through the matrix graph across ranks); a matrix with new values and the same
+//! rows shared with each, Dirichlet and Neumann matrices) over one extended layout (owned rows
+//! plus the rows owned elsewhere) with one halo. Schwarz preconditioners factor and apply it,
+//! the coarse spaces build their bases from it and FETI glues its subdomains along the shared
+//! rows; none of them owns the subdomains. Built once, overlapping
+//! ([`Decomposition::overlapping`]: METIS split of each rank's rows, overlap grown through the
+//! matrix graph across ranks) or non-overlapping from element subdomains
+//! ([`Decomposition::non_overlapping`]); a matrix with new values and the same
 //! pattern only refreshes the Dirichlet matrices ([`Decomposition::update_values`]).
 
 use super::overlap::KnownRows;

@@ -12,8 +12,9 @@
 //! coarse operator is assembled in parallel and factorized
 //! redundantly on every rank. GenEO's subdomain Neumann matrices come from the discretization's
 //! elements ([`Schwarz::attach_neumann`]) or, for a symmetric, weakly diagonally dominant matrix,
-//! from its algebraic splitting ([`algebraic_neumann`]). FETI solvers of later stages read the
-//! same [`Decomposition`], built non-overlapping.
+//! from its algebraic splitting ([`algebraic_neumann`]). FETI-1 ([`Feti1`]) reads the same
+//! [`Decomposition`], built non-overlapping from element subdomains (or, for a matrix without
+//! elements, overlapping by one layer with [`subassembled_neumann`] matrices).
 
 mod coarse;
 mod decomposition;

@@ -1,6 +1,6 @@
-//! One subdomain as plain data, whoever built it (the overlapping constructor of
-//! [`super::Decomposition`] today, a non-overlapping one for FETI next) and whichever method
-//! reads it (Schwarz, the coarse spaces).
+//! One subdomain as plain data, whoever built it (the overlapping or the non-overlapping
+//! constructor of [`super::Decomposition`]) and whichever method reads it (Schwarz, the coarse
+//! spaces, FETI).
 
 use crate::linalg::Csr;
 

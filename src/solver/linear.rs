@@ -1,6 +1,6 @@
 //! The solver layer: [`LinearSolver`] is what a problem driver or an embedding code holds to
 //! solve `A x = b` on distributed vectors, whatever the family behind it — Krylov + a
-//! preconditioner today ([`KrylovSolver`]), FETI next. Set-up is split as PETSc's `KSPSetUp`
+//! preconditioner ([`KrylovSolver`]) or FETI-1 ([`super::FetiSolver`]). Set-up is split as PETSc's `KSPSetUp`
 //! / `PCSetUp` do: construction does the symbolic and numeric work for a matrix; [`LinearSolver::update`]
 //! takes new values on the same pattern and redoes only the numeric part; `solve` reuses all of
 //! it and the Krylov workspace. Everything a family may need besides the matrix travels in one
@@ -18,7 +18,7 @@ use std::time::Instant;
 #[derive(Default)]
 pub struct SolverInputs<'a> {
     /// The subdomains' unassembled (Neumann) matrices from the discretization's elements, by
-    /// subdomain rows (GenEO; FETI next). Without them GenEO splits the matrix algebraically.
+    /// subdomain rows (GenEO). Without them GenEO splits the matrix algebraically.
     pub neumann: Option<NeumannFn<'a>>,
     /// The null space of a singular matrix (the constants of a pure Neumann problem, or
     /// vectors of an embedding code): solves project it out of the right-hand side (refusing

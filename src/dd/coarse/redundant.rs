@@ -1,7 +1,6 @@
 //! A small SPD matrix assembled from every rank's share and factorized **redundantly on every
 //! rank**, solved with one allgather of partial right-hand sides: the coarse operator of the
-//! two-level Schwarz methods today, FETI's coarse problems (`Gᵀ G`, the primal problem of
-//! FETI-DP) next. Each rank contributes triplets (its share of the entries, summed with every
+//! two-level Schwarz methods and FETI-1's `GᵀQG` (the primal problem of FETI-DP next). Each rank contributes triplets (its share of the entries, summed with every
 //! other rank's in rank order, so the result is reproducible) and, per solve, its partial sums
 //! of the right-hand side at the columns it holds; every rank then has the whole solution.
 //!
