@@ -12,7 +12,7 @@
 //! coarse operator is assembled in parallel and factorized
 //! redundantly on every rank. GenEO's subdomain Neumann matrices come from the discretization's
 //! elements ([`Schwarz::attach_neumann`]) or, for a symmetric, weakly diagonally dominant matrix,
-//! from its algebraic splitting ([`algebraic_neumann`]). FETI-1 ([`Feti1`]) reads the same
+//! from its algebraic splitting ([`algebraic_neumann`]). FETI-1 and FETI-DP ([`Feti`]) read the same
 //! [`Decomposition`], built non-overlapping from element subdomains (or, for a matrix without
 //! elements, overlapping by one layer with [`subassembled_neumann`] matrices).
 
@@ -32,7 +32,7 @@ pub use coarse::two_level::{CoarseRebuild, Combination, TwoLevel};
 pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, CoarseSpace, REDUNDANT_COARSE_MAX};
 pub use decomposition::{Decomposition, SubdomainSplit};
 pub use feti::interface::{Interface, JumpEntry};
-pub use feti::{Feti1, FetiOptions, FetiPreconditioner, FetiScaling, FetiStats};
+pub use feti::{Feti, FetiMethod, FetiOptions, FetiPreconditioner, FetiScaling, FetiStats};
 pub use neumann::{algebraic_neumann, diagonal_excess, local_neumann, subassembled_neumann};
 pub use schwarz::{Schwarz, SchwarzVariant};
 pub use subdomain::{Neighbour, Subdomain};

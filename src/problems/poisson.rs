@@ -282,7 +282,13 @@ fn log_start(comm: &Comm, p: &PoissonParams, a: &DistMatrix, nonzeros: u64) {
     if comm.is_root() {
         let solver = match p.solver.family {
             Family::Krylov => format!("{:?} + {:?}", p.solver.krylov.method, p.solver.pc.kind),
-            Family::Feti => format!("FETI-1 + {:?}", p.solver.feti.preconditioner),
+            Family::Feti => {
+                let method = match p.solver.feti.method {
+                    crate::dd::FetiMethod::Feti1 => "FETI-1",
+                    crate::dd::FetiMethod::FetiDp => "FETI-DP",
+                };
+                format!("{method} + {:?}", p.solver.feti.preconditioner)
+            }
         };
         tracing::info!(
             "poisson: {} {}, {} unknowns, {nonzeros} nonzeros on {} ranks; solver {solver}",

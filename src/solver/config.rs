@@ -3,7 +3,7 @@
 //! default. The same tree is read from the presets of `solvers/`, from a run's `[solver]` table,
 //! from `--set solver.a.b=v` ([`super::overrides`]) and set in code ([`SolverConfig::set`]).
 
-use crate::dd::{Combination, FetiPreconditioner, FetiScaling, SubdomainSplit};
+use crate::dd::{Combination, FetiMethod, FetiPreconditioner, FetiScaling, SubdomainSplit};
 use crate::error::{Error, Result};
 use crate::krylov::SolverOptions;
 use crate::linalg::LocalSolverKind;
@@ -52,6 +52,7 @@ leaves!(
     LocalSolverKind,
     SubdomainSplit,
     Combination,
+    FetiMethod,
     FetiPreconditioner,
     FetiScaling
 );
@@ -141,7 +142,7 @@ fn choices<T: serde::de::DeserializeOwned>() -> Vec<String> {
 pub enum Family {
     /// A Krylov method on the assembled system with a preconditioner (`[krylov]`, `[pc]`).
     Krylov,
-    /// FETI-1: the dual interface problem of element subdomains by projected CG (`[feti]`;
+    /// FETI-1 or FETI-DP: the dual interface problem of element subdomains by CG (`[feti]`;
     /// `krylov.rtol` / `max-iter` stop the dual CG, `pc.subdomains-per-rank` sets the
     /// subdomains).
     Feti,
@@ -215,7 +216,7 @@ config_table! {
     /// `[solver]` table and of `--set solver.…`.
     pub struct SolverConfig {
         /// Solver family: krylov (a Krylov method on the assembled system, preconditioned) or
-        /// feti (FETI-1 on element subdomains).
+        /// feti (FETI-1 or FETI-DP on element subdomains).
         family: Family = Family::Krylov,
         /// The Krylov method and its stopping test.
         krylov: KrylovConfig,
@@ -229,6 +230,12 @@ config_table! {
 config_table! {
     /// The options of the FETI family.
     pub struct FetiConfig {
+        /// Method: feti-1 (whole subdomains torn off, the floating ones' kernels as coarse space)
+        /// or feti-dp (vertices and interface averages kept primal as coarse space).
+        method: FetiMethod = FetiMethod::Feti1,
+        /// FETI-DP: an average constraint on every interface edge (2D) and edge and face (3D)
+        /// besides the vertices; false keeps averages only where a subdomain would float.
+        averages: bool = true,
         /// Preconditioner of the dual problem: dirichlet (interface Schur complements), lumped
         /// (the Neumann matrices) or none.
         preconditioner: FetiPreconditioner = FetiPreconditioner::Dirichlet,

@@ -4,7 +4,7 @@
 
 use super::{LinearSolver, SolverConfig, SolverInputs, SolverTimings};
 use crate::comm::Comm;
-use crate::dd::{Decomposition, Feti1, FetiOptions};
+use crate::dd::{Decomposition, Feti, FetiOptions};
 use crate::error::{Error, Result};
 use crate::krylov::SolveStats;
 use crate::linalg::{DistMatrix, DistVector};
@@ -12,7 +12,7 @@ use std::time::Instant;
 
 /// FETI-1 as a [`LinearSolver`].
 pub struct FetiSolver {
-    feti: Feti1,
+    feti: Feti,
     timings: SolverTimings,
     primal_residual: f64,
 }
@@ -39,13 +39,15 @@ impl FetiSolver {
             None => algebraic_substructures(comm, a, config)?,
         };
         let options = FetiOptions {
+            method: config.feti.method,
+            averages: config.feti.averages,
             preconditioner: config.feti.preconditioner,
             rtol: config.krylov.rtol,
             max_iter: config.krylov.max_iter,
             pivot_tol: config.feti.pivot_tol,
             scaling: config.feti.scaling,
         };
-        let feti = Feti1::new(comm, a, decomposition, options)?;
+        let feti = Feti::new(comm, a, decomposition, options)?;
         Ok(FetiSolver {
             feti,
             timings: SolverTimings {
@@ -99,11 +101,7 @@ impl LinearSolver for FetiSolver {
     }
 
     fn name(&self) -> String {
-        format!(
-            "feti-1 ({} floating subdomains, {} multipliers)",
-            self.feti.floating(),
-            self.feti.multipliers()
-        )
+        self.feti.describe()
     }
 
     fn coarse_dimension(&self) -> Option<usize> {

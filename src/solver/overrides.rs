@@ -28,6 +28,8 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("coarse-update-basis", "pc.coarse.update-basis"),
     ("geneo-threshold", "pc.coarse.geneo.threshold"),
     ("geneo-nev", "pc.coarse.geneo.nev"),
+    ("feti-method", "feti.method"),
+    ("feti-averages", "feti.averages"),
     ("feti-preconditioner", "feti.preconditioner"),
     ("feti-scaling", "feti.scaling"),
     ("feti-pivot-tol", "feti.pivot-tol"),

@@ -5,16 +5,16 @@
 //! with two-level Schwarz at rtol 1e-12 to 1e-7 relative, with a primal residual below 1e-7
 //! (unless κ jumps by more than 50).
 //!
-//! Usage: `feti_check DEGREE DIM N K PRECOND [CONTRAST [SCALING]]`: with CONTRAST, κ is 1 or
-//! CONTRAST on each element subdomain instead (jumps along the interfaces); SCALING is
-//! `stiffness` (default) or `multiplicity`. Prints `feti_check: OK subdomains S floating F
+//! Usage: `feti_check DEGREE DIM N K PRECOND [CONTRAST [SCALING [METHOD]]]`: with CONTRAST > 0,
+//! κ is 1 or CONTRAST on each element subdomain instead (jumps along the interfaces); SCALING is
+//! `stiffness` (default) or `multiplicity`; METHOD `feti-1` (default) or `feti-dp`. Prints `feti_check: OK subdomains S floating F
 //! coarse C multipliers M iterations I diff D primal R` or `feti_check: FAIL reason` (exit 1).
 
 #[path = "shared/kappa_jump.rs"]
 mod kappa_jump;
 
 use ddkit::comm::Comm;
-use ddkit::dd::{Decomposition, Feti1, FetiOptions, FetiPreconditioner, FetiScaling};
+use ddkit::dd::{Decomposition, Feti, FetiMethod, FetiOptions, FetiPreconditioner, FetiScaling};
 use ddkit::linalg::DistVector;
 use ddkit::solver::{SolverConfig, SolverInputs};
 use kappa_jump::{kappa_jump_problem, Kappa};
@@ -28,6 +28,7 @@ struct Args {
     /// κ on the subdomains: 0 for the halves (1 | 50), else 1 or this by subdomain.
     contrast: f64,
     scaling: FetiScaling,
+    method: FetiMethod,
 }
 
 fn args() -> Result<Args, String> {
@@ -51,7 +52,13 @@ fn args() -> Result<Args, String> {
         Some("multiplicity") => FetiScaling::Multiplicity,
         Some(other) => return Err(format!("scaling {other}")),
     };
+    let method = match a.get(7).map(String::as_str) {
+        None | Some("feti-1") => FetiMethod::Feti1,
+        Some("feti-dp") => FetiMethod::FetiDp,
+        Some(other) => return Err(format!("method {other}")),
+    };
     Ok(Args {
+        method,
         contrast,
         scaling,
         degree: num(0)?,
@@ -90,10 +97,11 @@ fn run(comm: &Comm, a: &Args) -> Result<String, String> {
     let options = FetiOptions {
         preconditioner: a.precond,
         scaling: a.scaling,
+        method: a.method,
         rtol: 1e-10,
         ..FetiOptions::default()
     };
-    let mut feti = Feti1::new(comm, &sys.a, d, options).map_err(err)?;
+    let mut feti = Feti::new(comm, &sys.a, d, options).map_err(err)?;
     let mut x = DistVector::zeros(sys.a.layout());
     let stats = feti.solve(comm, &sys.a, &sys.b, &mut x).map_err(err)?;
     if let Some(f) = stats.dual.failure() {

@@ -1,7 +1,7 @@
-//! The dual operators of FETI-1 and the projected PCG on the interface, then the primal
-//! recovery; see the parent module for the equations.
+//! The dual operators of FETI-1 and FETI-DP, the (projected) PCG on the interface, then the
+//! primal recovery; see the parent module for the equations.
 
-use super::{Coarse, Feti1, FetiPreconditioner, FetiStats};
+use super::{Feti, FetiPreconditioner, FetiStats, Method};
 use crate::comm::Comm;
 use crate::error::Result;
 use crate::krylov::{Lanczos, SolveStats, StopReason};
@@ -13,7 +13,7 @@ fn dot(comm: &Comm, x: &[f64], y: &[f64]) -> f64 {
     comm.sum_f64(x.iter().zip(y).map(|(a, b)| a * b).sum())
 }
 
-impl Feti1 {
+impl Feti {
     /// Collective: `y = F λ` on the owned multipliers (`lambda`'s ghosts are refreshed).
     fn apply_f(&mut self, comm: &Comm, lambda: &mut [f64], y: &mut [f64]) {
         self.interface.forward(comm, lambda);
@@ -23,12 +23,30 @@ impl Feti1 {
             for &(p, m, s) in jumps {
                 l.w[p as usize] += s * lambda[m as usize]; // w = B_sᵀ λ
             }
-            l.k.solve_in_place(&mut l.w); // K_s⁺ B_sᵀ λ
+        }
+        self.primal_solve(comm); // Ã⁻¹ Bᵀ λ
+        for (l, jumps) in self.locals.iter().zip(&self.interface.jumps) {
             for &(p, m, s) in jumps {
                 y[m as usize] += s * l.w[p as usize];
             }
         }
         self.interface.reverse_add(comm, y);
+    }
+
+    /// Collective: `w ← Ã⁻¹ w` in the subdomains' work vectors: `K_s⁺` in each (FETI-1), or the
+    /// constrained solves plus the primal correction (FETI-DP).
+    fn primal_solve(&mut self, comm: &Comm) {
+        match &mut self.method {
+            Method::One(one) => one.solve(&mut self.locals),
+            Method::Dp(dp) => dp.solve(comm, &mut self.locals),
+        }
+    }
+
+    /// Collective: FETI-1's projection (see [`super::one::One::project`]); nothing for FETI-DP.
+    fn project(&mut self, comm: &Comm, v: &mut [f64], transpose: bool) {
+        if let Method::One(one) = &mut self.method {
+            one.project(comm, v, transpose);
+        }
     }
 
     /// Collective: `z = M⁻¹ w` on the owned multipliers.
@@ -65,35 +83,6 @@ impl Feti1 {
         self.interface.reverse_add(comm, z);
     }
 
-    /// Collective, on the owned multipliers: `v ← P v = v − Q G (GᵀQG)⁻¹ Gᵀ v` (a
-    /// preconditioned direction), or with `transpose` `v ← Pᵀ v = v − G (GᵀQG)⁻¹ GᵀQ v` (a
-    /// residual). `Q` is the diagonal weight of the multipliers (the identity for multiplicity
-    /// scaling).
-    fn project(&mut self, comm: &Comm, v: &mut [f64], transpose: bool) {
-        if let Some(c) = &mut self.coarse {
-            c.partial.iter_mut().for_each(|x| *x = 0.0);
-            for ((row, &vm), &q) in c.g.iter().zip(v.iter()).zip(&c.q) {
-                let vq = if transpose { q * vm } else { vm };
-                for &(k, g) in row {
-                    c.partial[c.held_pos[&(k as usize)]] += g * vq;
-                }
-            }
-            let alpha = c.solve.solve(comm, &c.partial);
-            for ((row, vm), &q) in c.g.iter().zip(v.iter_mut()).zip(&c.q) {
-                let ga = row.iter().map(|&(k, g)| g * alpha[k as usize]).sum::<f64>();
-                *vm -= if transpose { ga } else { q * ga };
-            }
-        }
-    }
-
-    /// Collective: `(GᵀQG)⁻¹ q` for `q` given by this rank's `partial` entries.
-    fn coarse_solve(c: &mut Coarse, comm: &Comm, partial: impl Fn(usize) -> f64) -> Vec<f64> {
-        for (x, &k) in c.partial.iter_mut().zip(&c.held) {
-            *x = partial(k);
-        }
-        c.solve.solve(comm, &c.partial).to_vec()
-    }
-
     /// Collective: solves `A x = b` (`a` the matrix of the set-up).
     pub fn solve(&mut self, comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<FetiStats> {
         let start = Instant::now();
@@ -102,7 +91,9 @@ impl Feti1 {
         let owned = self.interface.layout.n_owned;
         let d = self.dual_rhs(comm);
         let mut lambda = vec![0.0; nl];
-        self.initial_lambda(comm, &mut lambda);
+        if let Method::One(one) = &mut self.method {
+            one.initial_lambda(comm, &self.locals, &mut lambda);
+        }
         let (mut r, mut w, mut z, mut p, mut q) = (
             vec![0.0; nl],
             vec![0.0; nl],
@@ -179,9 +170,11 @@ impl Feti1 {
     /// Collective: `d = Σ_s B_s K_s⁺ f_s` on the owned multipliers.
     fn dual_rhs(&mut self, comm: &Comm) -> Vec<f64> {
         let mut d = vec![0.0; self.interface.layout.n_local()];
-        for (l, jumps) in self.locals.iter_mut().zip(&self.interface.jumps) {
+        for l in &mut self.locals {
             l.w.copy_from_slice(&l.f);
-            l.k.solve_in_place(&mut l.w);
+        }
+        self.primal_solve(comm);
+        for (l, jumps) in self.locals.iter().zip(&self.interface.jumps) {
             for &(p, m, s) in jumps {
                 d[m as usize] += s * l.w[p as usize];
             }
@@ -203,62 +196,31 @@ impl Feti1 {
         }
     }
 
-    /// Collective: `λ₀ = Q G (GᵀQG)⁻¹ e` (zero without floating subdomains), `e_c = r_cᵀ f_s`.
-    fn initial_lambda(&mut self, comm: &Comm, lambda: &mut [f64]) {
-        let Some(c) = &mut self.coarse else { return };
-        let mut e = Vec::new();
-        for l in &self.locals {
-            e.extend(
-                l.k.kernel()
-                    .iter()
-                    .map(|r| r.iter().zip(&l.f).map(|(a, b)| a * b).sum::<f64>()),
-            );
-        }
-        let first = c.first;
-        let alpha = Self::coarse_solve(c, comm, |k| {
-            if k >= first && k < first + e.len() {
-                e[k - first]
-            } else {
-                0.0
-            }
-        });
-        for ((row, lm), &q) in c.g.iter().zip(lambda.iter_mut()).zip(&c.q) {
-            *lm = q * row.iter().map(|&(k, g)| g * alpha[k as usize]).sum::<f64>();
-        }
-    }
-
-    /// Collective: `α = (GᵀQG)⁻¹ GᵀQ (F λ − d)`, `u_s = K_s⁺ (f_s − B_sᵀ λ) + R_s α_s`, and `x` as
-    /// the multiplicity-weighted average of the subdomains' values (equal up to the tolerance);
-    /// rows in no subdomain from their diagonal.
+    /// Collective: `u = Ã⁻¹ (f − Bᵀ λ)`, for FETI-1 plus the kernel part `R α` with
+    /// `α = (GᵀQG)⁻¹ GᵀQ (F λ − d)`; `x` as the multiplicity-weighted average of the
+    /// subdomains' values (equal up to the tolerance); rows in no subdomain from their diagonal.
     fn recover(&mut self, comm: &Comm, d: &[f64], lambda: &mut [f64], b: &DistVector, x: &mut DistVector) {
         let owned = self.interface.layout.n_owned;
-        let mut fl = vec![0.0; lambda.len()];
-        self.apply_f(comm, lambda, &mut fl); // also refreshes λ's ghosts
-        let alpha = match &mut self.coarse {
-            Some(c) => {
-                c.partial.iter_mut().for_each(|x| *x = 0.0);
-                for ((row, i), &q) in c.g.iter().zip(0..owned).zip(&c.q) {
-                    for &(k, g) in row {
-                        c.partial[c.held_pos[&(k as usize)]] += g * q * (fl[i] - d[i]);
-                    }
-                }
-                c.solve.solve(comm, &c.partial).to_vec()
-            }
-            None => Vec::new(),
-        };
-        let dcmp = &mut self.decomposition;
-        let mut ext = vec![0.0; dcmp.ext_layout.n_local()];
-        let mut c = self.coarse.as_ref().map_or(0, |c| c.first);
-        for ((l, jumps), s) in self.locals.iter_mut().zip(&self.interface.jumps).zip(&dcmp.subdomains) {
+        let mut residual = vec![0.0; lambda.len()];
+        if matches!(self.method, Method::One(_)) {
+            self.apply_f(comm, lambda, &mut residual);
+            residual.iter_mut().zip(d).for_each(|(r, d)| *r -= d);
+        } else {
+            self.interface.forward(comm, lambda);
+        }
+        for (l, jumps) in self.locals.iter_mut().zip(&self.interface.jumps) {
             l.w.copy_from_slice(&l.f);
             for &(p, m, sg) in jumps {
                 l.w[p as usize] -= sg * lambda[m as usize];
             }
-            l.k.solve_in_place(&mut l.w);
-            for r in l.k.kernel() {
-                l.w.iter_mut().zip(r).for_each(|(u, ri)| *u += alpha[c] * ri);
-                c += 1;
-            }
+        }
+        self.primal_solve(comm);
+        if let Method::One(one) = &mut self.method {
+            one.add_kernel_part(comm, &residual[..owned], &mut self.locals);
+        }
+        let dcmp = &mut self.decomposition;
+        let mut ext = vec![0.0; dcmp.ext_layout.n_local()];
+        for (l, s) in self.locals.iter().zip(&dcmp.subdomains) {
             for ((&e, u), wgt) in s.ext.iter().zip(&l.w).zip(&s.pou) {
                 ext[e as usize] += wgt * u;
             }

@@ -15,7 +15,7 @@
 //! forward exchange and `Σ_s B_s u_s` sums through a reverse-add on one halo.
 
 use crate::comm::{Comm, Halo, Layout, SparseRow};
-use crate::dd::Decomposition;
+use crate::dd::{Decomposition, Neighbour};
 use crate::error::Result;
 use std::collections::BTreeMap;
 
@@ -34,16 +34,31 @@ pub struct Interface {
 
 impl Interface {
     /// Collective: numbers the multipliers of every pair of neighbouring subdomains and builds
-    /// the jump operators.
-    pub fn new(comm: &Comm, d: &Decomposition) -> Result<Interface> {
+    /// the jump operators. With `keep`, only the rows (positions in each subdomain's rows) it
+    /// marks get multipliers (FETI-DP leaves out its primal vertices); it must mark a row the
+    /// same way in every subdomain that holds it.
+    pub fn new(comm: &Comm, d: &Decomposition, keep: Option<&[Vec<bool>]>) -> Result<Interface> {
+        // The shared rows that get multipliers, per subdomain and neighbour.
+        let shared: Vec<Vec<Vec<u32>>> = d
+            .subdomains
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let kept = |p: &&u32| keep.is_none_or(|keep| keep[k][**p as usize]);
+                s.neighbours
+                    .iter()
+                    .map(|n| n.shared.iter().filter(kept).copied().collect())
+                    .collect()
+            })
+            .collect();
         // Owned blocks: (subdomain index here, neighbour index in its list), in order.
         // First local number of each owned block, keyed (lower id, higher id).
         let mut n_owned = 0u64;
         let mut owned_first: BTreeMap<(u64, u64), u64> = BTreeMap::new();
-        for s in &d.subdomains {
-            for n in s.neighbours.iter().filter(|n| n.id > s.id) {
+        for (s, shared) in d.subdomains.iter().zip(&shared) {
+            for (n, rows) in s.neighbours.iter().zip(shared).filter(|(n, _)| n.id > s.id) {
                 owned_first.insert((s.id, n.id), n_owned);
-                n_owned += n.shared.len() as u64;
+                n_owned += rows.len() as u64;
             }
         }
         let offset = comm.exclusive_scan_u64(n_owned);
@@ -61,10 +76,11 @@ impl Interface {
         let ghost_first: BTreeMap<(u64, u64), u64> = recv.chunks_exact(3).map(|t| ((t[0], t[1]), t[2])).collect();
         // Ghost multipliers: every block of a pair whose lower subdomain is on another rank.
         let mut ghosts: Vec<(u64, i32)> = Vec::new();
-        for s in &d.subdomains {
-            for n in s.neighbours.iter().filter(|n| n.id < s.id && n.rank != comm.rank()) {
+        for (s, shared) in d.subdomains.iter().zip(&shared) {
+            let remote = |(n, _): &(&Neighbour, &Vec<u32>)| n.id < s.id && n.rank != comm.rank();
+            for (n, rows) in s.neighbours.iter().zip(shared).filter(remote) {
                 let first = ghost_first[&(s.id, n.id)];
-                ghosts.extend((0..n.shared.len() as u64).map(|q| (first + q, n.rank)));
+                ghosts.extend((0..rows.len() as u64).map(|q| (first + q, n.rank)));
             }
         }
         ghosts.sort_unstable();
@@ -85,17 +101,17 @@ impl Interface {
         let jumps = d
             .subdomains
             .iter()
-            .map(|s| {
+            .zip(&shared)
+            .map(|(s, shared)| {
                 let mut b = Vec::new();
-                for n in &s.neighbours {
+                for (n, rows) in s.neighbours.iter().zip(shared) {
                     let (first, sign) = if n.id > s.id {
                         (offset + owned_first[&(s.id, n.id)], 1.0)
                     } else {
                         (ghost_first[&(s.id, n.id)], -1.0)
                     };
                     b.extend(
-                        n.shared
-                            .iter()
+                        rows.iter()
                             .enumerate()
                             .map(|(q, &p)| (p, local(first + q as u64), sign)),
                     );

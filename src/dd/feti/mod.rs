@@ -1,7 +1,10 @@
-//! FETI-1 (Farhat and Roux, IJNME 32 (1991)): the substructures of a non-overlapping
-//! [`Decomposition`] glued by Lagrange multipliers (see [`interface`]), the primal unknowns
-//! eliminated through each subdomain's generalized inverse `K_s⁺`, and the dual interface
-//! problem solved by CG projected onto the complement of the rigid-body (floating) modes:
+//! Substructuring: the subdomains of a non-overlapping [`Decomposition`] glued by Lagrange
+//! multipliers (see [`interface`]) and the dual interface problem solved by preconditioned CG.
+//! Two methods share everything but the inverse of the torn (or partially torn) operator:
+//!
+//! **FETI-1** (Farhat and Roux, IJNME 32 (1991)): each subdomain is torn off whole and its
+//! primal unknowns eliminated through its generalized inverse `K_s⁺`; the dual CG is projected
+//! onto the complement of the rigid-body (floating) modes:
 //!
 //! ```text
 //! F = Σ_s B_s K_s⁺ B_sᵀ,  d = Σ_s B_s K_s⁺ f_s,  G = [… B_s R_s …],  e = [… R_sᵀ f_s …]
@@ -11,24 +14,44 @@
 //!
 //! `R_s` is the kernel of `K_s` found numerically ([`SemiDefinite`]), so a floating subdomain
 //! is whatever has a kernel, not what touches no Dirichlet boundary in the geometry. `GᵀG`
-//! is assembled sparse and factorized redundantly ([`RedundantSolve`]). The preconditioner is
-//! the Dirichlet one `Σ_s B̃_s S_s B̃_sᵀ` (`S_s` the Schur complement of `K_s` on its interface
-//! rows) or the lumped one `Σ_s B̃_s K_s B̃_sᵀ`, with `B̃_s` the jumps weighted by
-//! [`FetiScaling`] (the inverse multiplicity of their row, or ρ-scaling by the diagonal
-//! stiffness). The right-hand side is split by the inverse multiplicity
-//! (`f_s = R_s b / multiplicity`; any split that sums to `b` gives the same solution). Rows in no subdomain (eliminated Dirichlet rows) must be
-//! decoupled; they are solved by their diagonal.
+//! is assembled sparse and factorized redundantly ([`super::RedundantSolve`]).
+//!
+//! **FETI-DP** (Farhat et al., IJNME 50 (2001)): a few primal constraints (vertices and
+//! averages over interface edges and faces, see `dp`) stay assembled, so no subdomain floats
+//! and the coarse problem is the primal one; `F = B Ã⁻¹ Bᵀ` with `Ã` the partially assembled
+//! operator, applied as the sum of the subdomains' constrained solves and a coarse correction
+//! (Dohrmann's form, shared with BDDC). No projection is needed.
+//!
+//! Both are preconditioned by the Dirichlet preconditioner `Σ_s B̃_s S_s B̃_sᵀ` (`S_s` the Schur
+//! complement of `K_s` on its interface rows) or the lumped one `Σ_s B̃_s K_s B̃_sᵀ`, with `B̃_s`
+//! the jumps weighted by [`FetiScaling`] (the inverse multiplicity of their row, or ρ-scaling by
+//! the diagonal stiffness). The right-hand side is split by the inverse multiplicity
+//! (`f_s = R_s b / multiplicity`; any split that sums to `b` gives the same solution). Rows in
+//! no subdomain (eliminated Dirichlet rows) must be decoupled; they are solved by their
+//! diagonal.
 
+mod dp;
 mod dual;
 pub mod interface;
+mod one;
 
-use super::coarse::redundant::RedundantSolve;
 use super::Decomposition;
-use crate::comm::{Comm, SparseRow};
+use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::krylov::SolveStats;
-use crate::linalg::{Csr, DistMatrix, LocalSolver, LocalSolverKind, SemiDefinite, DEFAULT_PIVOT_TOL};
+use crate::linalg::{Csr, DistMatrix, LocalSolver, LocalSolverKind, DEFAULT_PIVOT_TOL};
 use interface::Interface;
+
+/// Which substructuring method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum FetiMethod {
+    /// FETI-1: whole subdomains torn off, the floating ones' kernels as coarse space.
+    #[serde(rename = "feti-1")]
+    Feti1,
+    /// FETI-DP: vertices and interface averages kept primal (assembled) as coarse space.
+    #[serde(rename = "feti-dp")]
+    FetiDp,
+}
 
 /// The preconditioner of the dual problem.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -54,12 +77,14 @@ pub enum FetiScaling {
     Stiffness,
 }
 
-/// Options of [`Feti1`].
+/// Options of [`Feti`].
 #[derive(Clone, Copy, Debug)]
 pub struct FetiOptions {
+    /// FETI-1 or FETI-DP.
+    pub method: FetiMethod,
     /// Dual preconditioner.
     pub preconditioner: FetiPreconditioner,
-    /// Stop when the projected dual residual is below `rtol` times its initial value.
+    /// Stop when the (projected) dual residual is below `rtol` times its initial value.
     pub rtol: f64,
     /// Iteration cap of the dual PCG.
     pub max_iter: usize,
@@ -67,24 +92,28 @@ pub struct FetiOptions {
     pub pivot_tol: f64,
     /// Weights of the jumps in the preconditioner.
     pub scaling: FetiScaling,
+    /// FETI-DP: an average constraint on every interface edge and face besides the vertices
+    /// (without, averages only where a subdomain would float on its vertices alone).
+    pub averages: bool,
 }
 
 impl Default for FetiOptions {
     fn default() -> Self {
         FetiOptions {
+            method: FetiMethod::Feti1,
             preconditioner: FetiPreconditioner::Dirichlet,
             rtol: 1e-8,
             max_iter: 500,
             pivot_tol: DEFAULT_PIVOT_TOL,
             scaling: FetiScaling::Stiffness,
+            averages: true,
         }
     }
 }
 
-/// One subdomain's factorizations and workspace.
+/// One subdomain's preconditioner pieces, right-hand side share and workspace (the method's own
+/// factorizations live in [`Method`]).
 struct Local {
-    /// `K_s` with its kernel and generalized inverse.
-    k: SemiDefinite,
     /// The Neumann matrix itself (lumped and Dirichlet preconditioners).
     neumann: Csr,
     /// Interior rows (multiplicity 1) and the factorization of `K_s` on them (Dirichlet
@@ -100,34 +129,22 @@ struct Local {
     t: Vec<f64>,
 }
 
-/// The coarse space of the floating subdomains: `G` on the owned multipliers and `GᵀG`.
-struct Coarse {
-    /// `G`'s rows of the owned multipliers: (coarse index, value).
-    g: Vec<SparseRow>,
-    /// The projector's weight `Q` on the owned multipliers.
-    q: Vec<f64>,
-    /// Coarse indices this rank gives partial sums at, and where each index sits among them.
-    held: Vec<usize>,
-    held_pos: std::collections::HashMap<usize, usize>,
-    /// First coarse index of this rank's kernel vectors.
-    first: usize,
-    solve: RedundantSolve,
-    partial: Vec<f64>,
+/// The method-specific inverse of the torn operator and its coarse space.
+enum Method {
+    One(one::One),
+    Dp(dp::Dp),
 }
 
-/// A FETI-1 solver over a non-overlapping decomposition; see the module documentation.
-pub struct Feti1 {
+/// A FETI-1 or FETI-DP solver over a non-overlapping decomposition; see the module
+/// documentation.
+pub struct Feti {
     decomposition: Decomposition,
     interface: Interface,
     locals: Vec<Local>,
-    coarse: Option<Coarse>,
+    method: Method,
     /// Owned rows in no subdomain, with their diagonal entry.
     free_rows: Vec<(usize, f64)>,
     options: FetiOptions,
-    n_coarse: usize,
-    floating: usize,
-    /// The projector's weight `Q` on the owned multipliers (see [`stiffness_scaling`]).
-    weights: Vec<f64>,
 }
 
 /// What a FETI solve reports beyond the Krylov statistics.
@@ -139,59 +156,93 @@ pub struct FetiStats {
     pub primal_residual: f64,
 }
 
-impl Feti1 {
-    /// Collective: factorizes every subdomain's Neumann matrix (finding its kernel), builds the
-    /// multipliers and jumps, the coarse problem `GᵀG` of the kernels and the preconditioner.
-    /// Every subdomain of `decomposition` needs its Neumann matrix.
-    pub fn new(comm: &Comm, a: &DistMatrix, decomposition: Decomposition, options: FetiOptions) -> Result<Feti1> {
-        let mut interface = Interface::new(comm, &decomposition)?;
-        let mut locals = comm.agree(
+impl Feti {
+    /// Collective: factorizes every subdomain's Neumann matrix (FETI-1: whole, finding its
+    /// kernel; FETI-DP: constrained by its primal set), builds the multipliers and jumps, the
+    /// coarse problem and the preconditioner. Every subdomain of `decomposition` needs its
+    /// Neumann matrix.
+    pub fn new(comm: &Comm, a: &DistMatrix, decomposition: Decomposition, options: FetiOptions) -> Result<Feti> {
+        let neumann = comm.agree(
             decomposition
                 .subdomains
                 .iter()
-                .zip(&interface.jumps)
-                .map(|(s, jumps)| {
-                    let neumann = s
-                        .neumann
+                .map(|s| {
+                    s.neumann
                         .clone()
-                        .ok_or_else(|| Error::Config("FETI needs the subdomains' Neumann matrices".into()))?;
-                    local(neumann, &s.multiplicity, jumps, options)
+                        .ok_or_else(|| Error::Config("FETI needs the subdomains' Neumann matrices".into()))
                 })
+                .collect::<Result<Vec<Csr>>>(),
+        )?;
+        // FETI-DP's vertices are assembled: they carry no multipliers.
+        let (mut method, keep) = match options.method {
+            FetiMethod::Feti1 => (Method::One(one::One::new(comm, &neumann, options.pivot_tol)?), None),
+            FetiMethod::FetiDp => {
+                let dp = dp::Dp::new(comm, &decomposition, &neumann, options)?;
+                let keep = dp.multiplier_rows(&decomposition);
+                (Method::Dp(dp), Some(keep))
+            }
+        };
+        let mut interface = Interface::new(comm, &decomposition, keep.as_deref())?;
+        let mut locals = comm.agree(
+            neumann
+                .into_iter()
+                .zip(&decomposition.subdomains)
+                .zip(&interface.jumps)
+                .map(|((k, s), jumps)| local(k, &s.multiplicity, jumps, options))
                 .collect::<Result<Vec<Local>>>(),
         )?;
-        let kernels: usize = locals.iter().map(|l| l.k.kernel().len()).sum();
-        let n_coarse = comm.sum_u64(kernels as u64) as usize;
-        let floating = comm.sum_u64(locals.iter().filter(|l| !l.k.kernel().is_empty()).count() as u64) as usize;
         let free_rows = free_rows(comm, a, &decomposition)?;
         let weights = match options.scaling {
             FetiScaling::Stiffness => stiffness_scaling(comm, &mut interface, &decomposition, &mut locals),
             FetiScaling::Multiplicity => vec![1.0; interface.layout.n_owned],
         };
-        let mut f = Feti1 {
+        if let Method::One(one) = &mut method {
+            one.build_coarse(comm, &interface, weights)?;
+        }
+        Ok(Feti {
             decomposition,
             interface,
             locals,
-            coarse: None,
+            method,
             free_rows,
             options,
-            n_coarse,
-            floating,
-            weights,
-        };
-        if n_coarse > 0 {
-            f.coarse = Some(f.build_coarse(comm, kernels)?);
-        }
-        Ok(f)
+        })
     }
 
-    /// Dimension of the coarse problem (kernel vectors of all subdomains).
+    /// Dimension of the coarse problem: the floating subdomains' kernel vectors (FETI-1) or the
+    /// primal constraints (FETI-DP).
     pub fn coarse_dimension(&self) -> usize {
-        self.n_coarse
+        match &self.method {
+            Method::One(one) => one.n_coarse,
+            Method::Dp(dp) => dp.primal.total(),
+        }
     }
 
-    /// Number of floating subdomains (with a kernel), over all ranks.
+    /// Number of floating subdomains (a nonzero kernel of the whole Neumann matrix, FETI-1; of
+    /// the matrix without its primal vertices, FETI-DP, whose averages then hold it), over all
+    /// ranks.
     pub fn floating(&self) -> usize {
-        self.floating
+        match &self.method {
+            Method::One(one) => one.floating,
+            Method::Dp(dp) => dp.primal.floating,
+        }
+    }
+
+    /// A one-line description: method, coarse space and multipliers.
+    pub fn describe(&self) -> String {
+        match &self.method {
+            Method::One(one) => format!(
+                "feti-1 ({} floating subdomains, {} multipliers)",
+                one.floating,
+                self.multipliers()
+            ),
+            Method::Dp(dp) => format!(
+                "feti-dp ({} vertices, {} averages, {} multipliers)",
+                dp.primal.vertices,
+                dp.primal.averages,
+                self.multipliers()
+            ),
+        }
     }
 
     /// Number of multipliers over all ranks.
@@ -203,61 +254,11 @@ impl Feti1 {
     pub fn decomposition(&self) -> &Decomposition {
         &self.decomposition
     }
-
-    /// Collective: `G` on the owned multipliers (through a reverse append of each subdomain's
-    /// `B_s R_s`) and the redundant factorization of `GᵀG`.
-    fn build_coarse(&mut self, comm: &Comm, kernels: usize) -> Result<Coarse> {
-        RedundantSolve::check_dimension(comm, self.n_coarse, "FETI's coarse problem GᵀG")?;
-        let first = comm.exclusive_scan_u64(kernels as u64) as usize;
-        let mut g: Vec<SparseRow> = vec![Vec::new(); self.interface.layout.n_local()];
-        let mut c = first;
-        for (l, jumps) in self.locals.iter().zip(&self.interface.jumps) {
-            for r in l.k.kernel() {
-                for &(p, m, sign) in jumps {
-                    g[m as usize].push((c as u32, sign * r[p as usize]));
-                }
-                c += 1;
-            }
-        }
-        // Rows to the multipliers' owners; the owned part is then G's rows.
-        let owned = self.interface.layout.n_owned;
-        self.interface.reverse_append_rows(comm, &mut g);
-        g.truncate(owned);
-        for row in &mut g {
-            row.sort_unstable_by_key(|e| e.0);
-        }
-        let mut share = Vec::new();
-        let q = self.weights.clone();
-        for (row, &qm) in g.iter().zip(&q) {
-            for &(i, vi) in row {
-                share.extend(row.iter().map(|&(j, vj)| (i, j, vi * qm * vj)));
-            }
-        }
-        let mut held: Vec<usize> = g
-            .iter()
-            .flatten()
-            .map(|e| e.0 as usize)
-            .chain(first..first + kernels)
-            .collect();
-        held.sort_unstable();
-        held.dedup();
-        let solve = RedundantSolve::new(comm, self.n_coarse, &share, &held, "FETI's coarse problem GᵀG")?;
-        Ok(Coarse {
-            g,
-            q,
-            held_pos: held.iter().enumerate().map(|(k, &c)| (c, k)).collect(),
-            partial: vec![0.0; held.len()],
-            held,
-            first,
-            solve,
-        })
-    }
 }
 
 /// Factorizations and scaling of one subdomain.
 fn local(neumann: Csr, multiplicity: &[f64], jumps: &[(u32, u32, f64)], options: FetiOptions) -> Result<Local> {
     let n = neumann.nrows;
-    let k = SemiDefinite::new(&neumann, options.pivot_tol)?;
     let interior = if options.preconditioner == FetiPreconditioner::Dirichlet {
         let rows: Vec<u32> = (0..n as u32).filter(|&i| multiplicity[i as usize] <= 1.0).collect();
         if rows.is_empty() {
@@ -270,7 +271,6 @@ fn local(neumann: Csr, multiplicity: &[f64], jumps: &[(u32, u32, f64)], options:
         None
     };
     Ok(Local {
-        k,
         scale: jumps.iter().map(|&(p, _, _)| 1.0 / multiplicity[p as usize]).collect(),
         t: vec![0.0; interior.as_ref().map_or(0, |i| i.0.len())],
         interior,
@@ -287,8 +287,8 @@ fn local(neumann: Csr, multiplicity: &[f64], jumps: &[(u32, u32, f64)], options:
 /// / A[i,i]`, `A[i,i]` read from `s`'s Dirichlet matrix. Returns the projector's weights `Q` of
 /// the owned multipliers, the "superlumped" `K_s[i,i] K_t[i,i] / A[i,i]` (the diagonal of the
 /// scaled lumped preconditioner at a row of two subdomains): with heterogeneous coefficients
-/// the orthogonal projector (`Q = I`) lets the iterations grow with the contrast (Rixen and
-/// Farhat 1999).
+/// the orthogonal projector (`Q = I`) lets FETI-1's iterations grow with the contrast (Rixen
+/// and Farhat 1999).
 fn stiffness_scaling(comm: &Comm, interface: &mut Interface, d: &Decomposition, locals: &mut [Local]) -> Vec<f64> {
     let n = interface.layout.n_local();
     let (mut lower, mut higher) = (vec![0.0; n], vec![0.0; n]);

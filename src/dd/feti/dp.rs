@@ -1,0 +1,432 @@
+//! FETI-DP's primal constraints and the partially assembled inverse `Ã⁻¹` (Dohrmann's form,
+//! shared with BDDC).
+//!
+//! **Primal set.** An interface row belongs to the *glob* of the subdomains that hold it (the
+//! same set seen from each of them). A glob of one row is a *vertex*: at cross points of
+//! three or more subdomains, and wherever two subdomains touch at a single row, so two
+//! subdomains meeting at a corner stay glued. Every other glob (an edge in 2D, an edge or a
+//! face in 3D, connected or not) gets an *average* constraint `(1/m) Σ_{i∈glob} u_i` with
+//! `feti.averages` (the default); without it only the globs of subdomains that would float on
+//! their vertices alone do (a subdomain meeting its neighbours along edges only, or with no
+//! vertex on its boundary). The choice depends on the sets of holders only, so every
+//! subdomain of a glob makes the same one, whatever the rank count, and every subdomain with
+//! an interface is held: floating is then an error that names the subdomain.
+//!
+//! **Local solves.** Vertices are eliminated (their rows removed: `K_rr`), averages enforced by
+//! Lagrange multipliers. `K_rr` is factorized with [`SemiDefinite`] (it may keep a kernel `Z`
+//! when no vertex holds the subdomain), so the constrained solve `K_rr u + Cᵀμ = g, C u = h`
+//! is `u = K_rr⁺ (g − Cᵀμ) + Z β` with the small dense system
+//! `[C K⁺Cᵀ, −CZ; ZᵀCᵀ, 0] [μ; β] = [C K⁺ g − h; Zᵀ g]`, inverted once at set-up.
+//!
+//! **Coarse space.** Each constraint has a basis function `Φ_j` per subdomain: the
+//! constrained energy minimizer with value 1 at its vertex (or average 1 on its glob) and 0 at
+//! the others. The primal matrix `S_Π = Σ_s R_sᵀ Φ_sᵀ K_s Φ_s R_s` is assembled sparse and
+//! factorized redundantly ([`RedundantSolve`], with its size limit). Then
+//! `Ã⁻¹ g = Σ_s (constrained solve of g_s) + Φ_s R_s S_Π⁻¹ Σ_t R_tᵀ Φ_tᵀ g_t`.
+
+use super::{FetiOptions, Local};
+use crate::comm::Comm;
+use crate::dd::coarse::redundant::RedundantSolve;
+use crate::dd::{Decomposition, Subdomain};
+use crate::error::{Error, Result};
+use crate::linalg::{Csr, SemiDefinite};
+use faer::linalg::solvers::DenseSolveCore;
+use std::collections::BTreeMap;
+
+/// The primal set's size over all ranks.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct PrimalCounts {
+    /// Vertex constraints.
+    pub vertices: usize,
+    /// Average constraints.
+    pub averages: usize,
+    /// Subdomains whose matrix without its vertices keeps a kernel (held by the averages).
+    pub floating: usize,
+}
+
+impl PrimalCounts {
+    /// The primal (coarse) dimension.
+    pub fn total(&self) -> usize {
+        self.vertices + self.averages
+    }
+}
+
+/// One subdomain's globs: the holders' ids (ascending, itself included) and the positions.
+type Globs = BTreeMap<Vec<u64>, Vec<u32>>;
+
+/// One subdomain's constrained factorization, coarse basis and workspace.
+struct DpLocal {
+    /// `K_rr`: the Neumann matrix without the vertex rows.
+    k: SemiDefinite,
+    /// Positions (in the subdomain's rows) of `K_rr`'s rows.
+    rest: Vec<u32>,
+    /// Each average constraint's rows, as indices into `rest`.
+    averages: Vec<Vec<u32>>,
+    /// `K_rr⁺ C_jᵀ` of each average constraint.
+    kc: Vec<Vec<f64>>,
+    /// The inverse of the small system (row-major, `averages + kernel` square).
+    small: Vec<f64>,
+    /// Coarse basis `Φ_j` over the subdomain's rows, vertices first, and the global primal
+    /// index and held position of each.
+    phi: Vec<Vec<f64>>,
+    index: Vec<usize>,
+    held: Vec<usize>,
+    /// Work vectors: over `rest`, the small system's right-hand side and solution, the rows.
+    wr: Vec<f64>,
+    rhs: Vec<f64>,
+    sol: Vec<f64>,
+    out: Vec<f64>,
+}
+
+/// FETI-DP's local factorizations and primal problem.
+pub(super) struct Dp {
+    locals: Vec<DpLocal>,
+    /// Vertex positions of each subdomain (they get no multipliers).
+    vertex_rows: Vec<Vec<u32>>,
+    coarse: RedundantSolve,
+    partial: Vec<f64>,
+    /// Sizes of the primal set.
+    pub(super) primal: PrimalCounts,
+}
+
+impl Dp {
+    /// Collective: chooses the primal set, factorizes the constrained local problems, builds the
+    /// coarse basis and factorizes the primal problem.
+    pub(super) fn new(comm: &Comm, d: &Decomposition, neumann: &[Csr], options: FetiOptions) -> Result<Dp> {
+        let globs: Vec<Globs> = d.subdomains.iter().map(globs).collect();
+        let vertex_rows: Vec<Vec<u32>> = globs
+            .iter()
+            .map(|g| {
+                let mut v: Vec<u32> = g.values().filter(|p| p.len() == 1).map(|p| p[0]).collect();
+                v.sort_unstable();
+                v
+            })
+            .collect();
+        let mut factors = Vec::with_capacity(neumann.len());
+        for (k, v) in neumann.iter().zip(&vertex_rows) {
+            let rest: Vec<u32> = (0..k.nrows as u32).filter(|p| v.binary_search(p).is_err()).collect();
+            let krr = SemiDefinite::new(&k.principal_submatrix(&rest), options.pivot_tol);
+            factors.push(krr.map(|krr| (krr, rest)));
+        }
+        let factors = comm.agree(factors.into_iter().collect::<Result<Vec<_>>>())?;
+        let floating: Vec<u64> = d
+            .subdomains
+            .iter()
+            .zip(&factors)
+            .filter(|(_, f)| !f.0.kernel().is_empty())
+            .map(|(s, _)| s.id)
+            .collect();
+        // Without averages everywhere, the globs of a floating subdomain get theirs.
+        let needy = if options.averages {
+            Vec::new()
+        } else {
+            let mut all = comm.all_gather_v(&floating);
+            all.sort_unstable();
+            all
+        };
+        let averaged = |set: &[u64], rows: &[u32]| {
+            rows.len() > 1 && (options.averages || set.iter().any(|id| needy.binary_search(id).is_ok()))
+        };
+        let numbering = PrimalNumbering::new(comm, d, &globs, averaged)?;
+        RedundantSolve::check_dimension(comm, numbering.counts.total(), "FETI-DP's primal problem")?;
+        let mut locals = Vec::with_capacity(factors.len());
+        for ((((s, (krr, rest)), g), v), k) in d
+            .subdomains
+            .iter()
+            .zip(factors)
+            .zip(&globs)
+            .zip(&vertex_rows)
+            .zip(neumann)
+        {
+            let glob_list: Vec<&Vec<u32>> = g
+                .iter()
+                .filter(|(set, rows)| averaged(set, rows))
+                .map(|x| x.1)
+                .collect();
+            let mut index: Vec<usize> = v.iter().map(|&p| numbering.index(s.rows[p as usize])).collect();
+            index.extend(glob_list.iter().map(|rows| numbering.index(s.rows[rows[0] as usize])));
+            locals.push(DpLocal::new(s.id, k, (krr, rest), &glob_list, v, index));
+        }
+        let mut locals = comm.agree(locals.into_iter().collect::<Result<Vec<_>>>())?;
+        let mut held: Vec<usize> = locals.iter().flat_map(|l| l.index.iter().copied()).collect();
+        held.sort_unstable();
+        held.dedup();
+        let mut share = Vec::new();
+        for (l, k) in locals.iter_mut().zip(neumann) {
+            l.held = l.index.iter().map(|i| held.partition_point(|h| h < i)).collect();
+            l.primal_share(k, &mut share);
+        }
+        let mut primal = numbering.counts;
+        primal.floating = comm.sum_u64(floating.len() as u64) as usize;
+        let coarse = RedundantSolve::new(comm, primal.total(), &share, &held, "FETI-DP's primal problem")?;
+        Ok(Dp {
+            locals,
+            vertex_rows,
+            coarse,
+            partial: vec![0.0; held.len()],
+            primal,
+        })
+    }
+
+    /// Which rows of each subdomain get multipliers: all shared ones but the vertices.
+    pub(super) fn multiplier_rows(&self, d: &Decomposition) -> Vec<Vec<bool>> {
+        d.subdomains
+            .iter()
+            .zip(&self.vertex_rows)
+            .map(|(s, v)| {
+                let mut keep = vec![true; s.rows.len()];
+                v.iter().for_each(|&p| keep[p as usize] = false);
+                keep
+            })
+            .collect()
+    }
+
+    /// Collective: `w ← Ã⁻¹ w` over every subdomain's work vector.
+    pub(super) fn solve(&mut self, comm: &Comm, locals: &mut [Local]) {
+        self.partial.iter_mut().for_each(|x| *x = 0.0);
+        for (dl, l) in self.locals.iter().zip(locals.iter()) {
+            for (phi, &h) in dl.phi.iter().zip(&dl.held) {
+                self.partial[h] += dot(phi, &l.w); // Φ_sᵀ g_s
+            }
+        }
+        let uc = self.coarse.solve(comm, &self.partial);
+        for (dl, l) in self.locals.iter_mut().zip(locals) {
+            dl.constrained(&l.w, None);
+            for (phi, &i) in dl.phi.iter().zip(&dl.index) {
+                dl.out.iter_mut().zip(phi).for_each(|(o, p)| *o += uc[i] * p); // + Φ_s R_s u_Π
+            }
+            l.w.copy_from_slice(&dl.out);
+        }
+    }
+}
+
+/// Sum of the products of two slices.
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+/// The globs of a subdomain: its shared rows grouped by the set of subdomains holding them.
+fn globs(s: &Subdomain) -> Globs {
+    let mut holders: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    for n in &s.neighbours {
+        for &p in &n.shared {
+            holders.entry(p).or_insert_with(|| vec![s.id]).push(n.id);
+        }
+    }
+    let mut globs = Globs::new();
+    for (p, mut set) in holders {
+        set.sort_unstable();
+        globs.entry(set).or_default().push(p);
+    }
+    globs
+}
+
+/// The global numbering of the primal constraints: each is known by the lowest global row of
+/// its glob; the glob's lowest subdomain declares it, and all keys are gathered and sorted.
+struct PrimalNumbering {
+    keys: Vec<u64>,
+    counts: PrimalCounts,
+}
+
+impl PrimalNumbering {
+    /// Collective: gathers the keys of the constraints this rank declares.
+    fn new(comm: &Comm, d: &Decomposition, globs: &[Globs], averaged: impl Fn(&[u64], &[u32]) -> bool) -> Result<Self> {
+        let (mut keys, mut vertices, mut averages) = (Vec::new(), 0u64, 0u64);
+        for (s, g) in d.subdomains.iter().zip(globs) {
+            for (set, rows) in g.iter().filter(|(set, _)| set[0] == s.id) {
+                if rows.len() == 1 {
+                    vertices += 1;
+                } else if averaged(set, rows) {
+                    averages += 1;
+                } else {
+                    continue;
+                }
+                keys.push(s.rows[rows[0] as usize]);
+            }
+        }
+        RedundantSolve::check_dimension(
+            comm,
+            comm.sum_u64(keys.len() as u64) as usize,
+            "FETI-DP's primal problem",
+        )?;
+        let mut keys = comm.all_gather_v(&keys);
+        keys.sort_unstable();
+        Ok(PrimalNumbering {
+            keys,
+            counts: PrimalCounts {
+                vertices: comm.sum_u64(vertices) as usize,
+                averages: comm.sum_u64(averages) as usize,
+                floating: 0,
+            },
+        })
+    }
+
+    /// The index of the constraint whose glob starts at global row `row`.
+    fn index(&self, row: u64) -> usize {
+        self.keys.partition_point(|&k| k < row)
+    }
+}
+
+impl DpLocal {
+    /// The constrained solver of subdomain `id` (Neumann matrix `neumann`) from its factorized
+    /// `K_rr` and the positions of its rows, with the average constraints on `globs` and the
+    /// vertices `vertices` (positions), and the coarse basis.
+    fn new(
+        id: u64,
+        neumann: &Csr,
+        (k, rest): (SemiDefinite, Vec<u32>),
+        globs: &[&Vec<u32>],
+        vertices: &[u32],
+        index: Vec<usize>,
+    ) -> Result<DpLocal> {
+        let in_rest = |p: u32| rest.partition_point(|&r| r < p) as u32;
+        let averages: Vec<Vec<u32>> = globs.iter().map(|g| g.iter().map(|&p| in_rest(p)).collect()).collect();
+        let (na, nk, nr) = (averages.len(), k.kernel().len(), rest.len());
+        let mut l = DpLocal {
+            k,
+            averages,
+            kc: Vec::with_capacity(na),
+            small: Vec::new(),
+            phi: Vec::new(),
+            index,
+            held: Vec::new(),
+            wr: vec![0.0; nr],
+            rhs: vec![0.0; na + nk],
+            sol: vec![0.0; na + nk],
+            out: vec![0.0; neumann.nrows],
+            rest,
+        };
+        for j in 0..na {
+            let mut c = vec![0.0; nr];
+            let w = 1.0 / l.averages[j].len() as f64;
+            l.averages[j].iter().for_each(|&i| c[i as usize] = w);
+            l.k.solve_in_place(&mut c);
+            l.kc.push(c);
+        }
+        l.check_held(id, vertices.len())?;
+        l.small = l.small_inverse(id)?;
+        l.basis(neumann, vertices);
+        Ok(l)
+    }
+
+    /// `C_j x` for `x` over `rest`.
+    fn average(&self, j: usize, x: &[f64]) -> f64 {
+        let rows = &self.averages[j];
+        rows.iter().map(|&i| x[i as usize]).sum::<f64>() / rows.len() as f64
+    }
+
+    /// Refuses a subdomain whose kernel the averages do not hold (`C Z` without full column rank).
+    fn check_held(&self, id: u64, vertices: usize) -> Result<()> {
+        let z = self.k.kernel();
+        let mut cz: Vec<Vec<f64>> = z
+            .iter()
+            .map(|z| (0..self.averages.len()).map(|j| self.average(j, z)).collect())
+            .collect();
+        for i in 0..cz.len() {
+            let before = dot(&cz[i], &cz[i]).sqrt();
+            for j in 0..i {
+                let c = dot(&cz[i], &cz[j]);
+                let (head, tail) = cz.split_at_mut(i);
+                tail[0].iter_mut().zip(&head[j]).for_each(|(x, y)| *x -= c * y);
+            }
+            let after = dot(&cz[i], &cz[i]).sqrt();
+            if after <= 1e-8 * before.max(f64::MIN_POSITIVE) || before == 0.0 {
+                return Err(Error::input(format!(
+                    "FETI-DP: subdomain {id} floats under its primal constraints (a kernel of dimension {} \
+                     left by its {} vertices that its {} averages do not hold)",
+                    z.len(),
+                    vertices,
+                    self.averages.len()
+                )));
+            }
+            cz[i].iter_mut().for_each(|x| *x /= after);
+        }
+        Ok(())
+    }
+
+    /// The inverse of `[C K⁺Cᵀ, −CZ; ZᵀCᵀ, 0]` (row-major).
+    fn small_inverse(&self, id: u64) -> Result<Vec<f64>> {
+        let (na, z) = (self.averages.len(), self.k.kernel());
+        let n = na + z.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let m = faer::Mat::<f64>::from_fn(n, n, |i, j| match (i < na, j < na) {
+            (true, true) => self.average(i, &self.kc[j]),
+            (true, false) => -self.average(i, &z[j - na]),
+            (false, true) => self.average(j, &z[i - na]),
+            (false, false) => 0.0,
+        });
+        let inv = m.partial_piv_lu().inverse();
+        let small: Vec<f64> = (0..n * n).map(|k| inv[(k / n, k % n)]).collect();
+        if small.iter().all(|x| x.is_finite()) {
+            Ok(small)
+        } else {
+            Err(Error::input(format!(
+                "FETI-DP: subdomain {id}'s constrained local problem is singular"
+            )))
+        }
+    }
+
+    /// The constrained solve: `out` (over the subdomain's rows, zero at the vertices) with
+    /// `K_rr u + Cᵀμ = g_r` and `C u = e_h` (or `C u = 0`).
+    fn constrained(&mut self, g: &[f64], h: Option<usize>) {
+        let na = self.averages.len();
+        for (w, &p) in self.wr.iter_mut().zip(&self.rest) {
+            *w = g[p as usize];
+        }
+        for (r, z) in self.rhs[na..].iter_mut().zip(self.k.kernel()) {
+            *r = dot(z, &self.wr); // Zᵀ g
+        }
+        self.k.solve_in_place(&mut self.wr); // K⁺ g
+        for j in 0..na {
+            self.rhs[j] = self.average(j, &self.wr) - if h == Some(j) { 1.0 } else { 0.0 };
+        }
+        let n = self.rhs.len();
+        for (i, s) in self.sol.iter_mut().enumerate() {
+            *s = dot(&self.small[i * n..(i + 1) * n], &self.rhs);
+        }
+        for (kc, &mu) in self.kc.iter().zip(&self.sol) {
+            self.wr.iter_mut().zip(kc).for_each(|(w, c)| *w -= mu * c); // − K⁺Cᵀμ
+        }
+        for (z, &beta) in self.k.kernel().iter().zip(&self.sol[na..]) {
+            self.wr.iter_mut().zip(z).for_each(|(w, z)| *w += beta * z); // + Zβ
+        }
+        self.out.iter_mut().for_each(|x| *x = 0.0);
+        for (w, &p) in self.wr.iter().zip(&self.rest) {
+            self.out[p as usize] = *w;
+        }
+    }
+
+    /// The coarse basis: per vertex `e_p` plus the constrained response to `−K e_p`, per
+    /// average the constrained solve with that average 1.
+    fn basis(&mut self, neumann: &Csr, vertices: &[u32]) {
+        let n = neumann.nrows;
+        let mut g = vec![0.0; n];
+        for &p in vertices {
+            let mut e = vec![0.0; n];
+            e[p as usize] = -1.0;
+            neumann.spmv(&e, &mut g);
+            self.constrained(&g, None);
+            let mut phi = self.out.clone();
+            phi[p as usize] = 1.0;
+            self.phi.push(phi);
+        }
+        g.iter_mut().for_each(|x| *x = 0.0);
+        for j in 0..self.averages.len() {
+            self.constrained(&g, Some(j));
+            self.phi.push(self.out.clone());
+        }
+    }
+
+    /// Appends this subdomain's `Φᵀ K Φ` as triplets of global primal indices.
+    fn primal_share(&self, k: &Csr, share: &mut Vec<(u32, u32, f64)>) {
+        let mut kphi = vec![0.0; self.out.len()];
+        for (phi_l, &il) in self.phi.iter().zip(&self.index) {
+            k.spmv(phi_l, &mut kphi);
+            for (phi_j, &ij) in self.phi.iter().zip(&self.index) {
+                share.push((ij as u32, il as u32, dot(phi_j, &kphi)));
+            }
+        }
+    }
+}
