@@ -1,8 +1,10 @@
-//! FETI-1 at the library level under mpirun (`tests/programs/feti_check.rs`): element
-//! subdomains of P1 / P2 meshes in 2D and 3D, several per rank, floating ones among them found
-//! by their numerical kernels; the solution equals CG + two-level Schwarz at rtol 1e-12 to 1e-7
-//! on 1–4 ranks, and the Dirichlet preconditioner needs fewer dual iterations than the lumped
-//! one, which needs fewer than none.
+//! FETI-1 and FETI-DP at the library level under mpirun (`tests/programs/feti_check.rs`):
+//! element subdomains of P1 / P2 meshes in 2D and 3D, several per rank, floating ones among them
+//! found by their numerical kernels; the solution equals CG + two-level Schwarz at rtol 1e-12 to
+//! 1e-7 on 1–4 ranks, and the Dirichlet preconditioner needs fewer dual iterations than the
+//! lumped one, which needs fewer than none. FETI-DP's iterations stay bounded as the subdomains
+//! multiply and grow like (1 + log H/h)² at most as h shrinks. Through `ddkit poisson`, both
+//! give CG's solution on FD, P1 and P2.
 mod common;
 
 /// Runs `feti_check` and returns its numbers by key.
@@ -35,6 +37,99 @@ fn feti1_on_p2_and_in_3d() {
     }
 }
 
+/// FETI-DP (vertices + averages) on the problems of FETI-1's tests: the same solution, and fewer
+/// dual iterations than FETI-1 on several subdomains per rank; its coarse space is the primal set.
+#[test]
+fn feti_dp_matches_the_reference_in_2d_and_3d_on_1_to_4_ranks_in_fewer_iterations_than_feti1() {
+    for np in 1..=4 {
+        let one = feti(np, &["1", "2", "32", "8", "dirichlet"]);
+        let dp = feti(np, &["1", "2", "32", "8", "dirichlet", "0", "stiffness", "feti-dp"]);
+        assert!(
+            dp("coarse") >= 8.0 * np as f64,
+            "np={np}: at least one primal constraint per subdomain"
+        );
+        assert!(
+            dp("iterations") < one("iterations"),
+            "np={np}: FETI-DP {} against FETI-1 {}",
+            dp("iterations"),
+            one("iterations")
+        );
+    }
+    for args in [["2", "2", "16", "6"], ["1", "3", "8", "4"], ["2", "3", "6", "4"]] {
+        for np in [1, 3] {
+            let dp = feti(np, &[&args[..], &["dirichlet", "0", "stiffness", "feti-dp"]].concat());
+            assert!(dp("diff") <= 1e-7 && dp("primal") <= 1e-7, "np={np} {args:?}");
+        }
+    }
+}
+
+/// Floating is found, not assumed: a subdomain in the middle of the square floats (a kernel, one
+/// coarse vector for FETI-1; without averages FETI-DP gives its glob an average because it has
+/// no vertex), a subdomain held by a single Dirichlet point does not (no kernel; its K_s is
+/// nonsingular, if badly conditioned).
+#[test]
+fn floating_subdomains_are_found_by_their_kernels_also_when_held_by_one_point() {
+    for (degree, dim) in [("1", "2"), ("2", "2"), ("1", "3"), ("2", "3")] {
+        let n = if dim == "2" { "12" } else { "6" };
+        let ring = feti(1, &[degree, dim, n, "ring", "dirichlet"]);
+        assert_eq!((ring("floating"), ring("coarse")), (1.0, 1.0), "P{degree} {dim}D ring");
+        let dp = feti(
+            1,
+            &[
+                degree,
+                dim,
+                n,
+                "ring",
+                "dirichlet",
+                "0",
+                "stiffness",
+                "feti-dp",
+                "vertices",
+            ],
+        );
+        assert_eq!(
+            (dp("floating"), dp("coarse")),
+            (1.0, 1.0),
+            "P{degree} {dim}D ring, FETI-DP"
+        );
+        let point = feti(1, &[degree, dim, n, "point", "dirichlet"]);
+        assert_eq!(
+            (point("floating"), point("coarse")),
+            (0.0, 0.0),
+            "P{degree} {dim}D point"
+        );
+    }
+}
+
+/// Quasi-optimality of FETI-DP (Mandel and Tezaur 2001: κ ≤ C (1 + log H/h)²) on P1, κ = 1, two
+/// ranks, METIS element subdomains: at H/h = 8 the iterations and the condition estimate grow by
+/// at most 1.3× from 16 to 256 subdomains; at 16 subdomains, refining h three times (H/h = 8 →
+/// 64) multiplies both by at most ((1 + log 64) / (1 + log 8))² = 2.8.
+#[test]
+fn feti_dp_iterations_are_bounded_in_the_subdomains_and_grow_at_most_like_log_squared_in_h() {
+    let run = |n: usize, per_rank: usize| {
+        let (n, k) = (n.to_string(), per_rank.to_string());
+        let r = feti(2, &["1", "2", &n, &k, "dirichlet", "1", "stiffness", "feti-dp"]);
+        (r("iterations"), r("condition"))
+    };
+    let scaled: Vec<(f64, f64)> = [(32, 8), (64, 32), (128, 128)]
+        .iter()
+        .map(|&(n, k)| run(n, k))
+        .collect();
+    for &(its, kappa) in &scaled[1..] {
+        assert!(its <= 1.3 * scaled[0].0, "iterations {scaled:?}");
+        assert!(kappa <= 1.3 * scaled[0].1, "condition {scaled:?}");
+    }
+    let refined: Vec<(f64, f64)> = [32, 64, 128, 256].iter().map(|&n| run(n, 8)).collect();
+    let bound = ((1.0 + 64f64.ln()) / (1.0 + 8f64.ln())).powi(2);
+    let last = refined[3];
+    assert!(
+        last.0 <= bound * refined[0].0 && last.1 <= bound * refined[0].1,
+        "{refined:?} bound {bound}"
+    );
+    assert!(last.0 > refined[0].0, "the count grows with H/h: {refined:?}");
+}
+
 #[test]
 fn the_dirichlet_preconditioner_beats_the_lumped_one_which_beats_none() {
     let its: Vec<f64> = ["dirichlet", "lumped", "none"]
@@ -44,10 +139,10 @@ fn the_dirichlet_preconditioner_beats_the_lumped_one_which_beats_none() {
     assert!(its[0] < its[1] && its[1] < its[2], "iterations {its:?}");
 }
 
-/// `ddkit poisson` with `--solver feti1` and with `cg-asm` (rtol 1e-10 both): the same
+/// `ddkit poisson` with `--solver feti1`, `feti-dp` and `cg-asm` (rtol 1e-10 all): the same
 /// discrete solution, so the same L2 error to 1e-6, and a true residual below 1e-8.
 #[test]
-fn ddkit_poisson_with_feti1_matches_cg_on_p1_and_p2_in_2d_and_3d_on_1_to_4_ranks() {
+fn ddkit_poisson_with_feti1_and_feti_dp_matches_cg_on_p1_and_p2_in_2d_and_3d_on_1_to_4_ranks() {
     let dir = common::scratch("feti-poisson");
     let cases: [(&str, &str, &[usize]); 3] = [
         ("p1", "32x32", &[1, 2, 3, 4]),
@@ -62,17 +157,24 @@ fn ddkit_poisson_with_feti1_matches_cg_on_p1_and_p2_in_2d_and_3d_on_1_to_4_ranks
                 let args = ["--solver", solver, "--out", out.to_str().expect("UTF-8")];
                 common::poisson_report(np, &fixed, &args, &dir, &format!("{disc}-{grid}-{np}-{solver}"))
             };
-            let (f, c) = (run("feti1"), run("cg-asm"));
-            let (ef, ec) = (f["error"]["l2"].as_f64().unwrap(), c["error"]["l2"].as_f64().unwrap());
-            assert!((ef - ec).abs() <= 1e-6 * ec, "{disc} {grid} np={np}: {ef:e} vs {ec:e}");
-            assert!(f["true_relative_residual"].as_f64().unwrap() < 1e-8, "{f}");
-            assert!(f["preconditioner"].as_str().unwrap().starts_with("feti-1"), "{f}");
+            let c = run("cg-asm");
+            let ec = c["error"]["l2"].as_f64().unwrap();
+            for (preset, name) in [("feti1", "feti-1"), ("feti-dp", "feti-dp")] {
+                let f = run(preset);
+                let ef = f["error"]["l2"].as_f64().unwrap();
+                assert!(
+                    (ef - ec).abs() <= 1e-6 * ec,
+                    "{preset} {disc} {grid} np={np}: {ef:e} vs {ec:e}"
+                );
+                assert!(f["true_relative_residual"].as_f64().unwrap() < 1e-8, "{f}");
+                assert!(f["preconditioner"].as_str().unwrap().starts_with(name), "{f}");
+            }
         }
     }
     common::meshio_reads_every_xdmf(&dir);
 }
 
-/// FD has no elements: FETI splits the matrix algebraically (Schwarz's split grown by one layer,
+/// FD has no elements: FETI-1 and FETI-DP split the matrix algebraically (Schwarz's split grown by one layer,
 /// the couplings shared out so that the Neumann matrices sum to A) and gets CG's solution.
 #[test]
 fn feti_on_fd_matches_cg_in_2d_and_3d() {
@@ -89,10 +191,17 @@ fn feti_on_fd_matches_cg_in_2d_and_3d() {
                     &format!("{grid}-{np}-{solver}"),
                 )
             };
-            let (f, c) = (run("feti1"), run("cg-asm"));
-            let (ef, ec) = (f["error"]["l2"].as_f64().unwrap(), c["error"]["l2"].as_f64().unwrap());
-            assert!((ef - ec).abs() <= 1e-6 * ec, "{grid} np={np}: {ef:e} vs {ec:e}");
-            assert!(f["true_relative_residual"].as_f64().unwrap() < 1e-8, "{f}");
+            let c = run("cg-asm");
+            let ec = c["error"]["l2"].as_f64().unwrap();
+            for preset in ["feti1", "feti-dp"] {
+                let f = run(preset);
+                let ef = f["error"]["l2"].as_f64().unwrap();
+                assert!(
+                    (ef - ec).abs() <= 1e-6 * ec,
+                    "{preset} {grid} np={np}: {ef:e} vs {ec:e}"
+                );
+                assert!(f["true_relative_residual"].as_f64().unwrap() < 1e-8, "{f}");
+            }
         }
     }
 }
@@ -122,13 +231,34 @@ fn stiffness_scaling_is_robust_to_a_contrast_of_1e6_where_multiplicity_scaling_i
     );
 }
 
+/// FETI-DP at the same contrast: ρ-scaling keeps it within 1.5× of the homogeneous count (no
+/// projector to weigh here, the primal problem carries the coarse space); multiplicity scaling
+/// needs more than 1.5× as many.
+#[test]
+fn feti_dp_with_stiffness_scaling_is_robust_to_a_contrast_of_1e6() {
+    let run = |contrast: &str, scaling: &str| {
+        feti(2, &["1", "2", "64", "16", "dirichlet", contrast, scaling, "feti-dp"])("iterations")
+    };
+    let homogeneous = run("1", "stiffness");
+    let (stiffness, multiplicity) = (run("1e6", "stiffness"), run("1e6", "multiplicity"));
+    assert!(
+        stiffness <= 1.5 * homogeneous,
+        "{stiffness} at 1e6 against {homogeneous}"
+    );
+    assert!(
+        multiplicity > 1.5 * homogeneous,
+        "{multiplicity} at 1e6 against {homogeneous}"
+    );
+}
+
 /// The CG Lanczos estimate of the preconditioned condition number, in every report: on P1 64²
 /// with 32 subdomains on 2 ranks it orders the preconditioners as DD theory does (GenEO <
-/// Nicolaides < one-level ASM < Jacobi), and FETI-1's is between GenEO's and Nicolaides'.
+/// Nicolaides < one-level ASM < Jacobi), FETI-1's is between GenEO's and Nicolaides', and
+/// FETI-DP's (vertices and edge averages) is below GenEO's.
 #[test]
 fn the_condition_estimate_orders_the_preconditioners() {
     let dir = common::scratch("feti-condition");
-    let kappa: Vec<f64> = ["cg-geneo", "feti1", "cg-nicolaides", "cg-asm", "cg-jacobi"]
+    let kappa: Vec<f64> = ["feti-dp", "cg-geneo", "feti1", "cg-nicolaides", "cg-asm", "cg-jacobi"]
         .iter()
         .map(|s| {
             let args = ["--solver", s, "--subdomains-per-rank", "16"];
