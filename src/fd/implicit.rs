@@ -85,7 +85,7 @@ impl Stepper for FdImplicitHeat {
 
     fn set_dt(&mut self, comm: &Comm, dt: f64) -> Result<()> {
         self.values.fill(&mut self.a, self.theta * dt);
-        self.solver.update(comm, &self.a)?;
+        self.solver.update(comm, &self.a, &SolverInputs::default())?;
         self.dt = dt;
         Ok(())
     }

@@ -4,18 +4,21 @@
 //! side as `T(tⁿ⁺¹)·lift`). The explicit part `B = M − (1−θ) dt K` is assembled without
 //! elimination, since `uⁿ` carries the Dirichlet values. `M` and `K` are assembled apart on one
 //! pattern, so a new dt refills both matrices and the lift and updates the solver numerically;
-//! the solver (GenEO with the subdomains' element matrices of `M + θ dt K`) is set up once.
+//! the solver (GenEO with the subdomains' element matrices of `M + θ dt K`, or FETI on element
+//! substructures whose Neumann matrices keep `M_s` and `K_s` apart) is set up once.
 
 use super::assemble::{assemble, FemLoads, FemSystem, MassKind, Terms};
-use super::SubdomainNeumann;
+use super::{element_parts, SubdomainNeumann};
 use crate::comm::{Comm, HaloStats};
 use crate::error::{Error, Result};
 use crate::io::FieldSpec;
-use crate::linalg::{DistMatrix, DistVector};
+use crate::linalg::{Csr, DistMatrix, DistVector};
 use crate::mesh::Mesh;
 use crate::partition::{point_numbering, LocalMesh, Partition};
 use crate::pde::{ErrorNorms, HeatData, HEAT_FIELD};
-use crate::solver::{CoarseKind, LinearSolver, NeumannFn, SolverConfig, SolverInputs, SolverTimings};
+use crate::solver::{
+    CoarseKind, Family, LinearSolver, NeumannFn, SolverConfig, SolverInputs, SolverTimings, SubstructuresFn,
+};
 use crate::time::{restore_field, AffineValues, Stepper};
 
 /// The implicit P1 / P2 heat stepper on one rank.
@@ -32,6 +35,8 @@ pub struct FemImplicitHeat {
     lift_m: Vec<f64>,
     lift_k: Vec<f64>,
     solver: Box<dyn LinearSolver>,
+    /// FETI's substructures (family = feti), recombined for every new dt.
+    substructures: Option<Substructures>,
     spec: FieldSpec,
     u: DistVector,
     /// `uⁿ` on `B`'s layout, and `B uⁿ`.
@@ -71,7 +76,29 @@ impl FemImplicitHeat {
         let explicit = AffineValues::new(comm, &b_full, &k_full)?;
         explicit.fill(&mut b_full, -(1.0 - theta) * dt);
         let (lift_m, lift_k) = (sys.loads.lift.clone(), k.loads.lift);
-        let step_solver = build_solver(comm, solver, mesh, part, data, &sys, (theta * dt, mass_kind))?;
+        let substructures = match solver.family {
+            Family::Feti => {
+                let source = (mesh, lm, part, data);
+                Some(Substructures::new(
+                    comm,
+                    source,
+                    &sys,
+                    mass_kind,
+                    solver.pc.subdomains_per_rank,
+                )?)
+            }
+            Family::Krylov => None,
+        };
+        let step_solver = build_solver(
+            comm,
+            solver,
+            mesh,
+            part,
+            data,
+            &sys,
+            (theta * dt, mass_kind),
+            substructures.as_ref(),
+        )?;
         let init: Vec<f64> = sys.points[..sys.dirichlet.len()]
             .iter()
             .map(|x| data.exact_value(x, 0.0))
@@ -96,6 +123,7 @@ impl FemImplicitHeat {
             lift_m,
             lift_k,
             solver: step_solver,
+            substructures,
             spec,
             sys,
             values,
@@ -109,8 +137,81 @@ fn combine(m: &[f64], k: &[f64], c: f64) -> Vec<f64> {
     m.iter().zip(k).map(|(m, k)| m + c * k).collect()
 }
 
+/// FETI's element substructures of the step matrix: every part of the rank's cells with its rows
+/// and its mass and stiffness Neumann matrices apart, so that a new dt recombines them.
+struct Substructures {
+    per_rank: usize,
+    parts: Vec<(Vec<u64>, Csr, Csr)>,
+}
+
+impl Substructures {
+    /// Collective: splits the rank's own cells into `per_rank` parts (METIS) and assembles each
+    /// part's `M_s` and `K_s` (`mass_kind` as the step matrix's).
+    fn new(
+        comm: &Comm,
+        (mesh, lm, part, data): (&Mesh, &LocalMesh, &Partition, &HeatData),
+        sys: &FemSystem,
+        mass_kind: MassKind,
+        per_rank: usize,
+    ) -> Result<Substructures> {
+        let numbering = point_numbering(mesh, part);
+        let mass = SubdomainNeumann::new(comm, mesh, data, &numbering, &sys.dirichlet).with_terms(1.0, mass_kind, 0.0);
+        let stiff = SubdomainNeumann::new(comm, mesh, data, &numbering, &sys.dirichlet).with_terms(0.0, mass_kind, 1.0);
+        let mut cells: Vec<u32> = lm.cell_orig[..lm.cells.n_owned].to_vec();
+        cells.sort_unstable();
+        let parts = element_parts(mesh, &cells, per_rank).and_then(|parts| {
+            parts
+                .iter()
+                .map(|cells| {
+                    let ((rows, m), (_, k)) = (mass.cells_matrix(cells)?, stiff.cells_matrix(cells)?);
+                    Ok((rows, m, k))
+                })
+                .collect::<Result<Vec<_>>>()
+        });
+        Ok(Substructures {
+            per_rank,
+            parts: comm.agree(parts)?,
+        })
+    }
+
+    /// The source of substructures for `M + c K` that [`SolverInputs::substructures`] takes.
+    fn source(s: Option<&Substructures>, c: f64) -> impl Fn(usize) -> Result<Vec<(Vec<u64>, Csr)>> + '_ {
+        move |k| match s {
+            Some(s) => s.at(k, c),
+            None => Err(Error::input("no element substructures")),
+        }
+    }
+
+    /// The parts' rows and Neumann matrices `M_s + c K_s` (on the union of both patterns, the
+    /// same for every `c`), for `k` parts per rank.
+    fn at(&self, k: usize, c: f64) -> Result<Vec<(Vec<u64>, Csr)>> {
+        if k != self.per_rank {
+            return Err(Error::Config(format!(
+                "FETI asked for {k} substructures per rank, the heat step has {}",
+                self.per_rank
+            )));
+        }
+        Ok(self
+            .parts
+            .iter()
+            .map(|(rows, m, k)| {
+                let mut t = Vec::with_capacity(m.nnz() + k.nnz());
+                for (a, scale) in [(m, 1.0), (k, c)] {
+                    for i in 0..a.nrows {
+                        let (cols, vals) = a.row(i);
+                        t.extend(cols.iter().zip(vals).map(|(&j, &v)| (i as u32, j, scale * v)));
+                    }
+                }
+                (rows.clone(), Csr::from_triplets(rows.len(), rows.len(), &t))
+            })
+            .collect())
+    }
+}
+
 /// Collective: the step's solver for `sys.a`; GenEO gets the subdomains' element matrices of
-/// `M + c K` (`terms`: `c` and the mass kind), which the algebraic splitting cannot give for P2.
+/// `M + c K` (`terms`: `c` and the mass kind), which the algebraic splitting cannot give for P2;
+/// FETI its element substructures.
+#[allow(clippy::too_many_arguments)] // the mesh's pieces, the system and what the solver needs of them
 fn build_solver(
     comm: &Comm,
     config: &SolverConfig,
@@ -119,6 +220,7 @@ fn build_solver(
     data: &HeatData,
     sys: &FemSystem,
     (c, mass_kind): (f64, MassKind),
+    substructures: Option<&Substructures>,
 ) -> Result<Box<dyn LinearSolver>> {
     let source = (config.pc.coarse.space == CoarseKind::Geneo).then(|| {
         let numbering = point_numbering(mesh, part);
@@ -128,12 +230,12 @@ fn build_solver(
         Some(s) => s.matrix(rows),
         None => Err(Error::input("no element Neumann matrices")),
     };
+    let parts = Substructures::source(substructures, c);
     let inputs = SolverInputs {
         neumann: source.is_some().then_some(&neumann as NeumannFn),
         // M + c K is nonsingular whatever the boundary conditions: no null space.
         null_space: None,
-        // Implicit heat with FETI needs numeric updates of the substructures: not yet.
-        substructures: None,
+        substructures: substructures.is_some().then_some(&parts as SubstructuresFn),
     };
     config.build(comm, &sys.a, &inputs)
 }
@@ -148,7 +250,12 @@ impl Stepper for FemImplicitHeat {
         self.values.fill(&mut self.sys.a, c);
         self.explicit.fill(&mut self.b_full, -(1.0 - self.theta) * dt);
         self.lift = combine(&self.lift_m, &self.lift_k, c);
-        self.solver.update(comm, &self.sys.a)
+        let parts = Substructures::source(self.substructures.as_ref(), c);
+        let inputs = SolverInputs {
+            substructures: self.substructures.is_some().then_some(&parts as SubstructuresFn),
+            ..SolverInputs::default()
+        };
+        self.solver.update(comm, &self.sys.a, &inputs)
     }
 
     fn step(&mut self, comm: &Comm, t: f64, dt: f64) -> Result<()> {

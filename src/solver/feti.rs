@@ -13,6 +13,8 @@ use std::time::Instant;
 /// FETI-1 as a [`LinearSolver`].
 pub struct FetiSolver {
     feti: Feti,
+    /// Whether the subdomains were split algebraically (no element substructures).
+    algebraic: bool,
     timings: SolverTimings,
     primal_residual: f64,
 }
@@ -50,6 +52,7 @@ impl FetiSolver {
         let feti = Feti::new(comm, a, decomposition, options)?;
         Ok(FetiSolver {
             feti,
+            algebraic: inputs.substructures.is_none(),
             timings: SolverTimings {
                 setup: comm.max_f64(start.elapsed().as_secs_f64()),
                 ..SolverTimings::default()
@@ -85,10 +88,33 @@ fn algebraic_substructures(comm: &Comm, a: &DistMatrix, config: &SolverConfig) -
 }
 
 impl LinearSolver for FetiSolver {
-    fn update(&mut self, comm: &Comm, _a: &DistMatrix) -> Result<()> {
-        comm.agree(Err(Error::Config(
-            "FETI has no numeric update yet (the Neumann matrices would have to be reassembled): build it anew".into(),
-        )))
+    /// New Neumann matrices from `inputs.substructures` (which must give the subdomains of the
+    /// set-up, with the same patterns) or, for a matrix split algebraically, from `a` again;
+    /// then the numeric refactorizations only.
+    fn update(&mut self, comm: &Comm, a: &DistMatrix, inputs: &SolverInputs) -> Result<()> {
+        let start = Instant::now();
+        let algebraic = self.algebraic;
+        self.feti.update(comm, a, |d| match (inputs.substructures, algebraic) {
+            (Some(substructures), false) => {
+                let parts = comm.agree(substructures(d.subdomains.len()))?;
+                let same =
+                    parts.len() == d.subdomains.len() && parts.iter().zip(&d.subdomains).all(|(p, s)| p.0 == s.rows);
+                comm.agree(if same {
+                    Ok(parts.into_iter().map(|p| p.1).collect())
+                } else {
+                    Err(Error::input(
+                        "FETI update: the substructures given are not those of the set-up (build anew)",
+                    ))
+                })
+            }
+            (None, true) => crate::dd::subassembled_neumann(comm, a, d),
+            _ => comm.agree(Err(Error::input(
+                "FETI update: substructures must be given exactly when the set-up had them",
+            ))),
+        })?;
+        self.timings.updates += 1;
+        self.timings.update += comm.max_f64(start.elapsed().as_secs_f64());
+        Ok(())
     }
 
     fn solve(&mut self, comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<SolveStats> {

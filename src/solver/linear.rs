@@ -61,7 +61,9 @@ pub trait LinearSolver {
     /// Collective: takes new values of the matrix (same pattern), redoing only numeric work:
     /// local refactorizations and coarse operators; the split, overlap, colouring, exchange plans,
     /// orderings, symbolic factorizations and Krylov workspace stay. A pattern change is an error.
-    fn update(&mut self, comm: &Comm, a: &DistMatrix) -> Result<()>;
+    /// `inputs` are the set-up's inputs for the new values (FETI takes its substructures' new
+    /// Neumann matrices from them; the Krylov family reads the matrix only).
+    fn update(&mut self, comm: &Comm, a: &DistMatrix, inputs: &SolverInputs) -> Result<()>;
     /// Collective: solves `a x = b` from the initial guess in `x`. A solve that stops without
     /// converging is `Ok` with its reason in the statistics ([`SolveStats::failure`] says it
     /// in words); errors are failures of the set-up or of the inputs.
@@ -167,7 +169,7 @@ fn krylov_solve(
 }
 
 impl LinearSolver for KrylovSolver {
-    fn update(&mut self, comm: &Comm, a: &DistMatrix) -> Result<()> {
+    fn update(&mut self, comm: &Comm, a: &DistMatrix, _inputs: &SolverInputs) -> Result<()> {
         let start = Instant::now();
         match &self.null {
             Some((n, ..)) if n.is_constants() => self.pc.update(comm, &a.grounded())?,

@@ -56,8 +56,12 @@ type Globs = BTreeMap<Vec<u64>, Vec<u32>>;
 
 /// One subdomain's constrained factorization, coarse basis and workspace.
 struct DpLocal {
+    /// The subdomain's global id (messages).
+    id: u64,
     /// `K_rr`: the Neumann matrix without the vertex rows.
     k: SemiDefinite,
+    /// Positions of the vertices (eliminated; no multipliers).
+    vertices: Vec<u32>,
     /// Positions (in the subdomain's rows) of `K_rr`'s rows.
     rest: Vec<u32>,
     /// Each average constraint's rows, as indices into `rest`.
@@ -81,8 +85,6 @@ struct DpLocal {
 /// FETI-DP's local factorizations and primal problem.
 pub(super) struct Dp {
     locals: Vec<DpLocal>,
-    /// Vertex positions of each subdomain (they get no multipliers).
-    vertex_rows: Vec<Vec<u32>>,
     coarse: RedundantSolve,
     partial: Vec<f64>,
     /// Sizes of the primal set.
@@ -135,7 +137,7 @@ impl Dp {
             .iter()
             .zip(factors)
             .zip(&globs)
-            .zip(&vertex_rows)
+            .zip(vertex_rows)
             .zip(neumann)
         {
             let glob_list: Vec<&Vec<u32>> = g
@@ -161,21 +163,53 @@ impl Dp {
         let coarse = RedundantSolve::new(comm, primal.total(), &share, &held, "FETI-DP's primal problem")?;
         Ok(Dp {
             locals,
-            vertex_rows,
             coarse,
             partial: vec![0.0; held.len()],
             primal,
         })
     }
 
+    /// Collective: new values of the Neumann matrices (same patterns): refactorizes `K_rr`,
+    /// rebuilds the constrained solvers' small systems and the coarse basis, and refactorizes the
+    /// primal problem on its pattern. The primal set stays; a subdomain whose kernel appears or
+    /// vanishes under `feti.averages = false` would change it and is refused.
+    pub(super) fn refactor(&mut self, comm: &Comm, neumann: &[Csr], averages: bool) -> Result<()> {
+        let mut res = Ok(());
+        for (l, k) in self.locals.iter_mut().zip(neumann) {
+            let floating = !l.k.kernel().is_empty();
+            res = l.k.refactor(&k.principal_submatrix(&l.rest)).and_then(|()| {
+                let now = !l.k.kernel().is_empty();
+                if !averages && floating != now {
+                    return Err(Error::input(format!(
+                        "FETI-DP update: subdomain {} {} floating on its vertices, which changes the primal set (build anew)",
+                        l.id,
+                        if floating { "stopped" } else { "started" }
+                    )));
+                }
+                l.numeric(k)
+            });
+            if res.is_err() {
+                break;
+            }
+        }
+        comm.agree(res)?;
+        let mut share = Vec::new();
+        for (l, k) in self.locals.iter().zip(neumann) {
+            l.primal_share(k, &mut share);
+        }
+        self.primal.floating =
+            comm.sum_u64(self.locals.iter().filter(|l| !l.k.kernel().is_empty()).count() as u64) as usize;
+        self.coarse.refactor(comm, &share, "FETI-DP's primal problem")
+    }
+
     /// Which rows of each subdomain get multipliers: all shared ones but the vertices.
     pub(super) fn multiplier_rows(&self, d: &Decomposition) -> Vec<Vec<bool>> {
         d.subdomains
             .iter()
-            .zip(&self.vertex_rows)
-            .map(|(s, v)| {
+            .zip(&self.locals)
+            .map(|(s, l)| {
                 let mut keep = vec![true; s.rows.len()];
-                v.iter().for_each(|&p| keep[p as usize] = false);
+                l.vertices.iter().for_each(|&p| keep[p as usize] = false);
                 keep
             })
             .collect()
@@ -276,13 +310,15 @@ impl DpLocal {
         neumann: &Csr,
         (k, rest): (SemiDefinite, Vec<u32>),
         globs: &[&Vec<u32>],
-        vertices: &[u32],
+        vertices: Vec<u32>,
         index: Vec<usize>,
     ) -> Result<DpLocal> {
         let in_rest = |p: u32| rest.partition_point(|&r| r < p) as u32;
         let averages: Vec<Vec<u32>> = globs.iter().map(|g| g.iter().map(|&p| in_rest(p)).collect()).collect();
-        let (na, nk, nr) = (averages.len(), k.kernel().len(), rest.len());
+        let (na, nr) = (averages.len(), rest.len());
         let mut l = DpLocal {
+            id,
+            vertices,
             k,
             averages,
             kc: Vec::with_capacity(na),
@@ -291,22 +327,32 @@ impl DpLocal {
             index,
             held: Vec::new(),
             wr: vec![0.0; nr],
-            rhs: vec![0.0; na + nk],
-            sol: vec![0.0; na + nk],
+            rhs: Vec::new(),
+            sol: Vec::new(),
             out: vec![0.0; neumann.nrows],
             rest,
         };
-        for j in 0..na {
-            let mut c = vec![0.0; nr];
-            let w = 1.0 / l.averages[j].len() as f64;
-            l.averages[j].iter().for_each(|&i| c[i as usize] = w);
-            l.k.solve_in_place(&mut c);
-            l.kc.push(c);
-        }
-        l.check_held(id, vertices.len())?;
-        l.small = l.small_inverse(id)?;
-        l.basis(neumann, vertices);
+        l.numeric(neumann)?;
         Ok(l)
+    }
+
+    /// Everything that depends on the values once `K_rr` is factorized: `K⁺Cᵀ`, the check that
+    /// the kernel is held, the small system's inverse and the coarse basis.
+    fn numeric(&mut self, neumann: &Csr) -> Result<()> {
+        let n_small = self.averages.len() + self.k.kernel().len();
+        (self.rhs, self.sol) = (vec![0.0; n_small], vec![0.0; n_small]);
+        self.kc.clear();
+        for j in 0..self.averages.len() {
+            let mut c = vec![0.0; self.rest.len()];
+            let w = 1.0 / self.averages[j].len() as f64;
+            self.averages[j].iter().for_each(|&i| c[i as usize] = w);
+            self.k.solve_in_place(&mut c);
+            self.kc.push(c);
+        }
+        self.check_held()?;
+        self.small = self.small_inverse()?;
+        self.basis(neumann);
+        Ok(())
     }
 
     /// `C_j x` for `x` over `rest`.
@@ -316,7 +362,7 @@ impl DpLocal {
     }
 
     /// Refuses a subdomain whose kernel the averages do not hold (`C Z` without full column rank).
-    fn check_held(&self, id: u64, vertices: usize) -> Result<()> {
+    fn check_held(&self) -> Result<()> {
         let z = self.k.kernel();
         let mut cz: Vec<Vec<f64>> = z
             .iter()
@@ -332,10 +378,11 @@ impl DpLocal {
             let after = dot(&cz[i], &cz[i]).sqrt();
             if after <= 1e-8 * before.max(f64::MIN_POSITIVE) || before == 0.0 {
                 return Err(Error::input(format!(
-                    "FETI-DP: subdomain {id} floats under its primal constraints (a kernel of dimension {} \
+                    "FETI-DP: subdomain {} floats under its primal constraints (a kernel of dimension {} \
                      left by its {} vertices that its {} averages do not hold)",
+                    self.id,
                     z.len(),
-                    vertices,
+                    self.vertices.len(),
                     self.averages.len()
                 )));
             }
@@ -345,7 +392,7 @@ impl DpLocal {
     }
 
     /// The inverse of `[C K⁺Cᵀ, −CZ; ZᵀCᵀ, 0]` (row-major).
-    fn small_inverse(&self, id: u64) -> Result<Vec<f64>> {
+    fn small_inverse(&self) -> Result<Vec<f64>> {
         let (na, z) = (self.averages.len(), self.k.kernel());
         let n = na + z.len();
         if n == 0 {
@@ -363,7 +410,8 @@ impl DpLocal {
             Ok(small)
         } else {
             Err(Error::input(format!(
-                "FETI-DP: subdomain {id}'s constrained local problem is singular"
+                "FETI-DP: subdomain {}'s constrained local problem is singular",
+                self.id
             )))
         }
     }
@@ -400,10 +448,12 @@ impl DpLocal {
 
     /// The coarse basis: per vertex `e_p` plus the constrained response to `−K e_p`, per
     /// average the constrained solve with that average 1.
-    fn basis(&mut self, neumann: &Csr, vertices: &[u32]) {
+    fn basis(&mut self, neumann: &Csr) {
         let n = neumann.nrows;
         let mut g = vec![0.0; n];
-        for &p in vertices {
+        self.phi.clear();
+        for k in 0..self.vertices.len() {
+            let p = self.vertices[k];
             let mut e = vec![0.0; n];
             e[p as usize] = -1.0;
             neumann.spmv(&e, &mut g);

@@ -174,7 +174,7 @@ impl Feti {
                 .collect::<Result<Vec<Csr>>>(),
         )?;
         // FETI-DP's vertices are assembled: they carry no multipliers.
-        let (mut method, keep) = match options.method {
+        let (method, keep) = match options.method {
             FetiMethod::Feti1 => (Method::One(one::One::new(comm, &neumann, options.pivot_tol)?), None),
             FetiMethod::FetiDp => {
                 let dp = dp::Dp::new(comm, &decomposition, &neumann, options)?;
@@ -182,8 +182,8 @@ impl Feti {
                 (Method::Dp(dp), Some(keep))
             }
         };
-        let mut interface = Interface::new(comm, &decomposition, keep.as_deref())?;
-        let mut locals = comm.agree(
+        let interface = Interface::new(comm, &decomposition, keep.as_deref())?;
+        let locals = comm.agree(
             neumann
                 .into_iter()
                 .zip(&decomposition.subdomains)
@@ -192,21 +192,77 @@ impl Feti {
                 .collect::<Result<Vec<Local>>>(),
         )?;
         let free_rows = free_rows(comm, a, &decomposition)?;
-        let weights = match options.scaling {
-            FetiScaling::Stiffness => stiffness_scaling(comm, &mut interface, &decomposition, &mut locals),
-            FetiScaling::Multiplicity => vec![1.0; interface.layout.n_owned],
-        };
-        if let Method::One(one) = &mut method {
-            one.build_coarse(comm, &interface, weights)?;
-        }
-        Ok(Feti {
+        let mut feti = Feti {
             decomposition,
             interface,
             locals,
             method,
             free_rows,
             options,
-        })
+        };
+        feti.scale_and_project(comm)?;
+        Ok(feti)
+    }
+
+    /// Collective: the jump weights of the preconditioner and, for FETI-1, the coarse problem
+    /// with the projector's weights.
+    fn scale_and_project(&mut self, comm: &Comm) -> Result<()> {
+        let weights = match self.options.scaling {
+            FetiScaling::Stiffness => {
+                stiffness_scaling(comm, &mut self.interface, &self.decomposition, &mut self.locals)
+            }
+            FetiScaling::Multiplicity => vec![1.0; self.interface.layout.n_owned],
+        };
+        match &mut self.method {
+            Method::One(one) => one.build_coarse(comm, &self.interface, weights),
+            Method::Dp(_) => Ok(()),
+        }
+    }
+
+    /// Collective: new values of the matrix `a` and of the subdomains' Neumann matrices, which
+    /// `neumann` gives from the decomposition with `a`'s new values (the same subdomains, the
+    /// same patterns): redoes the numeric factorizations, the scaling and the coarse problem
+    /// only; the decomposition, multipliers, primal set and symbolic factorizations stay.
+    pub fn update(
+        &mut self,
+        comm: &Comm,
+        a: &DistMatrix,
+        neumann: impl FnOnce(&Decomposition) -> Result<Vec<Csr>>,
+    ) -> Result<()> {
+        self.decomposition.update_values(comm, a)?;
+        let neumann = neumann(&self.decomposition)?;
+        let same = neumann.len() == self.locals.len()
+            && neumann
+                .iter()
+                .zip(&self.locals)
+                .all(|(n, l)| n.rowptr == l.neumann.rowptr && n.cols == l.neumann.cols);
+        comm.agree(if same {
+            Ok(())
+        } else {
+            Err(Error::input(
+                "FETI update: the subdomains or the patterns of their Neumann matrices changed (build anew)",
+            ))
+        })?;
+        match &mut self.method {
+            Method::One(one) => one.refactor(comm, &neumann)?,
+            Method::Dp(dp) => dp.refactor(comm, &neumann, self.options.averages)?,
+        }
+        let mut res = Ok(());
+        for ((l, n), s) in self
+            .locals
+            .iter_mut()
+            .zip(neumann)
+            .zip(&mut self.decomposition.subdomains)
+        {
+            if let Some((rows, kii)) = &mut l.interior {
+                res = res.and_then(|()| kii.refactor(&n.principal_submatrix(rows)));
+            }
+            s.neumann = Some(n.clone());
+            l.neumann = n;
+        }
+        comm.agree(res)?;
+        self.free_rows = free_rows(comm, a, &self.decomposition)?;
+        self.scale_and_project(comm)
     }
 
     /// Dimension of the coarse problem: the floating subdomains' kernel vectors (FETI-1) or the

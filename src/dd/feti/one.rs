@@ -54,11 +54,24 @@ impl One {
         })
     }
 
+    /// Collective: new values of the Neumann matrices (same patterns): numeric refactorizations,
+    /// the kernels found anew (the coarse problem follows in [`One::build_coarse`]).
+    pub(super) fn refactor(&mut self, comm: &Comm, neumann: &[Csr]) -> Result<()> {
+        let res = self.k.iter_mut().zip(neumann).try_for_each(|(k, m)| k.refactor(m));
+        comm.agree(res)?;
+        let kernels: usize = self.k.iter().map(|k| k.kernel().len()).sum();
+        self.n_coarse = comm.sum_u64(kernels as u64) as usize;
+        self.floating = comm.sum_u64(self.k.iter().filter(|k| !k.kernel().is_empty()).count() as u64) as usize;
+        Ok(())
+    }
+
     /// Collective: `G` on the owned multipliers (through a reverse append of each subdomain's
     /// `B_s R_s`) and the redundant factorization of `GᵀQG` (`q` the projector's weights of the
-    /// owned multipliers). Nothing without floating subdomains.
+    /// owned multipliers): a numeric refactorization when a coarse problem with the same held
+    /// columns on every rank exists, else a new one. Nothing without floating subdomains.
     pub(super) fn build_coarse(&mut self, comm: &Comm, interface: &Interface, q: Vec<f64>) -> Result<()> {
         if self.n_coarse == 0 {
+            self.coarse = None;
             return Ok(());
         }
         RedundantSolve::check_dimension(comm, self.n_coarse, "FETI's coarse problem GᵀG")?;
@@ -94,7 +107,20 @@ impl One {
             .collect();
         held.sort_unstable();
         held.dedup();
-        let solve = RedundantSolve::new(comm, self.n_coarse, &share, &held, "FETI's coarse problem GᵀG")?;
+        let what = "FETI's coarse problem GᵀG";
+        let same = self
+            .coarse
+            .as_ref()
+            .is_some_and(|c| c.held == held && c.solve.dimension() == self.n_coarse);
+        // Collective either way: every rank must take the same branch.
+        if comm.sum_u64(u64::from(!same)) == 0 {
+            if let Some(c) = &mut self.coarse {
+                c.solve.refactor(comm, &share, what)?;
+                (c.g, c.q, c.first) = (g, q, first);
+                return Ok(());
+            }
+        }
+        let solve = RedundantSolve::new(comm, self.n_coarse, &share, &held, what)?;
         self.coarse = Some(Coarse {
             g,
             q,
