@@ -316,3 +316,58 @@ fn implicit_heat_with_feti_updates_numerically_and_matches_cg() {
     }
     common::meshio_reads_every_xdmf(&dir);
 }
+
+/// Bad input gives one error line on every rank: a pivot tolerance that fixes a nonsingular
+/// direction (the kernel is not what it was taken to be), a coarse problem above the redundant
+/// solve's limit (FETI-1's GᵀG and FETI-DP's primal problem), and, at the library level, FETI
+/// without element subdomains on a matrix the algebraic splitting cannot split (P2).
+#[test]
+fn feti_refuses_bad_input_with_one_error_line() {
+    for solver in ["feti1", "feti-dp"] {
+        let args = [
+            "poisson",
+            "--grid",
+            "24x24",
+            "--discretization",
+            "p1",
+            "--solver",
+            solver,
+        ];
+        common::fails_with(
+            2,
+            &[&args[..], &["--set", "solver.feti.pivot-tol=0.5"]].concat(),
+            "a fixed pivot is not a kernel direction",
+        );
+    }
+    let too_many = [
+        "--discretization",
+        "p1",
+        "--grid",
+        "320x320",
+        "--subdomains-per-rank",
+        "30000",
+    ];
+    common::fails_with(
+        2,
+        &[&["poisson", "--solver", "feti1"], &too_many[..]].concat(),
+        "FETI's coarse problem GᵀG has dimension",
+    );
+    let too_many = ["--grid", "300x300", "--subdomains-per-rank", "12000"];
+    common::fails_with(
+        2,
+        &[&["poisson", "--solver", "feti-dp"], &too_many[..]].concat(),
+        "FETI-DP's primal problem has dimension",
+    );
+    let out = common::mpirun(
+        2,
+        &common::example("feti_check"),
+        &["2", "2", "12", "algebraic", "dirichlet"],
+        std::time::Duration::from_secs(120),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    let fails = text
+        .lines()
+        .filter(|l| l.contains("FETI without element subdomains splits the matrix algebraically"));
+    assert_eq!(fails.count(), 2, "both ranks say why: {text}");
+}

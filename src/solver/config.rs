@@ -520,6 +520,8 @@ mod tests {
                 "pc.coarse.update-basis",
                 "pc.coarse.geneo.threshold",
                 "pc.coarse.geneo.nev",
+                "feti.method",
+                "feti.averages",
                 "feti.preconditioner",
                 "feti.scaling",
                 "feti.pivot-tol",
@@ -539,6 +541,7 @@ mod tests {
             ["additive", "a-def1", "a-def2", "balanced"]
         );
         assert_eq!(get("family").choices, ["krylov", "feti"]);
+        assert_eq!(get("feti.method").choices, ["feti-1", "feti-dp"]);
         assert!(get("pc.overlap").choices.is_empty());
     }
 

@@ -9,7 +9,9 @@
 //! two: `ring` (the cells with centroid in the middle square [1/4, 3/4]^dim, a subdomain that
 //! touches no Dirichlet boundary and floats, and the ring around them) or `point` (the cells
 //! with centroid in [h, 1/2]^dim plus one cell with a single point on the boundary: a subdomain
-//! held by one Dirichlet point, which does not float, and the rest).
+//! held by one Dirichlet point, which does not float, and the rest). K = `algebraic` builds the
+//! `feti-dp` preset without element subdomains instead (the algebraic splitting, which needs a
+//! weakly diagonally dominant matrix: P2's is not) and solves.
 //!
 //! Usage: `feti_check DEGREE DIM N K PRECOND [CONTRAST [SCALING [METHOD [PRIMAL]]]]`: with
 //! CONTRAST > 0, κ is 1 or CONTRAST on each element subdomain instead (jumps along the
@@ -82,7 +84,10 @@ fn args() -> Result<Args, String> {
         dim: num(1)?,
         n: num(2)?,
         per_rank: num(3).unwrap_or(2),
-        geometric: a.get(3).filter(|s| ["ring", "point"].contains(&s.as_str())).cloned(),
+        geometric: a
+            .get(3)
+            .filter(|s| ["ring", "point", "algebraic"].contains(&s.as_str()))
+            .cloned(),
         precond,
     })
 }
@@ -106,7 +111,14 @@ fn run(comm: &Comm, a: &Args) -> Result<String, String> {
     let mut reference = DistVector::zeros(sys.a.layout());
     let mut direct = cfg.build(comm, &sys.a, &SolverInputs::default()).map_err(err)?;
     direct.solve(comm, &sys.a, &sys.b, &mut reference).map_err(err)?;
-    // FETI-1 on the rank's cells split into element subdomains.
+    if a.geometric.as_deref() == Some("algebraic") {
+        let cfg = SolverConfig::load("feti-dp").map_err(err)?;
+        let mut feti = cfg.build(comm, &sys.a, &SolverInputs::default()).map_err(err)?;
+        let mut x = DistVector::zeros(sys.a.layout());
+        let stats = feti.solve(comm, &sys.a, &sys.b, &mut x).map_err(err)?;
+        return Ok(format!("iterations {}", stats.iterations));
+    }
+    // FETI on the rank's cells split into element subdomains.
     let source = p.neumann_source(comm);
     let mut cells: Vec<u32> = p.lm.cell_orig[..p.lm.cells.n_owned].to_vec();
     cells.sort_unstable();

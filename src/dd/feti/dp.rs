@@ -59,7 +59,7 @@ struct DpLocal {
     /// The subdomain's global id (messages).
     id: u64,
     /// `K_rr`: the Neumann matrix without the vertex rows.
-    k: SemiDefinite,
+    k: RestSolver,
     /// Positions of the vertices (eliminated; no multipliers).
     vertices: Vec<u32>,
     /// Positions (in the subdomain's rows) of `K_rr`'s rows.
@@ -107,7 +107,7 @@ impl Dp {
         let mut factors = Vec::with_capacity(neumann.len());
         for (k, v) in neumann.iter().zip(&vertex_rows) {
             let rest: Vec<u32> = (0..k.nrows as u32).filter(|p| v.binary_search(p).is_err()).collect();
-            let krr = SemiDefinite::new(&k.principal_submatrix(&rest), options.pivot_tol);
+            let krr = RestSolver::new(&k.principal_submatrix(&rest), options.pivot_tol);
             factors.push(krr.map(|krr| (krr, rest)));
         }
         let factors = comm.agree(factors.into_iter().collect::<Result<Vec<_>>>())?;
@@ -234,6 +234,38 @@ impl Dp {
     }
 }
 
+/// `K_rr`'s factorization, or nothing for a subdomain whose rows are all vertices (a tiny
+/// subdomain at a cross point: its constrained problem is `u = 0`).
+struct RestSolver(Option<SemiDefinite>);
+
+impl RestSolver {
+    /// Factorizes `krr` (none when it is empty).
+    fn new(krr: &Csr, pivot_tol: f64) -> Result<RestSolver> {
+        Ok(RestSolver(if krr.nrows == 0 {
+            None
+        } else {
+            Some(SemiDefinite::new(krr, pivot_tol)?)
+        }))
+    }
+
+    /// New values on the same pattern.
+    fn refactor(&mut self, krr: &Csr) -> Result<()> {
+        self.0.as_mut().map_or(Ok(()), |k| k.refactor(krr))
+    }
+
+    /// The kernel basis.
+    fn kernel(&self) -> &[Vec<f64>] {
+        self.0.as_ref().map_or(&[], |k| k.kernel())
+    }
+
+    /// `x ← K_rr⁺ x`.
+    fn solve_in_place(&mut self, x: &mut [f64]) {
+        if let Some(k) = &mut self.0 {
+            k.solve_in_place(x);
+        }
+    }
+}
+
 /// Sum of the products of two slices.
 fn dot(x: &[f64], y: &[f64]) -> f64 {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
@@ -308,7 +340,7 @@ impl DpLocal {
     fn new(
         id: u64,
         neumann: &Csr,
-        (k, rest): (SemiDefinite, Vec<u32>),
+        (k, rest): (RestSolver, Vec<u32>),
         globs: &[&Vec<u32>],
         vertices: Vec<u32>,
         index: Vec<usize>,
