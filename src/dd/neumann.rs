@@ -164,11 +164,15 @@ fn split(comm: &Comm, a: &DistMatrix, decomposition: &Decomposition, share: bool
                 return local_neumann(&s.matrix, &d.map(|(&e, _)| excess[e as usize]).collect::<Vec<_>>());
             }
             let d: Vec<f64> = d.map(|(&e, m)| excess[e as usize] / m).collect();
+            // The neighbours holding each row (ascending): a coupling is held by the subdomain and
+            // by the neighbours holding both its rows.
+            let mut held_by: Vec<Vec<u32>> = vec![Vec::new(); s.rows.len()];
+            for (k, t) in s.neighbours.iter().enumerate() {
+                t.shared.iter().for_each(|&p| held_by[p as usize].push(k as u32));
+            }
             let holders = |r: usize, c: usize| {
-                let both = |t: &crate::dd::Neighbour| {
-                    t.shared.binary_search(&(r as u32)).is_ok() && t.shared.binary_search(&(c as u32)).is_ok()
-                };
-                1.0 + s.neighbours.iter().filter(|t| both(t)).count() as f64
+                let (a, b) = (&held_by[r], &held_by[c]);
+                1.0 + a.iter().filter(|k| b.binary_search(k).is_ok()).count() as f64
             };
             weighted_neumann(&s.matrix, &d, |r, c| 1.0 / holders(r, c))
         })

@@ -30,7 +30,9 @@ use crate::dd::coarse::redundant::RedundantSolve;
 use crate::dd::{Decomposition, Subdomain};
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, SemiDefinite};
+use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::DenseSolveCore;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 use std::collections::BTreeMap;
 
 /// The primal set's size over all ranks.
@@ -66,15 +68,17 @@ struct DpLocal {
     rest: Vec<u32>,
     /// Each average constraint's rows, as indices into `rest`.
     averages: Vec<Vec<u32>>,
-    /// `K_rr⁺ C_jᵀ` of each average constraint.
-    kc: Vec<Vec<f64>>,
+    /// `K_rr⁺ C_jᵀ` of each average constraint, column after column.
+    kc: Vec<f64>,
     /// The inverse of the small system (row-major, `averages + kernel` square).
     small: Vec<f64>,
     /// Coarse basis `Φ_j` over the subdomain's rows, vertices first, and the global primal
     /// index and held position of each.
-    phi: Vec<Vec<f64>>,
+    phi: Mat<f64>,
     index: Vec<usize>,
     held: Vec<usize>,
+    /// `Φᵀ g`, then the coarse solution's entries of the subdomain's constraints.
+    coarse_part: Vec<f64>,
     /// Work vectors: over `rest`, the small system's right-hand side and solution, the rows.
     wr: Vec<f64>,
     rhs: Vec<f64>,
@@ -218,17 +222,25 @@ impl Dp {
     /// Collective: `w ← Ã⁻¹ w` over every subdomain's work vector.
     pub(super) fn solve(&mut self, comm: &Comm, locals: &mut [Local]) {
         self.partial.iter_mut().for_each(|x| *x = 0.0);
-        for (dl, l) in self.locals.iter().zip(locals.iter()) {
-            for (phi, &h) in dl.phi.iter().zip(&dl.held) {
-                self.partial[h] += dot(phi, &l.w); // Φ_sᵀ g_s
+        for (dl, l) in self.locals.iter_mut().zip(locals.iter()) {
+            let c = dl.coarse_part.len();
+            let w = MatRef::from_column_major_slice(&l.w, l.w.len(), 1);
+            let pw = MatMut::from_column_major_slice_mut(&mut dl.coarse_part, c, 1);
+            matmul(pw, Accum::Replace, dl.phi.transpose(), w, 1.0, Par::Seq); // Φ_sᵀ g_s
+            for (&p, &h) in dl.coarse_part.iter().zip(&dl.held) {
+                self.partial[h] += p;
             }
         }
         let uc = self.coarse.solve(comm, &self.partial);
         for (dl, l) in self.locals.iter_mut().zip(locals) {
-            dl.constrained(&l.w, None);
-            for (phi, &i) in dl.phi.iter().zip(&dl.index) {
-                dl.out.iter_mut().zip(phi).for_each(|(o, p)| *o += uc[i] * p); // + Φ_s R_s u_Π
+            dl.constrained(&l.w);
+            for (p, &i) in dl.coarse_part.iter_mut().zip(&dl.index) {
+                *p = uc[i];
             }
+            let (n, c) = (dl.out.len(), dl.coarse_part.len());
+            let out = MatMut::from_column_major_slice_mut(&mut dl.out, n, 1);
+            let part = MatRef::from_column_major_slice(&dl.coarse_part, c, 1);
+            matmul(out, Accum::Add, dl.phi.as_ref(), part, 1.0, Par::Seq); // + Φ_s R_s u_Π
             l.w.copy_from_slice(&dl.out);
         }
     }
@@ -256,6 +268,11 @@ impl RestSolver {
     /// The kernel basis.
     fn kernel(&self) -> &[Vec<f64>] {
         self.0.as_ref().map_or(&[], |k| k.kernel())
+    }
+
+    /// `X ← K_rr⁺ X` for `k` columns.
+    fn solve_many(&mut self, x: &mut [f64], k: usize) -> Result<()> {
+        self.0.as_mut().map_or(Ok(()), |s| s.solve_many(x, k))
     }
 
     /// `x ← K_rr⁺ x`.
@@ -347,15 +364,16 @@ impl DpLocal {
     ) -> Result<DpLocal> {
         let in_rest = |p: u32| rest.partition_point(|&r| r < p) as u32;
         let averages: Vec<Vec<u32>> = globs.iter().map(|g| g.iter().map(|&p| in_rest(p)).collect()).collect();
-        let (na, nr) = (averages.len(), rest.len());
+        let nr = rest.len();
         let mut l = DpLocal {
             id,
             vertices,
             k,
             averages,
-            kc: Vec::with_capacity(na),
+            kc: Vec::new(),
             small: Vec::new(),
-            phi: Vec::new(),
+            phi: Mat::new(),
+            coarse_part: Vec::new(),
             index,
             held: Vec::new(),
             wr: vec![0.0; nr],
@@ -371,20 +389,19 @@ impl DpLocal {
     /// Everything that depends on the values once `K_rr` is factorized: `K⁺Cᵀ`, the check that
     /// the kernel is held, the small system's inverse and the coarse basis.
     fn numeric(&mut self, neumann: &Csr) -> Result<()> {
-        let n_small = self.averages.len() + self.k.kernel().len();
+        let (na, nr) = (self.averages.len(), self.rest.len());
+        let n_small = na + self.k.kernel().len();
         (self.rhs, self.sol) = (vec![0.0; n_small], vec![0.0; n_small]);
-        self.kc.clear();
-        for j in 0..self.averages.len() {
-            let mut c = vec![0.0; self.rest.len()];
+        // K⁺ Cᵀ, all averages in one pass over the factor.
+        self.kc = vec![0.0; nr * na];
+        for (j, col) in self.kc.chunks_exact_mut(nr.max(1)).enumerate().take(na) {
             let w = 1.0 / self.averages[j].len() as f64;
-            self.averages[j].iter().for_each(|&i| c[i as usize] = w);
-            self.k.solve_in_place(&mut c);
-            self.kc.push(c);
+            self.averages[j].iter().for_each(|&i| col[i as usize] = w);
         }
+        self.k.solve_many(&mut self.kc, na)?;
         self.check_held()?;
         self.small = self.small_inverse()?;
-        self.basis(neumann);
-        Ok(())
+        self.basis(neumann)
     }
 
     /// `C_j x` for `x` over `rest`.
@@ -431,7 +448,7 @@ impl DpLocal {
             return Ok(Vec::new());
         }
         let m = faer::Mat::<f64>::from_fn(n, n, |i, j| match (i < na, j < na) {
-            (true, true) => self.average(i, &self.kc[j]),
+            (true, true) => self.average(i, self.kc_column(j)),
             (true, false) => -self.average(i, &z[j - na]),
             (false, true) => self.average(j, &z[i - na]),
             (false, false) => 0.0,
@@ -448,9 +465,15 @@ impl DpLocal {
         }
     }
 
+    /// `K_rr⁺ C_jᵀ`.
+    fn kc_column(&self, j: usize) -> &[f64] {
+        let nr = self.rest.len();
+        &self.kc[j * nr..(j + 1) * nr]
+    }
+
     /// The constrained solve: `out` (over the subdomain's rows, zero at the vertices) with
-    /// `K_rr u + Cᵀμ = g_r` and `C u = e_h` (or `C u = 0`).
-    fn constrained(&mut self, g: &[f64], h: Option<usize>) {
+    /// `K_rr u + Cᵀμ = g_r` and `C u = 0` (an application of `Ã⁻¹`'s local part).
+    fn constrained(&mut self, g: &[f64]) {
         let na = self.averages.len();
         for (w, &p) in self.wr.iter_mut().zip(&self.rest) {
             *w = g[p as usize];
@@ -459,14 +482,16 @@ impl DpLocal {
             *r = dot(z, &self.wr); // Zᵀ g
         }
         self.k.solve_in_place(&mut self.wr); // K⁺ g
-        for j in 0..na {
-            self.rhs[j] = self.average(j, &self.wr) - if h == Some(j) { 1.0 } else { 0.0 };
+        for (j, r) in self.rhs[..na].iter_mut().enumerate() {
+            let rows = &self.averages[j];
+            *r = rows.iter().map(|&i| self.wr[i as usize]).sum::<f64>() / rows.len() as f64; // C K⁺ g
         }
         let n = self.rhs.len();
         for (i, s) in self.sol.iter_mut().enumerate() {
-            *s = dot(&self.small[i * n..(i + 1) * n], &self.rhs);
+            *s = dot(&self.small[i * n..(i + 1) * n], &self.rhs); // [μ; β]
         }
-        for (kc, &mu) in self.kc.iter().zip(&self.sol) {
+        for (j, &mu) in self.sol[..na].iter().enumerate() {
+            let kc = &self.kc[j * self.wr.len()..(j + 1) * self.wr.len()];
             self.wr.iter_mut().zip(kc).for_each(|(w, c)| *w -= mu * c); // − K⁺Cᵀμ
         }
         for (z, &beta) in self.k.kernel().iter().zip(&self.sol[na..]) {
@@ -479,35 +504,90 @@ impl DpLocal {
     }
 
     /// The coarse basis: per vertex `e_p` plus the constrained response to `−K e_p`, per
-    /// average the constrained solve with that average 1.
-    fn basis(&mut self, neumann: &Csr) {
-        let n = neumann.nrows;
-        let mut g = vec![0.0; n];
-        self.phi.clear();
-        for k in 0..self.vertices.len() {
-            let p = self.vertices[k];
-            let mut e = vec![0.0; n];
+    /// average the constrained solve with that average 1; all columns in one pass over the
+    /// factor.
+    fn basis(&mut self, neumann: &Csr) -> Result<()> {
+        let (n, nr, nv, na) = (neumann.nrows, self.rest.len(), self.vertices.len(), self.averages.len());
+        let nk = self.k.kernel().len();
+        // Right-hand sides over `rest`, column after column: −K_rv e_p for the vertices, 0 else.
+        let mut g = vec![0.0; nr * (nv + na)];
+        let (mut e, mut kv) = (vec![0.0; n], vec![0.0; n]);
+        for (k, &p) in self.vertices.iter().enumerate() {
             e[p as usize] = -1.0;
-            neumann.spmv(&e, &mut g);
-            self.constrained(&g, None);
-            let mut phi = self.out.clone();
-            phi[p as usize] = 1.0;
-            self.phi.push(phi);
+            neumann.spmv(&e, &mut kv);
+            e[p as usize] = 0.0;
+            for (x, &r) in g[k * nr..(k + 1) * nr].iter_mut().zip(&self.rest) {
+                *x = kv[r as usize];
+            }
         }
-        g.iter_mut().for_each(|x| *x = 0.0);
-        for j in 0..self.averages.len() {
-            self.constrained(&g, Some(j));
-            self.phi.push(self.out.clone());
+        let mut zg = vec![0.0; nk * (nv + na)];
+        for (c, col) in g.chunks_exact(nr.max(1)).enumerate().take(nv) {
+            for (i, z) in self.k.kernel().iter().enumerate() {
+                zg[c * nk + i] = dot(z, col);
+            }
         }
+        // An average's column has no load (`K⁺ 0 = 0`): only the vertices' columns are solved.
+        self.k.solve_many(&mut g[..nr * nv], nv)?;
+        // The small systems of all columns at once: [μ; β] = small⁻¹ [C w − h; Zᵀ g], then
+        // w − K⁺Cᵀ μ + Z β, as matrix products.
+        let (m, ns) = (nv + na, na + nk);
+        let mut rhs = vec![0.0; ns * m];
+        for (c, col) in g.chunks_exact(nr.max(1)).enumerate().take(m) {
+            for j in 0..na {
+                rhs[c * ns + j] = self.average(j, col) - if c == nv + j { 1.0 } else { 0.0 };
+            }
+            rhs[c * ns + na..(c + 1) * ns].copy_from_slice(&zg[c * nk..(c + 1) * nk]);
+        }
+        let mut sol = Mat::<f64>::zeros(ns, m);
+        let small = MatRef::from_row_major_slice(&self.small, ns, ns);
+        matmul(
+            sol.as_mut(),
+            Accum::Replace,
+            small,
+            MatRef::from_column_major_slice(&rhs, ns, m),
+            1.0,
+            Par::Seq,
+        );
+        let mut w = MatMut::from_column_major_slice_mut(&mut g, nr, m);
+        let kc = MatRef::from_column_major_slice(&self.kc, nr, na);
+        matmul(w.as_mut(), Accum::Add, kc, sol.as_ref().subrows(0, na), -1.0, Par::Seq); // − K⁺Cᵀμ
+        let z = Mat::<f64>::from_fn(nr, nk, |i, k| self.k.kernel()[k][i]);
+        matmul(
+            w.as_mut(),
+            Accum::Add,
+            z.as_ref(),
+            sol.as_ref().subrows(na, nk),
+            1.0,
+            Par::Seq,
+        ); // + Zβ
+        self.phi = Mat::zeros(n, m);
+        self.coarse_part = vec![0.0; m];
+        for (c, col) in g.chunks_exact(nr.max(1)).enumerate().take(m) {
+            let mut phi = self.phi.col_mut(c);
+            for (x, &r) in col.iter().zip(&self.rest) {
+                phi[r as usize] = *x;
+            }
+            if c < nv {
+                phi[self.vertices[c] as usize] = 1.0;
+            }
+        }
+        Ok(())
     }
 
     /// Appends this subdomain's `Φᵀ K Φ` as triplets of global primal indices.
     fn primal_share(&self, k: &Csr, share: &mut Vec<(u32, u32, f64)>) {
-        let mut kphi = vec![0.0; self.out.len()];
-        for (phi_l, &il) in self.phi.iter().zip(&self.index) {
-            k.spmv(phi_l, &mut kphi);
-            for (phi_j, &ij) in self.phi.iter().zip(&self.index) {
-                share.push((ij as u32, il as u32, dot(phi_j, &kphi)));
+        let (n, c) = (self.phi.nrows(), self.phi.ncols());
+        let (mut kphi, mut x) = (vec![0.0; n * c], vec![0.0; n]);
+        for (l, out) in kphi.chunks_exact_mut(n.max(1)).enumerate().take(c) {
+            x.iter_mut().zip(self.phi.col(l).iter()).for_each(|(x, p)| *x = *p);
+            k.spmv(&x, out);
+        }
+        let mut s = Mat::<f64>::zeros(c, c);
+        let kphi = MatRef::from_column_major_slice(&kphi, n, c);
+        matmul(s.as_mut(), Accum::Replace, self.phi.transpose(), kphi, 1.0, Par::Seq); // Φᵀ K Φ
+        for (l, &il) in self.index.iter().enumerate() {
+            for (j, &ij) in self.index.iter().enumerate() {
+                share.push((ij as u32, il as u32, s[(j, l)]));
             }
         }
     }

@@ -145,6 +145,26 @@ impl FaerLlt {
         );
     }
 
+    /// `X ← A⁻¹ X` for `k` right-hand sides stored column after column in `x`: one pass over the
+    /// factor for all of them (a set-up that solves for many columns at once).
+    pub(super) fn solve_many(&mut self, x: &mut [f64], k: usize) -> Result<()> {
+        if k == 0 {
+            return Ok(());
+        }
+        let n = x.len() / k;
+        let mut mem = mem_buffer(
+            self.symbolic.solve_in_place_scratch::<f64>(k, self.par),
+            "Cholesky workspace",
+        )?;
+        LltRef::new(&self.symbolic, &self.values).solve_in_place_with_conj(
+            Conj::No,
+            MatMut::from_column_major_slice_mut(x, n, k),
+            self.par,
+            MemStack::new(&mut mem),
+        );
+        Ok(())
+    }
+
     pub(super) fn nnz_factor(&self) -> usize {
         cholesky_nnz(&self.symbolic)
     }
