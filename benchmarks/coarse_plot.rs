@@ -1,6 +1,7 @@
 //! Table and figure of the coarse-space study (`benchmarks/coarse_study.sh`): reads the JSON
 //! reports `PROBLEM_SOLVER_NN.json` of a directory, writes `study.csv` (problem, method, N,
-//! iterations, coarse dimension, preconditioner set-up and solve seconds) and `coarse_study.png`
+//! iterations, coarse dimension, condition estimate, preconditioner set-up and solve seconds) and
+//! `coarse_study.png`
 //! (iterations against N, one panel per 2D problem: structured grid and Gmsh mesh, homogeneous and
 //! contrast 1e6; one line per method). Text is drawn with the DejaVu Sans font of Debian's
 //! `fonts-dejavu-core`.
@@ -12,11 +13,13 @@ use std::error::Error;
 use std::path::Path;
 
 /// The methods in the order of the legend, with their preset names and colours.
-const METHODS: [(&str, &str, RGBColor); 4] = [
+const METHODS: [(&str, &str, RGBColor); 6] = [
     ("cg-asm", "one-level ASM", RGBColor(120, 120, 120)),
     ("cg-nicolaides", "Nicolaides", RGBColor(31, 119, 180)),
     ("cg-geneo", "GenEO", RGBColor(214, 39, 40)),
     ("cg-gdsw", "GDSW", RGBColor(44, 160, 44)),
+    ("feti1", "FETI-1", RGBColor(148, 103, 189)),
+    ("feti-dp", "FETI-DP", RGBColor(255, 127, 14)),
 ];
 
 /// One run of the study.
@@ -26,6 +29,8 @@ struct Row {
     n: u32,
     iterations: u64,
     coarse_dimension: u64,
+    /// The CG Lanczos estimate of the preconditioned condition number (NaN when not reported).
+    condition: f64,
     pc_setup: f64,
     solve: f64,
 }
@@ -54,6 +59,7 @@ fn read_rows(dir: &Path) -> Result<Vec<Row>, Box<dyn Error>> {
             n,
             iterations: r["stats"]["iterations"].as_u64().ok_or("report without iterations")?,
             coarse_dimension: r["coarse_dimension"].as_u64().unwrap_or(0),
+            condition: r["stats"]["condition_estimate"].as_f64().unwrap_or(f64::NAN),
             pc_setup: r["wall"]["pc_setup"].as_f64().unwrap_or(f64::NAN),
             solve: r["wall"]["solve"].as_f64().unwrap_or(f64::NAN),
         });
@@ -63,11 +69,12 @@ fn read_rows(dir: &Path) -> Result<Vec<Row>, Box<dyn Error>> {
 }
 
 fn write_csv(dir: &Path, rows: &[Row]) -> Result<(), Box<dyn Error>> {
-    let mut text = String::from("problem,method,subdomains,iterations,coarse_dimension,pc_setup_s,solve_s\n");
+    let mut text =
+        String::from("problem,method,subdomains,iterations,coarse_dimension,condition_estimate,pc_setup_s,solve_s\n");
     for r in rows {
         text += &format!(
-            "{},{},{},{},{},{:.4},{:.4}\n",
-            r.problem, r.method, r.n, r.iterations, r.coarse_dimension, r.pc_setup, r.solve
+            "{},{},{},{},{},{:.3},{:.4},{:.4}\n",
+            r.problem, r.method, r.n, r.iterations, r.coarse_dimension, r.condition, r.pc_setup, r.solve
         );
     }
     std::fs::write(dir.join("study.csv"), text)?;

@@ -484,7 +484,8 @@ impl DpLocal {
         self.k.solve_in_place(&mut self.wr); // K⁺ g
         for (j, r) in self.rhs[..na].iter_mut().enumerate() {
             let rows = &self.averages[j];
-            *r = rows.iter().map(|&i| self.wr[i as usize]).sum::<f64>() / rows.len() as f64; // C K⁺ g
+            *r = rows.iter().map(|&i| self.wr[i as usize]).sum::<f64>() / rows.len() as f64;
+            // C K⁺ g
         }
         let n = self.rhs.len();
         for (i, s) in self.sol.iter_mut().enumerate() {

@@ -38,6 +38,24 @@ impl FaerLlt {
 
     /// The ordering, symbolic factorization and workspaces of `a`'s pattern, no values yet.
     pub(super) fn symbolic(a: &Csr) -> Result<FaerLlt> {
+        Self::symbolic_with(a, is_2d_like(a))
+    }
+
+    /// [`FaerLlt::symbolic`] forced simplicial: the only form whose factorization with fixed
+    /// pivots ([`FaerLlt::factor_fixing`]) gives a generalized inverse. faer 0.24's supernodal
+    /// factorization regularizes the pivot but not consistently with the rest of its block
+    /// (measured: a 747-row floating 3D P1 subdomain, one-dimensional kernel, gave
+    /// `‖K K⁺ K − K‖` of order `‖K‖`; the simplicial one the kernel to 1e-16).
+    pub(super) fn symbolic_simplicial(a: &Csr) -> Result<FaerLlt> {
+        Self::symbolic_with(a, true)
+    }
+
+    /// Whether the factorization is simplicial.
+    pub(super) fn is_simplicial(&self) -> bool {
+        matches!(self.symbolic.raw(), SymbolicCholeskyRaw::Simplicial(_))
+    }
+
+    fn symbolic_with(a: &Csr, simplicial: bool) -> Result<FaerLlt> {
         let col_ptr: Vec<u32> = a
             .rowptr
             .iter()
@@ -58,7 +76,7 @@ impl FaerLlt {
         // 3D the supernodes are wide and the supernodal factorization is 30× faster, so the
         // choice follows the same "2D-like" test as the ordering.
         let params = CholeskySymbolicParams {
-            supernodal_flop_ratio_threshold: if is_2d_like(a) {
+            supernodal_flop_ratio_threshold: if simplicial {
                 SupernodalThreshold::FORCE_SIMPLICIAL
             } else {
                 SupernodalThreshold::AUTO

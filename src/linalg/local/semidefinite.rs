@@ -3,7 +3,8 @@
 //! each connected part for diffusion, whatever touches no Dirichlet boundary) must not be
 //! assumed from the geometry.
 //!
-//! **Fixing pivots.** The sparse Cholesky factorization runs with dynamic regularization: a
+//! **Fixing pivots.** The sparse (simplicial) Cholesky factorization runs with dynamic
+//! regularization: a
 //! pivot at most `pivot_tol` times the largest diagonal entry is replaced by a huge value, which
 //! fixes that unknown (its solve component becomes zero, its couplings to later pivots vanish).
 //! For a semi-definite matrix a vanishing pivot means the Schur complement's row vanishes as a
@@ -17,7 +18,9 @@
 //! `‖K r‖∞ ≤ 1e-8 max|K_ii| ‖r‖∞`, so a pivot tolerance that fixed a nonsingular direction is an
 //! error instead of a wrong inverse. The probes start with one, so a nonsingular matrix (most
 //! subdomains of FETI-DP, every one touching a Dirichlet boundary) costs one solve to find its
-//! kernel empty and `K⁺ = K⁻¹`.
+//! kernel empty and `K⁺ = K⁻¹`. A matrix whose factor would be supernodal (3D) is first
+//! factorized plainly, supernodal, and kept when that one probe is reproduced to 1e-8; only a
+//! singular one falls back to the simplicial factorization with fixed pivots.
 
 use super::{count_symbolic_setup, FaerLlt};
 use crate::error::{Error, Result};
@@ -75,10 +78,34 @@ impl SemiDefinite {
                 "semi-definite factorization: the largest diagonal entry is {scale}"
             )));
         }
-        self.llt.factor_fixing(a, self.pivot_tol * scale, 1e32 * scale)?;
         self.a.vals.copy_from_slice(&a.vals);
+        // A supernodal factor (3D) is tried plainly first: most subdomains are nonsingular, and
+        // one probe tells. Fixing pivots needs the simplicial form (see `symbolic_simplicial`).
+        if !self.llt.is_simplicial() {
+            if self.llt.factor(a).is_ok() && self.probe_is_exact() {
+                self.kernel = Vec::new();
+                return Ok(());
+            }
+            count_symbolic_setup();
+            self.llt = FaerLlt::symbolic_simplicial(a)?;
+        }
+        self.llt.factor_fixing(a, self.pivot_tol * scale, 1e32 * scale)?;
         self.kernel = self.find_kernel(scale)?;
         Ok(())
+    }
+
+    /// Whether `K⁻¹ K x = x` for the first probe `x` to 1e-8 (a nonsingular factorization).
+    fn probe_is_exact(&mut self) -> bool {
+        let x = probe(self.a.nrows, 0);
+        self.a.spmv(&x, &mut self.work);
+        self.llt.solve(&mut self.work);
+        let off = x
+            .iter()
+            .zip(&self.work)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt();
+        off <= 1e-8 * norm(&x)
     }
 
     /// `x ← K⁺ x`: the generalized inverse (the inverse when the kernel is empty).
@@ -244,7 +271,7 @@ mod tests {
 
     #[test]
     fn disconnected_parts_give_one_kernel_vector_each_beyond_the_first_probe_block() {
-        // Five parts: more than the four first probes, so the probe block doubles once.
+        // Five parts: the probe block doubles from one to eight.
         let a = neumann_grids(6, 5, 0.0);
         let mut s = SemiDefinite::new(&a, DEFAULT_PIVOT_TOL).unwrap();
         assert_eq!(s.kernel().len(), 5);
@@ -261,6 +288,52 @@ mod tests {
         let mut x = b.clone();
         s.solve_in_place(&mut x);
         assert!(residual(&a, &x, &b) <= 1e-10);
+    }
+
+    /// Graph Laplacian of an m³ grid (7-point, Neumann), with `anchor` on the first diagonal
+    /// entry: a 3D matrix, whose factor is supernodal.
+    fn neumann_cube(m: usize, anchor: f64) -> Csr {
+        let id = |i: usize, j: usize, k: usize| ((i * m + j) * m + k) as u32;
+        let mut t = vec![(0, 0, anchor)];
+        for (i, j, k) in (0..m * m * m).map(|p| (p / (m * m), (p / m) % m, p % m)) {
+            let mut deg = 0.0;
+            for (di, dj, dk) in [
+                (1i64, 0i64, 0i64),
+                (-1, 0, 0),
+                (0, 1, 0),
+                (0, -1, 0),
+                (0, 0, 1),
+                (0, 0, -1),
+            ] {
+                let (a, b, c) = (i as i64 + di, j as i64 + dj, k as i64 + dk);
+                if [a, b, c].iter().all(|&x| x >= 0 && x < m as i64) {
+                    t.push((id(i, j, k), id(a as usize, b as usize, c as usize), -1.0));
+                    deg += 1.0;
+                }
+            }
+            t.push((id(i, j, k), id(i, j, k), deg));
+        }
+        Csr::from_triplets(m * m * m, m * m * m, &t)
+    }
+
+    #[test]
+    fn a_floating_3d_block_falls_back_to_the_simplicial_factor_and_one_held_keeps_the_supernodal_one() {
+        // faer's supernodal factorization with fixed pivots is not a generalized inverse; the
+        // floating cube must come out of the simplicial fallback with its kernel.
+        let floating = neumann_cube(14, 0.0);
+        let mut s = SemiDefinite::new(&floating, DEFAULT_PIVOT_TOL).unwrap();
+        assert_eq!(s.kernel().len(), 1);
+        assert!(s.llt.is_simplicial());
+        let b = compatible(floating.nrows, floating.nrows);
+        let mut x = b.clone();
+        s.solve_in_place(&mut x);
+        assert!(residual(&floating, &x, &b) <= 1e-10, "{}", residual(&floating, &x, &b));
+        let held = neumann_cube(14, 1.0);
+        let mut s = SemiDefinite::new(&held, DEFAULT_PIVOT_TOL).unwrap();
+        assert!(s.kernel().is_empty() && !s.llt.is_simplicial());
+        let mut x = b.clone();
+        s.solve_in_place(&mut x);
+        assert!(residual(&held, &x, &b) <= 1e-10, "{}", residual(&held, &x, &b));
     }
 
     #[test]
