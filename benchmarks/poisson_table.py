@@ -17,7 +17,8 @@ import os
 import sys
 
 PETSC_CODES = {"asm": "PETSc PCASM", "hypre": "PETSc hypre BoomerAMG", "gamg": "PETSc GAMG"}
-ORDER = ["ddkit cg-asm", "ddkit cg-nicolaides", "ddkit cg-gdsw", "ddkit cg-geneo", "PETSc PCASM",
+ORDER = ["ddkit cg-asm", "ddkit cg-nicolaides", "ddkit cg-gdsw", "ddkit cg-geneo", "ddkit feti-1",
+         "ddkit feti-dp", "PETSc PCASM",
          "PETSc hypre BoomerAMG", "PETSc GAMG"]
 
 
@@ -41,6 +42,15 @@ def flat_solver(s):
 
 
 def ddkit_row(r):
+    if r["solver"].get("family") == "feti":
+        s, w = r["solver"], r["wall"]
+        return {"dim": f"{len(r['mesh'].split('x'))}d", "ranks": r["ranks"],
+                "subdomains": r["ranks"] * s["pc"]["subdomains-per-rank"],
+                "code": f"ddkit {s['feti']['method']}", "split": s["pc"]["subdomain-split"],
+                "coarse": r.get("coarse_dimension"), "iterations": r["stats"]["iterations"],
+                "setup": w["setup"] + w["pc_setup"], "solve": w["solve"],
+                "peak": r["peak_memory_mib_per_rank"], "two_level": True,
+                "converged": r["stats"]["reason"] == "converged"}
     s, w = flat_solver(r["solver"]), r["wall"]
     coarse = s.get("coarse", "none")
     method = "asm" if coarse == "none" else coarse

@@ -413,8 +413,9 @@ impl SolverConfig {
 
     /// Why the key at `path` belongs to another solver family than this configuration's (an
     /// error where it is given, not a warning: the run would not be the one asked for), or
-    /// `None`. FETI reads `feti.*`, `krylov.rtol`, `krylov.max-iter`, `krylov.record-history` and
-    /// `pc.subdomains-per-rank`; the Krylov family everything but `feti.*`.
+    /// `None`. FETI reads `feti.*`, `krylov.rtol`, `krylov.max-iter`, `krylov.record-history`,
+    /// `pc.subdomains-per-rank` and `pc.subdomain-split` (how a matrix without elements is split);
+    /// the Krylov family everything but `feti.*`.
     pub fn foreign_reason(&self, path: &str) -> Option<String> {
         let under = |p: &str| is_under(path, p);
         match self.family {
@@ -427,11 +428,13 @@ impl SolverConfig {
                     "krylov.max-iter",
                     "krylov.record-history",
                     "pc.subdomains-per-rank",
+                    "pc.subdomain-split",
                     "feti",
                 ];
                 (!used.iter().any(|p| under(p))).then(|| {
                     "a key of the krylov family, and this solver's family is feti (which reads feti.*, \
-                     krylov.rtol, krylov.max-iter, krylov.record-history and pc.subdomains-per-rank)"
+                     krylov.rtol, krylov.max-iter, krylov.record-history, pc.subdomains-per-rank and \
+                     pc.subdomain-split)"
                         .into()
                 })
             }

@@ -293,9 +293,10 @@ impl Feti {
                 self.multipliers()
             ),
             Method::Dp(dp) => format!(
-                "feti-dp ({} vertices, {} averages, {} multipliers)",
+                "feti-dp ({} vertices, {} averages, {} subdomains floating on their vertices, {} multipliers)",
                 dp.primal.vertices,
                 dp.primal.averages,
+                dp.primal.floating,
                 self.multipliers()
             ),
         }
