@@ -139,6 +139,23 @@ fn the_dirichlet_preconditioner_beats_the_lumped_one_which_beats_none() {
     assert!(its[0] < its[1] && its[1] < its[2], "iterations {its:?}");
 }
 
+/// Runs `cg-asm`, `feti1` and `feti-dp` through `run` (a `ddkit poisson` report per preset) and
+/// checks that both FETI runs have CG's L2 error to 1e-6 and a true residual below 1e-8 (`what`
+/// names the case in messages); returns the two FETI reports.
+fn feti_matches_cg(run: impl Fn(&str) -> serde_json::Value, what: &str) -> Vec<serde_json::Value> {
+    let ec = run("cg-asm")["error"]["l2"].as_f64().unwrap();
+    ["feti1", "feti-dp"]
+        .iter()
+        .map(|preset| {
+            let f = run(preset);
+            let ef = f["error"]["l2"].as_f64().unwrap();
+            assert!((ef - ec).abs() <= 1e-6 * ec, "{preset} {what}: {ef:e} vs {ec:e}");
+            assert!(f["true_relative_residual"].as_f64().unwrap() < 1e-8, "{f}");
+            f
+        })
+        .collect()
+}
+
 /// `ddkit poisson` with `--solver feti1`, `feti-dp` and `cg-asm` (rtol 1e-10 all): the same
 /// discrete solution, so the same L2 error to 1e-6, and a true residual below 1e-8.
 #[test]
@@ -157,16 +174,10 @@ fn ddkit_poisson_with_feti1_and_feti_dp_matches_cg_on_p1_and_p2_in_2d_and_3d_on_
                 let args = ["--solver", solver, "--out", out.to_str().expect("UTF-8")];
                 common::poisson_report(np, &fixed, &args, &dir, &format!("{disc}-{grid}-{np}-{solver}"))
             };
-            let c = run("cg-asm");
-            let ec = c["error"]["l2"].as_f64().unwrap();
-            for (preset, name) in [("feti1", "feti-1"), ("feti-dp", "feti-dp")] {
-                let f = run(preset);
-                let ef = f["error"]["l2"].as_f64().unwrap();
-                assert!(
-                    (ef - ec).abs() <= 1e-6 * ec,
-                    "{preset} {disc} {grid} np={np}: {ef:e} vs {ec:e}"
-                );
-                assert!(f["true_relative_residual"].as_f64().unwrap() < 1e-8, "{f}");
+            for (name, f) in ["feti-1", "feti-dp"]
+                .iter()
+                .zip(feti_matches_cg(run, &format!("{disc} {grid} np={np}")))
+            {
                 assert!(f["preconditioner"].as_str().unwrap().starts_with(name), "{f}");
             }
         }
@@ -174,8 +185,9 @@ fn ddkit_poisson_with_feti1_and_feti_dp_matches_cg_on_p1_and_p2_in_2d_and_3d_on_
     common::meshio_reads_every_xdmf(&dir);
 }
 
-/// FD has no elements: FETI-1 and FETI-DP split the matrix algebraically (Schwarz's split grown by one layer,
-/// the couplings shared out so that the Neumann matrices sum to A) and gets CG's solution.
+/// FD has no elements: FETI-1 and FETI-DP split the matrix algebraically (Schwarz's split grown
+/// by one layer, the couplings shared out so that the Neumann matrices sum to A) and get CG's
+/// solution.
 #[test]
 fn feti_on_fd_matches_cg_in_2d_and_3d() {
     let dir = common::scratch("feti-fd");
@@ -191,17 +203,7 @@ fn feti_on_fd_matches_cg_in_2d_and_3d() {
                     &format!("{grid}-{np}-{solver}"),
                 )
             };
-            let c = run("cg-asm");
-            let ec = c["error"]["l2"].as_f64().unwrap();
-            for preset in ["feti1", "feti-dp"] {
-                let f = run(preset);
-                let ef = f["error"]["l2"].as_f64().unwrap();
-                assert!(
-                    (ef - ec).abs() <= 1e-6 * ec,
-                    "{preset} {grid} np={np}: {ef:e} vs {ec:e}"
-                );
-                assert!(f["true_relative_residual"].as_f64().unwrap() < 1e-8, "{f}");
-            }
+            feti_matches_cg(run, &format!("{grid} np={np}"));
         }
     }
 }

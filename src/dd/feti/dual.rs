@@ -91,22 +91,8 @@ impl Feti {
         let owned = self.interface.layout.n_owned;
         let d = self.dual_rhs(comm);
         let mut lambda = vec![0.0; nl];
-        if let Method::One(one) = &mut self.method {
-            one.initial_lambda(comm, &self.locals, &mut lambda);
-        }
-        let (mut r, mut w, mut z, mut p, mut q) = (
-            vec![0.0; nl],
-            vec![0.0; nl],
-            vec![0.0; nl],
-            vec![0.0; nl],
-            vec![0.0; nl],
-        );
-        self.apply_f(comm, &mut lambda, &mut q);
-        for i in 0..owned {
-            r[i] = d[i] - q[i];
-        }
-        w[..owned].copy_from_slice(&r[..owned]);
-        self.project(comm, &mut w[..owned], true);
+        let (mut w, mut z, mut p, mut q) = (vec![0.0; nl], vec![0.0; nl], vec![0.0; nl], vec![0.0; nl]);
+        self.initial_residual(comm, &d, &mut lambda, &mut w);
         let w0 = dot(comm, &w[..owned], &w[..owned]).sqrt();
         let mut history = vec![w0];
         let (mut rho_old, mut it, mut norm) = (0.0, 0, w0);
@@ -165,6 +151,21 @@ impl Feti {
             },
             primal_residual,
         })
+    }
+
+    /// Collective: the initial multipliers `λ₀` (FETI-1's `Q G (GᵀQG)⁻¹ e`, else zero) and the
+    /// (projected) residual `w = Pᵀ (d − F λ₀)` on the owned multipliers.
+    fn initial_residual(&mut self, comm: &Comm, d: &[f64], lambda: &mut [f64], w: &mut [f64]) {
+        let owned = self.interface.layout.n_owned;
+        if let Method::One(one) = &mut self.method {
+            one.initial_lambda(comm, &self.locals, lambda);
+        }
+        let mut fl = vec![0.0; lambda.len()];
+        self.apply_f(comm, lambda, &mut fl);
+        for i in 0..owned {
+            w[i] = d[i] - fl[i];
+        }
+        self.project(comm, &mut w[..owned], true);
     }
 
     /// Collective: `d = Σ_s B_s K_s⁺ f_s` on the owned multipliers.

@@ -38,19 +38,7 @@ impl Interface {
     /// marks get multipliers (FETI-DP leaves out its primal vertices); it must mark a row the
     /// same way in every subdomain that holds it.
     pub fn new(comm: &Comm, d: &Decomposition, keep: Option<&[Vec<bool>]>) -> Result<Interface> {
-        // The shared rows that get multipliers, per subdomain and neighbour.
-        let shared: Vec<Vec<Vec<u32>>> = d
-            .subdomains
-            .iter()
-            .enumerate()
-            .map(|(k, s)| {
-                let kept = |p: &&u32| keep.is_none_or(|keep| keep[k][**p as usize]);
-                s.neighbours
-                    .iter()
-                    .map(|n| n.shared.iter().filter(kept).copied().collect())
-                    .collect()
-            })
-            .collect();
+        let shared = kept_shared(d, keep);
         // Owned blocks: (subdomain index here, neighbour index in its list), in order.
         // First local number of each owned block, keyed (lower id, higher id).
         let mut n_owned = 0u64;
@@ -139,4 +127,19 @@ impl Interface {
     pub fn reverse_append_rows(&self, comm: &Comm, rows: &mut [SparseRow]) {
         self.halo.reverse_append_rows(comm, rows);
     }
+}
+
+/// The shared rows that get multipliers, per subdomain and neighbour: all, or those `keep` marks.
+fn kept_shared(d: &Decomposition, keep: Option<&[Vec<bool>]>) -> Vec<Vec<Vec<u32>>> {
+    d.subdomains
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let kept = |p: &&u32| keep.is_none_or(|keep| keep[k][**p as usize]);
+            s.neighbours
+                .iter()
+                .map(|n| n.shared.iter().filter(kept).copied().collect())
+                .collect()
+        })
+        .collect()
 }
