@@ -373,3 +373,44 @@ fn feti_refuses_bad_input_with_one_error_line() {
         .filter(|l| l.contains("FETI without element subdomains splits the matrix algebraically"));
     assert_eq!(fails.count(), 2, "both ranks say why: {text}");
 }
+
+/// Gmsh meshes partitioned by METIS (the L-shape in 2D with P1 and P2, the box in 3D with P1) on 2
+/// and 3 ranks, 4 element subdomains per rank: `feti1` and `feti-dp` write CG's field to 1e-7
+/// (all at rtol 1e-10) with a true residual below 1e-8.
+#[test]
+fn feti_on_gmsh_meshes_matches_cg() {
+    let dir = common::scratch("feti-gmsh");
+    for (mesh, disc) in [("lshape", "p1"), ("lshape", "p2"), ("box3d", "p1")] {
+        let path = common::root().join(format!("meshes/{mesh}.msh"));
+        for np in [2, 3] {
+            let run = |solver: &str| {
+                let out = dir.join(format!("{mesh}-{disc}-{np}-{solver}"));
+                let args = [
+                    "--mesh",
+                    path.to_str().expect("UTF-8"),
+                    "--discretization",
+                    disc,
+                    "--exact",
+                    "none",
+                    "--rtol",
+                    "1e-10",
+                    "--subdomains-per-rank",
+                    "4",
+                    "--solver",
+                    solver,
+                    "--out",
+                    out.to_str().expect("UTF-8"),
+                ];
+                let r = common::poisson_report(np, &args, &[], &dir, &format!("{mesh}-{disc}-{np}-{solver}"));
+                (r, common::last_field_by_mesh_id(&out.join("poisson.h5"), "u"))
+            };
+            let (_, reference) = run("cg-asm");
+            for solver in ["feti1", "feti-dp"] {
+                let (r, u) = run(solver);
+                let diff = common::rel_diff(&reference, &u);
+                assert!(diff <= 1e-7, "{solver} {mesh} {disc} np={np}: {diff:e}");
+                assert!(r["true_relative_residual"].as_f64().unwrap() < 1e-8, "{r}");
+            }
+        }
+    }
+}
