@@ -139,12 +139,12 @@ fn the_dirichlet_preconditioner_beats_the_lumped_one_which_beats_none() {
     assert!(its[0] < its[1] && its[1] < its[2], "iterations {its:?}");
 }
 
-/// Runs `cg-asm`, `feti1` and `feti-dp` through `run` (a `ddkit poisson` report per preset) and
-/// checks that both FETI runs have CG's L2 error to 1e-6 and a true residual below 1e-8 (`what`
-/// names the case in messages); returns the two FETI reports.
+/// Runs `cg-asm`, `feti1`, `feti-dp` and `bddc` through `run` (a `ddkit poisson` report per
+/// preset) and checks that the substructuring runs have CG's L2 error to 1e-6 and a true
+/// residual below 1e-8 (`what` names the case in messages); returns their reports.
 fn feti_matches_cg(run: impl Fn(&str) -> serde_json::Value, what: &str) -> Vec<serde_json::Value> {
     let ec = run("cg-asm")["error"]["l2"].as_f64().unwrap();
-    ["feti1", "feti-dp"]
+    ["feti1", "feti-dp", "bddc"]
         .iter()
         .map(|preset| {
             let f = run(preset);
@@ -156,10 +156,10 @@ fn feti_matches_cg(run: impl Fn(&str) -> serde_json::Value, what: &str) -> Vec<s
         .collect()
 }
 
-/// `ddkit poisson` with `--solver feti1`, `feti-dp` and `cg-asm` (rtol 1e-10 all): the same
+/// `ddkit poisson` with `--solver feti1`, `feti-dp`, `bddc` and `cg-asm` (rtol 1e-10 all): the same
 /// discrete solution, so the same L2 error to 1e-6, and a true residual below 1e-8.
 #[test]
-fn ddkit_poisson_with_feti1_and_feti_dp_matches_cg_on_p1_and_p2_in_2d_and_3d_on_1_to_4_ranks() {
+fn ddkit_poisson_with_feti1_feti_dp_and_bddc_matches_cg_on_p1_and_p2_in_2d_and_3d_on_1_to_4_ranks() {
     let dir = common::scratch("feti-poisson");
     let cases: [(&str, &str, &[usize]); 3] = [
         ("p1", "32x32", &[1, 2, 3, 4]),
@@ -303,7 +303,7 @@ fn implicit_heat_with_feti_updates_numerically_and_matches_cg() {
             (r, common::last_field_by_mesh_id(&out.join("heat.h5"), "u"))
         };
         let (_, reference) = run("cg-asm");
-        for solver in ["feti1", "feti-dp"] {
+        for solver in ["feti1", "feti-dp", "bddc"] {
             let (r, u) = run(solver);
             let diff = common::rel_diff(&reference, &u);
             assert!(diff <= 1e-8, "{solver} {disc} {grid}: {diff:e}");
@@ -325,7 +325,7 @@ fn implicit_heat_with_feti_updates_numerically_and_matches_cg() {
 /// without element subdomains on a matrix the algebraic splitting cannot split (P2).
 #[test]
 fn feti_refuses_bad_input_with_one_error_line() {
-    for solver in ["feti1", "feti-dp"] {
+    for solver in ["feti1", "feti-dp", "bddc"] {
         let args = [
             "poisson",
             "--grid",
@@ -405,7 +405,7 @@ fn feti_on_gmsh_meshes_matches_cg() {
                 (r, common::last_field_by_mesh_id(&out.join("poisson.h5"), "u"))
             };
             let (_, reference) = run("cg-asm");
-            for solver in ["feti1", "feti-dp"] {
+            for solver in ["feti1", "feti-dp", "bddc"] {
                 let (r, u) = run(solver);
                 let diff = common::rel_diff(&reference, &u);
                 assert!(diff <= 1e-7, "{solver} {mesh} {disc} np={np}: {diff:e}");

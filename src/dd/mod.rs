@@ -32,7 +32,7 @@ pub use coarse::two_level::{CoarseRebuild, Combination, TwoLevel};
 pub use coarse::{multiplicity_pou, nicolaides, weight_by_pou, CoarsePieces, CoarseSpace, REDUNDANT_COARSE_MAX};
 pub use decomposition::{Decomposition, SubdomainSplit};
 pub use feti::interface::{Interface, JumpEntry};
-pub use feti::{Feti, FetiMethod, FetiOptions, FetiPreconditioner, FetiScaling, FetiStats};
+pub use feti::{Bddc, Feti, FetiMethod, FetiOptions, FetiPreconditioner, FetiScaling, FetiStats};
 pub use neumann::{algebraic_neumann, diagonal_excess, local_neumann, subassembled_neumann};
 pub use schwarz::{Schwarz, SchwarzVariant};
 pub use subdomain::{Neighbour, Subdomain};

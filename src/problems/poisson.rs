@@ -286,6 +286,7 @@ fn log_start(comm: &Comm, p: &PoissonParams, a: &DistMatrix, nonzeros: u64) {
                 let method = match p.solver.feti.method {
                     crate::dd::FetiMethod::Feti1 => "FETI-1",
                     crate::dd::FetiMethod::FetiDp => "FETI-DP",
+                    crate::dd::FetiMethod::Bddc => "CG + BDDC",
                 };
                 format!("{method} + {:?}", p.solver.feti.preconditioner)
             }

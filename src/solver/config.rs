@@ -230,8 +230,9 @@ config_table! {
 config_table! {
     /// The options of the FETI family.
     pub struct FetiConfig {
-        /// Method: feti-1 (whole subdomains torn off, the floating ones' kernels as coarse space)
-        /// or feti-dp (vertices and interface averages kept primal as coarse space).
+        /// Method: feti-1 (whole subdomains torn off, the floating ones' kernels as coarse space),
+        /// feti-dp (vertices and interface averages kept primal as coarse space) or bddc (CG on
+        /// the assembled system, preconditioned with FETI-DP's primal set and local solves).
         method: FetiMethod = FetiMethod::Feti1,
         /// FETI-DP: an average constraint on every interface edge (2D) and edge and face (3D)
         /// besides the vertices; false keeps averages only where a subdomain would float.
@@ -544,7 +545,7 @@ mod tests {
             ["additive", "a-def1", "a-def2", "balanced"]
         );
         assert_eq!(get("family").choices, ["krylov", "feti"]);
-        assert_eq!(get("feti.method").choices, ["feti-1", "feti-dp"]);
+        assert_eq!(get("feti.method").choices, ["feti-1", "feti-dp", "bddc"]);
         assert!(get("pc.overlap").choices.is_empty());
     }
 

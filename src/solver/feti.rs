@@ -1,18 +1,25 @@
-//! The second solver family behind [`LinearSolver`]: FETI-1 ([`crate::dd::Feti1`]) on the
-//! element subdomains the discretization hands over in [`SolverInputs::substructures`], or
-//! without them on an algebraic splitting of the matrix.
+//! The second solver family behind [`LinearSolver`]: FETI-1 and FETI-DP ([`crate::dd::Feti`]),
+//! or CG with BDDC ([`crate::dd::Bddc`]), on the element subdomains the discretization hands over
+//! in [`SolverInputs::substructures`], or without them on an algebraic splitting of the matrix.
 
 use super::{LinearSolver, SolverConfig, SolverInputs, SolverTimings};
 use crate::comm::Comm;
-use crate::dd::{Decomposition, Feti, FetiOptions};
+use crate::dd::{Bddc, Decomposition, Feti, FetiMethod, FetiOptions};
 use crate::error::{Error, Result};
-use crate::krylov::SolveStats;
-use crate::linalg::{DistMatrix, DistVector};
+use crate::krylov::{Cg, SolveStats, SolverOptions};
+use crate::linalg::{DistMatrix, DistVector, Preconditioner};
 use std::time::Instant;
 
-/// FETI-1 as a [`LinearSolver`].
+/// The substructuring solver: the dual problem (FETI-1, FETI-DP) or CG on the assembled system
+/// with BDDC.
+enum Substructuring {
+    Dual(Box<Feti>),
+    Bddc(Box<Bddc>, Box<Cg>, SolverOptions),
+}
+
+/// FETI-1, FETI-DP or BDDC as a [`LinearSolver`].
 pub struct FetiSolver {
-    feti: Feti,
+    method: Substructuring,
     /// Whether the subdomains were split algebraically (no element substructures).
     algebraic: bool,
     timings: SolverTimings,
@@ -50,8 +57,12 @@ impl FetiSolver {
             scaling: config.feti.scaling,
         };
         let feti = Feti::new(comm, a, decomposition, options)?;
+        let method = match options.method {
+            FetiMethod::Bddc => Substructuring::Bddc(Box::new(Bddc::new(feti)?), Box::default(), config.options()),
+            FetiMethod::Feti1 | FetiMethod::FetiDp => Substructuring::Dual(Box::new(feti)),
+        };
         Ok(FetiSolver {
-            feti,
+            method,
             algebraic: inputs.substructures.is_none(),
             timings: SolverTimings {
                 setup: comm.max_f64(start.elapsed().as_secs_f64()),
@@ -61,7 +72,7 @@ impl FetiSolver {
         })
     }
 
-    /// `‖b − A x‖ / ‖b‖` of the last solve's primal solution.
+    /// `‖b − A x‖ / ‖b‖` of the last solve's primal solution (BDDC: CG's own residual).
     pub fn primal_residual(&self) -> f64 {
         self.primal_residual
     }
@@ -94,7 +105,7 @@ impl LinearSolver for FetiSolver {
     fn update(&mut self, comm: &Comm, a: &DistMatrix, inputs: &SolverInputs) -> Result<()> {
         let start = Instant::now();
         let algebraic = self.algebraic;
-        self.feti.update(comm, a, |d| match (inputs.substructures, algebraic) {
+        let neumann = |d: &Decomposition| match (inputs.substructures, algebraic) {
             (Some(substructures), false) => {
                 let parts = comm.agree(substructures(d.subdomains.len()))?;
                 let same =
@@ -111,27 +122,47 @@ impl LinearSolver for FetiSolver {
             _ => comm.agree(Err(Error::input(
                 "FETI update: substructures must be given exactly when the set-up had them",
             ))),
-        })?;
+        };
+        match &mut self.method {
+            Substructuring::Dual(feti) => feti.update(comm, a, neumann)?,
+            Substructuring::Bddc(bddc, ..) => bddc.update(comm, a, neumann)?,
+        }
         self.timings.updates += 1;
         self.timings.update += comm.max_f64(start.elapsed().as_secs_f64());
         Ok(())
     }
 
     fn solve(&mut self, comm: &Comm, a: &DistMatrix, b: &DistVector, x: &mut DistVector) -> Result<SolveStats> {
-        let stats = self.feti.solve(comm, a, b, x)?;
-        self.primal_residual = stats.primal_residual;
+        let stats = match &mut self.method {
+            Substructuring::Dual(feti) => {
+                let stats = feti.solve(comm, a, b, x)?;
+                self.primal_residual = stats.primal_residual;
+                stats.dual
+            }
+            Substructuring::Bddc(bddc, cg, options) => {
+                let stats = cg.solve(comm, a, bddc.as_mut(), b, x, options)?;
+                self.primal_residual = stats.relative_residual;
+                stats
+            }
+        };
         self.timings.solves += 1;
-        self.timings.iterations += stats.dual.iterations as u64;
-        self.timings.solve += comm.max_f64(stats.dual.solve_seconds);
-        Ok(stats.dual)
+        self.timings.iterations += stats.iterations as u64;
+        self.timings.solve += comm.max_f64(stats.solve_seconds);
+        Ok(stats)
     }
 
     fn name(&self) -> String {
-        self.feti.describe()
+        match &self.method {
+            Substructuring::Dual(feti) => feti.describe(),
+            Substructuring::Bddc(bddc, ..) => bddc.name(),
+        }
     }
 
     fn coarse_dimension(&self) -> Option<usize> {
-        Some(self.feti.coarse_dimension())
+        Some(match &self.method {
+            Substructuring::Dual(feti) => feti.coarse_dimension(),
+            Substructuring::Bddc(bddc, ..) => bddc.feti().coarse_dimension(),
+        })
     }
 
     fn timings(&self) -> SolverTimings {

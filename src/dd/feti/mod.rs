@@ -22,7 +22,10 @@
 //! operator, applied as the sum of the subdomains' constrained solves and a coarse correction
 //! (Dohrmann's form, shared with BDDC). No projection is needed.
 //!
-//! Both are preconditioned by the Dirichlet preconditioner `Σ_s B̃_s S_s B̃_sᵀ` (`S_s` the Schur
+//! **BDDC** ([`Bddc`]) is FETI-DP's primal counterpart: the same primal set, local solves and
+//! primal problem as a preconditioner for CG on the assembled system.
+//!
+//! FETI-1 and FETI-DP are preconditioned by the Dirichlet preconditioner `Σ_s B̃_s S_s B̃_sᵀ` (`S_s` the Schur
 //! complement of `K_s` on its interface rows) or the lumped one `Σ_s B̃_s K_s B̃_sᵀ`, with `B̃_s`
 //! the jumps weighted by [`FetiScaling`] (the inverse multiplicity of their row, or ρ-scaling by
 //! the diagonal stiffness). The right-hand side is split by the inverse multiplicity
@@ -30,6 +33,7 @@
 //! no subdomain (eliminated Dirichlet rows) must be decoupled; they are solved by their
 //! diagonal.
 
+mod bddc;
 mod dp;
 mod dual;
 pub mod interface;
@@ -40,6 +44,7 @@ use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::krylov::SolveStats;
 use crate::linalg::{Csr, DistMatrix, LocalSolver, LocalSolverKind, DEFAULT_PIVOT_TOL};
+pub use bddc::Bddc;
 use interface::Interface;
 
 /// Which substructuring method.
@@ -51,6 +56,10 @@ pub enum FetiMethod {
     /// FETI-DP: vertices and interface averages kept primal (assembled) as coarse space.
     #[serde(rename = "feti-dp")]
     FetiDp,
+    /// BDDC: CG on the assembled system preconditioned with FETI-DP's primal set and local
+    /// solves ([`Bddc`]).
+    #[serde(rename = "bddc")]
+    Bddc,
 }
 
 /// The preconditioner of the dual problem.
@@ -176,7 +185,7 @@ impl Feti {
         // FETI-DP's vertices are assembled: they carry no multipliers.
         let (method, keep) = match options.method {
             FetiMethod::Feti1 => (Method::One(one::One::new(comm, &neumann, options.pivot_tol)?), None),
-            FetiMethod::FetiDp => {
+            FetiMethod::FetiDp | FetiMethod::Bddc => {
                 let dp = dp::Dp::new(comm, &decomposition, &neumann, options)?;
                 let keep = dp.multiplier_rows(&decomposition);
                 (Method::Dp(dp), Some(keep))
@@ -316,7 +325,8 @@ impl Feti {
 /// Factorizations and scaling of one subdomain.
 fn local(neumann: Csr, multiplicity: &[f64], jumps: &[(u32, u32, f64)], options: FetiOptions) -> Result<Local> {
     let n = neumann.nrows;
-    let interior = if options.preconditioner == FetiPreconditioner::Dirichlet {
+    // BDDC's interior correction and harmonic extension need the interior factorization too.
+    let interior = if options.preconditioner == FetiPreconditioner::Dirichlet || options.method == FetiMethod::Bddc {
         let rows: Vec<u32> = (0..n as u32).filter(|&i| multiplicity[i as usize] <= 1.0).collect();
         if rows.is_empty() {
             None
