@@ -13,13 +13,14 @@ use std::error::Error;
 use std::path::Path;
 
 /// The methods in the order of the legend, with their preset names and colours.
-const METHODS: [(&str, &str, RGBColor); 6] = [
+const METHODS: [(&str, &str, RGBColor); 7] = [
     ("cg-asm", "one-level ASM", RGBColor(120, 120, 120)),
     ("cg-nicolaides", "Nicolaides", RGBColor(31, 119, 180)),
     ("cg-geneo", "GenEO", RGBColor(214, 39, 40)),
     ("cg-gdsw", "GDSW", RGBColor(44, 160, 44)),
     ("feti1", "FETI-1", RGBColor(148, 103, 189)),
     ("feti-dp", "FETI-DP", RGBColor(255, 127, 14)),
+    ("bddc", "BDDC", RGBColor(140, 86, 75)),
 ];
 
 /// One run of the study.

@@ -6,7 +6,7 @@
 #  - one level: CG + additive Schwarz (overlap 1, exact sparse Cholesky per subdomain), 16 and 64
 #    subdomains in total on 1 and 2 ranks (reports DIM_npNP_nN.json);
 #  - two levels, 2 ranks: cg-gdsw, cg-nicolaides and cg-geneo (balanced), and the substructuring
-#    presets feti1 and feti-dp (on the algebraic splitting of the FD matrix), with 64 and 256
+#    presets feti1, feti-dp and bddc (on the algebraic splitting of the FD matrix), with 64 and 256
 #    subdomains, METIS subdomain split (reports SOLVER_DIM_np2_nN_SPLIT.json); GenEO with
 #    GENEO_ARGS (default --geneo-threshold 0.1: the preset's τ = 0.5 keeps 21–59 vectors per
 #    subdomain of 64² cells, 11048 in all, and its eigensolves take a minute); a configuration
@@ -19,7 +19,7 @@
 #   CASES="2d 3d"   problems to run;  N2D=1024, N3D=100: cells per side (small for a quick check)
 #   OUT=benchmarks/results/poisson   report directory (e.g. OUT=/tmp/poisson for a quick check)
 #   NPS="1 2"       ranks of the one-level rows;  ONE_LEVEL_N="16 64": their subdomain counts
-#   TWO_LEVEL="cg-gdsw cg-nicolaides cg-geneo feti1 feti-dp"   two-level presets
+#   TWO_LEVEL="cg-gdsw cg-nicolaides cg-geneo feti1 feti-dp bddc"   two-level presets
 #   TWO_LEVEL_N2D="64 256", TWO_LEVEL_N3D="64 256": their subdomain counts (total, on 2 ranks)
 #   SPLITS="metis"  their --subdomain-split values (contiguous: strips / slabs, more iterations)
 #   GENEO_ARGS="--geneo-threshold 0.1"   extra flags of the cg-geneo runs
@@ -55,7 +55,7 @@ for dim in ${CASES:-2d 3d}; do
   fi
   if [ -z "${SKIP_TWO_LEVEL:-}" ]; then
     if [ "$dim" = 2d ]; then counts=${TWO_LEVEL_N2D:-64 256}; else counts=${TWO_LEVEL_N3D:-64 256}; fi
-    for solver in ${TWO_LEVEL:-cg-gdsw cg-nicolaides cg-geneo feti1 feti-dp}; do
+    for solver in ${TWO_LEVEL:-cg-gdsw cg-nicolaides cg-geneo feti1 feti-dp bddc}; do
       for total in $counts; do
         for split in ${SPLITS:-metis}; do
           echo "== $dim np=2 subdomains=$total $solver split=$split"

@@ -18,7 +18,7 @@ import sys
 
 PETSC_CODES = {"asm": "PETSc PCASM", "hypre": "PETSc hypre BoomerAMG", "gamg": "PETSc GAMG"}
 ORDER = ["ddkit cg-asm", "ddkit cg-nicolaides", "ddkit cg-gdsw", "ddkit cg-geneo", "ddkit feti-1",
-         "ddkit feti-dp", "PETSc PCASM",
+         "ddkit feti-dp", "ddkit bddc", "PETSc PCASM",
          "PETSc hypre BoomerAMG", "PETSc GAMG"]
 
 
