@@ -271,6 +271,26 @@ fn the_condition_estimate_orders_the_preconditioners() {
     assert!(kappa.windows(2).all(|w| w[0] < w[1]) && kappa[0] > 1.0, "{kappa:?}");
 }
 
+/// Runs `cg-asm`, `feti1`, `feti-dp` and `bddc` through `run` (a report and the last field of
+/// each) and checks that each substructuring field is `cg-asm`'s to `tol` (largest difference
+/// relative to the largest value; `what` names the case); returns the three presets' reports.
+fn fields_match_cg(
+    run: impl Fn(&str) -> (serde_json::Value, Vec<f64>),
+    tol: f64,
+    what: &str,
+) -> Vec<(&'static str, serde_json::Value)> {
+    let (_, reference) = run("cg-asm");
+    ["feti1", "feti-dp", "bddc"]
+        .into_iter()
+        .map(|solver| {
+            let (r, u) = run(solver);
+            let diff = common::rel_diff(&reference, &u);
+            assert!(diff <= tol, "{solver} {what}: {diff:e}");
+            (solver, r)
+        })
+        .collect()
+}
+
 /// Implicit `ddkit heat` (Crank–Nicolson, two dt changes) with `feti1` and `feti-dp`: FETI is set
 /// up once and reused by every step; a dt change is a numeric update (the substructures' `M_s +
 /// c K_s` recombined, or the FD matrix split again), with no symbolic factorization in the loop;
@@ -302,11 +322,7 @@ fn implicit_heat_with_feti_updates_numerically_and_matches_cg() {
             let r = common::heat_report(2, &args, &dir, &format!("{disc}-{grid}-{solver}"));
             (r, common::last_field_by_mesh_id(&out.join("heat.h5"), "u"))
         };
-        let (_, reference) = run("cg-asm");
-        for solver in ["feti1", "feti-dp", "bddc"] {
-            let (r, u) = run(solver);
-            let diff = common::rel_diff(&reference, &u);
-            assert!(diff <= 1e-8, "{solver} {disc} {grid}: {diff:e}");
+        for (solver, r) in fields_match_cg(run, 1e-8, &format!("{disc} {grid}")) {
             assert_eq!(r["symbolic_setups_in_loop"], 0, "{solver} {disc}: {r}");
             let t = &r["solver_timings"];
             assert_eq!(
@@ -404,11 +420,7 @@ fn feti_on_gmsh_meshes_matches_cg() {
                 let r = common::poisson_report(np, &args, &[], &dir, &format!("{mesh}-{disc}-{np}-{solver}"));
                 (r, common::last_field_by_mesh_id(&out.join("poisson.h5"), "u"))
             };
-            let (_, reference) = run("cg-asm");
-            for solver in ["feti1", "feti-dp", "bddc"] {
-                let (r, u) = run(solver);
-                let diff = common::rel_diff(&reference, &u);
-                assert!(diff <= 1e-7, "{solver} {mesh} {disc} np={np}: {diff:e}");
+            for (_, r) in fields_match_cg(run, 1e-7, &format!("{mesh} {disc} np={np}")) {
                 assert!(r["true_relative_residual"].as_f64().unwrap() < 1e-8, "{r}");
             }
         }
