@@ -142,9 +142,9 @@ fn choices<T: serde::de::DeserializeOwned>() -> Vec<String> {
 pub enum Family {
     /// A Krylov method on the assembled system with a preconditioner (`[krylov]`, `[pc]`).
     Krylov,
-    /// FETI-1 or FETI-DP: the dual interface problem of element subdomains by CG (`[feti]`;
-    /// `krylov.rtol` / `max-iter` stop the dual CG, `pc.subdomains-per-rank` sets the
-    /// subdomains).
+    /// Substructuring (`[feti]`): FETI-1 or FETI-DP (the dual interface problem by CG) or BDDC
+    /// (CG on the assembled system); `krylov.rtol` / `max-iter` stop the CG,
+    /// `pc.subdomains-per-rank` sets the subdomains.
     Feti,
 }
 
@@ -216,7 +216,7 @@ config_table! {
     /// `[solver]` table and of `--set solver.…`.
     pub struct SolverConfig {
         /// Solver family: krylov (a Krylov method on the assembled system, preconditioned) or
-        /// feti (FETI-1 or FETI-DP on element subdomains).
+        /// feti (FETI-1, FETI-DP or BDDC on element subdomains).
         family: Family = Family::Krylov,
         /// The Krylov method and its stopping test.
         krylov: KrylovConfig,
