@@ -185,6 +185,84 @@ fn ddkit_poisson_with_feti1_feti_dp_and_bddc_matches_cg_on_p1_and_p2_in_2d_and_3
     common::meshio_reads_every_xdmf(&dir);
 }
 
+/// Deluxe scaling (`--feti-scaling deluxe`): FETI-1, FETI-DP and BDDC still give CG's solution
+/// (FD, P1 and P2, 2D and 3D, 1–3 ranks, the globs' Schur complements exchanged across ranks)
+/// and implicit heat's last field after a numeric update;
+/// on the `--contrast 1e6` channels, which cross the interfaces so that ρ-scaling's one number
+/// per row and subdomain cannot follow the coefficient along an edge, FETI-DP and BDDC need
+/// fewer iterations with it than with ρ-scaling and their condition estimates are lower.
+#[test]
+fn deluxe_scaling_gives_cgs_solution_and_beats_stiffness_scaling_on_channels() {
+    let dir = common::scratch("feti-deluxe");
+    let cases: [(&str, &str, usize); 4] = [
+        ("fd", "48x48", 2),
+        ("p1", "32x32", 3),
+        ("p2", "12x12", 1),
+        ("p1", "8x8x8", 2),
+    ];
+    for (disc, grid, np) in cases {
+        let run = |solver: &str| {
+            let fixed = ["--grid", grid, "--discretization", disc, "--rtol", "1e-10"];
+            let args = ["--solver", solver, "--feti-scaling", "deluxe"];
+            let tag = format!("{disc}-{grid}-{np}-{solver}");
+            common::poisson_report(np, &fixed, &args[..if solver == "cg-asm" { 2 } else { 4 }], &dir, &tag)
+        };
+        for f in feti_matches_cg(run, &format!("deluxe {disc} {grid} np={np}")) {
+            assert_eq!(f["solver"]["feti"]["scaling"], "deluxe", "{f}");
+        }
+    }
+    // Implicit heat: a dt change recomputes the glob weights with the refactorized interiors.
+    let run = |solver: &str| {
+        let out = dir.join(format!("heat-{solver}"));
+        let mut args = vec![
+            "--grid",
+            "32x32",
+            "--discretization",
+            "p1",
+            "--scheme",
+            "cn",
+            "--rtol",
+            "1e-12",
+        ];
+        args.extend([
+            "--dt-schedule",
+            "1e-3:3,2e-3:3",
+            "--snapshot-every",
+            "6",
+            "--solver",
+            solver,
+        ]);
+        args.extend(["--out", out.to_str().expect("UTF-8")]);
+        if solver != "cg-asm" {
+            args.extend(["--feti-scaling", "deluxe"]);
+        }
+        let r = common::heat_report(2, &args, &dir, &format!("heat-{solver}"));
+        (r, common::last_field_by_mesh_id(&out.join("heat.h5"), "u"))
+    };
+    for (solver, r) in fields_match_cg(run, 1e-8, "deluxe heat") {
+        assert_eq!(r["symbolic_setups_in_loop"], 0, "{solver}: {r}");
+        assert_eq!(r["solver_timings"]["updates"].as_u64(), Some(1), "{solver}: {r}");
+    }
+    for solver in ["feti-dp", "bddc"] {
+        let run = |scaling: &str| {
+            let fixed = ["--grid", "128x128", "--discretization", "p1", "--exact", "none"];
+            let fixed = [&fixed[..], &["--contrast", "1e6", "--subdomains-per-rank", "32"]].concat();
+            let args = ["--solver", solver, "--feti-scaling", scaling];
+            let r = common::poisson_report(2, &fixed, &args, &dir, &format!("channels-{solver}-{scaling}"));
+            let stats = &r["stats"];
+            (
+                stats["iterations"].as_f64().unwrap(),
+                stats["condition_estimate"].as_f64().unwrap(),
+            )
+        };
+        let (stiffness, deluxe) = (run("stiffness"), run("deluxe"));
+        assert!(
+            deluxe.0 < stiffness.0 && deluxe.1 < stiffness.1,
+            "{solver}: deluxe (iterations, condition) {deluxe:?}, stiffness {stiffness:?}"
+        );
+    }
+}
+
 /// FD has no elements: FETI-1 and FETI-DP split the matrix algebraically (Schwarz's split grown
 /// by one layer, the couplings shared out so that the Neumann matrices sum to A) and get CG's
 /// solution.
@@ -233,11 +311,11 @@ fn stiffness_scaling_is_robust_to_a_contrast_of_1e6_where_multiplicity_scaling_i
     );
 }
 
-/// FETI-DP at the same contrast: ρ-scaling keeps it within 1.5× of the homogeneous count (no
-/// projector to weigh here, the primal problem carries the coarse space); multiplicity scaling
-/// needs more than 1.5× as many.
+/// FETI-DP at the same contrast: ρ-scaling and deluxe scaling keep it within 1.5× of the
+/// homogeneous count (no projector to weigh here, the primal problem carries the coarse space);
+/// multiplicity scaling needs more than 1.5× as many.
 #[test]
-fn feti_dp_with_stiffness_scaling_is_robust_to_a_contrast_of_1e6() {
+fn feti_dp_with_stiffness_or_deluxe_scaling_is_robust_to_a_contrast_of_1e6() {
     let run = |contrast: &str, scaling: &str| {
         feti(2, &["1", "2", "64", "16", "dirichlet", contrast, scaling, "feti-dp"])("iterations")
     };
@@ -246,6 +324,11 @@ fn feti_dp_with_stiffness_scaling_is_robust_to_a_contrast_of_1e6() {
     assert!(
         stiffness <= 1.5 * homogeneous,
         "{stiffness} at 1e6 against {homogeneous}"
+    );
+    let deluxe = run("1e6", "deluxe");
+    assert!(
+        deluxe <= 1.5 * homogeneous,
+        "deluxe: {deluxe} at 1e6 against {homogeneous}"
     );
     assert!(
         multiplicity > 1.5 * homogeneous,
@@ -357,6 +440,21 @@ fn feti_refuses_bad_input_with_one_error_line() {
             "a fixed pivot is not a kernel direction",
         );
     }
+    common::fails_with(
+        2,
+        &[
+            "poisson",
+            "--grid",
+            "16x16",
+            "--solver",
+            "feti-dp",
+            "--feti-scaling",
+            "deluxe",
+            "--feti-preconditioner",
+            "lumped",
+        ],
+        "feti.scaling = deluxe weighs by the interface Schur complements",
+    );
     let too_many = [
         "--discretization",
         "p1",

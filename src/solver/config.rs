@@ -241,7 +241,9 @@ config_table! {
         /// (the Neumann matrices) or none.
         preconditioner: FetiPreconditioner = FetiPreconditioner::Dirichlet,
         /// Weights of the jumps in the preconditioner: stiffness (ρ-scaling by the diagonal
-        /// stiffness, robust to coefficient jumps across subdomains) or multiplicity.
+        /// stiffness, robust to coefficient jumps across subdomains), deluxe (per-glob matrix
+        /// weights from the subdomains' Schur complements, also robust to coefficients varying
+        /// along an interface; Dirichlet preconditioner or BDDC) or multiplicity.
         scaling: FetiScaling = FetiScaling::Stiffness,
         /// A pivot at most this times the largest diagonal entry of a subdomain's Neumann matrix
         /// is taken as zero (its kernel, found numerically).

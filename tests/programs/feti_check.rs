@@ -63,6 +63,7 @@ fn args() -> Result<Args, String> {
     let scaling = match a.get(6).map(String::as_str) {
         None | Some("stiffness") => FetiScaling::Stiffness,
         Some("multiplicity") => FetiScaling::Multiplicity,
+        Some("deluxe") => FetiScaling::Deluxe,
         Some(other) => return Err(format!("scaling {other}")),
     };
     let method = match a.get(7).map(String::as_str) {

@@ -12,7 +12,8 @@
 //! diagonal stiffness `K_s[i,i] / A[i,i]` ([`FetiScaling::Stiffness`], ρ-scaling), the same
 //! weights on both sides, so `M⁻¹` is symmetric. `A_II` is each subdomain's interior block
 //! (rows of multiplicity one, whose couplings all lie in the subdomain), factorized for FETI's
-//! Dirichlet preconditioner already.
+//! Dirichlet preconditioner already. With deluxe scaling the globs are weighed by matrices
+//! instead: `D_sᵀ` in, `D_s` out (see `deluxe`).
 
 use super::{Feti, FetiScaling, Method};
 use crate::comm::Comm;
@@ -66,10 +67,13 @@ impl Bddc {
     }
 }
 
-/// Each subdomain's weights of its rows in `R̃_D`: 0 on its interior rows, else `1 /
-/// multiplicity` or `K_s[i,i] / A[i,i]` by the scaling.
+/// Each subdomain's scalar weights of its rows in `R̃_D`: 0 on its interior rows, else `1 /
+/// multiplicity` or `K_s[i,i] / A[i,i]` by the scaling. Deluxe scaling weighs the globs by
+/// matrices (0 here) and the primal vertices, whose values agree in every subdomain, by `1 /
+/// multiplicity`.
 fn restriction_weights(feti: &Feti) -> Vec<Vec<f64>> {
-    feti.decomposition
+    let mut weights: Vec<Vec<f64>> = feti
+        .decomposition
         .subdomains
         .iter()
         .zip(&feti.locals)
@@ -80,12 +84,18 @@ fn restriction_weights(feti: &Feti) -> Vec<Vec<f64>> {
                 .enumerate()
                 .map(|(i, &m)| match (m > 1.0, feti.options.scaling) {
                     (false, _) => 0.0,
-                    (true, FetiScaling::Multiplicity) => 1.0 / m,
+                    (true, FetiScaling::Multiplicity | FetiScaling::Deluxe) => 1.0 / m,
                     (true, FetiScaling::Stiffness) => kd[i] / ad[i],
                 })
                 .collect()
         })
-        .collect()
+        .collect();
+    if let Some(deluxe) = &feti.deluxe {
+        for (k, w) in weights.iter_mut().enumerate() {
+            deluxe.rows(k).for_each(|p| w[p as usize] = 0.0);
+        }
+    }
+    weights
 }
 
 /// Collective: `ext` ← `v`'s owned values with the ghosts forwarded (the decomposition's layout).
@@ -160,18 +170,38 @@ impl Preconditioner for Bddc {
         let (ext, ext2) = (&mut self.ext, &self.ext2);
         spread(comm, f, &ext2[..n], ext);
         // w_Γ = R̃_Dᵀ Ã⁻¹ R̃_D (r − A u_I)_Γ.
-        for ((l, s), d) in f.locals.iter_mut().zip(&f.decomposition.subdomains).zip(&self.weights) {
+        let ext = &self.ext;
+        for (k, ((l, s), d)) in f
+            .locals
+            .iter_mut()
+            .zip(&f.decomposition.subdomains)
+            .zip(&self.weights)
+            .enumerate()
+        {
             for ((w, &e), d) in l.w.iter_mut().zip(&s.ext).zip(d) {
-                *w = d * self.ext[e as usize];
+                *w = d * ext[e as usize];
+            }
+            if let Some(deluxe) = &mut f.deluxe {
+                deluxe.restrict(k, |p| ext[s.ext[p as usize] as usize], &mut l.w);
             }
         }
         if let Method::Dp(dp) = &mut f.method {
             dp.solve(comm, &mut f.locals);
         }
         self.ext2.iter_mut().for_each(|x| *x = 0.0);
-        for ((l, s), d) in f.locals.iter().zip(&f.decomposition.subdomains).zip(&self.weights) {
+        let ext2 = &mut self.ext2;
+        for (k, ((l, s), d)) in f
+            .locals
+            .iter()
+            .zip(&f.decomposition.subdomains)
+            .zip(&self.weights)
+            .enumerate()
+        {
             for ((w, &e), d) in l.w.iter().zip(&s.ext).zip(d) {
-                self.ext2[e as usize] += d * w;
+                ext2[e as usize] += d * w;
+            }
+            if let Some(deluxe) = &mut f.deluxe {
+                deluxe.extend(k, &l.w, |p, v| ext2[s.ext[p as usize] as usize] += v);
             }
         }
         f.decomposition.halo_mut().reverse_add(comm, &mut self.ext2);

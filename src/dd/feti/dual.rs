@@ -58,10 +58,14 @@ impl Feti {
         }
         self.interface.forward(comm, w);
         z.iter_mut().for_each(|v| *v = 0.0);
-        for (l, jumps) in self.locals.iter_mut().zip(&self.interface.jumps) {
+        for (k, (l, jumps)) in self.locals.iter_mut().zip(&self.interface.jumps).enumerate() {
             l.w.iter_mut().for_each(|v| *v = 0.0);
-            for (&(p, m, s), d) in jumps.iter().zip(&l.scale) {
-                l.w[p as usize] += d * s * w[m as usize]; // B̃_sᵀ w
+            if let Some(deluxe) = &mut self.deluxe {
+                deluxe.add_transposed(k, jumps, w, &mut l.w);
+            } else {
+                for (&(p, m, s), d) in jumps.iter().zip(&l.scale) {
+                    l.w[p as usize] += d * s * w[m as usize]; // B̃_sᵀ w
+                }
             }
             l.neumann.spmv(&l.w, &mut l.v); // K_s B̃_sᵀ w
             if let Some((interior, kii)) = &mut l.interior {
@@ -76,8 +80,12 @@ impl Feti {
                 }
                 l.neumann.spmv_add(&l.w, &mut l.v);
             }
-            for (&(p, m, s), d) in jumps.iter().zip(&l.scale) {
-                z[m as usize] += d * s * l.v[p as usize];
+            if let Some(deluxe) = &mut self.deluxe {
+                deluxe.add_jumps(k, jumps, &l.v, z);
+            } else {
+                for (&(p, m, s), d) in jumps.iter().zip(&l.scale) {
+                    z[m as usize] += d * s * l.v[p as usize];
+                }
             }
         }
         self.interface.reverse_add(comm, z);

@@ -30,6 +30,8 @@ pub struct Interface {
     halo: Halo,
     /// `B_s` of each of this rank's subdomains, in their order.
     pub jumps: Vec<Vec<JumpEntry>>,
+    /// The other subdomain's global id of each jump entry (parallel to `jumps`).
+    pub partners: Vec<Vec<u64>>,
 }
 
 impl Interface {
@@ -107,8 +109,25 @@ impl Interface {
                 b
             })
             .collect();
+        let partners = d
+            .subdomains
+            .iter()
+            .zip(&shared)
+            .map(|(s, shared)| {
+                s.neighbours
+                    .iter()
+                    .zip(shared)
+                    .flat_map(|(n, rows)| std::iter::repeat_n(n.id, rows.len()))
+                    .collect()
+            })
+            .collect();
         let halo = Halo::new(comm, &layout)?;
-        Ok(Interface { layout, halo, jumps })
+        Ok(Interface {
+            layout,
+            halo,
+            jumps,
+            partners,
+        })
     }
 
     /// Collective: copies the owners' multiplier values to the ghost slots of `lambda` (local

@@ -34,6 +34,7 @@
 //! diagonal.
 
 mod bddc;
+mod deluxe;
 mod dp;
 mod dual;
 pub mod interface;
@@ -84,6 +85,12 @@ pub enum FetiScaling {
     /// at row `i` is weighted `K_t[i,i] / A[i,i]` (`A[i,i] = Σ_k K_k[i,i]`), which equals
     /// κ-scaling for a coefficient constant in each subdomain and needs no coefficient.
     Stiffness,
+    /// Deluxe scaling: on each glob (the rows with multipliers held by the same subdomains)
+    /// the weight of subdomain `k` is the matrix `(Σ_l S_l^E)⁻¹ S_k^E`, `S_k^E` its Schur
+    /// complement on the glob (see `deluxe`). Robust to coefficients that vary along an
+    /// interface; costs one interior solve per glob row at set-up. Needs the Dirichlet
+    /// preconditioner (or BDDC).
+    Deluxe,
 }
 
 /// Options of [`Feti`].
@@ -153,6 +160,8 @@ pub struct Feti {
     method: Method,
     /// Owned rows in no subdomain, with their diagonal entry.
     free_rows: Vec<(usize, f64)>,
+    /// The glob weights of deluxe scaling (`None` for the scalar scalings).
+    deluxe: Option<deluxe::Deluxe>,
     options: FetiOptions,
 }
 
@@ -171,6 +180,16 @@ impl Feti {
     /// coarse problem and the preconditioner. Every subdomain of `decomposition` needs its
     /// Neumann matrix.
     pub fn new(comm: &Comm, a: &DistMatrix, decomposition: Decomposition, options: FetiOptions) -> Result<Feti> {
+        if options.scaling == FetiScaling::Deluxe
+            && options.method != FetiMethod::Bddc
+            && options.preconditioner != FetiPreconditioner::Dirichlet
+        {
+            return Err(Error::Config(
+                "feti.scaling = deluxe weighs by the interface Schur complements: it needs \
+                 feti.preconditioner = dirichlet"
+                    .into(),
+            ));
+        }
         let neumann = comm.agree(
             decomposition
                 .subdomains
@@ -207,6 +226,7 @@ impl Feti {
             locals,
             method,
             free_rows,
+            deluxe: None,
             options,
         };
         feti.scale_and_project(comm)?;
@@ -214,13 +234,22 @@ impl Feti {
     }
 
     /// Collective: the jump weights of the preconditioner and, for FETI-1, the coarse problem
-    /// with the projector's weights.
+    /// with the projector's weights (deluxe scaling keeps ρ-scaling's superlumped ones).
     fn scale_and_project(&mut self, comm: &Comm) -> Result<()> {
         let weights = match self.options.scaling {
-            FetiScaling::Stiffness => {
+            FetiScaling::Stiffness | FetiScaling::Deluxe => {
                 stiffness_scaling(comm, &mut self.interface, &self.decomposition, &mut self.locals)
             }
             FetiScaling::Multiplicity => vec![1.0; self.interface.layout.n_owned],
+        };
+        self.deluxe = match self.options.scaling {
+            FetiScaling::Deluxe => Some(deluxe::Deluxe::new(
+                comm,
+                &self.decomposition,
+                &self.interface,
+                &mut self.locals,
+            )?),
+            _ => None,
         };
         match &mut self.method {
             Method::One(one) => one.build_coarse(comm, &self.interface, weights),

@@ -228,6 +228,27 @@ impl LocalSolver {
         }
     }
 
+    /// `X ← A⁻¹ X` for `k` right-hand sides stored column after column in `x` (one pass over a
+    /// Cholesky factor for all of them; column by column for the other kinds). Set-up use.
+    ///
+    /// # Panics
+    /// If `x.len()` is not `k` times the matrix size, or after a failed [`LocalSolver::refactor`].
+    pub fn solve_many(&mut self, x: &mut [f64], k: usize) -> Result<()> {
+        assert_eq!(
+            x.len(),
+            k * self.n(),
+            "local solve: block size differs from the matrix size"
+        );
+        if let Backend::Cholesky(f) = &mut self.backend {
+            assert!(self.valid, "local solve after a failed refactorization");
+            return f.solve_many(x, k);
+        }
+        for col in x.chunks_exact_mut(self.n().max(1)).take(k) {
+            self.solve_in_place(col);
+        }
+        Ok(())
+    }
+
     /// The factorization in use.
     pub fn kind(&self) -> LocalSolverKind {
         self.kind
