@@ -1,5 +1,6 @@
 //! Table and figure of the coarse-space study (`benchmarks/coarse_study.sh`): reads the JSON
-//! reports `PROBLEM_SOLVER_NN.json` of a directory, writes `study.csv` (problem, method, N,
+//! reports `PROBLEM_SOLVER_NN.json` of a directory (SOLVER a preset, or a FETI preset with
+//! `-deluxe` for its run with deluxe scaling), writes `study.csv` (problem, method, N,
 //! iterations, coarse dimension, condition estimate, preconditioner set-up and solve seconds) and
 //! `coarse_study.png`
 //! (iterations against N, one panel per 2D problem: structured grid and Gmsh mesh, homogeneous and
@@ -13,7 +14,7 @@ use std::error::Error;
 use std::path::Path;
 
 /// The methods in the order of the legend, with their preset names and colours.
-const METHODS: [(&str, &str, RGBColor); 7] = [
+const METHODS: [(&str, &str, RGBColor); 9] = [
     ("cg-asm", "one-level ASM", RGBColor(120, 120, 120)),
     ("cg-nicolaides", "Nicolaides", RGBColor(31, 119, 180)),
     ("cg-geneo", "GenEO", RGBColor(214, 39, 40)),
@@ -21,6 +22,8 @@ const METHODS: [(&str, &str, RGBColor); 7] = [
     ("feti1", "FETI-1", RGBColor(148, 103, 189)),
     ("feti-dp", "FETI-DP", RGBColor(255, 127, 14)),
     ("bddc", "BDDC", RGBColor(140, 86, 75)),
+    ("feti-dp-deluxe", "FETI-DP deluxe", RGBColor(227, 119, 194)),
+    ("bddc-deluxe", "BDDC deluxe", RGBColor(23, 190, 207)),
 ];
 
 /// One run of the study.

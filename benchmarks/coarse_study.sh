@@ -4,7 +4,7 @@
 # (16 × 16 cells in 2D, 8 × 8 × 8 in 3D, about 300 vertices on the Gmsh meshes), for one-level ASM
 # and the Nicolaides, GenEO and GDSW coarse spaces (balanced), and the substructuring presets
 # feti1 and feti-dp (their dual CG stops at a dual residual of 1e-8) and bddc on the same
-# subdomains:
+# subdomains, FETI-DP and BDDC also with deluxe scaling (feti-dp-deluxe, bddc-deluxe):
 # - structured: 2D homogeneous and high-contrast (`--contrast 1e6`) with N = 4, 16, 64, 256;
 # - gmsh: meshes/contrast_square.geo (five channels and sixteen disk inclusions as regions)
 #   meshed with h = 1/32, 1/64, 1/128, 1/256 for N = 4, 16, 64, 256, homogeneous and with
@@ -12,7 +12,8 @@
 #   target/coarse_meshes (about 10 MB, so not under results/);
 # - 3d: 3D homogeneous with N = 8, 64.
 # Usage: [SOLVERS="feti1 feti-dp"] coarse_study.sh [structured] [gmsh] [3d]   (no argument: all
-# three; SOLVERS: the presets to run, default all seven). One JSON report per
+# three; SOLVERS: the presets to run, NAME-deluxe for a FETI preset with deluxe scaling;
+# default all nine). One JSON report per
 # run goes to benchmarks/results/coarse/; then target/release/examples/coarse_plot writes
 # study.csv and coarse_study.png there from every report in that directory, so a subset can be
 # rerun without touching the others' reports.
@@ -34,10 +35,14 @@ out=benchmarks/results/coarse
 mkdir -p "$out"
 run() { # problem N per-rank ddkit-arguments...
   local problem=$1 n=$2 spr=$3; shift 3
-  for solver in ${SOLVERS:-cg-asm cg-nicolaides cg-geneo cg-gdsw feti1 feti-dp bddc}; do
-    echo "== $problem N=$n $solver"
+  for entry in ${SOLVERS:-cg-asm cg-nicolaides cg-geneo cg-gdsw feti1 feti-dp bddc feti-dp-deluxe bddc-deluxe}; do
+    # NAME-deluxe: the preset NAME with deluxe scaling.
+    local solver=${entry%-deluxe} scaling=()
+    [ "$solver" != "$entry" ] && scaling=(--feti-scaling deluxe)
+    echo "== $problem N=$n $entry"
     mpirun -np 2 --bind-to core target/release/ddkit poisson --discretization p1 --exact none \
-      --solver "$solver" --subdomains-per-rank "$spr" --report "$out/${problem}_${solver}_N${n}.json" "$@" 2>&1 | grep -v INFO
+      --solver "$solver" "${scaling[@]}" --subdomains-per-rank "$spr" \
+      --report "$out/${problem}_${entry}_N${n}.json" "$@" 2>&1 | grep -v INFO
   done
 }
 if want structured; then
