@@ -182,7 +182,8 @@ impl Preconditioner for Bddc {
                 *w = d * ext[e as usize];
             }
             if let Some(deluxe) = &mut f.deluxe {
-                deluxe.restrict(k, |p| ext[s.ext[p as usize] as usize], &mut l.w);
+                let w = &mut l.w;
+                deluxe.weigh(k, true, |p| ext[s.ext[p as usize] as usize], |p, v| w[p as usize] = v);
             }
         }
         if let Method::Dp(dp) = &mut f.method {
@@ -201,7 +202,13 @@ impl Preconditioner for Bddc {
                 ext2[e as usize] += d * w;
             }
             if let Some(deluxe) = &mut f.deluxe {
-                deluxe.extend(k, &l.w, |p, v| ext2[s.ext[p as usize] as usize] += v);
+                let w = &l.w;
+                deluxe.weigh(
+                    k,
+                    false,
+                    |p| w[p as usize],
+                    |p, v| ext2[s.ext[p as usize] as usize] += v,
+                );
             }
         }
         f.decomposition.halo_mut().reverse_add(comm, &mut self.ext2);

@@ -149,9 +149,10 @@ impl Deluxe {
         }
     }
 
-    /// BDDC's weighted restriction on the globs of the `k`-th subdomain: `w_E = D_sᵀ x_E`, with
-    /// `x(p)` the value at position `p`.
-    pub(super) fn restrict(&mut self, k: usize, x: impl Fn(u32) -> f64, w: &mut [f64]) {
+    /// BDDC's weights on the globs of the `k`-th subdomain: `out(p, (D_sᵀ x_E)_p)` for the
+    /// weighted restriction (`transpose`), `out(p, (D_s x_E)_p)` for the weighted average back,
+    /// with `x(p)` the value at position `p`.
+    pub(super) fn weigh(&mut self, k: usize, transpose: bool, x: impl Fn(u32) -> f64, mut out: impl FnMut(u32, f64)) {
         let DeluxeLocal { globs, y, t } = &mut self.locals[k];
         for g in globs.iter() {
             let n = g.rows.len();
@@ -160,24 +161,8 @@ impl Deluxe {
             }
             let t = &mut t[..n];
             t.iter_mut().for_each(|x| *x = 0.0);
-            mat_vec(g.own.transpose(), &y[..n], t);
-            for (&p, t) in g.rows.iter().zip(t.iter()) {
-                w[p as usize] = *t;
-            }
-        }
-    }
-
-    /// BDDC's weighted average on the globs of the `k`-th subdomain: `out(p, (D_s w_E)_p)`.
-    pub(super) fn extend(&mut self, k: usize, w: &[f64], mut out: impl FnMut(u32, f64)) {
-        let DeluxeLocal { globs, y, t } = &mut self.locals[k];
-        for g in globs.iter() {
-            let n = g.rows.len();
-            for (y, &p) in y.iter_mut().zip(&g.rows) {
-                *y = w[p as usize];
-            }
-            let t = &mut t[..n];
-            t.iter_mut().for_each(|x| *x = 0.0);
-            mat_vec(g.own.as_ref(), &y[..n], t);
+            let d = if transpose { g.own.transpose() } else { g.own.as_ref() };
+            mat_vec(d, &y[..n], t);
             for (&p, &t) in g.rows.iter().zip(t.iter()) {
                 out(p, t);
             }
