@@ -185,30 +185,41 @@ fn ddkit_poisson_with_feti1_feti_dp_and_bddc_matches_cg_on_p1_and_p2_in_2d_and_3
     common::meshio_reads_every_xdmf(&dir);
 }
 
-/// Deluxe scaling (`--feti-scaling deluxe`): FETI-1, FETI-DP and BDDC still give CG's solution
-/// (FD, P1 and P2, 2D and 3D, 1–3 ranks, the globs' Schur complements exchanged across ranks)
+/// Deluxe scaling (`--feti-scaling deluxe`, exact or economic): FETI-1, FETI-DP and BDDC still
+/// give CG's solution (FD, P1 and P2, 2D and 3D, 1–3 ranks, the globs' Schur complements
+/// exchanged across ranks)
 /// and implicit heat's last field after a numeric update;
 /// on the `--contrast 1e6` channels, which cross the interfaces so that ρ-scaling's one number
 /// per row and subdomain cannot follow the coefficient along an edge, FETI-DP and BDDC need
-/// fewer iterations with it than with ρ-scaling and their condition estimates are lower.
+/// fewer iterations with it than with ρ-scaling and their condition estimates are lower; with
+/// one layer of interior per glob (economic deluxe) within 10 % of deluxe's count.
 #[test]
 fn deluxe_scaling_gives_cgs_solution_and_beats_stiffness_scaling_on_channels() {
     let dir = common::scratch("feti-deluxe");
-    let cases: [(&str, &str, usize); 4] = [
-        ("fd", "48x48", 2),
-        ("p1", "32x32", 3),
-        ("p2", "12x12", 1),
-        ("p1", "8x8x8", 2),
+    // The last number: interior layers of economic deluxe (0: the whole interior).
+    let cases: [(&str, &str, usize, &str); 4] = [
+        ("fd", "48x48", 2, "2"),
+        ("p1", "32x32", 3, "0"),
+        ("p2", "12x12", 1, "0"),
+        ("p1", "8x8x8", 2, "1"),
     ];
-    for (disc, grid, np) in cases {
+    for (disc, grid, np, layers) in cases {
         let run = |solver: &str| {
             let fixed = ["--grid", grid, "--discretization", disc, "--rtol", "1e-10"];
-            let args = ["--solver", solver, "--feti-scaling", "deluxe"];
+            let args = [
+                "--solver",
+                solver,
+                "--feti-scaling",
+                "deluxe",
+                "--feti-deluxe-layers",
+                layers,
+            ];
             let tag = format!("{disc}-{grid}-{np}-{solver}");
-            common::poisson_report(np, &fixed, &args[..if solver == "cg-asm" { 2 } else { 4 }], &dir, &tag)
+            common::poisson_report(np, &fixed, &args[..if solver == "cg-asm" { 2 } else { 6 }], &dir, &tag)
         };
         for f in feti_matches_cg(run, &format!("deluxe {disc} {grid} np={np}")) {
             assert_eq!(f["solver"]["feti"]["scaling"], "deluxe", "{f}");
+            assert_eq!(f["solver"]["feti"]["deluxe-layers"].to_string(), layers, "{f}");
         }
     }
     // Implicit heat: a dt change recomputes the glob weights with the refactorized interiors.
@@ -244,21 +255,36 @@ fn deluxe_scaling_gives_cgs_solution_and_beats_stiffness_scaling_on_channels() {
         assert_eq!(r["solver_timings"]["updates"].as_u64(), Some(1), "{solver}: {r}");
     }
     for solver in ["feti-dp", "bddc"] {
-        let run = |scaling: &str| {
+        let run = |scaling: &str, layers: &str| {
             let fixed = ["--grid", "128x128", "--discretization", "p1", "--exact", "none"];
             let fixed = [&fixed[..], &["--contrast", "1e6", "--subdomains-per-rank", "32"]].concat();
-            let args = ["--solver", solver, "--feti-scaling", scaling];
-            let r = common::poisson_report(2, &fixed, &args, &dir, &format!("channels-{solver}-{scaling}"));
+            let args = [
+                "--solver",
+                solver,
+                "--feti-scaling",
+                scaling,
+                "--feti-deluxe-layers",
+                layers,
+            ];
+            let tag = format!("channels-{solver}-{scaling}-{layers}");
+            let r = common::poisson_report(2, &fixed, &args, &dir, &tag);
             let stats = &r["stats"];
             (
                 stats["iterations"].as_f64().unwrap(),
                 stats["condition_estimate"].as_f64().unwrap(),
             )
         };
-        let (stiffness, deluxe) = (run("stiffness"), run("deluxe"));
+        let (stiffness, deluxe) = (run("stiffness", "0"), run("deluxe", "0"));
         assert!(
             deluxe.0 < stiffness.0 && deluxe.1 < stiffness.1,
             "{solver}: deluxe (iterations, condition) {deluxe:?}, stiffness {stiffness:?}"
+        );
+        // Economic deluxe (one layer of interior per glob) stays within 10 % of deluxe's count
+        // and below ρ-scaling's.
+        let economic = run("deluxe", "1");
+        assert!(
+            economic.0 <= 1.1 * deluxe.0 && economic.0 < stiffness.0,
+            "{solver}: economic deluxe {economic:?}, deluxe {deluxe:?}, stiffness {stiffness:?}"
         );
     }
 }

@@ -245,6 +245,11 @@ config_table! {
         /// weights from the subdomains' Schur complements, also robust to coefficients varying
         /// along an interface; Dirichlet preconditioner or BDDC) or multiplicity.
         scaling: FetiScaling = FetiScaling::Stiffness,
+        /// Deluxe scaling: 0 eliminates a subdomain's whole interior in its glob Schur
+        /// complements (exact deluxe); k > 0 only the interior rows within k couplings of the
+        /// glob (economic deluxe: a small factorization per glob instead of an interior solve
+        /// per glob row).
+        deluxe_layers: usize = 0,
         /// A pivot at most this times the largest diagonal entry of a subdomain's Neumann matrix
         /// is taken as zero (its kernel, found numerically).
         pivot_tol: f64 = crate::linalg::DEFAULT_PIVOT_TOL,
@@ -530,6 +535,7 @@ mod tests {
                 "feti.averages",
                 "feti.preconditioner",
                 "feti.scaling",
+                "feti.deluxe-layers",
                 "feti.pivot-tol",
             ]
         );

@@ -55,6 +55,7 @@ impl FetiSolver {
             max_iter: config.krylov.max_iter,
             pivot_tol: config.feti.pivot_tol,
             scaling: config.feti.scaling,
+            deluxe_layers: config.feti.deluxe_layers,
         };
         let feti = Feti::new(comm, a, decomposition, options)?;
         let method = match options.method {

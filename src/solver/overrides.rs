@@ -32,6 +32,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("feti-averages", "feti.averages"),
     ("feti-preconditioner", "feti.preconditioner"),
     ("feti-scaling", "feti.scaling"),
+    ("feti-deluxe-layers", "feti.deluxe-layers"),
     ("feti-pivot-tol", "feti.pivot-tol"),
 ];
 

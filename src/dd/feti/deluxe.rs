@@ -15,7 +15,10 @@
 //!
 //! Set-up: one block solve with the interior factor per glob (as many columns as the glob has
 //! rows), the `S_k^E` exchanged between the holders of each glob (across ranks: one
-//! all-to-all), and a dense Cholesky of each sum. A glob is matched across its holders by its
+//! all-to-all), and a dense Cholesky of each sum. *Economic* deluxe (`feti.deluxe-layers = k >
+//! 0`, after Dohrmann and Widlund's economic variant) eliminates only the interior rows within
+//! `k` couplings of the glob, with a small factorization of its own per glob (redone at a
+//! numeric update), instead of block solves with the whole interior. A glob is matched across its holders by its
 //! lowest global row, and its rows are ordered by global row on every side.
 
 use super::interface::{Interface, JumpEntry};
@@ -23,6 +26,7 @@ use super::Local;
 use crate::comm::Comm;
 use crate::dd::{Decomposition, Subdomain};
 use crate::error::{Error, Result};
+use crate::linalg::{Csr, LocalSolver, LocalSolverKind};
 use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
@@ -61,7 +65,15 @@ struct Shape {
 impl Deluxe {
     /// Collective: the Schur complements of every glob of every subdomain, exchanged between the
     /// holders, and the weights. `locals` hold the Neumann matrices and interior factors.
-    pub(super) fn new(comm: &Comm, d: &Decomposition, interface: &Interface, locals: &mut [Local]) -> Result<Deluxe> {
+    /// With `layers > 0` only the interior rows within `layers` couplings of each glob are
+    /// eliminated (economic deluxe).
+    pub(super) fn new(
+        comm: &Comm,
+        d: &Decomposition,
+        interface: &Interface,
+        locals: &mut [Local],
+        layers: usize,
+    ) -> Result<Deluxe> {
         let shapes: Vec<Vec<Shape>> = d
             .subdomains
             .iter()
@@ -73,7 +85,7 @@ impl Deluxe {
             locals
                 .iter_mut()
                 .zip(&shapes)
-                .map(|(l, g)| g.iter().map(|g| schur_block(l, &g.rows)).collect())
+                .map(|(l, g)| g.iter().map(|g| schur_block(l, &g.rows, layers)).collect())
                 .collect::<Result<Vec<Vec<Mat<f64>>>>>(),
         )?;
         let received = exchange(comm, d, &shapes, &schur);
@@ -221,8 +233,10 @@ fn shapes(s: &Subdomain, jumps: &[JumpEntry], partners: &[u64]) -> Vec<Shape> {
 }
 
 /// `S^E = K_EE − K_EI K_II⁻¹ K_IE` of one subdomain on the glob `rows` (`K_EE` alone when it
-/// has no interior). `K` is symmetric, so `K_IE`'s columns are read from `E`'s rows.
-fn schur_block(l: &mut Local, rows: &[u32]) -> Result<Mat<f64>> {
+/// has no interior); with `layers > 0`, `I` is only the interior rows within `layers` couplings
+/// of the glob, factorized here (economic deluxe), else the whole interior with its factor. `K`
+/// is symmetric, so `K_IE`'s columns are read from `E`'s rows.
+fn schur_block(l: &mut Local, rows: &[u32], layers: usize) -> Result<Mat<f64>> {
     let n = rows.len();
     let k = &l.neumann;
     let mut s = Mat::<f64>::zeros(n, n);
@@ -237,8 +251,19 @@ fn schur_block(l: &mut Local, rows: &[u32]) -> Result<Mat<f64>> {
             }
         }
     }
-    let Some((interior, kii)) = &mut l.interior else {
+    let Some((whole, whole_factor)) = &mut l.interior else {
         return Ok(s);
+    };
+    let mut layer_factor;
+    let (interior, kii) = if layers == 0 {
+        (&*whole, whole_factor)
+    } else {
+        let layer = interior_layers(k, whole, rows, layers);
+        layer_factor = (
+            LocalSolver::new(&k.principal_submatrix(&layer), LocalSolverKind::Cholesky)?,
+            layer,
+        );
+        (&layer_factor.1, &mut layer_factor.0)
     };
     let ni = interior.len();
     let mut x = vec![0.0; ni * n];
@@ -264,6 +289,29 @@ fn schur_block(l: &mut Local, rows: &[u32]) -> Result<Mat<f64>> {
         }
     }
     Ok(s)
+}
+
+/// The interior rows (ascending) within `layers` couplings of `rows` in `k`'s graph, a path
+/// counting only through interior rows.
+fn interior_layers(k: &Csr, interior: &[u32], rows: &[u32], layers: usize) -> Vec<u32> {
+    let mut seen = vec![false; k.nrows];
+    let mut frontier: Vec<u32> = rows.to_vec();
+    let mut layer = Vec::new();
+    for _ in 0..layers {
+        let mut next = Vec::new();
+        for &p in &frontier {
+            for &c in k.row(p as usize).0 {
+                if !seen[c as usize] && interior.binary_search(&c).is_ok() {
+                    seen[c as usize] = true;
+                    next.push(c);
+                }
+            }
+        }
+        layer.extend_from_slice(&next);
+        frontier = next;
+    }
+    layer.sort_unstable();
+    layer
 }
 
 /// Collective: sends each glob's `S^E` to its other holders; returns what arrived, keyed by

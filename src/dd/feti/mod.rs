@@ -108,6 +108,9 @@ pub struct FetiOptions {
     pub pivot_tol: f64,
     /// Weights of the jumps in the preconditioner.
     pub scaling: FetiScaling,
+    /// Deluxe scaling: 0 for the whole interior in the glob Schur complements, `k` for the
+    /// interior rows within `k` couplings of the glob (economic deluxe).
+    pub deluxe_layers: usize,
     /// FETI-DP: an average constraint on every interface edge and face besides the vertices
     /// (without, averages only where a subdomain would float on its vertices alone).
     pub averages: bool,
@@ -122,6 +125,7 @@ impl Default for FetiOptions {
             max_iter: 500,
             pivot_tol: DEFAULT_PIVOT_TOL,
             scaling: FetiScaling::Stiffness,
+            deluxe_layers: 0,
             averages: true,
         }
     }
@@ -248,6 +252,7 @@ impl Feti {
                 &self.decomposition,
                 &self.interface,
                 &mut self.locals,
+                self.options.deluxe_layers,
             )?),
             _ => None,
         };
