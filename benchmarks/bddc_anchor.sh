@@ -6,13 +6,15 @@
 # core, the same for both). Rows, REPS times each, interleaved:
 #  - ddkit bddc and feti-dp (FETI's dual rtol 1e-11, as in poisson_schwarz.sh), stiffness
 #    scaling, METIS split of the cells, the FD matrix split algebraically; ddkit bddc with
-#    --feti-scaling deluxe;
+#    --feti-scaling deluxe, exact and economic (--feti-deluxe-layers 4);
 #  - PETSc PCBDDC (benchmarks/petsc_poisson.py bddc: boxes of cells, PETSc's defaults, vertices
 #    and edges primal, PETSc's own sparse LU for the local solves; MUMPS instead was 29× slower
 #    in 2D here, 64 oversubscribed processes) and, once, with -pc_bddc_use_deluxe_scaling.
 # Reports go to benchmarks/results/bddc_anchor/ (NAME_DIM_rREP.json); the table (medians) is
 # printed by benchmarks/bddc_anchor_table.py.
-# Environment: CASES="2d 3d", REPS=3, N2D=1024, N3D=100, OUT=benchmarks/results/bddc_anchor.
+# Environment: CASES="2d 3d", REPS=3, N2D=1024, N3D=100, OUT=benchmarks/results/bddc_anchor,
+# DDKIT_RUNS="bddc feti-dp bddc-deluxe bddc-edeluxe" (a subset reruns those only), SKIP_PETSC=1
+# (ddkit's rows only).
 # As root: export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,20 +27,23 @@ np=64
 for dim in ${CASES:-2d 3d}; do
   if [ "$dim" = 2d ]; then side=${N2D:-1024}; grid=${side}x${side}; else side=${N3D:-100}; grid=${side}x${side}x${side}; fi
   for rep in $(seq 1 "${REPS:-3}"); do
-    for run in bddc feti-dp bddc-deluxe; do
+    for run in ${DDKIT_RUNS:-bddc feti-dp bddc-deluxe bddc-edeluxe}; do
       echo "== $dim rep $rep ddkit $run"
       case $run in
         bddc) args=(--solver bddc) ;;
         feti-dp) args=(--solver feti-dp --rtol 1e-11) ;;
         bddc-deluxe) args=(--solver bddc --feti-scaling deluxe) ;;
+        bddc-edeluxe) args=(--solver bddc --feti-scaling deluxe --feti-deluxe-layers 4) ;;
       esac
       mpirun -np $np --oversubscribe target/release/ddkit poisson --exact none --grid "$grid" \
         --subdomains-per-rank 1 --report "$out/ddkit-${run}_${dim}_r${rep}.json" "${args[@]}" 2>&1 | grep -v INFO
     done
+    [ -n "${SKIP_PETSC:-}" ] && continue
     echo "== $dim rep $rep PETSc bddc"
     mpirun -np $np --oversubscribe /usr/bin/python3 benchmarks/petsc_poisson.py "$dim" "$side" bddc $np \
       "$out/petsc-bddc_${dim}_r${rep}.json"
   done
+  [ -n "${SKIP_PETSC:-}" ] && continue
   echo "== $dim PETSc bddc-deluxe"
   mpirun -np $np --oversubscribe /usr/bin/python3 benchmarks/petsc_poisson.py "$dim" "$side" bddc-deluxe $np \
     "$out/petsc-bddc-deluxe_${dim}_r1.json"

@@ -73,7 +73,7 @@ fn bad_paths_values_and_tables_are_refused_with_the_path_named() {
         ),
         (
             "solver.feti.x=1",
-            "unknown field `x` at solver.feti.x (keys under solver.feti: method, averages, preconditioner, scaling, pivot-tol)",
+            "unknown field `x` at solver.feti.x (keys under solver.feti: method, averages, preconditioner, scaling, deluxe-layers, pivot-tol)",
         ),
         (
             "solver.feti.preconditioner=lumped",
@@ -230,7 +230,8 @@ fn the_old_flags_still_set_every_key() {
                "local": {"solver": "lu"},
                "coarse": {"space": "nicolaides", "combination": "a-def1", "update-basis": true,
                           "geneo": {"threshold": 0.25, "nev": 2}}},
-        "feti": {"method": "feti-1", "averages": true, "preconditioner": "dirichlet", "scaling": "stiffness", "pivot-tol": 1e-8}
+        "feti": {"method": "feti-1", "averages": true, "preconditioner": "dirichlet", "scaling": "stiffness", "deluxe-layers": 0,
+                 "pivot-tol": 1e-8}
     });
     assert_eq!(s, &expect);
     assert_eq!(r["stats"]["reason"], "converged");

@@ -44,14 +44,15 @@ struct DeluxeLocal {
     t: Vec<f64>,
 }
 
-/// A glob seen from one of its holders.
+/// A glob seen from one of its holders. Only the weights the method applies are formed (each
+/// costs a dense solve with as many columns as the glob has rows): BDDC's own, FETI's others'.
 struct Glob {
     /// Positions of its rows in the subdomain, ascending by global row.
     rows: Vec<u32>,
-    /// The holder's own weight `D_s` (BDDC).
+    /// The holder's own weight `D_s` (BDDC; empty for FETI).
     own: Mat<f64>,
     /// Each other holder `t`: the jump entries of the pair `(s, t)` at `rows` (indices into
-    /// `B_s`), and `D_t`.
+    /// `B_s`), and `D_t` (FETI; empty for BDDC).
     others: Vec<(Vec<u32>, Mat<f64>)>,
 }
 
@@ -66,13 +67,13 @@ impl Deluxe {
     /// Collective: the Schur complements of every glob of every subdomain, exchanged between the
     /// holders, and the weights. `locals` hold the Neumann matrices and interior factors.
     /// With `layers > 0` only the interior rows within `layers` couplings of each glob are
-    /// eliminated (economic deluxe).
+    /// eliminated (economic deluxe). `bddc`: the weights of BDDC's restriction, else FETI's.
     pub(super) fn new(
         comm: &Comm,
         d: &Decomposition,
         interface: &Interface,
         locals: &mut [Local],
-        layers: usize,
+        (layers, bddc): (usize, bool),
     ) -> Result<Deluxe> {
         let shapes: Vec<Vec<Shape>> = d
             .subdomains
@@ -107,7 +108,7 @@ impl Deluxe {
                         })
                     })
                     .collect::<Result<_>>()?;
-                globs.push(weights(s.id, key, shape, own, &theirs)?);
+                globs.push(weights((s.id, key), shape, own, &theirs, bddc)?);
             }
             let n = globs.iter().map(|g| g.rows.len()).max().unwrap_or(0);
             out.push(DeluxeLocal {
@@ -354,9 +355,9 @@ fn counts<T>(v: &[Vec<T>]) -> Vec<i32> {
     v.iter().map(|v| v.len() as i32).collect()
 }
 
-/// The weights of one glob of subdomain `id`: `D_k = (Σ S)⁻¹ S_k` for itself and each other
-/// holder.
-fn weights(id: u64, key: u64, shape: Shape, own: Mat<f64>, theirs: &[&Mat<f64>]) -> Result<Glob> {
+/// The weights `D_k = (Σ S)⁻¹ S_k` of one glob (subdomain `id`'s, lowest global row `key`):
+/// for itself (`bddc`) or for each other holder (FETI).
+fn weights((id, key): (u64, u64), shape: Shape, own: Mat<f64>, theirs: &[&Mat<f64>], bddc: bool) -> Result<Glob> {
     let mut sum = own.clone();
     for t in theirs {
         sum += *t;
@@ -367,15 +368,19 @@ fn weights(id: u64, key: u64, shape: Shape, own: Mat<f64>, theirs: &[&Mat<f64>])
              is not positive definite"
         ))
     })?;
-    let others = shape
-        .entries
-        .into_iter()
-        .zip(theirs)
-        .map(|(entries, t)| (entries, llt.solve(*t)))
-        .collect();
+    let others = if bddc {
+        Vec::new()
+    } else {
+        shape
+            .entries
+            .into_iter()
+            .zip(theirs)
+            .map(|(entries, t)| (entries, llt.solve(*t)))
+            .collect()
+    };
     Ok(Glob {
         rows: shape.rows,
-        own: llt.solve(&own),
+        own: if bddc { llt.solve(&own) } else { Mat::new() },
         others,
     })
 }

@@ -252,7 +252,7 @@ impl Feti {
                 &self.decomposition,
                 &self.interface,
                 &mut self.locals,
-                self.options.deluxe_layers,
+                (self.options.deluxe_layers, self.options.method == FetiMethod::Bddc),
             )?),
             _ => None,
         };
