@@ -29,10 +29,12 @@
 //!
 //! `/times` is the registry of snapshots: a reader takes `len(/times)` snapshots, and every
 //! `/fields/NAME/K` with `K < len(/times)` exists and is complete. A run killed at any point
-//! (outside the few metadata writes of one HDF5 flush) leaves a file that obeys this rule, with
+//! outside the few metadata writes of one HDF5 flush leaves a file that obeys this rule, with
 //! exactly one `/fields/NAME/K` per registered snapshot and none beyond, and an XDMF that lists
 //! either the registered snapshots or, when killed between the HDF5 flush and the XDMF update,
-//! all but the last one (never a snapshot that is not registered).
+//! all but the last one (never a snapshot that is not registered). A kill inside those writes
+//! (tens of µs per snapshot; HDF5 1.10 keeps no journal) can leave a file that does not open,
+//! or whose group link index, rewritten in place, lost links that `/times` registers.
 //!
 //! This holds because a snapshot is registered in one step: its field datasets are created and
 //! written, `/times` is extended, and only then is the file flushed, once (one `MPI_File_sync`).
