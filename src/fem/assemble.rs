@@ -8,7 +8,6 @@
 
 use super::boundary::{boundary_facets, dirichlet_points, natural_load, robin_entries};
 use super::element::{Lagrange, MAX_NODES};
-use super::simplex::{map_point, p1_gradients};
 use crate::comm::{Comm, Halo};
 use crate::error::{Error, Result};
 use crate::linalg::{DistMatrix, DistVector};
@@ -272,8 +271,8 @@ fn cell_sums(el: &Lagrange, lm: &LocalMesh, data: &HeatData, terms: &Terms, dir:
         if !(vol > 0.0 && vol.is_finite()) {
             return Err(Error::mesh("mesh", format!("degenerate cell {}", lm.cell_orig[c])));
         }
-        let m = el.mass(vol);
-        let s = el.load(&x[..nn], vol, |p| data.shape(p));
+        let m = el.mass(&x[..nn]);
+        let s = el.load(&x[..nn], |p| data.shape(p));
         for (i, &a) in vs.iter().enumerate() {
             let ai = a as usize;
             let row_sum: f64 = m[i][..nn].iter().sum(); // ∫ φ_i, as Σ_j φ_j = 1
@@ -322,16 +321,17 @@ impl FemSystem {
         let tf = data.time_factor(t);
         let v = self.local_values(comm, u);
         let el = self.element;
-        let (dim, nn) = (el.dim(), el.num_nodes());
-        let rule = el.mass_rule();
+        let nn = el.num_nodes();
         let (mut phi, mut grad) = ([0.0; MAX_NODES], [[0.0; 3]; MAX_NODES]);
         let (mut e2, mut n2, mut h1) = (0.0, 0.0, 0.0);
+        let mut x = [[0.0; 3]; MAX_NODES];
         for cell in self.owned_conn.chunks(nn) {
-            let x: Vec<[f64; 3]> = cell[..=dim].iter().map(|&p| self.points[p as usize]).collect();
-            let (vol, gl) = p1_gradients(&x, dim);
-            for (l, w) in &rule {
-                el.values(l, &mut phi);
-                el.gradients(l, &gl, &mut grad);
+            for (xi, &p) in x.iter_mut().zip(cell) {
+                *xi = self.points[p as usize];
+            }
+            el.quadrature(&x[..nn], 2 * el.degree(), |q| {
+                el.values(&q.l, &mut phi);
+                el.gradients(&q.l, &q.gl, &mut grad);
                 let (mut uh, mut gh) = (0.0, [0.0; 3]);
                 for (k, &p) in cell.iter().enumerate() {
                     uh += v[p as usize] * phi[k];
@@ -339,13 +339,13 @@ impl FemSystem {
                         gh[d] += v[p as usize] * grad[k][d];
                     }
                 }
-                let xq = map_point(&x, l);
-                let ex = tf * data.shape(&xq);
+                let (w, vol) = (q.w, q.jac);
+                let ex = tf * data.shape(&q.point);
                 e2 += w * vol * (uh - ex) * (uh - ex);
                 n2 += w * vol * ex * ex;
-                let ge = data.shape_gradient(&xq).map(|g| tf * g);
+                let ge = data.shape_gradient(&q.point).map(|g| tf * g);
                 h1 += w * vol * (0..3).map(|d| (gh[d] - ge[d]).powi(2)).sum::<f64>();
-            }
+            });
         }
         let emax = u
             .owned()

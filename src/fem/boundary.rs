@@ -141,7 +141,7 @@ pub fn robin_entries(facets: &[BoundaryFacet], n_owned: usize, el: &Lagrange, da
             BcKind::Robin(a) if a > 0.0 => a,
             _ => continue,
         };
-        let m = fe.mass(f.measure);
+        let m = fe.straight_mass(f.measure);
         for (i, &a) in f.points.iter().enumerate().filter(|(_, &a)| (a as usize) < n_owned) {
             for (j, &b) in f.points.iter().enumerate() {
                 out.push((a, b, alpha * m[i][j]));

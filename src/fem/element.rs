@@ -9,7 +9,7 @@
 //! midpoint of edge `ab`.
 
 use super::quadrature::{simplex_rule, QuadPoint};
-use super::simplex::{map_point, p1_gradients};
+use super::simplex::{facet_normal, map_point, p1_gradients};
 use crate::mesh::CellType;
 
 /// The largest number of nodes of an element (the ten-node tetrahedron).
@@ -101,27 +101,150 @@ impl Lagrange {
         }
     }
 
+    /// Whether the cell with nodes `x` is straight-sided: linear, or every edge node exactly at
+    /// the midpoint of its edge (an elevated mesh). Straight cells are affine images of the
+    /// reference simplex and are integrated with the constant Jacobian; the others, with edge
+    /// nodes on a curved boundary, isoparametrically.
+    pub fn is_straight(&self, x: &[[f64; 3]]) -> bool {
+        let c = self.dim + 1;
+        self.degree == 1
+            || CellType::simplex_edges(self.dim).iter().enumerate().all(|(k, e)| {
+                let (a, b, m) = (x[e[0]], x[e[1]], x[c + k]);
+                (0..3).all(|d| m[d] == 0.5 * (a[d] + b[d]))
+            })
+    }
+
+    /// Visits the points of a quadrature rule exact to `degree` on the full-dimensional cell with
+    /// nodes `x`, and returns its volume. At each point `f` gets the barycentric coordinates `l`,
+    /// the weight `w` (weights sum to 1), the Jacobian factor `jac` (so `dV = w · jac`), the
+    /// gradients `gl` of the barycentric coordinates (for [`Lagrange::gradients`]) and the
+    /// physical point. Straight cells: `jac` is the volume and `gl` constant. Curved cells: both
+    /// vary; the rule is two degrees higher (at most 5) for the rational integrand.
+    pub fn quadrature(&self, x: &[[f64; 3]], degree: usize, mut f: impl FnMut(&QuadAt)) -> f64 {
+        if self.is_straight(x) {
+            let (vol, gl) = p1_gradients(x, self.dim);
+            for (l, w) in simplex_rule(self.dim, degree) {
+                let point = map_point(&x[..=self.dim], &l);
+                f(&QuadAt {
+                    l,
+                    w,
+                    jac: vol,
+                    gl,
+                    point,
+                });
+            }
+            return vol;
+        }
+        let mut vol = 0.0;
+        for (l, w) in simplex_rule(self.dim, (degree + 2).min(5)) {
+            let at = self.curved_at(x, l, w);
+            vol += w * at.jac;
+            f(&at);
+        }
+        vol
+    }
+
+    /// Measure of the facet element (`self` is the facet's: segment or triangle) with nodes `x`,
+    /// curved when its edge nodes are off the midpoints.
+    pub fn facet_measure(&self, x: &[[f64; 3]]) -> f64 {
+        if self.is_straight(x) {
+            let any_inside = x[0];
+            return facet_normal(x, self.dim + 1, &any_inside).0;
+        }
+        simplex_rule(self.dim, 5)
+            .into_iter()
+            .map(|(l, w)| w * self.curved_at(x, l, w).jac)
+            .sum()
+    }
+
+    /// The isoparametric map at `l`: the Jacobian `J = ∂x/∂ξ` (3 × dim, ξ the last `dim`
+    /// barycentric coordinates), `jac = √det(JᵀJ) / dim!` (the volume factor, also for a facet
+    /// in 3D) and `∇λ_k = J (JᵀJ)⁻¹ e_k`, which is `J⁻ᵀ e_k` for a full-dimensional cell.
+    fn curved_at(&self, x: &[[f64; 3]], l: [f64; 4], w: f64) -> QuadAt {
+        let d = self.dim;
+        // Reference gradients of the barycentric coordinates: ∇ξ λ_0 = −1, ∇ξ λ_k = e_k.
+        let mut gref = [[0.0; 3]; 4];
+        gref[0] = std::array::from_fn(|k| if k < d { -1.0 } else { 0.0 });
+        for (k, g) in gref.iter_mut().enumerate().skip(1).take(d) {
+            g[k - 1] = 1.0;
+        }
+        let mut dphi = [[0.0; 3]; MAX_NODES];
+        self.gradients(&l, &gref, &mut dphi);
+        let mut phi = [0.0; MAX_NODES];
+        self.values(&l, &mut phi);
+        let (mut jm, mut point) = ([[0.0; 3]; 3], [0.0; 3]); // jm[k] = ∂x/∂ξ_k
+        for (i, xi) in x.iter().enumerate().take(self.num_nodes()) {
+            for k in 0..d {
+                for a in 0..3 {
+                    jm[k][a] += xi[a] * dphi[i][k];
+                }
+            }
+            for a in 0..3 {
+                point[a] += xi[a] * phi[i];
+            }
+        }
+        let dot = |u: &[f64; 3], v: &[f64; 3]| u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+        let g: [[f64; 3]; 3] =
+            std::array::from_fn(|a| std::array::from_fn(|b| if a < d && b < d { dot(&jm[a], &jm[b]) } else { 0.0 }));
+        let (det, ginv) = small_inverse(&g, d);
+        let fact = [1.0, 1.0, 2.0, 6.0][d];
+        let mut gl = [[0.0; 3]; 4];
+        for k in 0..d {
+            for m in 0..d {
+                for a in 0..3 {
+                    gl[k + 1][a] += ginv[k][m] * jm[m][a];
+                }
+            }
+        }
+        gl[0] = std::array::from_fn(|a| -(1..=d).map(|k| gl[k][a]).sum::<f64>());
+        QuadAt {
+            l,
+            w,
+            jac: det.max(0.0).sqrt() / fact,
+            gl,
+            point,
+        }
+    }
+
     /// Volume of the cell with nodes `x` and the stiffness `κ ∫ ∇φ_i·∇φ_j` (κ constant on the
     /// cell). The volume is not positive for a degenerate cell.
     pub fn stiffness(&self, x: &[[f64; 3]], kappa: f64) -> (f64, ElementMatrix) {
-        let (vol, gl) = p1_gradients(x, self.dim);
         let n = self.num_nodes();
         let mut k = [[0.0; MAX_NODES]; MAX_NODES];
         let mut g = [[0.0; 3]; MAX_NODES];
-        for (l, w) in simplex_rule(self.dim, 2 * (self.degree - 1)) {
-            self.gradients(&l, &gl, &mut g);
-            let s = kappa * w * vol;
+        let vol = self.quadrature(x, 2 * (self.degree - 1), |q| {
+            self.gradients(&q.l, &q.gl, &mut g);
+            let s = kappa * q.w * q.jac;
             for i in 0..n {
                 for j in 0..n {
                     k[i][j] += s * (g[i][0] * g[j][0] + g[i][1] * g[j][1] + g[i][2] * g[j][2]);
                 }
             }
-        }
+        });
         (vol, k)
     }
 
-    /// The consistent mass `∫ φ_i φ_j` of a cell of volume `vol`.
-    pub fn mass(&self, vol: f64) -> ElementMatrix {
+    /// The consistent mass `∫ φ_i φ_j` of the cell with nodes `x`.
+    pub fn mass(&self, x: &[[f64; 3]]) -> ElementMatrix {
+        if self.is_straight(x) {
+            return self.straight_mass(p1_gradients(x, self.dim).0);
+        }
+        let n = self.num_nodes();
+        let mut m = [[0.0; MAX_NODES]; MAX_NODES];
+        let mut phi = [0.0; MAX_NODES];
+        self.quadrature(x, 2 * self.degree, |q| {
+            self.values(&q.l, &mut phi);
+            for i in 0..n {
+                for j in 0..n {
+                    m[i][j] += q.w * q.jac * phi[i] * phi[j];
+                }
+            }
+        });
+        m
+    }
+
+    /// The consistent mass `∫ φ_i φ_j` of a straight-sided cell (or facet) of volume `vol`.
+    pub fn straight_mass(&self, vol: f64) -> ElementMatrix {
         let n = self.num_nodes();
         let mut m = [[0.0; MAX_NODES]; MAX_NODES];
         let mut phi = [0.0; MAX_NODES];
@@ -136,17 +259,18 @@ impl Lagrange {
         m
     }
 
-    /// The load `∫ f φ_i` of a cell with nodes `x` and volume `vol`, with [`Lagrange::mass_rule`].
-    pub fn load(&self, x: &[[f64; 3]], vol: f64, f: impl Fn(&[f64; 3]) -> f64) -> [f64; MAX_NODES] {
+    /// The load `∫ f φ_i` of the cell with nodes `x`, by a rule of degree `2p`
+    /// ([`Lagrange::mass_rule`] on straight cells).
+    pub fn load(&self, x: &[[f64; 3]], f: impl Fn(&[f64; 3]) -> f64) -> [f64; MAX_NODES] {
         let mut out = [0.0; MAX_NODES];
         let mut phi = [0.0; MAX_NODES];
-        for (l, w) in self.mass_rule() {
-            self.values(&l, &mut phi);
-            let fw = w * vol * f(&map_point(&x[..=self.dim], &l));
+        self.quadrature(x, 2 * self.degree, |q| {
+            self.values(&q.l, &mut phi);
+            let fw = q.w * q.jac * f(&q.point);
             for (o, p) in out.iter_mut().zip(&phi[..self.num_nodes()]) {
                 *o += fw * p;
             }
-        }
+        });
         out
     }
 
@@ -172,6 +296,58 @@ impl Lagrange {
         }
         (out, self.dim + facet_edges.len())
     }
+}
+
+/// One quadrature point of a cell, as [`Lagrange::quadrature`] gives it.
+#[derive(Clone, Copy, Debug)]
+pub struct QuadAt {
+    /// Barycentric coordinates.
+    pub l: [f64; 4],
+    /// Weight (the weights of a rule sum to 1).
+    pub w: f64,
+    /// Volume factor: `dV = w · jac`.
+    pub jac: f64,
+    /// Gradients of the barycentric coordinates at the point.
+    pub gl: [[f64; 3]; 4],
+    /// The physical point.
+    pub point: [f64; 3],
+}
+
+/// Determinant and inverse of the leading `d × d` block of `g` (d ≤ 3); the inverse is zero
+/// for a singular block.
+fn small_inverse(g: &[[f64; 3]; 3], d: usize) -> (f64, [[f64; 3]; 3]) {
+    let mut inv = [[0.0; 3]; 3];
+    let det = match d {
+        1 => g[0][0],
+        2 => g[0][0] * g[1][1] - g[0][1] * g[1][0],
+        _ => {
+            g[0][0] * (g[1][1] * g[2][2] - g[1][2] * g[2][1]) - g[0][1] * (g[1][0] * g[2][2] - g[1][2] * g[2][0])
+                + g[0][2] * (g[1][0] * g[2][1] - g[1][1] * g[2][0])
+        }
+    };
+    if det == 0.0 {
+        return (det, inv);
+    }
+    match d {
+        1 => inv[0][0] = 1.0 / det,
+        2 => {
+            inv[0][0] = g[1][1] / det;
+            inv[1][1] = g[0][0] / det;
+            inv[0][1] = -g[0][1] / det;
+            inv[1][0] = -g[1][0] / det;
+        }
+        _ => {
+            for (a, row) in inv.iter_mut().enumerate() {
+                for (b, v) in row.iter_mut().enumerate() {
+                    // Cofactor of (b, a) over the determinant.
+                    let (r0, r1) = ((b + 1) % 3, (b + 2) % 3);
+                    let (c0, c1) = ((a + 1) % 3, (a + 2) % 3);
+                    *v = (g[r0][c0] * g[r1][c1] - g[r0][c1] * g[r1][c0]) / det;
+                }
+            }
+        }
+    }
+    (det, inv)
 }
 
 #[cfg(test)]
@@ -232,7 +408,7 @@ mod tests {
             for (el, x) in cells(degree) {
                 let n = el.num_nodes();
                 let (vol, k) = el.stiffness(&x, 2.5);
-                let m = el.mass(vol);
+                let m = el.mass(&x);
                 let mut total = 0.0;
                 for i in 0..n {
                     let row: f64 = k[i][..n].iter().sum();
@@ -255,7 +431,7 @@ mod tests {
         // on tetrahedra to −|T|/20 and |T|/5.
         for (el, x) in cells(2) {
             let vol = p1_gradients(&x, el.dim).0;
-            let ones = el.load(&x, vol, |_| 1.0);
+            let ones = el.load(&x, |_| 1.0);
             let (corner, edge) = if el.dim == 2 { (0.0, 1.0 / 3.0) } else { (-0.05, 0.2) };
             for (i, v) in ones[..el.num_nodes()].iter().enumerate() {
                 let want = vol * if i <= el.dim { corner } else { edge };
@@ -346,6 +522,79 @@ mod tests {
         }
     }
 
+    /// A P2 triangle whose hypotenuse node is pushed out by δ along (1, 1): the edge becomes a
+    /// parabola bounding an extra parabolic segment of area (2/3)·√2·(√2 δ) = 4δ/3. The
+    /// isoparametric volume sees it; linear functions stay exact (their stiffness energy is
+    /// the area times |∇u|²) and constants stay in the kernel.
+    #[test]
+    fn curved_p2_triangle_has_the_parabolic_area_and_reproduces_linears() {
+        let el = Lagrange { dim: 2, degree: 2 };
+        let delta = 0.1;
+        let x = vec![
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.5, 0.0, 0.0],
+            [0.5 + delta, 0.5 + delta, 0.0],
+            [0.0, 0.5, 0.0],
+        ];
+        assert!(!el.is_straight(&x));
+        let area = 0.5 + 4.0 * delta / 3.0;
+        let (vol, k) = el.stiffness(&x, 1.0);
+        assert!((vol - area).abs() < 1e-14, "{vol} vs {area}");
+        let u: Vec<f64> = x.iter().map(|p| 2.0 * p[0] - p[1] + 0.3).collect();
+        let energy: f64 = (0..6).map(|i| (0..6).map(|j| u[i] * k[i][j] * u[j]).sum::<f64>()).sum();
+        assert!((energy - 5.0 * area).abs() < 1e-12, "{energy} vs {}", 5.0 * area);
+        for row in &k[..6] {
+            assert!(row[..6].iter().sum::<f64>().abs() < 1e-13);
+        }
+        let m = el.mass(&x);
+        let total: f64 = m[..6].iter().map(|r| r[..6].iter().sum::<f64>()).sum();
+        assert!((total - area).abs() < 1e-14);
+        let ones: f64 = el.load(&x, |_| 1.0)[..6].iter().sum();
+        assert!((ones - area).abs() < 1e-14);
+        // The gradients of the interpolant of a linear function are exact at every point.
+        el.quadrature(&x, 2, |q| {
+            let mut g = [[0.0; 3]; MAX_NODES];
+            el.gradients(&q.l, &q.gl, &mut g);
+            let gx: f64 = (0..6).map(|i| u[i] * g[i][0]).sum();
+            let gy: f64 = (0..6).map(|i| u[i] * g[i][1]).sum();
+            assert!((gx - 2.0).abs() < 1e-13 && (gy + 1.0).abs() < 1e-13, "{gx} {gy}");
+        });
+        // The curved edge as a facet: the parabola's arc length, ∫₀¹ √2·√(1 + (4δ(1 − 2t))²) dt,
+        // to the accuracy of the 3-point Gauss rule on this strongly bent edge (on mesh edges the
+        // bend is O(h²) and the error far smaller).
+        let fe = el.facet();
+        let arc = fe.facet_measure(&[x[1], x[2], x[4]]);
+        let a = 4.0 * delta;
+        let exact = std::f64::consts::SQRT_2 * ((a * (1.0 + a * a).sqrt() + a.asinh()) / (2.0 * a));
+        assert!((arc - exact).abs() < 1e-5 * exact, "{arc} vs {exact}");
+        assert_eq!(fe.facet_measure(&[x[0], x[1], x[3]]), 1.0);
+    }
+
+    /// A 10-node tetrahedron with two displaced edge nodes: linear functions keep exact
+    /// gradients at every point (the 3 × 3 inverse of the metric), and the Jacobian factors sum
+    /// to the volume the mass matrix sees.
+    #[test]
+    fn curved_p2_tetrahedron_reproduces_linears() {
+        let el = Lagrange { dim: 3, degree: 2 };
+        let (_, mut x) = cells(2).pop().unwrap();
+        x[5][0] += 0.05;
+        x[9][2] -= 0.04;
+        assert!(!el.is_straight(&x));
+        let lin = |p: &[f64; 3]| 0.5 * p[0] - 1.5 * p[1] + 2.0 * p[2];
+        let u: Vec<f64> = x.iter().map(lin).collect();
+        let vol = el.quadrature(&x, 2, |q| {
+            let mut g = [[0.0; 3]; MAX_NODES];
+            el.gradients(&q.l, &q.gl, &mut g);
+            let gh: [f64; 3] = std::array::from_fn(|d| (0..10).map(|i| u[i] * g[i][d]).sum());
+            assert!((gh[0] - 0.5).abs() + (gh[1] + 1.5).abs() + (gh[2] - 2.0).abs() < 1e-12, "{gh:?}");
+        });
+        let m = el.mass(&x);
+        let total: f64 = m[..10].iter().map(|r| r[..10].iter().sum::<f64>()).sum();
+        assert!((total - vol).abs() < 1e-14 && vol > 0.0, "{total} vs {vol}");
+    }
+
     /// Solves `A x = b` by Gaussian elimination with partial pivoting (small dense test systems).
     fn dense_solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
         let n = b.len();
@@ -384,8 +633,8 @@ mod tests {
             for c in 0..q.num_cells() {
                 let nodes = q.cell(c);
                 let x: Vec<[f64; 3]> = nodes.iter().map(|&v| q.points[v as usize]).collect();
-                let (vol, k) = el.stiffness(&x, kappa);
-                let load = el.load(&x, vol, |_| kappa * f);
+                let (_, k) = el.stiffness(&x, kappa);
+                let load = el.load(&x, |_| kappa * f);
                 for i in 0..nn {
                     b[nodes[i] as usize] += load[i];
                     for j in 0..nn {

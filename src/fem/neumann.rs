@@ -64,7 +64,7 @@ fn stiffness_over(
             return Err(Error::mesh("mesh", format!("degenerate cell {c}")));
         }
         let m = if mass != 0.0 {
-            el.mass(vol)
+            el.mass(&x)
         } else {
             [[0.0; MAX_NODES]; MAX_NODES]
         };

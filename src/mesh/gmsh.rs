@@ -2,9 +2,13 @@
 //! holds the ASCII parser and what both encodings share (the `Builder` that turns nodes and
 //! elements into a mesh); binary files (`gmsh -bin`) are parsed by the `binary` submodule.
 //!
-//! The mesh dimension is the highest dimension of the linear simplices present: triangles give a
-//! 2D mesh, tetrahedra a 3D one. Elements one dimension lower (lines in 2D, triangles in 3D)
-//! become the boundary facets; anything lower still (points, lines in 3D) is ignored. Region and
+//! The mesh dimension is the highest dimension of the simplices present: triangles give a 2D
+//! mesh, tetrahedra a 3D one. Elements one dimension lower (lines in 2D, triangles in 3D) become
+//! the boundary facets; anything lower still (points, lines in 3D) is ignored. Second-order meshes
+//! (`gmsh -order 2`: 6-node triangles, 10-node tetrahedra, 3-node lines) are read with their
+//! edge nodes where Gmsh put them, on the curved boundary, and give quadratic cells
+//! ([`CellType::Triangle6`], [`CellType::Tetrahedron10`]) that P2 uses isoparametrically; one
+//! file holds one order. Region and
 //! boundary tags are the Gmsh physical tags: in 4.1 they are attached to the geometric entities
 //! of `$Entities`, in 2.2 they are the first tag of each element. Node tags are renumbered to
 //! `0..n` in order of appearance (all nodes are kept), and cells are reoriented to positive area /
@@ -281,36 +285,43 @@ fn read_format(cur: &mut Cursor) -> Result<Version> {
     Ok(version)
 }
 
-/// (dimension, number of nodes) of the element types ddkit reads, by Gmsh type number: 2-node
-/// line, 3-node triangle, 4-node tetrahedron, 1-node point. The error is the message alone: each
-/// reader adds the position (line or byte).
+/// The most nodes of an element ddkit reads (the 10-node tetrahedron).
+const MAX_ELEMENT_NODES: usize = 10;
+
+/// (dimension, number of nodes) of the element types ddkit reads, by Gmsh type number: 2- and
+/// 3-node lines, 3- and 6-node triangles, 4- and 10-node tetrahedra, 1-node point. The error is
+/// the message alone: each reader adds the position (line or byte).
 fn element_kind(etype: i32) -> std::result::Result<(usize, usize), String> {
     match etype {
         1 => Ok((1, 2)),
         2 => Ok((2, 3)),
         4 => Ok((3, 4)),
+        8 => Ok((1, 3)),
+        9 => Ok((2, 6)),
+        11 => Ok((3, 10)),
         15 => Ok((0, 1)),
         _ => {
             let what = match etype {
                 3 => " (4-node quadrangle)",
                 5 => " (8-node hexahedron)",
-                9 => " (6-node second-order triangle)",
-                11 => " (10-node second-order tetrahedron)",
+                10 | 16 => " (second-order quadrangle)",
                 _ => "",
             };
             Err(format!(
-                "unsupported element type {etype}{what}; ddkit reads linear lines (1), \
-                 triangles (2), tetrahedra (4) and points (15)"
+                "unsupported element type {etype}{what}; ddkit reads lines (1, 8), triangles \
+                 (2, 9), tetrahedra (4, 11) of first or second order and points (15)"
             ))
         }
     }
 }
 
-/// Connectivity (as node indices) and physical tags of the elements of one dimension.
+/// Connectivity (as node indices) and physical tags of the elements of one dimension, all with
+/// the same number of nodes (`None` before the first).
 #[derive(Default)]
 struct Elems {
     conn: Vec<u32>,
     tags: Vec<i32>,
+    nodes: Option<usize>,
 }
 
 /// The state accumulated while reading sections, shared by the ASCII and the binary reader so
@@ -450,6 +461,8 @@ impl Builder {
     }
 
     /// Stores element `etag` of `kind` on the nodes tagged `nodes`, with physical tag `phys`.
+    /// Second-order tetrahedra get ddkit's (VTK's) edge order: Gmsh stores the midpoints of
+    /// edges 23 and 13 the other way round.
     fn add_element(
         &mut self,
         etag: u64,
@@ -458,21 +471,34 @@ impl Builder {
         phys: i32,
     ) -> std::result::Result<(), String> {
         let (dim, nn) = kind;
-        let mut v = [0u32; 4];
+        let mut v = [0u32; MAX_ELEMENT_NODES];
         for (slot, t) in v.iter_mut().zip(nodes).take(nn) {
             let idx = self.node_index.get(t);
             *slot = *idx.ok_or_else(|| format!("element {etag} references undefined node {t}"))?;
         }
+        if nn == 10 {
+            v.swap(8, 9);
+        }
         if let (1..=3, Some(refs)) = (dim, v.get(..nn)) {
-            self.elems[dim].conn.extend_from_slice(refs);
-            self.elems[dim].tags.push(phys);
+            let elems = &mut self.elems[dim];
+            match elems.nodes {
+                Some(n) if n != nn => {
+                    return Err(format!(
+                        "element {etag} has {nn} nodes, earlier elements of dimension {dim} {n}: \
+                         ddkit reads meshes of one order (all first- or all second-order elements)"
+                    ))
+                }
+                _ => elems.nodes = Some(nn),
+            }
+            elems.conn.extend_from_slice(refs);
+            elems.tags.push(phys);
         }
         Ok(())
     }
 
     /// Reads the node references of element `etag` of `kind` and stores it with tag `phys`.
     fn read_element(&mut self, cur: &mut Cursor, etag: u64, kind: (usize, usize), phys: i32) -> Result<()> {
-        let mut nodes = [0u64; 4];
+        let mut nodes = [0u64; MAX_ELEMENT_NODES];
         for slot in nodes.iter_mut().take(kind.1) {
             *slot = cur.num("element node tag")?;
         }
@@ -530,23 +556,41 @@ impl Builder {
 
     /// Picks cells and facets, orients the cells and assembles the [`Mesh`].
     fn finish(mut self, path: &str) -> Result<Mesh> {
-        let (tdim, cell_type) = if !self.elems[3].tags.is_empty() {
-            (3, CellType::Tetrahedron)
-        } else if !self.elems[2].tags.is_empty() {
-            (2, CellType::Triangle)
-        } else {
+        let Some(tdim) = (2..=3).rev().find(|&d| !self.elems[d].tags.is_empty()) else {
             let msg = "no triangles or tetrahedra: the file has no 2D or 3D cells (does the .geo \
                        define a Physical Surface / Volume?)";
             return Err(Error::mesh(path, msg));
         };
+        let quadratic = self.elems[tdim].nodes.is_some_and(|n| n > tdim + 1);
+        let cell_type = match (tdim, quadratic) {
+            (2, false) => CellType::Triangle,
+            (2, true) => CellType::Triangle6,
+            (_, false) => CellType::Tetrahedron,
+            (_, true) => CellType::Tetrahedron10,
+        };
+        let nv = cell_type.num_vertices();
+        if let Some(n) = self.elems[tdim - 1]
+            .nodes
+            .filter(|&n| cell_type.facet_type().map(CellType::num_vertices) != Some(n))
+        {
+            let order = |q: bool| if q { "second" } else { "first" };
+            let msg = format!(
+                "the cells are {}-order but the boundary elements have {n} nodes ({}-order): \
+                 mesh with one order throughout (gmsh -order)",
+                order(quadratic),
+                order(!quadratic)
+            );
+            return Err(Error::mesh(path, msg));
+        }
         // MSH 2.2 writes an element once per physical group it belongs to; keep the first copy.
-        let (mut cells, cell_tags) = dedup(std::mem::take(&mut self.elems[tdim]), tdim + 1);
-        let (facets, facet_tags) = dedup(std::mem::take(&mut self.elems[tdim - 1]), tdim);
+        let (mut cells, cell_tags) = dedup(std::mem::take(&mut self.elems[tdim]), nv, tdim + 1);
+        let facet_nv = cell_type.facet_vertices();
+        let (facets, facet_tags) = dedup(std::mem::take(&mut self.elems[tdim - 1]), facet_nv, tdim);
         if tdim == 2 {
-            flatten_to_xy(&mut self.points, &cells).map_err(|m| Error::mesh(path, m))?;
+            flatten_to_xy(&mut self.points, &cells, nv).map_err(|m| Error::mesh(path, m))?;
         }
         let gdim = tdim;
-        orient(&self.points, &mut cells, tdim).map_err(|m| Error::mesh(path, m))?;
+        orient(&self.points, &mut cells, cell_type).map_err(|m| Error::mesh(path, m))?;
         let names = self.names;
         let (points, grid) = (self.points, None);
         Ok(Mesh {
@@ -570,7 +614,7 @@ const PLANE_TOL: f64 = 1e-10;
 /// Checks that the triangles `cells` lie in one plane z = const and moves that plane to z = 0,
 /// as [`Mesh`] wants of 2D meshes. Only nodes of cells count: an unused node says nothing about
 /// where the triangles are.
-fn flatten_to_xy(points: &mut [[f64; 3]], cells: &[u32]) -> std::result::Result<(), String> {
+fn flatten_to_xy(points: &mut [[f64; 3]], cells: &[u32], nv: usize) -> std::result::Result<(), String> {
     let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
     for p in cells.iter().filter_map(|&v| points.get(v as usize)) {
         for k in 0..3 {
@@ -585,7 +629,7 @@ fn flatten_to_xy(points: &mut [[f64; 3]], cells: &[u32]) -> std::result::Result<
              the xy-plane; {}",
             short(lo[2]),
             short(hi[2]),
-            off_plane_hint(points, cells, (lo, hi), tol)
+            off_plane_hint(points, cells, nv, (lo, hi), tol)
         ));
     }
     points.iter_mut().for_each(|p| p[2] = 0.0);
@@ -594,7 +638,7 @@ fn flatten_to_xy(points: &mut [[f64; 3]], cells: &[u32]) -> std::result::Result<
 
 /// What triangles off the xy-plane most likely are: a flat mesh in another plane, or the surface
 /// of a 3D geometry (the usual case: `gmsh -2` on a `.geo` with volumes).
-fn off_plane_hint(points: &[[f64; 3]], cells: &[u32], bbox: ([f64; 3], [f64; 3]), tol: f64) -> String {
+fn off_plane_hint(points: &[[f64; 3]], cells: &[u32], nv: usize, bbox: ([f64; 3], [f64; 3]), tol: f64) -> String {
     let (lo, hi) = bbox;
     let rotate = "(rotate the geometry into the xy-plane)";
     for (k, axis) in ["x", "y"].into_iter().enumerate() {
@@ -616,7 +660,7 @@ fn off_plane_hint(points: &[[f64; 3]], cells: &[u32], bbox: ([f64; 3], [f64; 3])
         ]
     };
     let largest = cells
-        .chunks_exact(3)
+        .chunks_exact(nv)
         .map(|c| (cross(c), c[0]))
         .max_by(|a, b| dot(a.0, a.0).total_cmp(&dot(b.0, b.0)));
     if let Some((n, v0)) = largest {
@@ -649,13 +693,14 @@ fn short(x: f64) -> String {
     }
 }
 
-/// Removes repeated elements (same vertex set), keeping the first occurrence and its tag.
-fn dedup(elems: Elems, nv: usize) -> (Vec<u32>, Vec<i32>) {
+/// Removes repeated elements (same corners; `nv` nodes each, the first `corners` of them the
+/// corners), keeping the first occurrence and its tag.
+fn dedup(elems: Elems, nv: usize, corners: usize) -> (Vec<u32>, Vec<i32>) {
     let mut seen = HashSet::with_capacity(elems.tags.len());
     let mut out = Elems::default();
     for (c, &t) in elems.conn.chunks_exact(nv).zip(&elems.tags) {
         let mut key = [u32::MAX; 4];
-        key.iter_mut().zip(c).for_each(|(k, &v)| *k = v);
+        key.iter_mut().zip(&c[..corners]).for_each(|(k, &v)| *k = v);
         key.sort_unstable();
         if seen.insert(key) {
             out.conn.extend_from_slice(c);
@@ -682,16 +727,28 @@ fn signed_measure(points: &[[f64; 3]], c: &[u32]) -> f64 {
     u[0] * (v[1] * w[2] - v[2] * w[1]) - u[1] * (v[0] * w[2] - v[2] * w[0]) + u[2] * (v[0] * w[1] - v[1] * w[0])
 }
 
-/// Makes every cell positively oriented by swapping its last two vertices when needed.
-fn orient(points: &[[f64; 3]], cells: &mut [u32], tdim: usize) -> std::result::Result<(), String> {
-    for (i, c) in cells.chunks_exact_mut(tdim + 1).enumerate() {
-        let m = signed_measure(points, c);
+/// Makes every cell positively oriented by swapping its last two corners when needed; the edge
+/// midpoints of a quadratic cell follow, so that each still sits on the edge the order says.
+fn orient(points: &[[f64; 3]], cells: &mut [u32], cell_type: CellType) -> std::result::Result<(), String> {
+    let tdim = cell_type.dim();
+    for (i, c) in cells.chunks_exact_mut(cell_type.num_vertices()).enumerate() {
+        let m = signed_measure(points, &c[..=tdim]);
         if m == 0.0 || !m.is_finite() {
             let what = if tdim == 2 { "area" } else { "volume" };
             return Err(format!("cell {i} (vertices {c:?}) is degenerate: zero {what}"));
         }
         if m < 0.0 {
             c.swap(tdim - 1, tdim);
+            match cell_type {
+                // Edges 01 12 20 become 02 21 10: the midpoints of 01 and 20 trade places.
+                CellType::Triangle6 => c.swap(3, 5),
+                // Edges 01 12 20 03 13 23 become 01 13 30 02 12 32.
+                CellType::Tetrahedron10 => {
+                    c.swap(5, 8);
+                    c.swap(6, 7);
+                }
+                _ => {}
+            }
         }
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! Meshes: the first stage of the data flow. A [`Mesh`] is the global, replicated description of
 //! cells, vertices and tags, produced by the structured box generator ([`Mesh::structured`]) or the
-//! Gmsh reader ([`gmsh::read`], ASCII and binary); the partitioner and the distribution consume it. P2 elements
-//! run on the quadratic mesh that [`Mesh::elevate`] derives from a partitioned linear one.
+//! Gmsh reader ([`gmsh::read`], ASCII and binary, first or second order); the partitioner and the
+//! distribution consume it. P2 elements run on quadratic meshes: read from a second-order file
+//! (curved edges), or derived from a linear one by [`Mesh::elevate`] (straight edges);
+//! [`Mesh::linear`] gives P1 the corners of a quadratic one.
 
 pub mod gmsh;
 pub mod graph;
@@ -95,6 +97,16 @@ impl CellType {
             CellType::Triangle | CellType::Triangle6 => Some(CellType::Triangle6),
             CellType::Tetrahedron | CellType::Tetrahedron10 => Some(CellType::Tetrahedron10),
             CellType::Quadrilateral | CellType::Hexahedron => None,
+        }
+    }
+    /// The first-order type with the same corners (quadratic types to linear ones; others map
+    /// to themselves).
+    pub fn linear(self) -> CellType {
+        match self {
+            CellType::Line3 => CellType::Line,
+            CellType::Triangle6 => CellType::Triangle,
+            CellType::Tetrahedron10 => CellType::Tetrahedron,
+            other => other,
         }
     }
     /// Edges of a simplex as pairs of corner indices, in the order quadratic cells store their

@@ -87,6 +87,48 @@ impl Mesh {
     }
 }
 
+impl Mesh {
+    /// The linear mesh on the corners of a quadratic one (P1 and FD run on it); a linear mesh is
+    /// returned as it is. Corners keep their relative order and are renumbered `0..`; cells,
+    /// facets and tags keep theirs, so a partition of one applies to the other.
+    pub fn linear(&self) -> Mesh {
+        if self.cell_type.degree() == 1 {
+            return self.clone();
+        }
+        let (dim, nv) = (self.cell_type.dim(), self.cell_type.num_vertices());
+        let mut new_id = vec![u32::MAX; self.num_points()];
+        for c in self.cells.chunks_exact(nv) {
+            for &v in &c[..=dim] {
+                new_id[v as usize] = 0;
+            }
+        }
+        let mut points = Vec::new();
+        for (old, id) in new_id.iter_mut().enumerate() {
+            if *id == 0 {
+                *id = points.len() as u32;
+                points.push(self.points[old]);
+            }
+        }
+        let corners = |conn: &[u32], nv: usize, k: usize| -> Vec<u32> {
+            conn.chunks_exact(nv)
+                .flat_map(|c| c[..k].iter().map(|&v| new_id[v as usize]))
+                .collect()
+        };
+        let facet_nv = self.cell_type.facet_vertices();
+        Mesh {
+            gdim: self.gdim,
+            points,
+            cell_type: self.cell_type.linear(),
+            cells: corners(&self.cells, nv, dim + 1),
+            cell_tags: self.cell_tags.clone(),
+            facets: corners(&self.facets, facet_nv, dim),
+            facet_tags: self.facet_tags.clone(),
+            names: self.names.clone(),
+            grid: self.grid.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

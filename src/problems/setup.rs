@@ -214,6 +214,11 @@ pub fn prepare(comm: &Comm, source: &MeshSource, disc: Discretization, method: &
             "finite differences need a structured grid (--grid); use --discretization p1 with --mesh",
         ));
     }
+    // P1 runs on the corners of a second-order file; P2 keeps its curved edge nodes.
+    let mesh = match disc {
+        Discretization::P2 => mesh,
+        _ => mesh.linear(),
+    };
     let dual = mesh.cell_graph(Adjacency::Facet);
     let part = partition_collective(comm, &mesh, &dual, comm.size() as usize, method)?;
     let report = part.report(&dual);

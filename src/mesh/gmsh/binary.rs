@@ -14,7 +14,7 @@
 //! anything is allocated or looped over, reads past the end become errors, and every error
 //! names the byte offset where the problem was seen.
 
-use super::{element_kind, quote, Builder, Version, PARAMETRIC_22};
+use super::{element_kind, quote, Builder, Version, MAX_ELEMENT_NODES, PARAMETRIC_22};
 use crate::error::{Error, Result};
 use crate::mesh::Mesh;
 
@@ -423,7 +423,7 @@ fn read_elements22(r: &mut Bytes, b: &mut Builder) -> Result<()> {
             // The first tag is the physical group, the second the elementary entity.
             let phys = if ntags > 0 { r.i32("physical tag")? } else { 0 };
             r.take(4 * ntags.saturating_sub(1), "element tags")?;
-            let mut nodes = [0u64; 4];
+            let mut nodes = [0u64; MAX_ELEMENT_NODES];
             for slot in nodes.iter_mut().take(kind.1) {
                 *slot = r.u32("element node number")?;
             }
@@ -465,7 +465,7 @@ fn read_elements41(r: &mut Bytes, b: &mut Builder) -> Result<()> {
         for _ in 0..n {
             let at = r.pos;
             let etag = r.size("element tag")?;
-            let mut nodes = [0u64; 4];
+            let mut nodes = [0u64; MAX_ELEMENT_NODES];
             for slot in nodes.iter_mut().take(kind.1) {
                 *slot = r.size("element node tag")?;
             }

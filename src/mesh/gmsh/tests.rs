@@ -172,7 +172,10 @@ fn rejects_other_versions_and_binary() {
 fn rejects_unknown_element_type() {
     let quad = V22.replace("7 2 2 5 1 1 3 4", "7 3 2 5 1 1 2 3 4");
     fails(&quad, &["element type 3 (4-node quadrangle)", "(line 24)"]);
-    fails(&V41.replace("2 1 2 2", "2 1 9 2"), &["element type 9", "(line 39)"]);
+    fails(
+        &V41.replace("2 1 2 2", "2 1 16 2"),
+        &["element type 16 (second-order quadrangle)", "(line 39)"],
+    );
 }
 
 #[test]
@@ -302,4 +305,39 @@ fn committed_meshes() {
         (r.tag_of(2, "left_region"), r.tag_of(2, "right_region")),
         (Some(1), Some(2))
     );
+}
+
+/// A negatively oriented quadratic cell is turned around with its edge nodes: each still sits
+/// at the midpoint of the edge its position names (ddkit's order: 01 12 20, then 03 13 23).
+#[test]
+fn orienting_quadratic_cells_moves_their_edge_nodes() {
+    let corners = [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]];
+    for cell_type in [CellType::Triangle6, CellType::Tetrahedron10] {
+        let dim = cell_type.dim();
+        let mut points: Vec<[f64; 3]> = corners[..=dim].to_vec();
+        let mut cell: Vec<u32> = (0..=dim as u32).collect();
+        for e in CellType::simplex_edges(dim) {
+            let (a, b) = (points[e[0]], points[e[1]]);
+            cell.push(points.len() as u32);
+            points.push(std::array::from_fn(|k| 0.5 * (a[k] + b[k])));
+        }
+        assert!(signed_measure(&points, &cell[..=dim]) < 0.0);
+        orient(&points, &mut cell, cell_type).unwrap();
+        assert!(signed_measure(&points, &cell[..=dim]) > 0.0);
+        for (k, e) in CellType::simplex_edges(dim).iter().enumerate() {
+            let (a, b, m) = (
+                points[cell[e[0]] as usize],
+                points[cell[e[1]] as usize],
+                points[cell[dim + 1 + k] as usize],
+            );
+            assert!((0..3).all(|d| m[d] == 0.5 * (a[d] + b[d])), "{cell_type:?} edge {k}");
+        }
+    }
+}
+
+#[test]
+fn rejects_mixed_orders() {
+    // A 3-node line (type 8) beside 2-node lines: one file holds one order.
+    let text = V41.replace("1 2 1 3\n2 10 20", "1 2 8 1\n2 10 20 30");
+    fails(&text, &["element 2 has 3 nodes", "one order", "(line 36)"]);
 }
