@@ -42,6 +42,8 @@ pub enum Command {
     Heat(HeatArgs),
     /// Poisson -∇·(κ∇u) = f (FD on --grid, P1/P2 on --mesh) solved with a Krylov solver preset.
     Poisson(PoissonArgs),
+    /// Incompressible Navier–Stokes on Taylor–Hood P2/P1 (pressure correction, BDF2): the lid-driven cavity or any mesh with flow conditions by boundary name.
+    NavierStokes(NsArgs),
     /// Partition a mesh or grid and print the partition report (edge cut, imbalance, neighbours).
     Partition(PartitionArgs),
 }
@@ -240,9 +242,12 @@ macro_rules! merge {
 }
 
 mod heat_args;
+mod ns_args;
 
 use heat_args::run_heat;
 pub use heat_args::{heat_params, HeatArgs};
+use ns_args::run_navier_stokes;
+pub use ns_args::{ns_params, NsArgs};
 
 fn mesh_source(grid: Option<&str>, mesh: Option<&Path>) -> Result<MeshSource> {
     match (grid, mesh) {
@@ -590,6 +595,7 @@ pub fn main() -> i32 {
     let r = match cli.command {
         Command::Heat(a) => run_heat(&comm, a),
         Command::Poisson(a) => run_poisson(&comm, a),
+        Command::NavierStokes(a) => run_navier_stokes(&comm, a),
         Command::Partition(a) => run_partition(&comm, a),
     };
     match r {

@@ -588,7 +588,10 @@ mod tests {
             let mut g = [[0.0; 3]; MAX_NODES];
             el.gradients(&q.l, &q.gl, &mut g);
             let gh: [f64; 3] = std::array::from_fn(|d| (0..10).map(|i| u[i] * g[i][d]).sum());
-            assert!((gh[0] - 0.5).abs() + (gh[1] + 1.5).abs() + (gh[2] - 2.0).abs() < 1e-12, "{gh:?}");
+            assert!(
+                (gh[0] - 0.5).abs() + (gh[1] + 1.5).abs() + (gh[2] - 2.0).abs() < 1e-12,
+                "{gh:?}"
+            );
         });
         let m = el.mass(&x);
         let total: f64 = m[..10].iter().map(|r| r[..10].iter().sum::<f64>()).sum();

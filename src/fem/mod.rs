@@ -3,7 +3,7 @@
 //! ([`boundary`]), assembled P1 and P2 systems through one code path ([`assemble_poisson`],
 //! [`assemble`]; P2 runs on the quadratic mesh of [`crate::mesh::Mesh::elevate`]), implicit heat
 //! on them ([`FemImplicitHeat`]), and the explicit P1 heat operator with lumped mass
-//! ([`P1Heat`]).
+//! ([`P1Heat`]); Taylor–Hood P2/P1 integrals for incompressible flow ([`taylor_hood`]).
 
 mod assemble;
 pub mod boundary;
@@ -13,6 +13,7 @@ mod neumann;
 mod p1;
 pub mod quadrature;
 pub mod simplex;
+pub mod taylor_hood;
 
 pub use assemble::{assemble, assemble_poisson, FemLoads, FemSystem, MassKind, Terms};
 pub use implicit::FemImplicitHeat;

@@ -278,14 +278,11 @@ impl DistMatrix {
         self.diag.diagonal()
     }
 
-    /// A copy whose first global row has its diagonal entry doubled: for an operator whose
-    /// null space is the constants (Neumann conditions everywhere), a nonsingular matrix of the
-    /// same pattern — as if one unknown were tied to zero — that differs from it by a rank-one
-    /// term, so preconditioners built for it (local factorizations, coarse operators) exist and
-    /// precondition the singular operator on its range. Collective (the copy's exchange plan is
-    /// the original's; nothing is sent).
-    pub fn grounded(&self) -> DistMatrix {
-        let mut g = DistMatrix {
+    /// A copy with the same pattern, values and exchange plan (nothing is sent): a second
+    /// matrix of the same pattern whose values a caller sets through
+    /// [`DistMatrix::values_mut`].
+    pub fn duplicate(&self) -> DistMatrix {
+        DistMatrix {
             layout: self.layout.clone(),
             row_layout: self.row_layout.clone(),
             diag: self.diag.clone(),
@@ -293,7 +290,17 @@ impl DistMatrix {
             row_offsets: self.row_offsets.clone(),
             col_offsets: self.col_offsets.clone(),
             halo: RefCell::new(self.halo.borrow().duplicate()),
-        };
+        }
+    }
+
+    /// A copy whose first global row has its diagonal entry doubled: for an operator whose
+    /// null space is the constants (Neumann conditions everywhere), a nonsingular matrix of the
+    /// same pattern — as if one unknown were tied to zero — that differs from it by a rank-one
+    /// term, so preconditioners built for it (local factorizations, coarse operators) exist and
+    /// precondition the singular operator on its range. Collective (the copy's exchange plan is
+    /// the original's; nothing is sent).
+    pub fn grounded(&self) -> DistMatrix {
+        let mut g = self.duplicate();
         if self.row_layout.offset == 0 && self.row_layout.n_owned > 0 && self.layout.offset == 0 {
             let (cols, _) = g.diag.row(0);
             if let Some(k) = cols.iter().position(|&c| c == 0) {

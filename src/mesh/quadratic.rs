@@ -88,44 +88,55 @@ impl Mesh {
 }
 
 impl Mesh {
-    /// The linear mesh on the corners of a quadratic one (P1 and FD run on it); a linear mesh is
-    /// returned as it is. Corners keep their relative order and are renumbered `0..`; cells,
-    /// facets and tags keep theirs, so a partition of one applies to the other.
-    pub fn linear(&self) -> Mesh {
+    /// The linear cells and facets on the corners of a quadratic mesh, over the same points (edge
+    /// nodes stay, in no cell): point ids are the quadratic mesh's, so a P1 field on the
+    /// corners (a Taylor–Hood pressure) is numbered by [`crate::partition::point_numbering`]
+    /// of this mesh with the quadratic mesh's partition. A linear mesh is returned as it is.
+    pub fn corners_only(&self) -> Mesh {
         if self.cell_type.degree() == 1 {
             return self.clone();
         }
-        let (dim, nv) = (self.cell_type.dim(), self.cell_type.num_vertices());
-        let mut new_id = vec![u32::MAX; self.num_points()];
-        for c in self.cells.chunks_exact(nv) {
-            for &v in &c[..=dim] {
-                new_id[v as usize] = 0;
-            }
+        let dim = self.cell_type.dim();
+        let corners = |conn: &[u32], nv: usize, k: usize| -> Vec<u32> {
+            conn.chunks_exact(nv).flat_map(|c| c[..k].iter().copied()).collect()
+        };
+        Mesh {
+            gdim: self.gdim,
+            points: self.points.clone(),
+            cell_type: self.cell_type.linear(),
+            cells: corners(&self.cells, self.cell_type.num_vertices(), dim + 1),
+            cell_tags: self.cell_tags.clone(),
+            facets: corners(&self.facets, self.cell_type.facet_vertices(), dim),
+            facet_tags: self.facet_tags.clone(),
+            names: self.names.clone(),
+            grid: self.grid.clone(),
+        }
+    }
+
+    /// The linear mesh on the corners of a quadratic one (P1 and FD run on it): [`Mesh::corners_only`]
+    /// without the edge nodes, corners renumbered `0..` in their order; cells, facets and tags
+    /// keep theirs, so a partition of one applies to the other.
+    pub fn linear(&self) -> Mesh {
+        let mut m = self.corners_only();
+        if self.cell_type.degree() == 1 {
+            return m;
+        }
+        let mut new_id = vec![u32::MAX; m.num_points()];
+        for &v in &m.cells {
+            new_id[v as usize] = 0;
         }
         let mut points = Vec::new();
         for (old, id) in new_id.iter_mut().enumerate() {
             if *id == 0 {
                 *id = points.len() as u32;
-                points.push(self.points[old]);
+                points.push(m.points[old]);
             }
         }
-        let corners = |conn: &[u32], nv: usize, k: usize| -> Vec<u32> {
-            conn.chunks_exact(nv)
-                .flat_map(|c| c[..k].iter().map(|&v| new_id[v as usize]))
-                .collect()
-        };
-        let facet_nv = self.cell_type.facet_vertices();
-        Mesh {
-            gdim: self.gdim,
-            points,
-            cell_type: self.cell_type.linear(),
-            cells: corners(&self.cells, nv, dim + 1),
-            cell_tags: self.cell_tags.clone(),
-            facets: corners(&self.facets, facet_nv, dim),
-            facet_tags: self.facet_tags.clone(),
-            names: self.names.clone(),
-            grid: self.grid.clone(),
+        m.points = points;
+        for v in m.cells.iter_mut().chain(m.facets.iter_mut()) {
+            *v = new_id[*v as usize];
         }
+        m
     }
 }
 

@@ -2,6 +2,7 @@
 //! distribution → discretization → time loop → output) and return a serializable summary.
 
 pub mod heat;
+pub mod navier_stokes;
 pub mod poisson;
 mod setup;
 

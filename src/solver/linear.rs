@@ -193,7 +193,8 @@ impl LinearSolver for KrylovSolver {
                          for a pure Neumann problem the source and the boundary fluxes must balance"
                     )));
                 }
-                if comm.is_root() {
+                // Said once: a time loop solves with the same operator every step.
+                if comm.is_root() && self.timings.solves == 0 {
                     tracing::info!("right-hand side: {off:.2e} of its norm along the null space, removed");
                 }
                 b_range.copy_from(b);

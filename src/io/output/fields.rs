@@ -183,31 +183,16 @@ impl P1Map {
     /// owned nodes of a rank are the owned points of the linear mesh distributed with `part`,
     /// in the same order.
     pub fn from_elevated(mesh: &Mesh, part: &Partition, lm: &LocalMesh) -> Result<P1Map> {
-        let linear_type = match mesh.cell_type {
-            CellType::Line3 => CellType::Line,
-            CellType::Triangle6 => CellType::Triangle,
-            CellType::Tetrahedron10 => CellType::Tetrahedron,
-            other => {
-                return Err(Error::input(format!(
-                    "a P1 map needs a quadratic mesh, not {other:?} cells"
-                )))
-            }
-        };
+        if mesh.cell_type.degree() != 2 {
+            return Err(Error::input(format!(
+                "a P1 map needs a quadratic mesh, not {:?} cells",
+                mesh.cell_type
+            )));
+        }
+        let linear_type = mesh.cell_type.linear();
         let corners = linear_type.num_vertices();
-        // The linear mesh: the same points (midpoints belong to no cell and get no P1 id).
-        let linear = Mesh {
-            gdim: mesh.gdim,
-            points: mesh.points.clone(),
-            cell_type: linear_type,
-            cells: (0..mesh.num_cells())
-                .flat_map(|c| mesh.cell(c)[..corners].iter().copied())
-                .collect(),
-            cell_tags: Vec::new(),
-            facets: Vec::new(),
-            facet_tags: Vec::new(),
-            names: Vec::new(),
-            grid: None,
-        };
+        // The linear mesh: the same points (edge nodes belong to no cell and get no P1 id).
+        let linear = mesh.corners_only();
         let p1 = point_numbering(&linear, part);
         let n_owned = lm.points.n_owned;
         let mut nodes = vec![[u64::MAX; 2]; n_owned];

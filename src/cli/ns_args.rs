@@ -1,0 +1,273 @@
+//! The options of `ddkit navier-stokes` (each also a key of its `--config` TOML) and their
+//! resolution into [`NsParams`]: the case, the flow's boundary conditions by name, the time
+//! step, output, and the three solvers (`momentum`, `pressure`, `correction`, each a preset
+//! with `--set NAME.KEY=VALUE` overrides).
+
+use super::{finish, read_config, say, start, DomainArgs, Resolved};
+use crate::comm::Comm;
+use crate::error::{Error, Result};
+use crate::problems::navier_stokes::bc::{Boundary, Profile};
+use crate::problems::navier_stokes::cases::Case;
+use crate::problems::navier_stokes::scheme::Solvers;
+use crate::problems::navier_stokes::{self, NsParams, TimeStep};
+use crate::solver::Overrides;
+use clap::Args;
+use std::path::PathBuf;
+
+/// The three solvers of a step, by name (the roots of `--set`).
+const SOLVERS: [&str; 3] = ["momentum", "pressure", "correction"];
+
+/// Options of `ddkit navier-stokes`; each is also a TOML key of `--config`.
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NsArgs {
+    /// TOML file with any of these options as keys (e.g. `re = 400`, `grid = "64x64"`); flags win.
+    #[arg(long, value_name = "FILE.toml")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// cavity (lid-driven, unit square or cube on --grid; lid `ymax` moving in x) or mesh (any --mesh with --bc for every boundary) [default: cavity].
+    #[arg(long, value_name = "cavity|mesh")]
+    pub case: Option<String>,
+    /// Grid or mesh and partitioner [default for the cavity: --grid 32x32].
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub domain: DomainArgs,
+    /// Reynolds number U L / ν with the case's speed and length (the cavity: 1 and 1); sets ν [default: 100].
+    #[arg(long, allow_hyphen_values = true)]
+    pub re: Option<f64>,
+    /// Kinematic viscosity ν (instead of --re).
+    #[arg(long, allow_hyphen_values = true)]
+    pub nu: Option<f64>,
+    /// Flow condition per boundary name: wall (no slip), outflow (do nothing), velocity:UX,UY[,UZ], or parabolic:PEAK,HEIGHT[,RAMP] (4·PEAK·y(H−y)/H² in x, times sin(πt/RAMP)) (repeatable; the cavity's sides are preset).
+    #[arg(long, value_name = "NAME=CONDITION")]
+    pub bc: Option<Vec<String>>,
+    /// Reference speed U for the CFL number and Re [default: 1].
+    #[arg(long, allow_hyphen_values = true)]
+    pub speed: Option<f64>,
+    /// Time step (instead of --cfl).
+    #[arg(long, allow_hyphen_values = true)]
+    pub dt: Option<f64>,
+    /// Δt = CFL · h / U with h the smallest node distance [default: 1].
+    #[arg(long, allow_hyphen_values = true)]
+    pub cfl: Option<f64>,
+    /// Final time [default: 50 for the cavity, which stops earlier at a steady state; 1 otherwise].
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    pub t_end: Option<f64>,
+    /// Stop at a steady state, when max|uⁿ⁺¹ − uⁿ|/Δt < TOL; a run that ends without one fails (0: run to --t-end, no criterion) [default: 1e-6 for the cavity; none otherwise].
+    #[arg(long, value_name = "TOL", allow_hyphen_values = true)]
+    pub steady_tol: Option<f64>,
+    /// Output directory for the series (STEM.h5 + STEM.xdmf: velocity, pressure) and the case's files.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a snapshot every N steps (0: the last state only) [default: 0].
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<usize>,
+    /// Momentum solver preset (non-symmetric with convection) [default: gmres-ras].
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    pub momentum_solver: Option<String>,
+    /// Pressure solver preset (CG with a two-level Schwarz preconditioner, set up once) [default: cg-nicolaides].
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    pub pressure_solver: Option<String>,
+    /// Velocity-correction (mass matrix) solver preset [default: cg-jacobi].
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    pub correction_solver: Option<String>,
+    /// Set a key of a solver's tree over its preset, e.g. --set pressure.krylov.rtol=1e-10 (repeatable; NAME is momentum, pressure or correction).
+    #[arg(long, value_name = "NAME.KEY=VALUE", allow_hyphen_values = true)]
+    #[serde(skip)]
+    pub set: Vec<String>,
+    /// Write a JSON summary (per-step iterations, timings, quantities of interest).
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+}
+
+/// Parses one `NAME=CONDITION` of `--bc`.
+fn parse_bc(item: &str) -> Result<(String, Boundary)> {
+    let bad = |why: &str| Error::input(format!("--bc '{item}': {why}"));
+    let (name, cond) = item.split_once('=').ok_or_else(|| bad("expected NAME=CONDITION"))?;
+    let (kind, args) = cond.split_once(':').unwrap_or((cond, ""));
+    let nums: Vec<f64> = if args.is_empty() {
+        Vec::new()
+    } else {
+        args.split(',')
+            .map(|v| v.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("the values must be finite numbers"))?
+    };
+    let b = match (kind, nums.as_slice()) {
+        ("wall", []) => Boundary::Wall,
+        ("outflow", []) => Boundary::Outflow,
+        ("velocity", [x, y]) => Boundary::Velocity(Profile::Uniform {
+            velocity: [*x, *y, 0.0],
+        }),
+        ("velocity", [x, y, z]) => Boundary::Velocity(Profile::Uniform { velocity: [*x, *y, *z] }),
+        ("parabolic", [peak, height]) | ("parabolic", [peak, height, _]) if *height > 0.0 => {
+            Boundary::Velocity(Profile::Parabolic {
+                peak: *peak,
+                height: *height,
+                ramp: nums.get(2).copied().filter(|r| *r > 0.0),
+            })
+        }
+        _ => {
+            return Err(bad(
+                "expected wall, outflow, velocity:UX,UY[,UZ] or parabolic:PEAK,HEIGHT[,RAMP] (HEIGHT > 0)",
+            ))
+        }
+    };
+    Ok((name.to_string(), b))
+}
+
+/// A positive finite number, or the error naming its flag.
+fn positive(flag: &str, v: Option<f64>) -> Result<Option<f64>> {
+    match v {
+        Some(x) if !(x > 0.0 && x.is_finite()) => Err(Error::input(format!("--{flag} must be positive, got {x}"))),
+        v => Ok(v),
+    }
+}
+
+/// Resolves the options (flags over config).
+pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
+    let (mut f, _): (NsArgs, _) = read_config(a.config.as_deref(), &[])?;
+    merge!(a, f; case, re, nu, bc, speed, dt, cfl, t_end, steady_tol, out, snapshot_every,
+        momentum_solver, pressure_solver, correction_solver, report);
+    let case = match a.case.as_deref().unwrap_or("cavity") {
+        "cavity" => Case::Cavity,
+        "mesh" => Case::Custom,
+        o => return Err(Error::input(format!("unknown case '{o}' (expected cavity or mesh)"))),
+    };
+    if case == Case::Cavity && a.domain.grid.is_none() && a.domain.mesh.is_none() && f.domain.grid.is_none() {
+        a.domain.grid = Some("32x32".into());
+    }
+    let (source, partitioner) = a.domain.resolve(f.domain)?;
+    if case == Case::Cavity {
+        // Its centre lines must be lines of cell edges for the profiles.
+        match &source {
+            crate::problems::MeshSource::Grid(d) if d.iter().all(|n| n % 2 == 0) => {}
+            crate::problems::MeshSource::Grid(_) => {
+                return Err(Error::input(
+                    "the cavity needs an even number of cells per side (its centre lines are grid lines)",
+                ))
+            }
+            crate::problems::MeshSource::File(_) => {
+                return Err(Error::input(
+                    "the cavity runs on --grid; use --case mesh for a mesh file",
+                ))
+            }
+        }
+    }
+    let mut boundaries: Vec<(String, Boundary)> = match case {
+        Case::Cavity => {
+            let lid = Boundary::Velocity(Profile::Uniform {
+                velocity: [1.0, 0.0, 0.0],
+            });
+            let sides = ["xmin", "xmax", "ymin", "zmin", "zmax"];
+            let mut b: Vec<(String, Boundary)> = sides.iter().map(|s| (s.to_string(), Boundary::Wall)).collect();
+            b.push(("ymax".into(), lid));
+            if !matches!(&source, crate::problems::MeshSource::Grid(d) if d.len() == 3) {
+                b.retain(|(n, _)| !n.starts_with('z'));
+            }
+            b
+        }
+        Case::Custom => Vec::new(),
+    };
+    for item in a.bc.iter().flatten() {
+        let (name, cond) = parse_bc(item)?;
+        boundaries.retain(|(n, _)| *n != name);
+        boundaries.push((name, cond));
+    }
+    let speed = positive("speed", a.speed)?.unwrap_or(1.0);
+    let nu = match (positive("re", a.re)?, positive("nu", a.nu)?) {
+        (Some(_), Some(_)) => return Err(Error::input("give either --re or --nu, not both")),
+        (None, Some(nu)) => nu,
+        (re, None) => speed / re.unwrap_or(100.0),
+    };
+    let dt = match (positive("dt", a.dt)?, positive("cfl", a.cfl)?) {
+        (Some(_), Some(_)) => return Err(Error::input("give either --dt or --cfl, not both")),
+        (Some(dt), None) => TimeStep::Fixed(dt),
+        (None, c) => TimeStep::Cfl(c.unwrap_or(1.0)),
+    };
+    let cavity = case == Case::Cavity;
+    let mut o = Overrides::new(&SOLVERS);
+    for (name, preset) in SOLVERS
+        .iter()
+        .zip([&a.momentum_solver, &a.pressure_solver, &a.correction_solver])
+    {
+        if let Some(p) = preset {
+            o.preset(name, p, &format!("--{name}-solver"))?;
+        }
+    }
+    for s in &a.set {
+        o.set(s)?;
+    }
+    let solvers = Solvers {
+        momentum: o.resolve("momentum", "gmres-ras")?,
+        pressure: o.resolve("pressure", "cg-nicolaides")?,
+        correction: o.resolve("correction", "cg-jacobi")?,
+    };
+    let notes = SOLVERS
+        .iter()
+        .zip([&solvers.momentum, &solvers.pressure, &solvers.correction])
+        .flat_map(|(n, c)| o.unused(n, c))
+        .collect();
+    let params = NsParams {
+        case,
+        source,
+        partitioner,
+        boundaries,
+        nu,
+        speed,
+        dt,
+        t_end: positive("t-end", a.t_end)?.unwrap_or(if cavity { 50.0 } else { 1.0 }),
+        steady_tol: match a.steady_tol {
+            Some(0.0) => None,
+            tol => positive("steady-tol", tol)?.or(cavity.then_some(1e-6)),
+        },
+        out: a.out,
+        snapshot_every: a.snapshot_every.unwrap_or(0),
+        solvers,
+    };
+    Ok(Resolved {
+        params,
+        report: a.report,
+        notes,
+    })
+}
+
+/// `ddkit navier-stokes`.
+pub fn run_navier_stokes(comm: &Comm, a: NsArgs) -> Result<()> {
+    let (params, report_path) = start(comm, ns_params(a))?;
+    let s = navier_stokes::run(comm, &params)?;
+    if comm.is_root() {
+        let mean = |v: &[usize]| v.iter().sum::<usize>() as f64 / v.len().max(1) as f64;
+        let it = &s.iterations;
+        let mut text = format!(
+            "navier-stokes {}: Re {:.4} on {} rank(s), {} velocity and {} pressure nodes: {} steps of {:.4e} to t = {:.4e}, steady residual {:.3e}\n",
+            s.case, s.reynolds, s.ranks, s.velocity_nodes, s.pressure_nodes, s.steps, s.dt, s.t_final, s.steady_residual
+        );
+        text += &format!(
+            "iterations per step (mean): momentum {:.1}, pressure {:.1}, correction {:.1}; seconds per step: {:.4} / {:.4} / {:.4}; total {:.2} s\n",
+            mean(&it.momentum),
+            mean(&it.pressure),
+            mean(&it.correction),
+            s.timings.momentum_per_step,
+            s.timings.pressure_per_step,
+            s.timings.correction_per_step,
+            s.timings.total
+        );
+        if let Some(m) = s.quantities.as_object() {
+            for (k, v) in m {
+                text += &format!("{k}: {v}\n");
+            }
+        }
+        for f in &s.files {
+            text += &format!("wrote {}\n", f.display());
+        }
+        say(&text);
+    }
+    let failure = (s.steady == Some(false)).then(|| {
+        format!(
+            "no steady state by t = {:.4e}: residual {:.3e} (raise --t-end or --steady-tol)",
+            s.t_final, s.steady_residual
+        )
+    });
+    finish(comm, report_path.as_deref(), &s, failure.as_deref())
+}

@@ -1,0 +1,75 @@
+//! Flow boundary conditions by boundary tag: no-slip walls, a prescribed velocity (a moving lid,
+//! a parabolic inflow with an optional time ramp), and do-nothing outflow (`ν ∂u/∂n − p n = 0`,
+//! natural in the weak form; the pressure increment vanishes there).
+
+use serde::Serialize;
+
+/// A prescribed velocity.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "profile")]
+pub enum Profile {
+    /// The same vector everywhere (a moving lid).
+    Uniform {
+        /// The velocity.
+        velocity: [f64; 3],
+    },
+    /// `u_x = 4 U y (H − y) / H²` across a channel of height `H` whose lower wall is `y = 0`
+    /// (2D; in 3D the product over y and z), times the ramp.
+    Parabolic {
+        /// Peak speed `U` (at mid-height).
+        peak: f64,
+        /// Channel height `H` (and width in z, in 3D).
+        height: f64,
+        /// Period of a `sin(π t / period)` ramp; none for a steady inflow.
+        ramp: Option<f64>,
+    },
+}
+
+/// What a boundary does.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Boundary {
+    /// No slip: velocity zero.
+    Wall,
+    /// Prescribed velocity.
+    Velocity(Profile),
+    /// Do-nothing outflow.
+    Outflow,
+}
+
+/// The conditions of a run, by boundary tag.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Boundaries {
+    /// (tag, condition) pairs.
+    pub list: Vec<(i32, Boundary)>,
+}
+
+impl Boundaries {
+    /// The position of `tag` in the list.
+    pub fn index_of(&self, tag: i32) -> Option<usize> {
+        self.list.iter().position(|(t, _)| *t == tag)
+    }
+
+    /// Whether a boundary is an outflow (otherwise the pressure is fixed only up to a constant).
+    pub fn has_outflow(&self) -> bool {
+        self.list.iter().any(|(_, b)| *b == Boundary::Outflow)
+    }
+
+    /// The velocity that boundary `k` prescribes at `x` and time `t` (zero for walls).
+    pub fn velocity(&self, k: usize, x: &[f64; 3], t: f64, dim: usize) -> [f64; 3] {
+        match &self.list[k].1 {
+            Boundary::Velocity(Profile::Uniform { velocity }) => *velocity,
+            Boundary::Velocity(Profile::Parabolic { peak, height, ramp }) => {
+                let shape = |s: f64| 4.0 * s * (height - s) / (height * height);
+                let across = if dim == 3 {
+                    shape(x[1]) * shape(x[2])
+                } else {
+                    shape(x[1])
+                };
+                let r = ramp.map_or(1.0, |p| (std::f64::consts::PI * t / p).sin());
+                [peak * across * r, 0.0, 0.0]
+            }
+            Boundary::Wall | Boundary::Outflow => [0.0; 3],
+        }
+    }
+}

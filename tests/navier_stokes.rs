@@ -1,0 +1,180 @@
+//! `ddkit navier-stokes`: the lid-driven cavity on 1 to 4 ranks gives the same velocity and
+//! pressure to the solver tolerance; at Re = 100 it reaches a steady state within 0.01 of
+//! Ghia, Ghia & Shin's centre-line tables; the 3D cavity runs; bad input is one error line.
+mod common;
+
+use std::path::Path;
+
+/// The last snapshot of a field with `components` values per node (2D vectors are stored with
+/// three, z = 0, for ParaView), by the input mesh's node ids (`mesh_id`), so runs with
+/// different partitions compare.
+fn field_by_mesh_id(h5: &Path, name: &str, components: usize) -> Vec<f64> {
+    let f = hdf5::File::open(h5).expect("open output");
+    let times: Vec<f64> = f.dataset("times").expect("times").read_raw().expect("read");
+    let last = times.len().checked_sub(1).expect("a snapshot");
+    let v: Vec<f64> = f
+        .dataset(&format!("fields/{name}/{last}"))
+        .expect("dataset")
+        .read_raw()
+        .expect("read");
+    let ids: Vec<f64> = f.dataset("static/mesh_id").expect("mesh_id").read_raw().expect("read");
+    assert_eq!(v.len(), ids.len() * components, "{name}");
+    let mut out = vec![f64::NAN; v.len()];
+    for (k, id) in ids.iter().enumerate() {
+        let id = *id as usize;
+        out[id * components..(id + 1) * components].copy_from_slice(&v[k * components..(k + 1) * components]);
+    }
+    out
+}
+
+#[test]
+fn cavity_gives_the_same_flow_on_one_to_four_ranks() {
+    let dir = common::scratch("ns-ranks");
+    let mut fields = Vec::new();
+    for np in 1..=4 {
+        let out = dir.join(format!("np{np}"));
+        let report = out.join("r.json");
+        std::fs::create_dir_all(&out).expect("dir");
+        let args = [
+            "navier-stokes",
+            "--grid",
+            "16x16",
+            "--re",
+            "400",
+            "--dt",
+            "0.02",
+            "--t-end",
+            "0.4",
+            "--steady-tol",
+            "0",
+            "--partitioner",
+            "metis",
+            "--out",
+            out.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ];
+        common::ddkit_ok(np, &args);
+        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(r["steps"], 20);
+        assert_eq!(r["iterations"]["pressure"].as_array().map(Vec::len), Some(20));
+        let h5 = out.join("cavity.h5");
+        fields.push((
+            field_by_mesh_id(&h5, "velocity", 3),
+            field_by_mesh_id(&h5, "pressure", 1),
+        ));
+    }
+    let (u1, p1) = &fields[0];
+    assert!(u1.iter().chain(p1).all(|v| v.is_finite()));
+    for (np, (u, p)) in fields.iter().enumerate().skip(1) {
+        let (du, dp) = (common::rel_diff(u1, u), common::rel_diff(p1, p));
+        eprintln!("{} ranks: velocity {du:.2e}, pressure {dp:.2e} from 1 rank", np + 1);
+        assert!(du < 1e-6 && dp < 1e-5, "{} ranks: {du} {dp}", np + 1);
+    }
+}
+
+#[test]
+fn cavity_at_re_100_reaches_a_steady_state_near_ghia() {
+    let dir = common::scratch("ns-ghia");
+    let report = dir.join("r.json");
+    let args = [
+        "navier-stokes",
+        "--grid",
+        "16x16",
+        "--re",
+        "100",
+        "--out",
+        dir.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    common::ddkit_ok(2, &args);
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["steady"], true, "{r}");
+    let q = &r["quantities"];
+    let (du, dv) = (
+        q["ghia_max_deviation_u"].as_f64().unwrap(),
+        q["ghia_max_deviation_v"].as_f64().unwrap(),
+    );
+    eprintln!(
+        "Re 100, 16x16 P2: {} steps, Ghia deviation u {du:.2e}, v {dv:.2e}",
+        r["steps"]
+    );
+    assert!(du < 0.01 && dv < 0.01, "{du} {dv}");
+    // The profiles are CSV with a header and span the cavity from wall to wall.
+    let text = std::fs::read_to_string(dir.join("profile_x0.5.csv")).expect("profile");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("x,y,u,v"));
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 33);
+    assert_eq!((rows[0][1], rows[32][1], rows[32][2]), (0.0, 1.0, 1.0));
+    // The momentum matrix changes every step: set up once, then numeric updates only.
+    let t = &r["timings"];
+    assert!(t["momentum_setup_first_step"].as_f64().unwrap() > 0.0);
+    assert!(t["momentum_update_mean"].as_f64().is_some());
+}
+
+#[test]
+fn cavity_runs_in_3d() {
+    let dir = common::scratch("ns-3d");
+    let report = dir.join("r.json");
+    let args = [
+        "navier-stokes",
+        "--grid",
+        "4x4x4",
+        "--dt",
+        "0.05",
+        "--t-end",
+        "0.25",
+        "--steady-tol",
+        "0",
+        "--out",
+        dir.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    common::ddkit_ok(2, &args);
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!((r["dim"].as_u64(), r["steps"].as_u64()), (Some(3), Some(5)));
+    let u = field_by_mesh_id(&dir.join("cavity.h5"), "velocity", 3);
+    // The lid drags the fluid below it along x: the largest x-velocity inside is positive.
+    let umax = u.chunks(3).map(|v| v[0]).fold(f64::MIN, f64::max);
+    assert!(umax >= 1.0 - 1e-12 && u.iter().all(|v| v.is_finite()), "{umax}");
+    assert_eq!(common::meshio_reads_every_xdmf(&dir), 1);
+}
+
+#[test]
+fn bad_flow_input_is_one_error_line() {
+    common::fails_with(
+        1,
+        &["navier-stokes", "--grid", "15x16"],
+        "even number of cells per side",
+    );
+    common::fails_with(2, &["navier-stokes", "--bc", "ymax=slip"], "expected wall, outflow");
+    common::fails_with(
+        1,
+        &["navier-stokes", "--bc", "top=wall"],
+        "no boundary 'top' in the mesh",
+    );
+    common::fails_with(2, &["navier-stokes", "--re", "-3"], "--re must be positive");
+    common::fails_with(
+        2,
+        &[
+            "navier-stokes",
+            "--case",
+            "mesh",
+            "--mesh",
+            "meshes/unit_square.msh",
+            "--bc",
+            "left=wall",
+        ],
+        "has no flow condition",
+    );
+    common::fails_with(
+        1,
+        &["navier-stokes", "--grid", "8x8", "--t-end", "0.1"],
+        "no steady state by t = 1.0000e-1",
+    );
+}
