@@ -178,3 +178,59 @@ fn bad_flow_input_is_one_error_line() {
         "no steady state by t = 1.0000e-1",
     );
 }
+
+/// Runs the Taylor–Green vortex (Re 10, to t = T) and returns its velocity and pressure L2
+/// errors.
+fn taylor_green(np: usize, grid: &str, dt: f64, t_end: f64, tag: &str) -> (f64, f64) {
+    let dir = common::scratch(&format!("ns-tg-{tag}"));
+    let report = dir.join("r.json");
+    let (dt, t_end) = (dt.to_string(), t_end.to_string());
+    let args = [
+        "navier-stokes",
+        "--case",
+        "taylor-green",
+        "--grid",
+        grid,
+        "--re",
+        "10",
+        "--dt",
+        &dt,
+        "--t-end",
+        &t_end,
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    common::ddkit_ok(np, &args);
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let q = &r["quantities"];
+    (
+        q["velocity_l2_error"].as_f64().unwrap(),
+        q["pressure_l2_error"].as_f64().unwrap(),
+    )
+}
+
+#[test]
+fn taylor_green_converges_with_orders_three_and_two_in_space_and_two_in_time() {
+    // Space: Δt = 0.002 to t = 0.2 keeps the time error below the space error on 32².
+    let space: Vec<(f64, f64)> = ["8x8", "16x16", "32x32"]
+        .iter()
+        .enumerate()
+        .map(|(i, g)| taylor_green(1 + i % 2, g, 0.002, 0.2, &format!("h{i}")))
+        .collect();
+    let (eu, ep): (Vec<f64>, Vec<f64>) = space.into_iter().unzip();
+    let (ou, op) = (common::orders(&eu), common::orders(&ep));
+    eprintln!("space: velocity {eu:?} orders {ou:.2?}; pressure {ep:?} orders {op:.2?}");
+    assert!(ou.iter().all(|&o| (2.7..3.5).contains(&o)), "P2 velocity: {ou:?}");
+    assert!(op.iter().all(|&o| (1.8..2.5).contains(&o)), "P1 pressure: {op:?}");
+    // Time: on 32², Δt halved from 0.05 (the space error is 50 times below the last one).
+    let time: Vec<(f64, f64)> = [0.05, 0.025, 0.0125]
+        .iter()
+        .enumerate()
+        .map(|(i, &dt)| taylor_green(2, "32x32", dt, 0.4, &format!("t{i}")))
+        .collect();
+    let (eu, ep): (Vec<f64>, Vec<f64>) = time.into_iter().unzip();
+    let (ou, op) = (common::orders(&eu), common::orders(&ep));
+    eprintln!("time: velocity {eu:?} orders {ou:.2?}; pressure {ep:?} orders {op:.2?}");
+    assert!(ou.iter().all(|&o| (1.85..2.6).contains(&o)), "BDF2 velocity: {ou:?}");
+    assert!(op.iter().all(|&o| o > 1.5), "pressure: {op:?}");
+}

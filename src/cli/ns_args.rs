@@ -25,8 +25,8 @@ pub struct NsArgs {
     #[arg(long, value_name = "FILE.toml")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// cavity (lid-driven, unit square or cube on --grid; lid `ymax` moving in x) or mesh (any --mesh with --bc for every boundary) [default: cavity].
-    #[arg(long, value_name = "cavity|mesh")]
+    /// cavity (lid-driven, unit square or cube on --grid; lid `ymax` moving in x), taylor-green (the decaying vortex on the unit square, exact velocity on the boundary, errors reported) or mesh (any --mesh with --bc for every boundary) [default: cavity].
+    #[arg(long, value_name = "cavity|taylor-green|mesh")]
     pub case: Option<String>,
     /// Grid or mesh and partitioner [default for the cavity: --grid 32x32].
     #[command(flatten)]
@@ -131,10 +131,16 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         momentum_solver, pressure_solver, correction_solver, report);
     let case = match a.case.as_deref().unwrap_or("cavity") {
         "cavity" => Case::Cavity,
+        "taylor-green" => Case::TaylorGreen,
         "mesh" => Case::Custom,
-        o => return Err(Error::input(format!("unknown case '{o}' (expected cavity or mesh)"))),
+        o => {
+            return Err(Error::input(format!(
+                "unknown case '{o}' (expected cavity, taylor-green or mesh)"
+            )))
+        }
     };
-    if case == Case::Cavity && a.domain.grid.is_none() && a.domain.mesh.is_none() && f.domain.grid.is_none() {
+    let on_square = matches!(case, Case::Cavity | Case::TaylorGreen);
+    if on_square && a.domain.grid.is_none() && a.domain.mesh.is_none() && f.domain.grid.is_none() {
         a.domain.grid = Some("32x32".into());
     }
     let (source, partitioner) = a.domain.resolve(f.domain)?;
@@ -167,6 +173,7 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
             }
             b
         }
+        Case::TaylorGreen => Vec::new(),
         Case::Custom => Vec::new(),
     };
     for item in a.bc.iter().flatten() {
@@ -180,6 +187,12 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         (None, Some(nu)) => nu,
         (re, None) => speed / re.unwrap_or(100.0),
     };
+    if case == Case::TaylorGreen {
+        let tg = Boundary::Velocity(Profile::TaylorGreen { nu });
+        boundaries = ["xmin", "xmax", "ymin", "ymax"]
+            .map(|n| (n.to_string(), tg.clone()))
+            .to_vec();
+    }
     let dt = match (positive("dt", a.dt)?, positive("cfl", a.cfl)?) {
         (Some(_), Some(_)) => return Err(Error::input("give either --dt or --cfl, not both")),
         (Some(dt), None) => TimeStep::Fixed(dt),

@@ -23,6 +23,27 @@ pub enum Profile {
         /// Period of a `sin(π t / period)` ramp; none for a steady inflow.
         ramp: Option<f64>,
     },
+    /// The Taylor–Green vortex (see [`taylor_green`]) with this viscosity.
+    TaylorGreen {
+        /// Viscosity of the exact solution.
+        nu: f64,
+    },
+}
+
+/// The 2D Taylor–Green vortex on wavenumber π, an exact solution of the Navier–Stokes
+/// equations without forcing: `u = (−cos πx sin πy, sin πx cos πy) e^{−2π²νt}`,
+/// `p = −¼ (cos 2πx + cos 2πy) e^{−4π²νt}`; returns (velocity, pressure).
+pub fn taylor_green(x: &[f64; 3], t: f64, nu: f64) -> ([f64; 3], f64) {
+    use std::f64::consts::PI;
+    let f = (-2.0 * PI * PI * nu * t).exp();
+    let (cx, sx, cy, sy) = (
+        (PI * x[0]).cos(),
+        (PI * x[0]).sin(),
+        (PI * x[1]).cos(),
+        (PI * x[1]).sin(),
+    );
+    let p = -0.25 * ((2.0 * PI * x[0]).cos() + (2.0 * PI * x[1]).cos()) * f * f;
+    ([-cx * sy * f, sx * cy * f, 0.0], p)
 }
 
 /// What a boundary does.
@@ -69,6 +90,7 @@ impl Boundaries {
                 let r = ramp.map_or(1.0, |p| (std::f64::consts::PI * t / p).sin());
                 [peak * across * r, 0.0, 0.0]
             }
+            Boundary::Velocity(Profile::TaylorGreen { nu }) => taylor_green(x, t, *nu).0,
             Boundary::Wall | Boundary::Outflow => [0.0; 3],
         }
     }

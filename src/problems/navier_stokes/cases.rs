@@ -1,8 +1,10 @@
 //! The bundled flows and their quantities of interest. The lid-driven cavity (unit square or
 //! cube, lid `ymax` moving with speed 1 in x, other sides at rest): velocity profiles along the
 //! centre lines, written as CSV (`x,y,u,v`, or `x,y,z,u,v,w` in 3D) and compared with Ghia, Ghia
-//! & Shin (1982) where the Reynolds number is one of their tables'.
+//! & Shin (1982) where the Reynolds number is one of their tables'. The Taylor–Green vortex on
+//! the unit square (exact velocity on the boundary): L2 errors of velocity and pressure.
 
+use super::bc::taylor_green;
 use super::scheme::FlowState;
 use super::spaces::Spaces;
 use crate::comm::Comm;
@@ -14,6 +16,9 @@ use std::path::{Path, PathBuf};
 pub enum Case {
     /// Lid-driven cavity.
     Cavity,
+    /// Taylor–Green vortex ([`taylor_green`]) on the unit square, started from the exact
+    /// solution, with its velocity on the boundary.
+    TaylorGreen,
     /// Any mesh with conditions by boundary name (no quantities of interest yet).
     Custom,
 }
@@ -23,6 +28,7 @@ impl Case {
     pub fn stem(&self) -> &'static str {
         match self {
             Case::Cavity => "cavity",
+            Case::TaylorGreen => "taylor-green",
             Case::Custom => "flow",
         }
     }
@@ -32,13 +38,22 @@ impl Case {
     pub fn quantities(
         &self,
         comm: &Comm,
-        (s, st): (&Spaces, &FlowState),
-        re: f64,
+        (s, st): (&mut Spaces, &FlowState),
+        (re, nu): (f64, f64),
         out: Option<&Path>,
         files: &mut Vec<PathBuf>,
     ) -> Result<serde_json::Value> {
         match self {
             Case::Cavity => cavity_quantities(comm, (s, st), re, out, files),
+            Case::TaylorGreen => {
+                let (eu, nu_, ep, np) = flow_errors(comm, s, st, |x, t| taylor_green(x, t, nu));
+                Ok(serde_json::json!({
+                    "velocity_l2_error": eu,
+                    "velocity_l2_relative": eu / nu_,
+                    "pressure_l2_error": ep,
+                    "pressure_l2_relative": ep / np,
+                }))
+            }
             Case::Custom => Ok(serde_json::Value::Null),
         }
     }
@@ -191,4 +206,55 @@ fn cavity_quantities(
         q["ghia_max_deviation_v"] = dv.into();
     }
     Ok(q)
+}
+
+/// Collective: L2 norms over the domain of the velocity error and the exact velocity, and of
+/// the pressure error with its mean removed (the pressure is fixed up to a constant when no
+/// boundary fixes it) and the exact pressure's, against `exact(x, t)` at the state's time (a
+/// degree-5 rule, isoparametric on curved cells).
+pub fn flow_errors(
+    comm: &Comm,
+    s: &mut Spaces,
+    st: &FlowState,
+    exact: impl Fn(&[f64; 3], f64) -> ([f64; 3], f64),
+) -> (f64, f64, f64, f64) {
+    use crate::fem::element::MAX_NODES;
+    let mut u: Vec<Vec<f64>> = Vec::with_capacity(s.dim);
+    for ud in &st.u {
+        let mut v = vec![0.0; s.points.len()];
+        v[..s.n_u()].copy_from_slice(ud.owned());
+        s.halo_u.forward(comm, &mut v);
+        u.push(v);
+    }
+    let mut p = vec![0.0; s.points_p.len()];
+    p[..s.n_p()].copy_from_slice(st.p.owned());
+    s.halo_p.forward(comm, &mut p);
+    let nn = s.el.num_nodes();
+    let (mut x, mut phi) = ([[0.0; 3]; MAX_NODES], [0.0; MAX_NODES]);
+    // ∫|e_u|², ∫|u|², ∫e_p, ∫e_p², ∫p, ∫p², |Ω|
+    let mut sums = [0.0f64; 7];
+    for c in 0..s.lm_u.cells.n_owned {
+        s.cell_nodes(c, &mut x);
+        let (vu, vp) = (s.lm_u.cell(c), s.lm_p.cell(c));
+        s.el.quadrature(&x[..nn], 5, |q| {
+            s.el.values(&q.l, &mut phi);
+            let (ue, pe) = exact(&q.point, st.t);
+            let dv = q.w * q.jac;
+            for (d, ud) in u.iter().enumerate() {
+                let uh: f64 = vu.iter().zip(&phi).map(|(&k, f)| ud[k as usize] * f).sum();
+                sums[0] += dv * (uh - ue[d]).powi(2);
+                sums[1] += dv * ue[d] * ue[d];
+            }
+            let ph: f64 = vp.iter().zip(&q.l).map(|(&k, l)| p[k as usize] * l).sum();
+            sums[2] += dv * (ph - pe);
+            sums[3] += dv * (ph - pe).powi(2);
+            sums[4] += dv * pe;
+            sums[5] += dv * pe * pe;
+            sums[6] += dv;
+        });
+    }
+    let g: Vec<f64> = sums.iter().map(|&v| comm.sum_f64(v)).collect();
+    let ep2 = g[3] - g[2] * g[2] / g[6];
+    let np2 = g[5] - g[4] * g[4] / g[6];
+    (g[0].sqrt(), g[1].sqrt(), ep2.max(0.0).sqrt(), np2.max(0.0).sqrt())
 }

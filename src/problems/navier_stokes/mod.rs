@@ -150,7 +150,10 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
     let n_steps = ((p.t_end / dt) - 1e-9).ceil().max(1.0) as usize;
     let dt = p.t_end / n_steps as f64;
     let mut scheme = Scheme::new(comm, &mut s, bcs, p.nu, clone_solvers(&p.solvers))?;
-    let mut st = scheme.rest(&s, 0.0);
+    let mut st = match p.case {
+        cases::Case::TaylorGreen => scheme.start_from(&s, 0.0, |x| bc::taylor_green(x, 0.0, p.nu)),
+        _ => scheme.rest(&s, 0.0),
+    };
     let setup = comm.max_f64(start.elapsed().as_secs_f64());
     let mut writer = match &p.out {
         Some(dir) => {
@@ -233,9 +236,13 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
         *flag = summary.steady_residual < tol;
     }
     let t0 = Instant::now();
-    summary.quantities = p
-        .case
-        .quantities(comm, (&s, &st), summary.reynolds, p.out.as_deref(), &mut summary.files)?;
+    summary.quantities = p.case.quantities(
+        comm,
+        (&mut s, &st),
+        (summary.reynolds, p.nu),
+        p.out.as_deref(),
+        &mut summary.files,
+    )?;
     output_seconds += t0.elapsed().as_secs_f64();
     if let Some(w) = writer {
         summary.files.push(w.xdmf_path().to_path_buf());

@@ -136,14 +136,27 @@ impl Scheme {
 
     /// The state at rest at time `t0`, with the boundary velocity of `t0` at Dirichlet nodes.
     pub fn rest(&self, s: &Spaces, t0: f64) -> FlowState {
+        self.start_from(s, t0, |_| ([0.0; 3], 0.0))
+    }
+
+    /// The state at time `t0` with velocity and pressure interpolated from `init` (a function
+    /// of the point returning both), the boundary velocity of `t0` at Dirichlet nodes.
+    pub fn start_from(&self, s: &Spaces, t0: f64, init: impl Fn(&[f64; 3]) -> ([f64; 3], f64)) -> FlowState {
         let mut u: Vec<DistVector> = (0..s.dim).map(|_| DistVector::zeros(self.ops.mass.layout())).collect();
         for (d, ud) in u.iter_mut().enumerate() {
+            for (v, x) in ud.owned_mut().iter_mut().zip(&s.points) {
+                *v = init(x).0[d];
+            }
             set_boundary((&self.ops, &self.vd, &self.bcs), s, ud, d, t0);
+        }
+        let mut p = DistVector::zeros(self.ops.laplacian.layout());
+        for (v, x) in p.owned_mut().iter_mut().zip(&s.points_p) {
+            *v = init(x).1;
         }
         FlowState {
             u_prev: u.clone(),
             u,
-            p: DistVector::zeros(self.ops.laplacian.layout()),
+            p,
             t: t0,
             step: 0,
         }

@@ -29,6 +29,10 @@ pub struct Spaces {
     pub points: Vec<[f64; 3]>,
     /// Exchange plan of the velocity nodes.
     pub halo_u: Halo,
+    /// Coordinates of the local pressure nodes.
+    pub points_p: Vec<[f64; 3]>,
+    /// Exchange plan of the pressure nodes.
+    pub halo_p: Halo,
     /// The P2 element.
     pub el: Lagrange,
     /// Space dimension.
@@ -55,8 +59,12 @@ impl Spaces {
             ))
         })?;
         let halo_u = Halo::new(comm, &lm_u.points)?;
+        let halo_p = Halo::new(comm, &lm_p.points)?;
         let points = lm_u.point_orig.iter().map(|&p| mesh.points[p as usize]).collect();
+        let points_p = lm_p.point_orig.iter().map(|&p| mesh.points[p as usize]).collect();
         Ok(Spaces {
+            halo_p,
+            points_p,
             dim: mesh.gdim,
             mesh,
             part,
@@ -133,9 +141,8 @@ pub fn dirichlet_nodes(comm: &Comm, s: &mut Spaces, bcs: &Boundaries) -> Result<
     let local = flag.iter().map(|&f| f != 0.0).collect();
 
     let corners = s.mesh.corners_only();
-    let pts_p: Vec<[f64; 3]> = s.lm_p.point_orig.iter().map(|&p| corners.points[p as usize]).collect();
-    let mut pflag = vec![0.0; pts_p.len()];
-    for f in boundary_facets(&corners, &s.lm_p, &pts_p) {
+    let mut pflag = vec![0.0; s.points_p.len()];
+    for f in boundary_facets(&corners, &s.lm_p, &s.points_p) {
         if bcs
             .index_of(f.tag)
             .is_some_and(|k| matches!(bcs.list[k].1, Boundary::Outflow))
@@ -145,8 +152,7 @@ pub fn dirichlet_nodes(comm: &Comm, s: &mut Spaces, bcs: &Boundaries) -> Result<
             }
         }
     }
-    let mut halo_p = Halo::new(comm, &s.lm_p.points)?;
-    halo_p.forward(comm, &mut pflag);
+    s.halo_p.forward(comm, &mut pflag);
     Ok((
         VelocityDirichlet { owned, local },
         pflag.iter().map(|&f| f != 0.0).collect(),
