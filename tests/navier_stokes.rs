@@ -234,3 +234,62 @@ fn taylor_green_converges_with_orders_three_and_two_in_space_and_two_in_time() {
     assert!(ou.iter().all(|&o| (1.85..2.6).contains(&o)), "BDF2 velocity: {ou:?}");
     assert!(op.iter().all(|&o| o > 1.5), "pressure: {op:?}");
 }
+
+/// Runs DFG 2D-1 on `mesh` and returns (c_D, c_L, Δp).
+fn dfg_2d1(np: usize, mesh: &str, tag: &str) -> (f64, f64, f64) {
+    let dir = common::scratch(&format!("ns-dfg-{tag}"));
+    let report = dir.join("r.json");
+    let args = [
+        "navier-stokes",
+        "--case",
+        "cylinder",
+        "--mesh",
+        mesh,
+        "--dt",
+        "0.05",
+        "--out",
+        dir.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    common::ddkit_ok(np, &args);
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        (r["steady"].as_bool(), r["reynolds"].as_f64()),
+        (Some(true), Some(20.0)),
+        "{r}"
+    );
+    let csv = std::fs::read_to_string(dir.join("cylinder_coefficients.csv")).expect("series");
+    assert_eq!(csv.lines().next(), Some("t,c_d,c_l,delta_p"));
+    assert_eq!(csv.lines().count() as u64, r["steps"].as_u64().unwrap() + 1);
+    let q = &r["quantities"];
+    let v = |k: &str| q[k].as_f64().unwrap();
+    (v("c_d"), v("c_l"), v("delta_p"))
+}
+
+/// DFG 2D-1 (Schäfer & Turek 1996; reference values of the issue): on the second-order mesh
+/// of `meshes/` c_D and Δp within 0.1 % and c_L within 1 %; the same corners with straight
+/// edges miss c_D by more than ten times as much.
+#[test]
+fn dfg_2d1_drag_lift_and_pressure_difference_on_the_curved_mesh() {
+    let (cd, cl, dp) = (5.57953523384, 0.010618948146, 0.11752016697);
+    let rel = |a: f64, b: f64| (a - b).abs() / b;
+    let curved = dfg_2d1(2, "meshes/dfg_channel_o2.msh", "curved");
+    let straight = dfg_2d1(2, "meshes/dfg_channel.msh", "straight");
+    for (name, (d, l, p)) in [("curved", curved), ("straight", straight)] {
+        eprintln!(
+            "{name}: c_D {d:.6} ({:.1e}), c_L {l:.6} ({:.1e}), Δp {p:.6} ({:.1e})",
+            rel(d, cd),
+            rel(l, cl),
+            rel(p, dp)
+        );
+    }
+    assert!(
+        rel(curved.0, cd) < 1e-3 && rel(curved.2, dp) < 1e-3 && rel(curved.1, cl) < 1e-2,
+        "{curved:?}"
+    );
+    assert!(
+        rel(straight.0, cd) > 10.0 * rel(curved.0, cd),
+        "{straight:?} {curved:?}"
+    );
+}

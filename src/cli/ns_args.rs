@@ -7,7 +7,7 @@ use super::{finish, read_config, say, start, DomainArgs, Resolved};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::problems::navier_stokes::bc::{Boundary, Profile};
-use crate::problems::navier_stokes::cases::Case;
+use crate::problems::navier_stokes::cases::{Case, Dfg, DFG_DIAMETER, DFG_HEIGHT};
 use crate::problems::navier_stokes::scheme::Solvers;
 use crate::problems::navier_stokes::{self, NsParams, TimeStep};
 use crate::solver::Overrides;
@@ -25,9 +25,12 @@ pub struct NsArgs {
     #[arg(long, value_name = "FILE.toml")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// cavity (lid-driven, unit square or cube on --grid; lid `ymax` moving in x), taylor-green (the decaying vortex on the unit square, exact velocity on the boundary, errors reported) or mesh (any --mesh with --bc for every boundary) [default: cavity].
-    #[arg(long, value_name = "cavity|taylor-green|mesh")]
+    /// cavity (lid-driven, unit square or cube on --grid; lid `ymax` moving in x), cylinder (the DFG channel, --dfg benchmark; drag, lift, Δp), taylor-green (the decaying vortex on the unit square, exact velocity on the boundary, errors reported) or mesh (any --mesh with --bc for every boundary) [default: cavity].
+    #[arg(long, value_name = "cavity|cylinder|taylor-green|mesh")]
     pub case: Option<String>,
+    /// The DFG benchmark of --case cylinder: 2d-1 (Re 20, steady), 2d-2 (Re 100, periodic), 2d-3 (inflow ramped by sin(πt/8), 0 ≤ t ≤ 8) [default: 2d-1].
+    #[arg(long, value_name = "2d-1|2d-2|2d-3")]
+    pub dfg: Option<String>,
     /// Grid or mesh and partitioner [default for the cavity: --grid 32x32].
     #[command(flatten)]
     #[serde(flatten)]
@@ -127,21 +130,38 @@ fn positive(flag: &str, v: Option<f64>) -> Result<Option<f64>> {
 /// Resolves the options (flags over config).
 pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
     let (mut f, _): (NsArgs, _) = read_config(a.config.as_deref(), &[])?;
-    merge!(a, f; case, re, nu, bc, speed, dt, cfl, t_end, steady_tol, out, snapshot_every,
+    merge!(a, f; case, dfg, re, nu, bc, speed, dt, cfl, t_end, steady_tol, out, snapshot_every,
         momentum_solver, pressure_solver, correction_solver, report);
     let case = match a.case.as_deref().unwrap_or("cavity") {
         "cavity" => Case::Cavity,
         "taylor-green" => Case::TaylorGreen,
+        "cylinder" => Case::Cylinder(match a.dfg.as_deref().unwrap_or("2d-1") {
+            "2d-1" => Dfg::Steady,
+            "2d-2" => Dfg::Periodic,
+            "2d-3" => Dfg::Unsteady,
+            o => {
+                return Err(Error::input(format!(
+                    "unknown --dfg '{o}' (expected 2d-1, 2d-2 or 2d-3)"
+                )))
+            }
+        }),
         "mesh" => Case::Custom,
         o => {
             return Err(Error::input(format!(
-                "unknown case '{o}' (expected cavity, taylor-green or mesh)"
+                "unknown case '{o}' (expected cavity, cylinder, taylor-green or mesh)"
             )))
         }
     };
     let on_square = matches!(case, Case::Cavity | Case::TaylorGreen);
     if on_square && a.domain.grid.is_none() && a.domain.mesh.is_none() && f.domain.grid.is_none() {
         a.domain.grid = Some("32x32".into());
+    }
+    if matches!(case, Case::Cylinder(_))
+        && a.domain.grid.is_none()
+        && a.domain.mesh.is_none()
+        && f.domain.mesh.is_none()
+    {
+        a.domain.mesh = Some(PathBuf::from("meshes/dfg_channel_o2.msh"));
     }
     let (source, partitioner) = a.domain.resolve(f.domain)?;
     if case == Case::Cavity {
@@ -173,6 +193,19 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
             }
             b
         }
+        Case::Cylinder(dfg) => {
+            let inflow = Profile::Parabolic {
+                peak: dfg.peak(),
+                height: DFG_HEIGHT,
+                ramp: dfg.ramp(),
+            };
+            vec![
+                ("inflow".into(), Boundary::Velocity(inflow)),
+                ("outflow".into(), Boundary::Outflow),
+                ("walls".into(), Boundary::Wall),
+                ("cylinder".into(), Boundary::Wall),
+            ]
+        }
         Case::TaylorGreen => Vec::new(),
         Case::Custom => Vec::new(),
     };
@@ -181,11 +214,19 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         boundaries.retain(|(n, _)| *n != name);
         boundaries.push((name, cond));
     }
-    let speed = positive("speed", a.speed)?.unwrap_or(1.0);
+    // The cylinder's Reynolds number is Ū D / ν with the mean inflow speed and the diameter.
+    let (speed, length, re_default) = match case {
+        Case::Cylinder(dfg) => (
+            2.0 * dfg.peak() / 3.0,
+            DFG_DIAMETER,
+            if dfg == Dfg::Steady { 20.0 } else { 100.0 },
+        ),
+        _ => (positive("speed", a.speed)?.unwrap_or(1.0), 1.0, 100.0),
+    };
     let nu = match (positive("re", a.re)?, positive("nu", a.nu)?) {
         (Some(_), Some(_)) => return Err(Error::input("give either --re or --nu, not both")),
         (None, Some(nu)) => nu,
-        (re, None) => speed / re.unwrap_or(100.0),
+        (re, None) => speed * length / re.unwrap_or(re_default),
     };
     if case == Case::TaylorGreen {
         let tg = Boundary::Velocity(Profile::TaylorGreen { nu });
@@ -198,7 +239,13 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         (Some(dt), None) => TimeStep::Fixed(dt),
         (None, c) => TimeStep::Cfl(c.unwrap_or(1.0)),
     };
-    let cavity = case == Case::Cavity;
+    let (t_end, steady) = match case {
+        Case::Cavity => (50.0, Some(1e-6)),
+        Case::Cylinder(Dfg::Steady) => (30.0, Some(1e-6)),
+        Case::Cylinder(Dfg::Periodic) => (30.0, None),
+        Case::Cylinder(Dfg::Unsteady) => (8.0, None),
+        Case::TaylorGreen | Case::Custom => (1.0, None),
+    };
     let mut o = Overrides::new(&SOLVERS);
     for (name, preset) in SOLVERS
         .iter()
@@ -228,11 +275,12 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         boundaries,
         nu,
         speed,
+        length,
         dt,
-        t_end: positive("t-end", a.t_end)?.unwrap_or(if cavity { 50.0 } else { 1.0 }),
+        t_end: positive("t-end", a.t_end)?.unwrap_or(t_end),
         steady_tol: match a.steady_tol {
             Some(0.0) => None,
-            tol => positive("steady-tol", tol)?.or(cavity.then_some(1e-6)),
+            tol => positive("steady-tol", tol)?.or(steady),
         },
         out: a.out,
         snapshot_every: a.snapshot_every.unwrap_or(0),

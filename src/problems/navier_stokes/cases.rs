@@ -5,10 +5,12 @@
 //! the unit square (exact velocity on the boundary): L2 errors of velocity and pressure.
 
 use super::bc::taylor_green;
+use super::forces::Body;
 use super::scheme::FlowState;
 use super::spaces::Spaces;
 use crate::comm::Comm;
 use crate::error::{Error, Result};
+use crate::linalg::DistVector;
 use std::path::{Path, PathBuf};
 
 /// A bundled case or a user mesh.
@@ -19,8 +21,161 @@ pub enum Case {
     /// Taylor–Green vortex ([`taylor_green`]) on the unit square, started from the exact
     /// solution, with its velocity on the boundary.
     TaylorGreen,
+    /// The DFG flow around a cylinder (Schäfer & Turek 1996) in the channel of
+    /// `meshes/dfg_channel.geo`: drag, lift and pressure difference.
+    Cylinder(Dfg),
     /// Any mesh with conditions by boundary name (no quantities of interest yet).
     Custom,
+}
+
+/// The DFG 2D benchmarks: inflow `4 U y (H − y)/H²`, H = 0.41, ν = 10⁻³, cylinder diameter
+/// D = 0.1, mean speed Ū = 2U/3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dfg {
+    /// 2D-1: U = 0.3 (Re 20), steady.
+    Steady,
+    /// 2D-2: U = 1.5 (Re 100), periodic vortex shedding.
+    Periodic,
+    /// 2D-3: U = 1.5 sin(πt/8), 0 ≤ t ≤ 8.
+    Unsteady,
+}
+
+impl Dfg {
+    /// Peak inflow speed U.
+    pub fn peak(self) -> f64 {
+        match self {
+            Dfg::Steady => 0.3,
+            Dfg::Periodic | Dfg::Unsteady => 1.5,
+        }
+    }
+    /// The inflow ramp period (2D-3's sin(πt/8)).
+    pub fn ramp(self) -> Option<f64> {
+        (self == Dfg::Unsteady).then_some(8.0)
+    }
+    /// Name as in the benchmark papers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dfg::Steady => "2D-1",
+            Dfg::Periodic => "2D-2",
+            Dfg::Unsteady => "2D-3",
+        }
+    }
+}
+
+/// Channel height, cylinder diameter and the front and back points of the DFG benchmark.
+pub const DFG_HEIGHT: f64 = 0.41;
+/// See [`DFG_HEIGHT`].
+pub const DFG_DIAMETER: f64 = 0.1;
+const DFG_FRONT: [f64; 2] = [0.15, 0.2];
+const DFG_BACK: [f64; 2] = [0.25, 0.2];
+
+/// What the cylinder case records every step: `t, c_D, c_L, Δp`.
+pub struct CylinderMonitor {
+    body: Body,
+    mean_speed: f64,
+    nu: f64,
+    /// Owned pressure nodes at the front and back points.
+    front: Option<usize>,
+    back: Option<usize>,
+    /// `[t, c_D, c_L, Δp]` per step.
+    pub series: Vec<[f64; 4]>,
+}
+
+impl CylinderMonitor {
+    /// Local: the body (boundary `cylinder`) and the pressure nodes at the front and back
+    /// points.
+    pub fn new(s: &Spaces, dfg: Dfg, nu: f64) -> CylinderMonitor {
+        let tags: Vec<i32> = s.mesh.tag_of(s.dim - 1, "cylinder").into_iter().collect();
+        let at = |q: [f64; 2]| {
+            (0..s.n_p()).find(|&i| (s.points_p[i][0] - q[0]).abs() < 1e-9 && (s.points_p[i][1] - q[1]).abs() < 1e-9)
+        };
+        CylinderMonitor {
+            body: Body::new(s, &tags),
+            mean_speed: 2.0 * dfg.peak() / 3.0,
+            nu,
+            front: at(DFG_FRONT),
+            back: at(DFG_BACK),
+            series: Vec::new(),
+        }
+    }
+
+    /// Collective: records the coefficients of the state just computed (`dudt` its time
+    /// derivative).
+    pub fn record(&mut self, comm: &Comm, s: &mut Spaces, st: &FlowState, dudt: &[DistVector]) -> Result<()> {
+        let f = self.body.force(comm, s, self.nu, (&st.u, dudt, &st.p));
+        let scale = 2.0 / (self.mean_speed * self.mean_speed * DFG_DIAMETER);
+        let value = |i: Option<usize>| i.map_or(0.0, |i| st.p.owned()[i]);
+        let found = |i: Option<usize>| if i.is_some() { 1.0 } else { 0.0 };
+        let (front, back) = (comm.sum_f64(value(self.front)), comm.sum_f64(value(self.back)));
+        let (nf, nb) = (comm.sum_f64(found(self.front)), comm.sum_f64(found(self.back)));
+        if nf != 1.0 || nb != 1.0 {
+            return comm.agree(Err(Error::input(
+                "the cylinder case needs mesh nodes at (0.15, 0.2) and (0.25, 0.2) (meshes/dfg_channel.geo)",
+            )));
+        }
+        self.series.push([st.t, scale * f[0], scale * f[1], front - back]);
+        Ok(())
+    }
+
+    /// Collective (rank 0 writes): the final and extreme values, the Strouhal number of the
+    /// lift over the second half of the run, and the series as CSV in `out`.
+    fn quantities(
+        &self,
+        comm: &Comm,
+        dfg: Dfg,
+        out: Option<&Path>,
+        files: &mut Vec<PathBuf>,
+    ) -> Result<serde_json::Value> {
+        let last = self.series.last().copied().unwrap_or([0.0; 4]);
+        let t_end = last[0];
+        let late: Vec<&[f64; 4]> = self.series.iter().filter(|r| r[0] >= 0.5 * t_end).collect();
+        let max = |k: usize, rows: &[&[f64; 4]]| rows.iter().map(|r| r[k]).fold(f64::NEG_INFINITY, f64::max);
+        let all: Vec<&[f64; 4]> = self.series.iter().collect();
+        let mut q = serde_json::json!({
+            "benchmark": dfg.name(),
+            "c_d": last[1],
+            "c_l": last[2],
+            "delta_p": last[3],
+            "c_d_max": max(1, &all),
+            "c_l_max": max(2, &all),
+        });
+        if dfg == Dfg::Periodic {
+            q["c_d_max_late"] = max(1, &late).into();
+            q["c_l_max_late"] = max(2, &late).into();
+            if let Some(f) = frequency(&late) {
+                q["strouhal"] = (DFG_DIAMETER * f / self.mean_speed).into();
+            }
+        }
+        if let Some(dir) = out {
+            let path = dir.join("cylinder_coefficients.csv");
+            let r = if comm.is_root() {
+                let mut text = String::from("t,c_d,c_l,delta_p\n");
+                for r in &self.series {
+                    text += &format!("{:.10e},{:.10e},{:.10e},{:.10e}\n", r[0], r[1], r[2], r[3]);
+                }
+                std::fs::write(&path, text).map_err(|e| Error::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })
+            } else {
+                Ok(())
+            };
+            comm.agree(r)?;
+            files.push(path);
+        }
+        Ok(q)
+    }
+}
+
+/// The frequency of the lift signal: the mean spacing of its upward crossings of its mean.
+fn frequency(rows: &[&[f64; 4]]) -> Option<f64> {
+    let mean = rows.iter().map(|r| r[2]).sum::<f64>() / rows.len().max(1) as f64;
+    let ups: Vec<f64> = rows
+        .windows(2)
+        .filter(|w| w[0][2] < mean && w[1][2] >= mean)
+        .map(|w| w[0][0] + (mean - w[0][2]) / (w[1][2] - w[0][2]) * (w[1][0] - w[0][0]))
+        .collect();
+    (ups.len() >= 3).then(|| (ups.len() - 1) as f64 / (ups[ups.len() - 1] - ups[0]))
 }
 
 impl Case {
@@ -29,6 +184,7 @@ impl Case {
         match self {
             Case::Cavity => "cavity",
             Case::TaylorGreen => "taylor-green",
+            Case::Cylinder(_) => "cylinder",
             Case::Custom => "flow",
         }
     }
@@ -38,12 +194,16 @@ impl Case {
     pub fn quantities(
         &self,
         comm: &Comm,
-        (s, st): (&mut Spaces, &FlowState),
+        (s, st, monitor): (&mut Spaces, &FlowState, Option<&CylinderMonitor>),
         (re, nu): (f64, f64),
         out: Option<&Path>,
         files: &mut Vec<PathBuf>,
     ) -> Result<serde_json::Value> {
         match self {
+            Case::Cylinder(dfg) => match monitor {
+                Some(m) => m.quantities(comm, *dfg, out, files),
+                None => Ok(serde_json::Value::Null),
+            },
             Case::Cavity => cavity_quantities(comm, (s, st), re, out, files),
             Case::TaylorGreen => {
                 let (eu, nu_, ep, np) = flow_errors(comm, s, st, |x, t| taylor_green(x, t, nu));

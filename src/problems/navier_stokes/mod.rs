@@ -5,6 +5,7 @@
 
 pub mod bc;
 pub mod cases;
+pub mod forces;
 pub mod scheme;
 pub mod spaces;
 
@@ -46,6 +47,8 @@ pub struct NsParams {
     pub nu: f64,
     /// Reference speed (for the CFL number and the Reynolds number `U L / ν`).
     pub speed: f64,
+    /// Reference length L of the Reynolds number.
+    pub length: f64,
     /// Time step policy.
     pub dt: TimeStep,
     /// Final time.
@@ -105,7 +108,7 @@ pub struct NsSummary {
     pub velocity_nodes: u64,
     /// See `velocity_nodes`.
     pub pressure_nodes: u64,
-    /// Viscosity, reference speed and Reynolds number (length 1).
+    /// Viscosity, reference speed and Reynolds number `U L / ν`.
     pub nu: f64,
     /// See `nu`.
     pub speed: f64,
@@ -171,7 +174,7 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
         pressure_nodes: s.lm_p.points.n_global,
         nu: p.nu,
         speed: p.speed,
-        reynolds: p.speed / p.nu,
+        reynolds: p.speed * p.length / p.nu,
         dt,
         steps: 0,
         t_final: 0.0,
@@ -187,6 +190,10 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
         quantities: serde_json::Value::Null,
         files: Vec::new(),
     };
+    let mut monitor = match p.case {
+        cases::Case::Cylinder(dfg) => Some(cases::CylinderMonitor::new(&s, dfg, p.nu)),
+        _ => None,
+    };
     let mut warned_cfl = false;
     let mut output_seconds = 0.0;
     let mut sums = StepStats::default();
@@ -194,6 +201,9 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
     for n in 0..n_steps {
         let stats = scheme.step(comm, &mut s, &mut st, dt)?;
         record(&mut summary, &stats, &mut sums);
+        if let Some(m) = monitor.as_mut() {
+            m.record(comm, &mut s, &st, &scheme.dudt)?;
+        }
         let (change, speed) = check_state(comm, &st, n + 1)?;
         summary.steady_residual = change / dt;
         let cfl = speed * dt / h_min;
@@ -238,7 +248,7 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
     let t0 = Instant::now();
     summary.quantities = p.case.quantities(
         comm,
-        (&mut s, &st),
+        (&mut s, &st, monitor.as_ref()),
         (summary.reynolds, p.nu),
         p.out.as_deref(),
         &mut summary.files,

@@ -87,6 +87,8 @@ pub struct Scheme {
     ptmp: DistVector,
     phi: DistVector,
     delta: DistVector,
+    /// The BDF time derivative of the velocity at the last step's end, per component.
+    pub dudt: Vec<DistVector>,
 }
 
 impl Scheme {
@@ -113,6 +115,7 @@ impl Scheme {
         Ok(Scheme {
             w: vec![vec![0.0; s.points.len()]; dim],
             ustar: (0..dim).map(|_| DistVector::zeros(&ul)).collect(),
+            dudt: (0..dim).map(|_| DistVector::zeros(&ul)).collect(),
             rhs: DistVector::zeros(&ul),
             tmp: DistVector::zeros(&ul),
             force: DistVector::zeros(&ul),
@@ -264,9 +267,14 @@ impl Scheme {
                 .correction
                 .solve(comm, &self.ops.correction_mass, &self.force, &mut self.delta);
             stats.correction_iterations += converged(r?, "correction", d, st)?.iterations;
+            // uⁿ⁺¹ = u* + δ; ∂u/∂t ≈ α uⁿ⁺¹ − c1 uⁿ − c2 uⁿ⁻¹, the scheme's own difference.
+            self.ustar[d].axpy(1.0, &self.delta);
+            let (new, u, up) = (self.ustar[d].owned(), st.u[d].owned(), st.u_prev[d].owned());
+            for (((t, n), a), b) in self.dudt[d].owned_mut().iter_mut().zip(new).zip(u).zip(up) {
+                *t = alpha * n - c1 * a - c2 * b;
+            }
             std::mem::swap(&mut st.u_prev[d], &mut st.u[d]);
             st.u[d].copy_from(&self.ustar[d]);
-            st.u[d].axpy(1.0, &self.delta);
         }
         st.p.axpy(1.0, &self.phi);
         stats.correction_seconds = comm.max_f64(start.elapsed().as_secs_f64());
