@@ -14,7 +14,7 @@ use crate::problems::heat::{self, CheckpointParams, Discretization, HeatParams, 
 use crate::solver::{Overrides, SolverConfig};
 use crate::time::{DtSchedule, DEFAULT_MAX_STEPS};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Options of `ddkit heat`; each is also a TOML key of `--config`.
 #[derive(Args, Debug, Default, Clone, serde::Deserialize)]
@@ -96,7 +96,11 @@ pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
     let (mut f, solver_file): (HeatArgs, _) = read_config(a.config.as_deref(), HEAT_NOT_SOLVER)?;
     merge!(a, f; steps, dt, t_final, cfl, max_steps, exact, source, mass, out, snapshot_every, no_overlap, report, progress, scheme);
     merge!(a, f; dt_schedule, checkpoint_every, checkpoint_interval, checkpoint_dir, restart);
-    let checkpoint = checkpoint_params(&a)?;
+    let checkpoint = checkpoint_params(
+        (a.checkpoint_every, a.checkpoint_interval),
+        a.checkpoint_dir.as_deref(),
+        a.out.as_deref(),
+    )?;
     let mut notes = Notes::new();
     // Taken out of `a`, which the notes on ignored flags still read.
     let problem = std::mem::take(&mut a.problem).resolve(f.problem)?;
@@ -213,20 +217,25 @@ fn ignored_flag_notes(notes: &mut Notes, a: &HeatArgs, explicit: bool) {
     notes.extend(ignored.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
 }
 
-/// The checkpoint options resolved: the directory is `--checkpoint-dir`, else `OUT/checkpoints`
+/// The checkpoint options resolved (`--checkpoint-every`, `--checkpoint-interval`,
+/// `--checkpoint-dir`, `--out`): the directory is `--checkpoint-dir`, else `OUT/checkpoints`
 /// when a cadence is given with `--out`; a cadence with neither is refused.
-fn checkpoint_params(a: &HeatArgs) -> Result<Option<CheckpointParams>> {
-    if let Some(s) = a.checkpoint_interval {
+pub(super) fn checkpoint_params(
+    (every, interval): (Option<usize>, Option<f64>),
+    dir: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<Option<CheckpointParams>> {
+    if let Some(s) = interval {
         if !(s > 0.0 && s.is_finite()) {
             return Err(Error::input(format!(
                 "checkpoint-interval must be a positive number of seconds, got {s}"
             )));
         }
     }
-    let every = a.checkpoint_every.unwrap_or(0);
-    let cadence = every > 0 || a.checkpoint_interval.is_some();
-    let dir = match (&a.checkpoint_dir, &a.out) {
-        (Some(d), _) => d.clone(),
+    let every = every.unwrap_or(0);
+    let cadence = every > 0 || interval.is_some();
+    let dir = match (dir, out) {
+        (Some(d), _) => d.to_path_buf(),
         (None, Some(out)) if cadence => out.join("checkpoints"),
         (None, _) if cadence => {
             return Err(Error::input(
@@ -235,11 +244,7 @@ fn checkpoint_params(a: &HeatArgs) -> Result<Option<CheckpointParams>> {
         }
         (None, _) => return Ok(None),
     };
-    Ok(Some(CheckpointParams {
-        dir,
-        every,
-        interval: a.checkpoint_interval,
-    }))
+    Ok(Some(CheckpointParams { dir, every, interval }))
 }
 
 /// Collective: `ddkit heat`: resolves the options, runs, prints the outcome and writes the report.

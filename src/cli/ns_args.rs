@@ -3,6 +3,7 @@
 //! step, output, and the three solvers (`momentum`, `pressure`, `correction`, each a preset
 //! with `--set NAME.KEY=VALUE` overrides).
 
+use super::heat_args::checkpoint_params;
 use super::{finish, read_config, say, start, DomainArgs, Resolved};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
@@ -78,6 +79,18 @@ pub struct NsArgs {
     #[arg(long, value_name = "NAME.KEY=VALUE", allow_hyphen_values = true)]
     #[serde(skip)]
     pub set: Vec<String>,
+    /// Write a checkpoint every N steps (and at the end of the run) to --checkpoint-dir [default: 0, none].
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+    /// Write a checkpoint every SECONDS of wall time (and at the end), decided by all ranks together.
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    pub checkpoint_interval: Option<f64>,
+    /// Directory of the checkpoint file checkpoint.h5 (alone: one checkpoint at the end) [default: OUT/checkpoints with --out and a cadence].
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue the run of this checkpoint (velocity, pressure, the previous velocity of BDF2, time, step) on any number of ranks; the flow and dt must match, --t-end, output, solvers and checkpoints may change.
+    #[arg(long, value_name = "FILE")]
+    pub restart: Option<PathBuf>,
     /// Write a JSON summary (per-step iterations, timings, quantities of interest).
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
@@ -131,7 +144,8 @@ fn positive(flag: &str, v: Option<f64>) -> Result<Option<f64>> {
 pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
     let (mut f, _): (NsArgs, _) = read_config(a.config.as_deref(), &[])?;
     merge!(a, f; case, dfg, re, nu, bc, speed, dt, cfl, t_end, steady_tol, out, snapshot_every,
-        momentum_solver, pressure_solver, correction_solver, report);
+        momentum_solver, pressure_solver, correction_solver, report, checkpoint_every, checkpoint_interval,
+        checkpoint_dir, restart);
     let case = match a.case.as_deref().unwrap_or("cavity") {
         "cavity" => Case::Cavity,
         "taylor-green" => Case::TaylorGreen,
@@ -268,6 +282,11 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         .zip([&solvers.momentum, &solvers.pressure, &solvers.correction])
         .flat_map(|(n, c)| o.unused(n, c))
         .collect();
+    let checkpoint = checkpoint_params(
+        (a.checkpoint_every, a.checkpoint_interval),
+        a.checkpoint_dir.as_deref(),
+        a.out.as_deref(),
+    )?;
     let params = NsParams {
         case,
         source,
@@ -285,6 +304,8 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         out: a.out,
         snapshot_every: a.snapshot_every.unwrap_or(0),
         solvers,
+        checkpoint,
+        restart: a.restart,
     };
     Ok(Resolved {
         params,
@@ -324,11 +345,5 @@ pub fn run_navier_stokes(comm: &Comm, a: NsArgs) -> Result<()> {
         }
         say(&text);
     }
-    let failure = (s.steady == Some(false)).then(|| {
-        format!(
-            "no steady state by t = {:.4e}: residual {:.3e} (raise --t-end or --steady-tol)",
-            s.t_final, s.steady_residual
-        )
-    });
-    finish(comm, report_path.as_deref(), &s, failure.as_deref())
+    finish(comm, report_path.as_deref(), &s, s.failure.as_deref())
 }

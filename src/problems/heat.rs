@@ -4,12 +4,13 @@
 //! the problem up, builds the [`Stepper`], plans the steps (continuing a checkpoint with
 //! `--restart`) and hands them to the [`TimeLoop`].
 
+use super::restart::{partition_hash, probe_checkpoint_dir, read_restart, same_partition};
+pub use super::restart::{CheckpointParams, CHECKPOINT_FILE};
 use super::{create_writer, prepare, reopen_writer, warn_exact_outside_unit_box, write_kappa, MeshSource, Prepared};
 use crate::comm::{Comm, HaloMode, HaloStats};
 use crate::error::{Error, Result};
 use crate::fd::{FdHeat, FdImplicitHeat};
 use crate::fem::{FemImplicitHeat, MassKind, P1Heat};
-use crate::io::checkpoint::{check_options, tmp_path};
 use crate::io::{Center, Checkpoint, CheckpointMesh, FieldSpec, Writer};
 use crate::mesh::Mesh;
 use crate::partition::{LocalMesh, Method, Partition, Report};
@@ -17,7 +18,7 @@ use crate::pde::{BcKind, ErrorNorms, Exact, HeatData, HEAT_FIELD};
 use crate::solver::SolverTimings;
 use crate::time::{Checkpointing, DtSchedule, LoopOutcome, Plan, Resume, StepOptions, Stepper, TimeLoop};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Spatial discretization of the heat equation.
@@ -111,22 +112,6 @@ pub struct HeatParams {
     /// The checkpoint to continue from (`--restart FILE`).
     pub restart: Option<PathBuf>,
 }
-
-/// Where and how often a heat run writes its checkpoint ([`CHECKPOINT_FILE`] in `dir`); also at
-/// the end of a run that did not fail, so that it can be continued.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckpointParams {
-    /// The directory of the checkpoint file.
-    pub dir: PathBuf,
-    /// Every this many steps (0: not by step count).
-    pub every: usize,
-    /// Every this many seconds of wall time.
-    pub interval: Option<f64>,
-}
-
-/// The name of a heat run's checkpoint file in its directory (each checkpoint replaces the
-/// previous one, which stays intact until the new one is complete).
-pub const CHECKPOINT_FILE: &str = "checkpoint.h5";
 
 /// Wall-clock seconds per phase (maximum over ranks).
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
@@ -258,7 +243,13 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let ck_mesh = CheckpointMesh::from_local(&mesh, &lm);
     let options = run_options(comm, p, &part);
     let restart = match &p.restart {
-        Some(path) => Some(read_restart(comm, path, &ck_mesh, &solution_spec(p, &mesh), &options)?),
+        Some(path) => Some(read_restart(
+            comm,
+            path,
+            &ck_mesh,
+            &[solution_spec(p, &mesh)],
+            (&options, RESTART_KEYS),
+        )?),
         None => None,
     };
     let (mut stepper, plan) = build_stepper(comm, p, (&mesh, &lm, &part), &data, restart.as_ref())?;
@@ -445,10 +436,7 @@ fn announce(comm: &Comm, p: &HeatParams, lm: &LocalMesh, report: &Report, plan: 
 /// restart; the rank count and a hash of the partition tell whether a restart runs on the same
 /// partition (and can continue the output series).
 fn run_options(comm: &Comm, p: &HeatParams, part: &Partition) -> String {
-    // FNV-1a over the part of every cell: the mesh and the partition are the same on every rank.
-    let hash = part.parts.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &q| {
-        (h ^ u64::from(q)).wrapping_mul(0x100_0000_01b3)
-    });
+    let hash = partition_hash(part);
     serde_json::json!({
         "problem": "heat",
         "mesh": p.mesh.to_string(),
@@ -470,63 +458,6 @@ fn run_options(comm: &Comm, p: &HeatParams, part: &Partition) -> String {
         "partition": hash,
     })
     .to_string()
-}
-
-/// Collective: probes the checkpoint directory (created if needed) by writing and removing the
-/// temporary file a checkpoint is written to, so that a bad path fails before the work (as
-/// `--out` and `--report` do) instead of at the first checkpoint.
-fn probe_checkpoint_dir(comm: &Comm, dir: &Path) -> Result<()> {
-    let probed = if comm.is_root() {
-        let probe = tmp_path(&dir.join(CHECKPOINT_FILE));
-        std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&probe, b""))
-            .and_then(|()| std::fs::remove_file(&probe))
-            .map_err(|source| Error::Io {
-                path: format!("checkpoint directory {}", dir.display()),
-                source,
-            })
-    } else {
-        Ok(())
-    };
-    comm.agree(probed)
-}
-
-/// Collective: reads the checkpoint at `path` for this run (its mesh and solution field) and
-/// refuses one written with other problem options, with one error on every rank.
-fn read_restart(
-    comm: &Comm,
-    path: &Path,
-    mesh: &CheckpointMesh,
-    spec: &FieldSpec,
-    options: &str,
-) -> Result<Checkpoint> {
-    if !path.exists() && path.to_str().is_some_and(|s| s.parse::<usize>().is_ok()) {
-        // `--restart N` of old was GMRES's restart length, which heat now takes as --set.
-        return comm.agree(Err(Error::input(format!(
-            "--restart {}: no such checkpoint file (ddkit heat's --restart names the checkpoint to continue; \
-             the GMRES restart length is --set solver.krylov.restart=N here)",
-            path.display()
-        ))));
-    }
-    let ck = Checkpoint::read(comm, path, mesh, std::slice::from_ref(spec))?;
-    let same = check_options(&ck.options, options, RESTART_KEYS).map_err(|e| {
-        let why = match e {
-            Error::Input(m) => m,
-            e => e.to_string(),
-        };
-        Error::input(format!("checkpoint {}: {why}", path.display()))
-    });
-    comm.agree(same)?;
-    Ok(ck)
-}
-
-/// Whether two runs' options (JSON of [`run_options`]) name the same rank count and partition.
-fn same_partition(a: &str, b: &str) -> bool {
-    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
-    match (parse(a), parse(b)) {
-        (Some(a), Some(b)) => a.get("ranks") == b.get("ranks") && a.get("partition") == b.get("partition"),
-        _ => false,
-    }
 }
 
 /// Collective: the output series, when `--out` is given. A restart on the partition of the

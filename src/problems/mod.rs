@@ -4,6 +4,7 @@
 pub mod heat;
 pub mod navier_stokes;
 pub mod poisson;
+pub mod restart;
 mod setup;
 
 pub use setup::{

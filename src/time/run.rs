@@ -1,7 +1,8 @@
 //! [`TimeLoop`]: the one loop of every time-dependent problem. It takes the steps of a
 //! [`Plan`], tells the stepper when dt changes, stops at a failed step or at values that are no
-//! longer finite (naming the step), writes snapshots and checkpoints at their cadence, prints
-//! progress, and returns what happened for the problem's summary.
+//! longer finite (naming the step), or early when the stepper says it is done (a steady state),
+//! writes snapshots and checkpoints at their cadence, prints progress, and returns what
+//! happened for the problem's summary.
 
 use super::{Plan, Stepper};
 use crate::comm::Comm;
@@ -39,7 +40,12 @@ impl Checkpointing<'_> {
             time,
             dt_history,
             options: self.options.clone(),
-            fields: stepper.fields().into_iter().map(|(s, v)| (s, v.to_vec())).collect(),
+            fields: stepper
+                .fields()
+                .into_iter()
+                .chain(stepper.history())
+                .map(|(s, v)| (s, v.to_vec()))
+                .collect(),
         };
         ck.write(comm, &self.path, &self.mesh)
     }
@@ -128,7 +134,8 @@ impl TimeLoop<'_> {
                 Err(e) => return Err(e),
             }
             (out.step, out.time, out.taken) = (s.n, s.t_next, out.taken + 1);
-            let snap = s.n == end || (snapshot_every > 0 && s.n % snapshot_every == 0);
+            let done = stepper.finished();
+            let snap = s.n == end || done || (snapshot_every > 0 && s.n % snapshot_every == 0);
             let by_steps = every > 0 && s.n % every == 0;
             if snap || by_steps || (s.n - start) % check_every == 0 {
                 if !all_finite(comm, stepper) {
@@ -155,6 +162,9 @@ impl TimeLoop<'_> {
             }
             if progress_every.is_some_and(|p| (s.n - start) % p == 0) {
                 tracing::info!("step {}/{end}  t = {:.4e}", s.n, s.t_next);
+            }
+            if done {
+                break;
             }
         }
         out.seconds = t_loop.elapsed().as_secs_f64();

@@ -42,6 +42,18 @@ pub trait Stepper {
     fn solver_timings(&self) -> Option<SolverTimings> {
         None
     }
+
+    /// Whether the run has reached its goal before the plan's end (a steady state); asked
+    /// after every step, and the same on every rank.
+    fn finished(&self) -> bool {
+        false
+    }
+
+    /// Fields that checkpoints hold besides [`Stepper::fields`] and snapshots do not: the
+    /// history of a multistep scheme. [`Stepper::restore`] receives them too.
+    fn history(&self) -> Vec<(FieldSpec, &[f64])> {
+        Vec::new()
+    }
 }
 
 /// Local: copies the values of field `spec` in `fields` into `into` (a stepper's owned values),

@@ -8,19 +8,26 @@ pub mod cases;
 pub mod forces;
 pub mod scheme;
 pub mod spaces;
+pub mod stepper;
 
 use super::heat::Discretization;
-use super::setup::{create_writer, prepare, MeshSource};
+use super::restart::{
+    partition_hash, probe_checkpoint_dir, read_restart, same_partition, CheckpointParams, CHECKPOINT_FILE,
+};
+use super::setup::{create_writer, prepare, reopen_writer, MeshSource};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
-use crate::io::{Center, FieldSpec, P1Map};
+use crate::io::checkpoint::Fingerprint;
+use crate::io::{Center, CheckpointMesh, FieldSpec, P1Map, Space};
 use crate::partition::Method;
+use crate::time::{Checkpointing, LoopOutcome, Plan, Resume, StepOptions, Stepper, TimeLoop, DEFAULT_MAX_STEPS};
 use bc::{Boundaries, Boundary};
-use scheme::{FlowState, Scheme, Solvers, StepStats};
+use scheme::{Scheme, Solvers};
 use serde::Serialize;
 use spaces::Spaces;
 use std::path::PathBuf;
 use std::time::Instant;
+use stepper::NsStepper;
 
 /// How the time step is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -61,6 +68,10 @@ pub struct NsParams {
     pub snapshot_every: usize,
     /// The solvers.
     pub solvers: Solvers,
+    /// Checkpoints: where and how often (`None`: none).
+    pub checkpoint: Option<CheckpointParams>,
+    /// The checkpoint to continue from (`--restart FILE`).
+    pub restart: Option<PathBuf>,
 }
 
 /// Set-up and per-step costs, seconds (maximum over ranks).
@@ -80,6 +91,8 @@ pub struct NsTimings {
     pub correction_per_step: f64,
     /// Output (series and profiles).
     pub output: f64,
+    /// Writing checkpoints.
+    pub checkpoint: f64,
     /// The whole run.
     pub total: f64,
 }
@@ -116,8 +129,11 @@ pub struct NsSummary {
     pub reynolds: f64,
     /// Time step.
     pub dt: f64,
-    /// Steps done and final time.
+    /// The last step done (counted from the run's start at t = 0, also after a restart) and
+    /// the final time.
     pub steps: usize,
+    /// The checkpoint's step, for a restarted run.
+    pub restarted_from: Option<usize>,
     /// See `steps`.
     pub t_final: f64,
     /// `max|uⁿ⁺¹ − uⁿ| / Δt` of the last step.
@@ -132,15 +148,29 @@ pub struct NsSummary {
     pub iterations: NsIterations,
     /// Costs.
     pub timings: NsTimings,
+    /// Checkpoints written, and the checkpoint file.
+    pub checkpoints: usize,
+    /// See `checkpoints`.
+    pub checkpoint: Option<PathBuf>,
     /// The case's quantities of interest.
     pub quantities: serde_json::Value,
     /// Files written.
     pub files: Vec<PathBuf>,
+    /// Why the run failed (a solve, values that are not finite, no steady state), or `None`.
+    pub failure: Option<String>,
 }
+
+/// The options a restart must share with its checkpoint (besides the mesh, which the
+/// checkpoint's fingerprint checks): the flow and the step size (BDF2 continues with the dt it
+/// was started with). The final time, output, solvers and checkpoint cadence may change.
+const RESTART_KEYS: &[&str] = &["problem", "case", "nu", "boundaries", "dt"];
 
 /// Collective: runs the flow to `t_end` or to a steady state.
 pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
     let start = Instant::now();
+    if let Some(c) = &p.checkpoint {
+        probe_checkpoint_dir(comm, &c.dir)?;
+    }
     let prep = prepare(comm, &p.source, Discretization::P2, &p.partitioner)?;
     let bcs = comm.agree(resolve_boundaries(&prep.mesh, &p.boundaries))?;
     let mut s = Spaces::new(comm, prep.mesh, prep.part, prep.lm)?;
@@ -152,21 +182,114 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
     // Whole steps to t_end: BDF2's coefficients assume one step size.
     let n_steps = ((p.t_end / dt) - 1e-9).ceil().max(1.0) as usize;
     let dt = p.t_end / n_steps as f64;
-    let mut scheme = Scheme::new(comm, &mut s, bcs, p.nu, clone_solvers(&p.solvers))?;
-    let mut st = match p.case {
+    let options = run_options(comm, p, &s, dt);
+    let scheme = Scheme::new(comm, &mut s, bcs, p.nu, clone_solvers(&p.solvers))?;
+    let st = match p.case {
         cases::Case::TaylorGreen => scheme.start_from(&s, 0.0, |x| bc::taylor_green(x, 0.0, p.nu)),
         _ => scheme.rest(&s, 0.0),
     };
-    let setup = comm.max_f64(start.elapsed().as_secs_f64());
-    let mut writer = match &p.out {
-        Some(dir) => {
-            let mut w = create_writer(comm, &s.mesh, &s.lm_u, dir, p.case.stem(), Center::Point)?;
-            w.set_p1_map(comm, &P1Map::from_elevated(&s.mesh, &s.part, &s.lm_u)?)?;
-            Some(w)
-        }
+    let mut stepper = NsStepper::new(s, scheme, st, (p.steady_tol, h_min));
+    if let cases::Case::Cylinder(dfg) = p.case {
+        stepper.monitor = Some(cases::CylinderMonitor::new(&stepper.s, dfg, p.nu));
+    }
+    let specs: Vec<FieldSpec> = stepper
+        .fields()
+        .into_iter()
+        .chain(stepper.history())
+        .map(|f| f.0)
+        .collect();
+    let ids = CheckpointIds::of(&stepper.s);
+    let ck_mesh = ids.mesh();
+    let restart = match &p.restart {
+        Some(path) => Some(read_restart(comm, path, &ck_mesh, &specs, (&options, RESTART_KEYS))?),
         None => None,
     };
-    let mut summary = NsSummary {
+    let plan = match &restart {
+        Some(ck) => {
+            comm.agree(stepper.restore(&ck.fields))?;
+            (stepper.st.step, stepper.st.t) = (ck.step as usize, ck.time);
+            let all = StepOptions {
+                steps: Some(n_steps),
+                dt: Some(dt),
+                t_final: None,
+                cfl: 1.0,
+                max_steps: DEFAULT_MAX_STEPS,
+                schedule: None,
+            };
+            let at = Resume {
+                step: ck.step as usize,
+                time: ck.time,
+                history: ck.dt_history.clone(),
+            };
+            comm.agree(all.resume(f64::INFINITY, &at))?
+        }
+        None => Plan::uniform(n_steps, dt),
+    };
+    let setup = comm.max_f64(start.elapsed().as_secs_f64());
+    let writer = open_output(comm, p, &stepper.s, restart.as_ref(), &options)?;
+    let checkpoints = p.checkpoint.as_ref().map(|c| Checkpointing {
+        path: c.dir.join(CHECKPOINT_FILE),
+        every: c.every,
+        interval: c.interval,
+        mesh: ids.mesh(),
+        options: options.clone(),
+        history: restart.as_ref().map(|ck| ck.dt_history.clone()).unwrap_or_default(),
+    });
+    let outcome = TimeLoop {
+        plan,
+        snapshot_every: p.snapshot_every,
+        progress: true,
+        writer,
+        checkpoints,
+    }
+    .run(comm, &mut stepper)?;
+    summarize(
+        comm,
+        p,
+        stepper,
+        outcome,
+        (dt, setup, start, restart.map(|ck| ck.step as usize)),
+    )
+}
+
+/// Collective: the summary of a finished loop, with the case's quantities (and its files).
+fn summarize(
+    comm: &Comm,
+    p: &NsParams,
+    mut stepper: NsStepper,
+    outcome: LoopOutcome,
+    (dt, setup, start, restarted_from): (f64, f64, Instant, Option<usize>),
+) -> Result<NsSummary> {
+    let rec = stepper.record.clone();
+    let t0 = Instant::now();
+    let mut files = Vec::new();
+    let reynolds = p.speed * p.length / p.nu;
+    let quantities = if outcome.failure.is_none() {
+        let NsStepper { s, st, monitor, .. } = &mut stepper;
+        p.case.quantities(
+            comm,
+            (s, st, monitor.as_ref()),
+            (reynolds, p.nu),
+            p.out.as_deref(),
+            &mut files,
+        )?
+    } else {
+        serde_json::Value::Null
+    };
+    if let Some(dir) = &p.out {
+        files.push(dir.join(format!("{}.xdmf", p.case.stem())));
+    }
+    let steps = rec.iterations.momentum.len().max(1) as f64;
+    let failure = outcome.failure.clone().or_else(|| {
+        p.steady_tol.filter(|&tol| !(rec.steady_residual < tol)).map(|_| {
+            format!(
+                "no steady state by t = {:.4e}: residual {:.3e} (raise --t-end or --steady-tol)",
+                outcome.time, rec.steady_residual
+            )
+        })
+    });
+    let s = &stepper.s;
+    Ok(NsSummary {
         case: p.case.stem().to_string(),
         ranks: comm.size() as usize,
         dim: s.dim,
@@ -174,93 +297,33 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
         pressure_nodes: s.lm_p.points.n_global,
         nu: p.nu,
         speed: p.speed,
-        reynolds: p.speed * p.length / p.nu,
+        reynolds,
         dt,
-        steps: 0,
-        t_final: 0.0,
-        steady_residual: f64::INFINITY,
-        steady: p.steady_tol.map(|_| false),
-        cfl_max: 0.0,
-        solvers: Default::default(),
-        iterations: NsIterations::default(),
+        steps: outcome.step,
+        restarted_from,
+        t_final: outcome.time,
+        steady_residual: rec.steady_residual,
+        steady: p.steady_tol.map(|tol| rec.steady_residual < tol),
+        cfl_max: rec.cfl_max,
+        solvers: stepper.scheme.solver_names(),
         timings: NsTimings {
             setup,
-            ..NsTimings::default()
+            momentum_setup_first_step: rec.first_setup,
+            momentum_update_mean: rec.sums.momentum_setup_seconds / (steps - 1.0).max(1.0),
+            momentum_per_step: rec.sums.momentum_seconds / steps,
+            pressure_per_step: rec.sums.pressure_seconds / steps,
+            correction_per_step: rec.sums.correction_seconds / steps,
+            output: comm.max_f64(outcome.output_seconds + t0.elapsed().as_secs_f64()),
+            checkpoint: comm.max_f64(outcome.checkpoint_seconds),
+            total: comm.max_f64(start.elapsed().as_secs_f64()),
         },
-        quantities: serde_json::Value::Null,
-        files: Vec::new(),
-    };
-    let mut monitor = match p.case {
-        cases::Case::Cylinder(dfg) => Some(cases::CylinderMonitor::new(&s, dfg, p.nu)),
-        _ => None,
-    };
-    let mut warned_cfl = false;
-    let mut output_seconds = 0.0;
-    let mut sums = StepStats::default();
-    let progress_every = (n_steps / 20).max(1);
-    for n in 0..n_steps {
-        let stats = scheme.step(comm, &mut s, &mut st, dt)?;
-        record(&mut summary, &stats, &mut sums);
-        if let Some(m) = monitor.as_mut() {
-            m.record(comm, &mut s, &st, &scheme.dudt)?;
-        }
-        let (change, speed) = check_state(comm, &st, n + 1)?;
-        summary.steady_residual = change / dt;
-        let cfl = speed * dt / h_min;
-        summary.cfl_max = summary.cfl_max.max(cfl);
-        if cfl > 1.0 && !warned_cfl && comm.is_root() {
-            tracing::warn!(
-                "CFL number {cfl:.2} > 1 at step {} (t = {:.4e}): the extrapolated convection of the scheme may \
-                 turn unstable; lower --dt or --cfl",
-                n + 1,
-                st.t
-            );
-            warned_cfl = true;
-        }
-        let last = n + 1 == n_steps || p.steady_tol.is_some_and(|tol| summary.steady_residual < tol);
-        if let Some(w) = writer.as_mut() {
-            if last || (p.snapshot_every > 0 && (n + 1) % p.snapshot_every == 0) {
-                let t0 = Instant::now();
-                write_state(comm, w, &st, s.dim)?;
-                output_seconds += t0.elapsed().as_secs_f64();
-            }
-        }
-        if comm.is_root() && ((n + 1) % progress_every == 0 || last) {
-            tracing::info!(
-                "step {}/{n_steps}, t = {:.4e}: steady residual {:.3e}, iterations {}/{}/{}",
-                n + 1,
-                st.t,
-                summary.steady_residual,
-                stats.momentum_iterations,
-                stats.pressure_iterations,
-                stats.correction_iterations
-            );
-        }
-        if last {
-            break;
-        }
-    }
-    summary.steps = st.step;
-    summary.t_final = st.t;
-    if let (Some(tol), Some(flag)) = (p.steady_tol, summary.steady.as_mut()) {
-        *flag = summary.steady_residual < tol;
-    }
-    let t0 = Instant::now();
-    summary.quantities = p.case.quantities(
-        comm,
-        (&mut s, &st, monitor.as_ref()),
-        (summary.reynolds, p.nu),
-        p.out.as_deref(),
-        &mut summary.files,
-    )?;
-    output_seconds += t0.elapsed().as_secs_f64();
-    if let Some(w) = writer {
-        summary.files.push(w.xdmf_path().to_path_buf());
-        w.finish(comm)?;
-    }
-    summary.solvers = scheme.solver_names();
-    finish_timings(comm, &mut summary, &sums, output_seconds, start);
-    Ok(summary)
+        iterations: rec.iterations,
+        checkpoints: outcome.checkpoints,
+        checkpoint: p.checkpoint.as_ref().map(|c| c.dir.join(CHECKPOINT_FILE)),
+        quantities,
+        files,
+        failure,
+    })
 }
 
 /// The solver configurations (cloned: the scheme owns its own).
@@ -272,72 +335,83 @@ fn clone_solvers(s: &Solvers) -> Solvers {
     }
 }
 
-/// Adds one step's counts to the summary and its seconds to `sums`.
-fn record(summary: &mut NsSummary, stats: &StepStats, sums: &mut StepStats) {
-    let it = &mut summary.iterations;
-    it.momentum.push(stats.momentum_iterations);
-    it.pressure.push(stats.pressure_iterations);
-    it.correction.push(stats.correction_iterations);
-    if it.momentum.len() == 1 {
-        summary.timings.momentum_setup_first_step = stats.momentum_setup_seconds;
-    } else {
-        sums.momentum_setup_seconds += stats.momentum_setup_seconds;
-    }
-    sums.momentum_seconds += stats.momentum_seconds;
-    sums.pressure_seconds += stats.pressure_seconds;
-    sums.correction_seconds += stats.correction_seconds;
+/// What checkpoints store the fields by: the mesh's fingerprint and this rank's owned cell,
+/// P2 node and corner ids (the quadratic mesh's point ids), copied out of the spaces that the
+/// stepper owns.
+struct CheckpointIds {
+    fingerprint: Fingerprint,
+    counts: [u64; 2],
+    cells: Vec<u32>,
+    nodes: Vec<u32>,
+    corners: Vec<u32>,
 }
 
-/// Per-step means and the totals.
-fn finish_timings(comm: &Comm, summary: &mut NsSummary, sums: &StepStats, output: f64, start: Instant) {
-    let n = summary.steps.max(1) as f64;
-    let t = &mut summary.timings;
-    t.momentum_update_mean = sums.momentum_setup_seconds / (n - 1.0).max(1.0);
-    t.momentum_per_step = sums.momentum_seconds / n;
-    t.pressure_per_step = sums.pressure_seconds / n;
-    t.correction_per_step = sums.correction_seconds / n;
-    t.output = comm.max_f64(output);
-    t.total = comm.max_f64(start.elapsed().as_secs_f64());
-}
-
-/// Collective: the largest change of the velocity over the last step and the largest speed;
-/// a value that is not finite stops the run, naming the step and time.
-fn check_state(comm: &Comm, st: &FlowState, step: usize) -> Result<(f64, f64)> {
-    let (mut change, mut speed2, mut finite) = (0.0f64, 0.0f64, true);
-    let n = st.u[0].owned().len();
-    for i in 0..n {
-        let mut s2 = 0.0;
-        for (u, up) in st.u.iter().zip(&st.u_prev) {
-            let (a, b) = (u.owned()[i], up.owned()[i]);
-            finite &= a.is_finite();
-            change = change.max((a - b).abs());
-            s2 += a * a;
-        }
-        speed2 = speed2.max(s2);
-    }
-    finite &= st.p.owned().iter().all(|v| v.is_finite());
-    let bad = comm.max_f64(if finite { 0.0 } else { 1.0 });
-    if bad > 0.0 {
-        return Err(Error::Solve(format!(
-            "the flow is not finite (NaN or Inf) after step {step} (t = {:.6e}): the time step is \
-             too large for this flow, or the data are wrong",
-            st.t
-        )));
-    }
-    Ok((comm.max_f64(change), comm.max_f64(speed2).sqrt()))
-}
-
-/// Collective: one snapshot of velocity (a P2 vector) and pressure (P1).
-fn write_state(comm: &Comm, w: &mut crate::io::Writer, st: &FlowState, dim: usize) -> Result<()> {
-    let n = st.u[0].owned().len();
-    let mut vel = vec![0.0; n * dim];
-    for (d, u) in st.u.iter().enumerate() {
-        for (i, v) in u.owned().iter().enumerate() {
-            vel[i * dim + d] = *v;
+impl CheckpointIds {
+    fn of(s: &Spaces) -> CheckpointIds {
+        CheckpointIds {
+            fingerprint: Fingerprint::of(&s.mesh),
+            counts: [s.mesh.num_cells() as u64, s.mesh.num_points() as u64],
+            cells: s.lm_u.cell_orig[..s.lm_u.cells.n_owned].to_vec(),
+            nodes: s.lm_u.point_orig[..s.n_u()].to_vec(),
+            corners: s.lm_p.point_orig[..s.n_p()].to_vec(),
         }
     }
-    let (vs, ps) = (FieldSpec::p2("velocity", dim), FieldSpec::p1("pressure", 1));
-    w.write_fields(comm, st.t, &[(&vs, &vel), (&ps, st.p.owned())])
+
+    fn mesh(&self) -> CheckpointMesh<'_> {
+        CheckpointMesh::new(self.fingerprint)
+            .with(Space::Cells, self.counts[0], &self.cells)
+            .with(Space::P2, self.counts[1], &self.nodes)
+            .with(Space::P1, self.counts[1], &self.corners)
+    }
+}
+
+/// The run's options as JSON, stored in its checkpoints ([`RESTART_KEYS`] are compared on
+/// restart; ranks and partition tell whether the output series can be continued).
+fn run_options(comm: &Comm, p: &NsParams, s: &Spaces, dt: f64) -> String {
+    serde_json::json!({
+        "problem": "navier-stokes",
+        "case": p.case.stem(),
+        "mesh": p.source.to_string(),
+        "nu": p.nu,
+        "boundaries": p.boundaries,
+        "dt": dt,
+        "t_end": p.t_end,
+        "ranks": comm.size(),
+        "partition": partition_hash(&s.part),
+    })
+    .to_string()
+}
+
+/// Collective: the output series, when `--out` is given: a restart on the checkpoint's
+/// partition continues `STEM.h5`; otherwise a new series starts (`STEM-restart-STEP.h5` beside
+/// an existing one).
+fn open_output(
+    comm: &Comm,
+    p: &NsParams,
+    s: &Spaces,
+    restart: Option<&crate::io::Checkpoint>,
+    options: &str,
+) -> Result<Option<crate::io::Writer>> {
+    let Some(dir) = &p.out else {
+        return Ok(None);
+    };
+    let mut stem = p.case.stem().to_string();
+    let map = P1Map::from_elevated(&s.mesh, &s.part, &s.lm_u)?;
+    if let Some(ck) = restart {
+        let h5 = dir.join(format!("{stem}.h5"));
+        let exists = comm.min_f64(if h5.is_file() { 1.0 } else { 0.0 }) == 1.0;
+        if exists && same_partition(&ck.options, options) {
+            let mut w = reopen_writer(comm, &s.mesh, &s.lm_u, &h5)?;
+            w.set_p1_map(comm, &map)?;
+            return Ok(Some(w));
+        }
+        if exists {
+            stem = format!("{stem}-restart-{}", ck.step);
+        }
+    }
+    let mut w = create_writer(comm, &s.mesh, &s.lm_u, dir, &stem, Center::Point)?;
+    w.set_p1_map(comm, &map)?;
+    Ok(Some(w))
 }
 
 /// The smallest distance between two nodes of an owned cell (P2: about half the edge length).

@@ -165,6 +165,11 @@ impl Scheme {
         }
     }
 
+    /// The momentum solver's accumulated timings (set-up, updates, solves), once built.
+    pub fn momentum_timings(&self) -> Option<crate::solver::SolverTimings> {
+        self.momentum.as_ref().map(|m| m.timings())
+    }
+
     /// The names of the momentum (once built), pressure and correction solvers.
     pub fn solver_names(&self) -> [String; 3] {
         [
