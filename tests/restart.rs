@@ -7,10 +7,8 @@
 //! the dt change and restarted; implicit P2 heat runs with GenEO.
 mod common;
 
-use common::{ddkit, fails_with, heat_report, last_field_by_mesh_id, rel_diff, scratch};
+use common::{fails_with, heat_report, last_field_by_mesh_id, rel_diff, scratch};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// The path as a `&str` (the scratch directories are UTF-8).
 fn s(p: &Path) -> &str {
@@ -21,57 +19,6 @@ fn s(p: &Path) -> &str {
 fn checkpoint_step(path: &Path) -> u64 {
     let f = hdf5::File::open(path).expect("a readable checkpoint");
     f.attr("step").and_then(|a| a.read_scalar()).expect("step attribute")
-}
-
-/// Starts `mpirun -np 2 ddkit ARGS` in the background (its own Open MPI session directory).
-fn spawn_two_ranks(args: &[&str], dir: &Path) -> Child {
-    let session = dir.join("ompi-session");
-    std::fs::create_dir_all(&session).expect("session dir");
-    Command::new("mpirun")
-        .args(["--oversubscribe", "-np", "2"])
-        .arg(ddkit())
-        .args(args)
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .env("OMPI_MCA_orte_tmpdir_base", &session)
-        .current_dir(common::root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mpirun must be installed (openmpi-bin)")
-}
-
-/// Waits for `file` to appear while `child` runs, then kills both ranks at once (SIGKILL, as a
-/// scheduler ending a job does) and reaps mpirun.
-fn kill_after(mut child: Child, file: &Path) {
-    let start = Instant::now();
-    while !file.exists() {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut err = String::new();
-            let _ = std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut err);
-            panic!("the run ended ({status}) before writing {}: {err}", file.display());
-        }
-        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint after 120 s");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let ranks = common::child_processes(child.id(), "ddkit");
-    assert_eq!(ranks.len(), 2, "rank processes of mpirun {}: {ranks:?}", child.id());
-    let status = Command::new("kill")
-        .arg("-KILL")
-        .args(ranks.iter().map(u32::to_string))
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill {ranks:?}");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("mpirun did not exit after its ranks were killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The HDF5 series `DIR/heat.h5`.
@@ -93,7 +40,7 @@ fn a_killed_explicit_run_restarts_bitwise_on_one_two_and_three_ranks() {
     // Far more steps than the run gets through before its kill: the checkpoint in place then
     // sets how far the reference and the restarts go (the explicit dt does not depend on the
     // step count, so all take the same steps).
-    let killed = spawn_two_ranks(
+    let killed = common::spawn_two_ranks(
         &[
             "heat",
             "--grid",
@@ -113,7 +60,7 @@ fn a_killed_explicit_run_restarts_bitwise_on_one_two_and_three_ranks() {
         ],
         &dir,
     );
-    kill_after(killed, &ck);
+    common::kill_after(killed, &ck, false);
     let k = checkpoint_step(&ck);
     assert!(k >= 50 && k % 50 == 0, "checkpoint at step {k}");
     let end = (k + 120).to_string();

@@ -253,3 +253,61 @@ pub fn number(line: &str, key: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no number after {key} in {line}"))
 }
+
+/// Starts `mpirun -np 2 ddkit ARGS` in the background (its own Open MPI session directory).
+pub fn spawn_two_ranks(args: &[&str], dir: &Path) -> std::process::Child {
+    let session = dir.join("ompi-session");
+    std::fs::create_dir_all(&session).expect("session dir");
+    std::process::Command::new("mpirun")
+        .args(["--oversubscribe", "-np", "2"])
+        .arg(ddkit())
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .env("OMPI_MCA_orte_tmpdir_base", &session)
+        .current_dir(root())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mpirun must be installed (openmpi-bin)")
+}
+
+/// Waits for `file` to appear while `child` (an `mpirun` of two ranks) runs, then kills both
+/// ranks at once (SIGKILL, as a scheduler ending a job does), or only the first when
+/// `only_one` (a node failing: mpirun must end the other), and reaps mpirun.
+pub fn kill_after(mut child: std::process::Child, file: &Path, only_one: bool) {
+    let start = std::time::Instant::now();
+    while !file.exists() {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut err);
+            panic!("the run ended ({status}) before writing {}: {err}", file.display());
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "no checkpoint after 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let mut ranks = child_processes(child.id(), "ddkit");
+    assert_eq!(ranks.len(), 2, "rank processes of mpirun {}: {ranks:?}", child.id());
+    if only_one {
+        ranks.truncate(1);
+    }
+    let status = std::process::Command::new("kill")
+        .arg("-KILL")
+        .args(ranks.iter().map(u32::to_string))
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill {ranks:?}");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("mpirun did not exit after its ranks were killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

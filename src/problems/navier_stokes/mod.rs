@@ -281,12 +281,14 @@ fn summarize(
     }
     let steps = rec.iterations.momentum.len().max(1) as f64;
     let failure = outcome.failure.clone().or_else(|| {
-        p.steady_tol.filter(|&tol| !(rec.steady_residual < tol)).map(|_| {
-            format!(
-                "no steady state by t = {:.4e}: residual {:.3e} (raise --t-end or --steady-tol)",
-                outcome.time, rec.steady_residual
-            )
-        })
+        p.steady_tol
+            .filter(|&tol| rec.steady_residual.partial_cmp(&tol) != Some(std::cmp::Ordering::Less))
+            .map(|_| {
+                format!(
+                    "no steady state by t = {:.4e}: residual {:.3e} (raise --t-end or --steady-tol)",
+                    outcome.time, rec.steady_residual
+                )
+            })
     });
     let s = &stepper.s;
     Ok(NsSummary {
