@@ -293,3 +293,48 @@ fn dfg_2d1_drag_lift_and_pressure_difference_on_the_curved_mesh() {
         "{straight:?} {curved:?}"
     );
 }
+
+/// A run config in TOML takes the flags' names as keys, the flow conditions of a user mesh
+/// among them; flags win over it.
+#[test]
+fn a_toml_config_names_the_boundaries_of_a_user_mesh() {
+    let dir = common::scratch("ns-config");
+    let config = dir.join("channel.toml");
+    std::fs::write(
+        &config,
+        "case = \"mesh\"\nmesh = \"meshes/dfg_channel_o2.msh\"\nnu = 0.001\ndt = 0.05\nt-end = 0.5\n\
+         bc = [\"inflow=parabolic:0.3,0.41\", \"outflow=outflow\", \"walls=wall\", \"cylinder=wall\"]\n\
+         momentum-solver = \"gmres-ras\"\n",
+    )
+    .expect("config");
+    let report = dir.join("r.json");
+    common::ddkit_ok(
+        2,
+        &[
+            "navier-stokes",
+            "--config",
+            config.to_str().unwrap(),
+            "--t-end",
+            "0.2",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        (r["steps"].as_u64(), r["case"].as_str()),
+        (Some(4), Some("flow")),
+        "{r}"
+    );
+    assert!(r["cfl_max"].as_f64().unwrap() > 0.0);
+    std::fs::write(
+        &config,
+        "case = \"mesh\"\nmesh = \"meshes/dfg_channel_o2.msh\"\nreynolds = 20\n",
+    )
+    .expect("config");
+    common::fails_with(
+        1,
+        &["navier-stokes", "--config", config.to_str().unwrap()],
+        "unknown field `reynolds`",
+    );
+}
