@@ -36,7 +36,7 @@ pub struct NsArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub domain: DomainArgs,
-    /// Reynolds number U L / ν with the case's speed and length (the cavity: 1 and 1); sets ν [default: 100].
+    /// Reynolds number U L / ν with the case's speed and length (cavity: 1 and 1; cylinder: the mean inflow Ū = 2/3 of its peak and the diameter 0.1); sets ν [default: 100; cylinder 2d-1: 20].
     #[arg(long, allow_hyphen_values = true)]
     pub re: Option<f64>,
     /// Kinematic viscosity ν (instead of --re).
@@ -45,7 +45,7 @@ pub struct NsArgs {
     /// Flow condition per boundary name: wall (no slip), outflow (do nothing), velocity:UX,UY[,UZ], or parabolic:PEAK,HEIGHT[,RAMP] (4·PEAK·y(H−y)/H² in x, times sin(πt/RAMP)) (repeatable; the cavity's sides are preset).
     #[arg(long, value_name = "NAME=CONDITION")]
     pub bc: Option<Vec<String>>,
-    /// Reference speed U for the CFL number and Re [default: 1].
+    /// Reference speed U for the CFL number and Re (the cylinder's is its Ū) [default: 1].
     #[arg(long, allow_hyphen_values = true)]
     pub speed: Option<f64>,
     /// Time step (instead of --cfl).
@@ -54,25 +54,28 @@ pub struct NsArgs {
     /// Δt = CFL · h / U with h the smallest node distance [default: 1].
     #[arg(long, allow_hyphen_values = true)]
     pub cfl: Option<f64>,
-    /// Final time [default: 50 for the cavity, which stops earlier at a steady state; 1 otherwise].
+    /// Final time [default: cavity 50 and cylinder 2d-1 30 (both stop earlier at a steady state), 2d-2 30, 2d-3 8; 1 otherwise].
     #[arg(long, value_name = "T", allow_hyphen_values = true)]
     pub t_end: Option<f64>,
-    /// Stop at a steady state, when max|uⁿ⁺¹ − uⁿ|/Δt < TOL; a run that ends without one fails (0: run to --t-end, no criterion) [default: 1e-6 for the cavity; none otherwise].
+    /// Stop at a steady state, when max|uⁿ⁺¹ − uⁿ|/Δt < TOL; a run that ends without one fails (0: run to --t-end, no criterion) [default: 1e-6 for the cavity and cylinder 2d-1; none otherwise].
     #[arg(long, value_name = "TOL", allow_hyphen_values = true)]
     pub steady_tol: Option<f64>,
     /// Output directory for the series (STEM.h5 + STEM.xdmf: velocity, pressure) and the case's files.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Write a snapshot every N steps (0: the last state only) [default: 0].
+    /// Write a snapshot every N steps (0: the first and the last state only) [default: 0].
     #[arg(long, value_name = "N")]
     pub snapshot_every: Option<usize>,
+    /// Pressure update of the projection: rotational (pⁿ⁺¹ = pⁿ + φ − ν∇·u*, no artificial pressure boundary layer) or standard (pⁿ + φ) [default: rotational].
+    #[arg(long, value_name = "rotational|standard")]
+    pub pressure_update: Option<String>,
     /// Momentum solver preset (non-symmetric with convection) [default: gmres-ras].
     #[arg(long, value_name = "NAME|FILE.toml")]
     pub momentum_solver: Option<String>,
     /// Pressure solver preset (CG with a two-level Schwarz preconditioner, set up once) [default: cg-nicolaides].
     #[arg(long, value_name = "NAME|FILE.toml")]
     pub pressure_solver: Option<String>,
-    /// Velocity-correction (mass matrix) solver preset [default: cg-jacobi].
+    /// Velocity-correction (mass matrix) solver preset, also for the rotational update's pressure-mass solve [default: cg-jacobi].
     #[arg(long, value_name = "NAME|FILE.toml")]
     pub correction_solver: Option<String>,
     /// Set a key of a solver's tree over its preset, e.g. --set pressure.krylov.rtol=1e-10 (repeatable; NAME is momentum, pressure or correction).
@@ -143,7 +146,7 @@ fn positive(flag: &str, v: Option<f64>) -> Result<Option<f64>> {
 /// Resolves the options (flags over config).
 pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
     let (mut f, _): (NsArgs, _) = read_config(a.config.as_deref(), &[])?;
-    merge!(a, f; case, dfg, re, nu, bc, speed, dt, cfl, t_end, steady_tol, out, snapshot_every,
+    merge!(a, f; case, dfg, re, nu, pressure_update, bc, speed, dt, cfl, t_end, steady_tol, out, snapshot_every,
         momentum_solver, pressure_solver, correction_solver, report, checkpoint_every, checkpoint_interval,
         checkpoint_dir, restart);
     let case = match a.case.as_deref().unwrap_or("cavity") {
@@ -304,6 +307,15 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         out: a.out,
         snapshot_every: a.snapshot_every.unwrap_or(0),
         solvers,
+        rotational: match a.pressure_update.as_deref().unwrap_or("rotational") {
+            "rotational" => true,
+            "standard" => false,
+            o => {
+                return Err(Error::input(format!(
+                    "unknown --pressure-update '{o}' (expected rotational or standard)"
+                )))
+            }
+        },
         checkpoint,
         restart: a.restart,
     };

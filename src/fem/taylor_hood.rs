@@ -15,7 +15,8 @@ use crate::partition::LocalMesh;
 
 /// The constant matrices of one cell: P2 mass and stiffness, the P2 × P1 blocks
 /// `B_d[j][i] = ∫ q_i ∂_d φ_j` (so `Σ_d B_dᵀ u_d` is the divergence tested with the pressure
-/// functions, and `B_d p` the pressure force `∫ p ∂_d φ_j`), and the P1 pressure stiffness.
+/// functions, and `B_d p` the pressure force `∫ p ∂_d φ_j`), and the P1 pressure stiffness and
+/// mass.
 pub struct CellMatrices {
     /// `∫ φ_i φ_j`.
     pub mass: ElementMatrix,
@@ -25,6 +26,8 @@ pub struct CellMatrices {
     pub div: [[[f64; 4]; MAX_NODES]; 3],
     /// `∫ ∇q_i·∇q_j` of the corner functions.
     pub pressure_stiffness: [[f64; 4]; 4],
+    /// `∫ q_i q_j` of the corner functions.
+    pub pressure_mass: [[f64; 4]; 4],
     /// The cell's volume (non-positive for a degenerate cell).
     pub volume: f64,
 }
@@ -38,6 +41,7 @@ pub fn cell_matrices(el: &Lagrange, x: &[[f64; 3]]) -> CellMatrices {
         stiffness: [[0.0; MAX_NODES]; MAX_NODES],
         div: [[[0.0; 4]; MAX_NODES]; 3],
         pressure_stiffness: [[0.0; 4]; 4],
+        pressure_mass: [[0.0; 4]; 4],
         volume: 0.0,
     };
     let (mut phi, mut g) = ([0.0; MAX_NODES], [[0.0; 3]; MAX_NODES]);
@@ -60,6 +64,7 @@ pub fn cell_matrices(el: &Lagrange, x: &[[f64; 3]]) -> CellMatrices {
             for b in 0..c {
                 let gl = &q.gl;
                 out.pressure_stiffness[a][b] += dv * (gl[a][0] * gl[b][0] + gl[a][1] * gl[b][1] + gl[a][2] * gl[b][2]);
+                out.pressure_mass[a][b] += dv * q.l[a] * q.l[b];
             }
         }
     });

@@ -68,6 +68,8 @@ pub struct NsParams {
     pub snapshot_every: usize,
     /// The solvers.
     pub solvers: Solvers,
+    /// The rotational pressure update (`pⁿ⁺¹ = pⁿ + φ − ν∇·u*`) instead of the standard one.
+    pub rotational: bool,
     /// Checkpoints: where and how often (`None`: none).
     pub checkpoint: Option<CheckpointParams>,
     /// The checkpoint to continue from (`--restart FILE`).
@@ -163,7 +165,7 @@ pub struct NsSummary {
 /// The options a restart must share with its checkpoint (besides the mesh, which the
 /// checkpoint's fingerprint checks): the flow and the step size (BDF2 continues with the dt it
 /// was started with). The final time, output, solvers and checkpoint cadence may change.
-const RESTART_KEYS: &[&str] = &["problem", "case", "nu", "boundaries", "dt"];
+const RESTART_KEYS: &[&str] = &["problem", "case", "nu", "boundaries", "dt", "rotational"];
 
 /// Collective: runs the flow to `t_end` or to a steady state.
 pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
@@ -183,7 +185,7 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
     let n_steps = ((p.t_end / dt) - 1e-9).ceil().max(1.0) as usize;
     let dt = p.t_end / n_steps as f64;
     let options = run_options(comm, p, &s, dt);
-    let scheme = Scheme::new(comm, &mut s, bcs, p.nu, clone_solvers(&p.solvers))?;
+    let scheme = Scheme::new(comm, &mut s, (bcs, p.nu, p.rotational), clone_solvers(&p.solvers))?;
     let st = match p.case {
         cases::Case::TaylorGreen => scheme.start_from(&s, 0.0, |x| bc::taylor_green(x, 0.0, p.nu)),
         _ => scheme.rest(&s, 0.0),
@@ -377,6 +379,7 @@ fn run_options(comm: &Comm, p: &NsParams, s: &Spaces, dt: f64) -> String {
         "nu": p.nu,
         "boundaries": p.boundaries,
         "dt": dt,
+        "rotational": p.rotational,
         "t_end": p.t_end,
         "ranks": comm.size(),
         "partition": partition_hash(&s.part),

@@ -10,7 +10,10 @@
 //! 3. velocity correction: `M δ_d = B_d φ / α` with δ = 0 at Dirichlet nodes,
 //!    `uⁿ⁺¹ = u* + δ` (the discrete `uⁿ⁺¹ = u* − ∇φ/α`: integration by parts turns `(∂_d φ, v)`
 //!    into `−(φ, ∂_d v)` for v vanishing on walls and φ on outflows);
-//! 4. `pⁿ⁺¹ = pⁿ + φ`.
+//! 4. `pⁿ⁺¹ = pⁿ + φ − ν ∇·u*` (the rotational form of Timmermans, Minev & van de Vosse, analysed
+//!    by Guermond, Minev & Shen 2006: it removes the standard form's artificial pressure
+//!    boundary condition `∂p/∂n = 0`, so pressures and body forces converge; the divergence is
+//!    the L2 projection `M_p d = Σ_d B_dᵀ u*_d` onto P1), or `pⁿ + φ` in the standard form.
 
 use super::bc::Boundaries;
 use super::spaces::{Operators, Spaces, VelocityDirichlet};
@@ -21,7 +24,8 @@ use crate::linalg::{DistVector, NullSpace};
 use crate::solver::{LinearSolver, SolverConfig, SolverInputs};
 use std::time::Instant;
 
-/// The solver configurations of the three solves.
+/// The solver configurations of the solves (the correction's also serves the rotational
+/// update's pressure-mass solve).
 pub struct Solvers {
     /// Momentum (non-symmetric when convection is on).
     pub momentum: SolverConfig,
@@ -76,6 +80,10 @@ pub struct Scheme {
     momentum: Option<Box<dyn LinearSolver>>,
     pressure: Box<dyn LinearSolver>,
     correction: Box<dyn LinearSolver>,
+    /// The pressure-mass solve of the rotational update (`None`: the standard form).
+    rotational: Option<Box<dyn LinearSolver>>,
+    div_rhs: DistVector,
+    div_u: DistVector,
     w: Vec<Vec<f64>>,
     ustar: Vec<DistVector>,
     rhs: DistVector,
@@ -94,7 +102,12 @@ pub struct Scheme {
 impl Scheme {
     /// Collective: assembles the operators and sets up the pressure and correction solvers
     /// (their matrices never change); the momentum solver is set up at the first step.
-    pub fn new(comm: &Comm, s: &mut Spaces, bcs: Boundaries, nu: f64, configs: Solvers) -> Result<Scheme> {
+    pub fn new(
+        comm: &Comm,
+        s: &mut Spaces,
+        (bcs, nu, rotational): (Boundaries, f64, bool),
+        configs: Solvers,
+    ) -> Result<Scheme> {
         let (vd, pdir) = super::spaces::dirichlet_nodes(comm, s, &bcs)?;
         let ops = Operators::new(comm, s, &vd, &pdir)?;
         let null = (!bcs.has_outflow()).then(|| NullSpace::constants(comm, ops.laplacian.layout()));
@@ -109,6 +122,14 @@ impl Scheme {
         let correction = configs
             .correction
             .build(comm, &ops.correction_mass, &SolverInputs::default())?;
+        let rotational = match rotational {
+            true => Some(
+                configs
+                    .correction
+                    .build(comm, &ops.pressure_mass, &SolverInputs::default())?,
+            ),
+            false => None,
+        };
         let ul = ops.mass.layout().clone();
         let pl = ops.laplacian.layout().clone();
         let dim = s.dim;
@@ -125,6 +146,9 @@ impl Scheme {
             prhs: DistVector::zeros(&pl),
             ptmp: DistVector::zeros(&pl),
             phi: DistVector::zeros(&pl),
+            div_rhs: DistVector::zeros(ops.pressure_mass.layout()),
+            div_u: DistVector::zeros(ops.pressure_mass.layout()),
+            rotational,
             outflow: pdir[..s.n_p()].to_vec(),
             vd,
             bcs,
@@ -242,10 +266,12 @@ impl Scheme {
 
         let start = Instant::now();
         self.prhs.fill(0.0);
+        self.div_rhs.fill(0.0);
         for d in 0..s.dim {
             self.at_div[d].owned_mut().copy_from_slice(self.ustar[d].owned());
             self.ops.div[d].spmv(comm, &mut self.at_div[d], &mut self.ptmp);
             self.prhs.axpy(-alpha, &self.ptmp);
+            self.div_rhs.axpy(1.0, &self.ptmp); // Σ_d B_dᵀ u*_d
         }
         for (b, &o) in self.prhs.owned_mut().iter_mut().zip(&self.outflow) {
             if o {
@@ -282,6 +308,12 @@ impl Scheme {
             st.u[d].copy_from(&self.ustar[d]);
         }
         st.p.axpy(1.0, &self.phi);
+        if let Some(solver) = self.rotational.as_mut() {
+            self.div_u.fill(0.0);
+            let r = solver.solve(comm, &self.ops.pressure_mass, &self.div_rhs, &mut self.div_u);
+            stats.correction_iterations += converged(r?, "divergence projection", 0, st)?.iterations;
+            st.p.axpy(-self.nu, &self.div_u);
+        }
         stats.correction_seconds = comm.max_f64(start.elapsed().as_secs_f64());
         st.t = t_new;
         st.step += 1;

@@ -177,6 +177,8 @@ pub struct Operators {
     pub div: Vec<DistMatrix>,
     /// The pressure Laplacian, outflow rows and columns replaced by the identity.
     pub laplacian: DistMatrix,
+    /// The pressure mass (the rotational update's L2 projection of the divergence).
+    pub pressure_mass: DistMatrix,
     /// Where element matrices go in the velocity matrices.
     scatter: Scatter,
     /// Owned Dirichlet rows of the velocity matrices: (row, position of its diagonal entry).
@@ -193,6 +195,7 @@ impl Operators {
         let g_p = |v: u32| s.lm_p.points.global(v as usize);
         let (mut pattern, mut grad, mut div, mut lap) =
             (Vec::new(), vec![Vec::new(); dim], vec![Vec::new(); dim], Vec::new());
+        let mut pmass = Vec::new();
         let mut x = [[0.0; 3]; MAX_NODES];
         let mut bad = None;
         for c in 0..s.lm_u.cells.n_owned {
@@ -216,6 +219,9 @@ impl Operators {
                 }
             }
             for (i, &a) in vp.iter().enumerate() {
+                for (j, &b) in vp.iter().enumerate() {
+                    pmass.push((g_p(a), g_p(b), cm.pressure_mass[i][j]));
+                }
                 if pdir[a as usize] {
                     continue;
                 }
@@ -255,6 +261,7 @@ impl Operators {
             grad: grad.iter().map(|t| rect(t, n_u, n_p)).collect::<Result<_>>()?,
             div: div.iter().map(|t| rect(t, n_p, n_u)).collect::<Result<_>>()?,
             laplacian: DistMatrix::assemble(comm, n_p, &lap)?,
+            pressure_mass: DistMatrix::assemble(comm, n_p, &pmass)?,
             mass,
             stiffness,
             correction_mass,
