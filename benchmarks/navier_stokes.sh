@@ -36,7 +36,7 @@ for c in $CASES; do
       run "dfg1_l$l" "$NP" --case cylinder --dfg 2d-1 --mesh "$R/dfg1_l$l/mesh.msh" --dt 0.05 --steady-tol 1e-8 --t-end 100
       rm -f "$R/dfg1_l$l/mesh.msh" "$R/dfg1_l$l"/*.h5
     done ;;
-  dfg2) run dfg2 "$NP" --case cylinder --dfg 2d-2 --dt 0.005 --t-end 30 ;;
+  dfg2) run dfg2 "$NP" --case cylinder --dfg 2d-2 --dt 0.005 --t-end 15 ;; # periodic from t ≈ 10
   dfg3) run dfg3 "$NP" --case cylinder --dfg 2d-3 --dt 0.005 --t-end 8 ;;
   perf)
     for np in 1 2; do run "perf_np$np" "$np" --case cylinder --dfg 2d-3 --dt 0.005 --t-end 8; done ;;

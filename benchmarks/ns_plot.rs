@@ -100,10 +100,12 @@ fn cylinder(dir: &Path) -> Result<(), Box<dyn Error>> {
     for (i, (run, name)) in runs.iter().enumerate() {
         let rows = csv(&dir.join(run).join("cylinder_coefficients.csv"))?;
         let t_end = rows.last().map_or(1.0, |r| r[0]);
-        for (j, (col, label, range)) in [(1, "c_D", (0.0..3.5)), (2, "c_L", (-1.1..1.1))]
-            .into_iter()
-            .enumerate()
-        {
+        let ranges = if i == 0 {
+            [3.0..3.6, -1.6..1.6]
+        } else {
+            [-0.5..3.2, -0.6..0.6]
+        };
+        for (j, ((col, label), range)) in [(1, "c_D"), (2, "c_L")].into_iter().zip(ranges).enumerate() {
             // 2D-2 over its last time unit (about three periods of the shedding), 2D-3 whole.
             let t0 = if i == 0 { t_end - 1.0 } else { 0.0 };
             let points: Vec<(f64, f64)> = rows.iter().filter(|r| r[0] >= t0).map(|r| (r[0], r[col])).collect();

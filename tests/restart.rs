@@ -1,6 +1,7 @@
 //! Checkpoints and restarts of `ddkit heat`, and dt changes as numeric updates: an explicit FD
-//! run killed (SIGKILL of both ranks) after a checkpoint and restarted on 1, 2 and 3 ranks ends
-//! bitwise on the field of the run without a stop (on 2 ranks continuing its output series); an
+//! run killed (SIGKILL of both ranks, or of one) after a checkpoint and restarted on 1, 2 and 3
+//! ranks ends bitwise on the field of the run without a stop (on 2 ranks continuing its output
+//! series); an
 //! implicit run restarted on another rank count ends on it to the solver tolerance; truncated,
 //! incomplete, foreign and mismatched checkpoints are refused with one error line; a dt schedule
 //! updates the solver numerically (no symbolic set-up in the loop) and equals a run stopped at
@@ -95,6 +96,40 @@ fn a_killed_explicit_run_restarts_bitwise_on_one_two_and_three_ranks() {
         "{t:?} vs {t_ref:?}"
     );
     common::meshio_reads_every_xdmf(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A node failing: one of the two ranks killed after a checkpoint (mpirun ends the other); the
+/// restart on 2 ranks ends bitwise on the run without a stop.
+#[test]
+fn a_run_with_one_rank_killed_restarts_bitwise() {
+    let dir = scratch("restart-one-rank");
+    let ck_dir = dir.join("ck");
+    let ck = ck_dir.join("checkpoint.h5");
+    let args = [
+        "heat",
+        "--grid",
+        "64x64",
+        "--steps",
+        "10000000",
+        "--checkpoint-every",
+        "50",
+    ];
+    let args = [&args[..], &["--checkpoint-dir", s(&ck_dir), "--progress", "false"]].concat();
+    common::kill_after(common::spawn_two_ranks(&args, &dir), &ck, true);
+    let k = checkpoint_step(&ck);
+    assert!(k >= 50 && k % 50 == 0, "checkpoint at step {k}");
+    let end = (k + 60).to_string();
+    let steps = ["--grid", "64x64", "--steps", &end];
+    let (reference, restarted) = (dir.join("ref"), dir.join("restart"));
+    heat_report(2, &[&steps[..], &["--out", s(&reference)]].concat(), &dir, "ref");
+    let restart = ["--restart", s(&ck), "--out", s(&restarted)];
+    heat_report(2, &[&steps[..], &restart[..]].concat(), &dir, "restart");
+    let (want, got) = (
+        last_field_by_mesh_id(&h5(&reference), "u"),
+        last_field_by_mesh_id(&h5(&restarted), "u"),
+    );
+    assert!(want == got, "differs by {:e}", rel_diff(&want, &got));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
