@@ -476,7 +476,11 @@ fn argument_errors_are_one_ddkit_error_line_with_status_1() {
             &["heat", "--grid", "8x8", "--step", "3"],
             "a similar argument exists: '--steps'",
         );
-        fails_with(np, &[], "no command given (one of: heat, poisson, partition)");
+        fails_with(
+            np,
+            &[],
+            "no command given (one of: heat, poisson, navier-stokes, partition)",
+        );
     }
     let err = fails_with(
         1,

@@ -11,6 +11,7 @@ use crate::problems::navier_stokes::bc::{Boundary, Profile};
 use crate::problems::navier_stokes::cases::{Case, Dfg, DFG_DIAMETER, DFG_HEIGHT};
 use crate::problems::navier_stokes::scheme::Solvers;
 use crate::problems::navier_stokes::{self, NsParams, TimeStep};
+use crate::problems::MeshSource;
 use crate::solver::Overrides;
 use clap::Args;
 use std::path::PathBuf;
@@ -149,107 +150,24 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
     merge!(a, f; case, dfg, re, nu, pressure_update, bc, speed, dt, cfl, t_end, steady_tol, out, snapshot_every,
         momentum_solver, pressure_solver, correction_solver, report, checkpoint_every, checkpoint_interval,
         checkpoint_dir, restart);
-    let case = match a.case.as_deref().unwrap_or("cavity") {
-        "cavity" => Case::Cavity,
-        "taylor-green" => Case::TaylorGreen,
-        "cylinder" => Case::Cylinder(match a.dfg.as_deref().unwrap_or("2d-1") {
-            "2d-1" => Dfg::Steady,
-            "2d-2" => Dfg::Periodic,
-            "2d-3" => Dfg::Unsteady,
-            o => {
-                return Err(Error::input(format!(
-                    "unknown --dfg '{o}' (expected 2d-1, 2d-2 or 2d-3)"
-                )))
-            }
-        }),
-        "mesh" => Case::Custom,
-        o => {
-            return Err(Error::input(format!(
-                "unknown case '{o}' (expected cavity, cylinder, taylor-green or mesh)"
-            )))
+    let case = case_of(a.case.as_deref(), a.dfg.as_deref())?;
+    // The bundled cases' domains unless one is given.
+    let given = a.domain.grid.is_some() || a.domain.mesh.is_some();
+    match case {
+        Case::Cavity | Case::TaylorGreen if !given && f.domain.grid.is_none() => a.domain.grid = Some("32x32".into()),
+        Case::Cylinder(_) if !given && f.domain.mesh.is_none() => {
+            a.domain.mesh = Some(PathBuf::from("meshes/dfg_channel_o2.msh"))
         }
-    };
-    let on_square = matches!(case, Case::Cavity | Case::TaylorGreen);
-    if on_square && a.domain.grid.is_none() && a.domain.mesh.is_none() && f.domain.grid.is_none() {
-        a.domain.grid = Some("32x32".into());
+        _ => {}
     }
-    if matches!(case, Case::Cylinder(_))
-        && a.domain.grid.is_none()
-        && a.domain.mesh.is_none()
-        && f.domain.mesh.is_none()
-    {
-        a.domain.mesh = Some(PathBuf::from("meshes/dfg_channel_o2.msh"));
-    }
+    let (speed, length, nu) = viscosity(case, &a)?;
+    let (solvers, notes) = solvers_of(&a)?;
     let (source, partitioner) = a.domain.resolve(f.domain)?;
-    if case == Case::Cavity {
-        // Its centre lines must be lines of cell edges for the profiles.
-        match &source {
-            crate::problems::MeshSource::Grid(d) if d.iter().all(|n| n % 2 == 0) => {}
-            crate::problems::MeshSource::Grid(_) => {
-                return Err(Error::input(
-                    "the cavity needs an even number of cells per side (its centre lines are grid lines)",
-                ))
-            }
-            crate::problems::MeshSource::File(_) => {
-                return Err(Error::input(
-                    "the cavity runs on --grid; use --case mesh for a mesh file",
-                ))
-            }
-        }
-    }
-    let mut boundaries: Vec<(String, Boundary)> = match case {
-        Case::Cavity => {
-            let lid = Boundary::Velocity(Profile::Uniform {
-                velocity: [1.0, 0.0, 0.0],
-            });
-            let sides = ["xmin", "xmax", "ymin", "zmin", "zmax"];
-            let mut b: Vec<(String, Boundary)> = sides.iter().map(|s| (s.to_string(), Boundary::Wall)).collect();
-            b.push(("ymax".into(), lid));
-            if !matches!(&source, crate::problems::MeshSource::Grid(d) if d.len() == 3) {
-                b.retain(|(n, _)| !n.starts_with('z'));
-            }
-            b
-        }
-        Case::Cylinder(dfg) => {
-            let inflow = Profile::Parabolic {
-                peak: dfg.peak(),
-                height: DFG_HEIGHT,
-                ramp: dfg.ramp(),
-            };
-            vec![
-                ("inflow".into(), Boundary::Velocity(inflow)),
-                ("outflow".into(), Boundary::Outflow),
-                ("walls".into(), Boundary::Wall),
-                ("cylinder".into(), Boundary::Wall),
-            ]
-        }
-        Case::TaylorGreen => Vec::new(),
-        Case::Custom => Vec::new(),
-    };
+    let mut boundaries = case_boundaries(case, &source, nu)?;
     for item in a.bc.iter().flatten() {
         let (name, cond) = parse_bc(item)?;
         boundaries.retain(|(n, _)| *n != name);
         boundaries.push((name, cond));
-    }
-    // The cylinder's Reynolds number is Ū D / ν with the mean inflow speed and the diameter.
-    let (speed, length, re_default) = match case {
-        Case::Cylinder(dfg) => (
-            2.0 * dfg.peak() / 3.0,
-            DFG_DIAMETER,
-            if dfg == Dfg::Steady { 20.0 } else { 100.0 },
-        ),
-        _ => (positive("speed", a.speed)?.unwrap_or(1.0), 1.0, 100.0),
-    };
-    let nu = match (positive("re", a.re)?, positive("nu", a.nu)?) {
-        (Some(_), Some(_)) => return Err(Error::input("give either --re or --nu, not both")),
-        (None, Some(nu)) => nu,
-        (re, None) => speed * length / re.unwrap_or(re_default),
-    };
-    if case == Case::TaylorGreen {
-        let tg = Boundary::Velocity(Profile::TaylorGreen { nu });
-        boundaries = ["xmin", "xmax", "ymin", "ymax"]
-            .map(|n| (n.to_string(), tg.clone()))
-            .to_vec();
     }
     let dt = match (positive("dt", a.dt)?, positive("cfl", a.cfl)?) {
         (Some(_), Some(_)) => return Err(Error::input("give either --dt or --cfl, not both")),
@@ -263,28 +181,6 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         Case::Cylinder(Dfg::Unsteady) => (8.0, None),
         Case::TaylorGreen | Case::Custom => (1.0, None),
     };
-    let mut o = Overrides::new(&SOLVERS);
-    for (name, preset) in SOLVERS
-        .iter()
-        .zip([&a.momentum_solver, &a.pressure_solver, &a.correction_solver])
-    {
-        if let Some(p) = preset {
-            o.preset(name, p, &format!("--{name}-solver"))?;
-        }
-    }
-    for s in &a.set {
-        o.set(s)?;
-    }
-    let solvers = Solvers {
-        momentum: o.resolve("momentum", "gmres-ras")?,
-        pressure: o.resolve("pressure", "cg-nicolaides")?,
-        correction: o.resolve("correction", "cg-jacobi")?,
-    };
-    let notes = SOLVERS
-        .iter()
-        .zip([&solvers.momentum, &solvers.pressure, &solvers.correction])
-        .flat_map(|(n, c)| o.unused(n, c))
-        .collect();
     let checkpoint = checkpoint_params(
         (a.checkpoint_every, a.checkpoint_interval),
         a.checkpoint_dir.as_deref(),
@@ -324,6 +220,127 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         report: a.report,
         notes,
     })
+}
+
+/// The case of `--case` and `--dfg`.
+fn case_of(case: Option<&str>, dfg: Option<&str>) -> Result<Case> {
+    Ok(match case.unwrap_or("cavity") {
+        "cavity" => Case::Cavity,
+        "taylor-green" => Case::TaylorGreen,
+        "cylinder" => Case::Cylinder(match dfg.unwrap_or("2d-1") {
+            "2d-1" => Dfg::Steady,
+            "2d-2" => Dfg::Periodic,
+            "2d-3" => Dfg::Unsteady,
+            o => {
+                return Err(Error::input(format!(
+                    "unknown --dfg '{o}' (expected 2d-1, 2d-2 or 2d-3)"
+                )))
+            }
+        }),
+        "mesh" => Case::Custom,
+        o => {
+            return Err(Error::input(format!(
+                "unknown case '{o}' (expected cavity, cylinder, taylor-green or mesh)"
+            )))
+        }
+    })
+}
+
+/// The reference speed and length of the case and the viscosity from `--re` or `--nu`: the
+/// cylinder's Reynolds number is Ū D / ν with the mean inflow speed and the diameter.
+fn viscosity(case: Case, a: &NsArgs) -> Result<(f64, f64, f64)> {
+    let (speed, length, re_default) = match case {
+        Case::Cylinder(dfg) => (
+            2.0 * dfg.peak() / 3.0,
+            DFG_DIAMETER,
+            if dfg == Dfg::Steady { 20.0 } else { 100.0 },
+        ),
+        _ => (positive("speed", a.speed)?.unwrap_or(1.0), 1.0, 100.0),
+    };
+    let nu = match (positive("re", a.re)?, positive("nu", a.nu)?) {
+        (Some(_), Some(_)) => return Err(Error::input("give either --re or --nu, not both")),
+        (None, Some(nu)) => nu,
+        (re, None) => speed * length / re.unwrap_or(re_default),
+    };
+    Ok((speed, length, nu))
+}
+
+/// The bundled case's conditions by boundary name (`--bc` may replace or add to them); the
+/// cavity is refused on a mesh file or an odd grid (its profiles are read on grid lines).
+fn case_boundaries(case: Case, source: &MeshSource, nu: f64) -> Result<Vec<(String, Boundary)>> {
+    let named = |names: &[&str], b: Boundary| names.iter().map(|n| (n.to_string(), b.clone())).collect::<Vec<_>>();
+    Ok(match case {
+        Case::Cavity => {
+            let dims = match source {
+                MeshSource::Grid(d) if d.iter().all(|n| n % 2 == 0) => d,
+                MeshSource::Grid(_) => {
+                    return Err(Error::input(
+                        "the cavity needs an even number of cells per side (its centre lines are grid lines)",
+                    ))
+                }
+                MeshSource::File(_) => {
+                    return Err(Error::input(
+                        "the cavity runs on --grid; use --case mesh for a mesh file",
+                    ))
+                }
+            };
+            let walls: &[&str] = if dims.len() == 3 {
+                &["xmin", "xmax", "ymin", "zmin", "zmax"]
+            } else {
+                &["xmin", "xmax", "ymin"]
+            };
+            let lid = Boundary::Velocity(Profile::Uniform {
+                velocity: [1.0, 0.0, 0.0],
+            });
+            [named(walls, Boundary::Wall), named(&["ymax"], lid)].concat()
+        }
+        Case::Cylinder(dfg) => {
+            let inflow = Profile::Parabolic {
+                peak: dfg.peak(),
+                height: DFG_HEIGHT,
+                ramp: dfg.ramp(),
+            };
+            [
+                named(&["inflow"], Boundary::Velocity(inflow)),
+                named(&["outflow"], Boundary::Outflow),
+                named(&["walls", "cylinder"], Boundary::Wall),
+            ]
+            .concat()
+        }
+        Case::TaylorGreen => named(
+            &["xmin", "xmax", "ymin", "ymax"],
+            Boundary::Velocity(Profile::TaylorGreen { nu }),
+        ),
+        Case::Custom => Vec::new(),
+    })
+}
+
+/// The three solvers: presets (`--momentum-solver` …) and `--set` overrides, with the notes
+/// on keys that have no effect.
+fn solvers_of(a: &NsArgs) -> Result<(Solvers, Vec<String>)> {
+    let mut o = Overrides::new(&SOLVERS);
+    for (name, preset) in SOLVERS
+        .iter()
+        .zip([&a.momentum_solver, &a.pressure_solver, &a.correction_solver])
+    {
+        if let Some(p) = preset {
+            o.preset(name, p, &format!("--{name}-solver"))?;
+        }
+    }
+    for s in &a.set {
+        o.set(s)?;
+    }
+    let solvers = Solvers {
+        momentum: o.resolve("momentum", "gmres-ras")?,
+        pressure: o.resolve("pressure", "cg-nicolaides")?,
+        correction: o.resolve("correction", "cg-jacobi")?,
+    };
+    let notes = SOLVERS
+        .iter()
+        .zip([&solvers.momentum, &solvers.pressure, &solvers.correction])
+        .flat_map(|(n, c)| o.unused(n, c))
+        .collect();
+    Ok((solvers, notes))
 }
 
 /// `ddkit navier-stokes`.

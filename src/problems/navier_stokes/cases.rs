@@ -14,7 +14,7 @@ use crate::linalg::DistVector;
 use std::path::{Path, PathBuf};
 
 /// A bundled case or a user mesh.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Case {
     /// Lid-driven cavity.
     Cavity,

@@ -69,6 +69,16 @@ pub struct StepStats {
     pub momentum_setup_seconds: f64,
 }
 
+/// The coefficients of one step: `∂u/∂t ≈ α uⁿ⁺¹ − c1 uⁿ − c2 uⁿ⁻¹`, whether it is BDF2
+/// (else BDF1), and the step.
+struct Bdf {
+    alpha: f64,
+    c1: f64,
+    c2: f64,
+    second: bool,
+    dt: f64,
+}
+
 /// The scheme with its matrices, solvers and work vectors (allocated once).
 pub struct Scheme {
     ops: Operators,
@@ -209,24 +219,58 @@ impl Scheme {
     /// failure.
     pub fn step(&mut self, comm: &Comm, s: &mut Spaces, st: &mut FlowState, dt: f64) -> Result<StepStats> {
         let mut stats = StepStats::default();
-        let bdf2 = st.step > 0;
-        let (alpha, c1, c2) = if bdf2 {
-            (1.5 / dt, 2.0 / dt, -0.5 / dt)
+        // BDF2 (BDF1 at the first step): ∂u/∂t ≈ α uⁿ⁺¹ − c1 uⁿ − c2 uⁿ⁻¹.
+        let bdf = if st.step > 0 {
+            Bdf {
+                alpha: 1.5 / dt,
+                c1: 2.0 / dt,
+                c2: -0.5 / dt,
+                second: true,
+                dt,
+            }
         } else {
-            (1.0 / dt, 1.0 / dt, 0.0)
+            Bdf {
+                alpha: 1.0 / dt,
+                c1: 1.0 / dt,
+                c2: 0.0,
+                second: false,
+                dt,
+            }
         };
-        let t_new = st.t + dt;
         let start = Instant::now();
-        let n_u = s.n_u();
+        self.momentum_step(comm, s, st, &bdf, &mut stats)?;
+        stats.momentum_seconds = comm.max_f64(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        self.pressure_step(comm, s, st, bdf.alpha, &mut stats)?;
+        stats.pressure_seconds = comm.max_f64(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        self.correction_step(comm, s, st, &bdf, &mut stats)?;
+        stats.correction_seconds = comm.max_f64(start.elapsed().as_secs_f64());
+        st.t += dt;
+        st.step += 1;
+        Ok(stats)
+    }
+
+    /// Collective: the momentum matrix of `w = 2uⁿ − uⁿ⁻¹` (`uⁿ` at the first step), the
+    /// solver's update (set-up at the first step), and `u*` per component.
+    fn momentum_step(
+        &mut self,
+        comm: &Comm,
+        s: &mut Spaces,
+        st: &FlowState,
+        bdf: &Bdf,
+        stats: &mut StepStats,
+    ) -> Result<()> {
+        let t_new = st.t + bdf.dt;
         for d in 0..s.dim {
             let (u, up) = (st.u[d].owned(), st.u_prev[d].owned());
             let w = &mut self.w[d];
-            for i in 0..n_u {
-                w[i] = if bdf2 { 2.0 * u[i] - up[i] } else { u[i] };
+            for i in 0..s.n_u() {
+                w[i] = if bdf.second { 2.0 * u[i] - up[i] } else { u[i] };
             }
             s.halo_u.forward(comm, w);
         }
-        self.ops.set_momentum(s, alpha, self.nu, &self.w);
+        self.ops.set_momentum(s, bdf.alpha, self.nu, &self.w);
         let setup = Instant::now();
         match self.momentum.as_mut() {
             Some(m) => m.update(comm, &self.ops.momentum, &SolverInputs::default())?,
@@ -241,11 +285,9 @@ impl Scheme {
         stats.momentum_setup_seconds = comm.max_f64(setup.elapsed().as_secs_f64());
         for d in 0..s.dim {
             // tmp = c1 uⁿ + c2 uⁿ⁻¹; rhs = M tmp + B_d pⁿ.
-            {
-                let (u, up) = (st.u[d].owned(), st.u_prev[d].owned());
-                for ((t, a), b) in self.tmp.owned_mut().iter_mut().zip(u).zip(up) {
-                    *t = c1 * a + c2 * b;
-                }
+            let (u, up) = (st.u[d].owned(), st.u_prev[d].owned());
+            for ((t, a), b) in self.tmp.owned_mut().iter_mut().zip(u).zip(up) {
+                *t = bdf.c1 * a + bdf.c2 * b;
             }
             self.ops.mass.spmv(comm, &mut self.tmp, &mut self.rhs);
             self.at_grad[d].owned_mut().copy_from_slice(st.p.owned());
@@ -262,9 +304,19 @@ impl Scheme {
             let r = m.solve(comm, &self.ops.momentum, &self.rhs, &mut self.ustar[d]);
             stats.momentum_iterations += converged(r?, "momentum", d, st)?.iterations;
         }
-        stats.momentum_seconds = comm.max_f64(start.elapsed().as_secs_f64());
+        Ok(())
+    }
 
-        let start = Instant::now();
+    /// Collective: the pressure increment `K_p φ = −α Σ_d B_dᵀ u*_d` (φ = 0 on outflows), and
+    /// `Σ_d B_dᵀ u*_d` kept for the rotational update.
+    fn pressure_step(
+        &mut self,
+        comm: &Comm,
+        s: &Spaces,
+        st: &FlowState,
+        alpha: f64,
+        stats: &mut StepStats,
+    ) -> Result<()> {
         self.prhs.fill(0.0);
         self.div_rhs.fill(0.0);
         for d in 0..s.dim {
@@ -283,13 +335,23 @@ impl Scheme {
             .pressure
             .solve(comm, &self.ops.laplacian, &self.prhs, &mut self.phi);
         stats.pressure_iterations = converged(r?, "pressure", 0, st)?.iterations;
-        stats.pressure_seconds = comm.max_f64(start.elapsed().as_secs_f64());
+        Ok(())
+    }
 
-        let start = Instant::now();
+    /// Collective: `uⁿ⁺¹ = u* + δ` with `M δ = B_d φ / α` (δ = 0 at Dirichlet nodes), the time
+    /// derivative for the forces, and the pressure update.
+    fn correction_step(
+        &mut self,
+        comm: &Comm,
+        s: &Spaces,
+        st: &mut FlowState,
+        bdf: &Bdf,
+        stats: &mut StepStats,
+    ) -> Result<()> {
         for d in 0..s.dim {
             self.at_grad[d].owned_mut().copy_from_slice(self.phi.owned());
             self.ops.grad[d].spmv(comm, &mut self.at_grad[d], &mut self.force);
-            self.force.scale(1.0 / alpha);
+            self.force.scale(1.0 / bdf.alpha);
             for r in self.ops.owned_dirichlet_rows() {
                 self.force.owned_mut()[r] = 0.0;
             }
@@ -302,7 +364,7 @@ impl Scheme {
             self.ustar[d].axpy(1.0, &self.delta);
             let (new, u, up) = (self.ustar[d].owned(), st.u[d].owned(), st.u_prev[d].owned());
             for (((t, n), a), b) in self.dudt[d].owned_mut().iter_mut().zip(new).zip(u).zip(up) {
-                *t = alpha * n - c1 * a - c2 * b;
+                *t = bdf.alpha * n - bdf.c1 * a - bdf.c2 * b;
             }
             std::mem::swap(&mut st.u_prev[d], &mut st.u[d]);
             st.u[d].copy_from(&self.ustar[d]);
@@ -314,10 +376,7 @@ impl Scheme {
             stats.correction_iterations += converged(r?, "divergence projection", 0, st)?.iterations;
             st.p.axpy(-self.nu, &self.div_u);
         }
-        stats.correction_seconds = comm.max_f64(start.elapsed().as_secs_f64());
-        st.t = t_new;
-        st.step += 1;
-        Ok(stats)
+        Ok(())
     }
 }
 
