@@ -11,6 +11,7 @@ use crate::partition::Method;
 use crate::pde::BcKind;
 use crate::problems::heat::Discretization;
 use crate::problems::poisson::{self, PoissonParams};
+use crate::problems::restart::CheckpointParams;
 use crate::problems::{load_mesh, partition_collective, MeshSource};
 use crate::solver::FLAT_KEYS;
 use clap::{Args, Parser, Subcommand};
@@ -20,6 +21,11 @@ use std::path::{Path, PathBuf};
 mod solver_args;
 
 use solver_args::{key_listing, HEAT_NOT_SOLVER, SOLVER};
+
+/// Flag value if given, else the config file's.
+macro_rules! merge {
+    ($flags:expr, $file:expr; $($f:ident),*) => { $( if $flags.$f.is_none() { $flags.$f = $file.$f.take(); } )* };
+}
 pub use solver_args::{HeatSolverArgs, SolverArgs};
 
 /// ddkit: domain-decomposition PDE solvers under MPI. Run with `mpirun -np N ddkit <command>`.
@@ -120,6 +126,63 @@ pub struct PoissonArgs {
     /// Write a JSON summary (iterations, residual history, set-up/solve times, errors).
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
+}
+
+/// The checkpoint options every time-dependent command shares; each is also a key of its
+/// `--config` TOML.
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CheckpointArgs {
+    /// Write a checkpoint every N steps (and at the end of the run) to --checkpoint-dir [default: 0, none].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
+    pub checkpoint_every: Option<usize>,
+    /// Write a checkpoint every SECONDS of wall time (and at the end), decided by all ranks together.
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    pub checkpoint_interval: Option<f64>,
+    /// Directory of the checkpoint file checkpoint.h5 (alone: one checkpoint at the end) [default: OUT/checkpoints with --out and a cadence].
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue the run of this checkpoint from its step and time, on any number of ranks (the problem options must match; the final time, output, solvers and checkpoints may change).
+    #[arg(long, value_name = "FILE.h5")]
+    pub restart: Option<PathBuf>,
+}
+
+impl CheckpointArgs {
+    /// The options with the config file's `file` filling what no flag gave, resolved with the
+    /// run's `--out`: the checkpoint cadence and directory (`None`: no checkpoints) and the
+    /// checkpoint to continue.
+    fn resolve(
+        mut self,
+        mut file: CheckpointArgs,
+        out: Option<&Path>,
+    ) -> Result<(Option<CheckpointParams>, Option<PathBuf>)> {
+        merge!(self, file; checkpoint_every, checkpoint_interval, checkpoint_dir, restart);
+        if let Some(s) = self.checkpoint_interval {
+            if !(s > 0.0 && s.is_finite()) {
+                return Err(Error::input(format!(
+                    "checkpoint-interval must be a positive number of seconds, got {s}"
+                )));
+            }
+        }
+        let every = self.checkpoint_every.unwrap_or(0);
+        let cadence = every > 0 || self.checkpoint_interval.is_some();
+        let dir = match (self.checkpoint_dir, out) {
+            (Some(d), _) => d,
+            (None, Some(out)) if cadence => out.join("checkpoints"),
+            (None, _) if cadence => {
+                return Err(Error::input(
+                    "checkpoints need a directory: give --checkpoint-dir DIR, or --out DIR (then DIR/checkpoints)",
+                ))
+            }
+            (None, _) => return Ok((None, self.restart)),
+        };
+        let params = CheckpointParams {
+            dir,
+            every,
+            interval: self.checkpoint_interval,
+        };
+        Ok((Some(params), self.restart))
+    }
 }
 
 /// Options of `ddkit partition`.
@@ -234,11 +297,6 @@ fn type_error_position<T: serde::de::DeserializeOwned>(text: &str) -> Option<Str
         let line = line_of(text, v.span().start);
         Some(format!("line {line}, key `{k}`: {}", e.message()))
     })
-}
-
-/// Flag value if given, else the config file's.
-macro_rules! merge {
-    ($flags:expr, $file:expr; $($f:ident),*) => { $( if $flags.$f.is_none() { $flags.$f = $file.$f.take(); } )* };
 }
 
 mod heat_args;

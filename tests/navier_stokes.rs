@@ -33,7 +33,6 @@ fn cavity_gives_the_same_flow_on_one_to_four_ranks() {
     let mut fields = Vec::new();
     for np in 1..=4 {
         let out = dir.join(format!("np{np}"));
-        let report = out.join("r.json");
         std::fs::create_dir_all(&out).expect("dir");
         let args = [
             "navier-stokes",
@@ -51,11 +50,8 @@ fn cavity_gives_the_same_flow_on_one_to_four_ranks() {
             "metis",
             "--out",
             out.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
         ];
-        common::ddkit_ok(np, &args);
-        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let r = common::ddkit_report(np, &args, &out, "r");
         assert_eq!(r["steps"], 20);
         assert_eq!(r["iterations"]["pressure"].as_array().map(Vec::len), Some(20));
         let h5 = out.join("cavity.h5");
@@ -76,7 +72,6 @@ fn cavity_gives_the_same_flow_on_one_to_four_ranks() {
 #[test]
 fn cavity_at_re_100_reaches_a_steady_state_near_ghia() {
     let dir = common::scratch("ns-ghia");
-    let report = dir.join("r.json");
     let args = [
         "navier-stokes",
         "--grid",
@@ -85,11 +80,8 @@ fn cavity_at_re_100_reaches_a_steady_state_near_ghia() {
         "100",
         "--out",
         dir.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
     ];
-    common::ddkit_ok(2, &args);
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let r = common::ddkit_report(2, &args, &dir, "r");
     assert_eq!(r["steady"], true, "{r}");
     let q = &r["quantities"];
     let (du, dv) = (
@@ -119,7 +111,6 @@ fn cavity_at_re_100_reaches_a_steady_state_near_ghia() {
 #[test]
 fn cavity_runs_in_3d() {
     let dir = common::scratch("ns-3d");
-    let report = dir.join("r.json");
     let args = [
         "navier-stokes",
         "--grid",
@@ -132,11 +123,8 @@ fn cavity_runs_in_3d() {
         "0",
         "--out",
         dir.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
     ];
-    common::ddkit_ok(2, &args);
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let r = common::ddkit_report(2, &args, &dir, "r");
     assert_eq!((r["dim"].as_u64(), r["steps"].as_u64()), (Some(3), Some(5)));
     let u = field_by_mesh_id(&dir.join("cavity.h5"), "velocity", 3);
     // The lid drags the fluid below it along x: the largest x-velocity inside is positive.
@@ -183,7 +171,6 @@ fn bad_flow_input_is_one_error_line() {
 /// errors.
 fn taylor_green(np: usize, grid: &str, dt: f64, t_end: f64, tag: &str) -> (f64, f64) {
     let dir = common::scratch(&format!("ns-tg-{tag}"));
-    let report = dir.join("r.json");
     let (dt, t_end) = (dt.to_string(), t_end.to_string());
     let args = [
         "navier-stokes",
@@ -197,11 +184,8 @@ fn taylor_green(np: usize, grid: &str, dt: f64, t_end: f64, tag: &str) -> (f64, 
         &dt,
         "--t-end",
         &t_end,
-        "--report",
-        report.to_str().unwrap(),
     ];
-    common::ddkit_ok(np, &args);
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let r = common::ddkit_report(np, &args, &dir, "r");
     let q = &r["quantities"];
     (
         q["velocity_l2_error"].as_f64().unwrap(),
@@ -238,7 +222,6 @@ fn taylor_green_converges_with_orders_three_and_two_in_space_and_two_in_time() {
 /// Runs DFG 2D-1 on `mesh` and returns (c_D, c_L, Δp).
 fn dfg_2d1(np: usize, mesh: &str, tag: &str) -> (f64, f64, f64) {
     let dir = common::scratch(&format!("ns-dfg-{tag}"));
-    let report = dir.join("r.json");
     let args = [
         "navier-stokes",
         "--case",
@@ -249,11 +232,8 @@ fn dfg_2d1(np: usize, mesh: &str, tag: &str) -> (f64, f64, f64) {
         "0.05",
         "--out",
         dir.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
     ];
-    common::ddkit_ok(np, &args);
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let r = common::ddkit_report(np, &args, &dir, "r");
     assert_eq!(
         (r["steady"].as_bool(), r["reynolds"].as_f64()),
         (Some(true), Some(20.0)),
@@ -307,20 +287,8 @@ fn a_toml_config_names_the_boundaries_of_a_user_mesh() {
          momentum-solver = \"gmres-ras\"\n",
     )
     .expect("config");
-    let report = dir.join("r.json");
-    common::ddkit_ok(
-        2,
-        &[
-            "navier-stokes",
-            "--config",
-            config.to_str().unwrap(),
-            "--t-end",
-            "0.2",
-            "--report",
-            report.to_str().unwrap(),
-        ],
-    );
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let args = ["navier-stokes", "--config", config.to_str().unwrap(), "--t-end", "0.2"];
+    let r = common::ddkit_report(2, &args, &dir, "r");
     assert_eq!(
         (r["steps"].as_u64(), r["case"].as_str()),
         (Some(4), Some("flow")),
@@ -336,5 +304,12 @@ fn a_toml_config_names_the_boundaries_of_a_user_mesh() {
         1,
         &["navier-stokes", "--config", config.to_str().unwrap()],
         "unknown field `reynolds`",
+    );
+    // `restart` is the checkpoint to continue here, also in a config (not GMRES's restart).
+    std::fs::write(&config, "restart = \"no-such-checkpoint.h5\"\ngrid = \"8x8\"\n").expect("config");
+    common::fails_with(
+        2,
+        &["navier-stokes", "--config", config.to_str().unwrap()],
+        "no-such-checkpoint.h5: no such file",
     );
 }

@@ -3,18 +3,18 @@
 //! linear solver of implicit steps.
 
 use super::{
-    count, finish, list_keys, parse_name, read_config, say, start, HeatSolverArgs, Notes, ProblemArgs, Resolved,
-    HEAT_NOT_SOLVER, SOLVER,
+    count, finish, list_keys, parse_name, read_config, say, start, CheckpointArgs, HeatSolverArgs, Notes, ProblemArgs,
+    Resolved, HEAT_NOT_SOLVER, SOLVER,
 };
 use crate::comm::{Comm, HaloMode};
 use crate::error::{Error, Result};
 use crate::fem::MassKind;
 use crate::pde::Exact;
-use crate::problems::heat::{self, CheckpointParams, Discretization, HeatParams, Scheme};
+use crate::problems::heat::{self, Discretization, HeatParams, Scheme};
 use crate::solver::{Overrides, SolverConfig};
 use crate::time::{DtSchedule, DEFAULT_MAX_STEPS};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Options of `ddkit heat`; each is also a TOML key of `--config`.
 #[derive(Args, Debug, Default, Clone, serde::Deserialize)]
@@ -70,18 +70,10 @@ pub struct HeatArgs {
     /// Implicit schemes: steps as DT:N stretches, e.g. 1e-3:10,5e-4:20 (10 steps of 1e-3, then 20 of 5e-4); each change of dt updates the matrices' values and the solver numerically (instead of --steps, --dt, --t-final).
     #[arg(long, value_name = "DT:N,DT:N,...")]
     pub dt_schedule: Option<String>,
-    /// Write a checkpoint every N steps (and at the end of the run) to --checkpoint-dir [default: 0, none].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count)]
-    pub checkpoint_every: Option<usize>,
-    /// Write a checkpoint every SECONDS of wall time (and at the end), decided by all ranks together.
-    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
-    pub checkpoint_interval: Option<f64>,
-    /// Directory of the checkpoint file checkpoint.h5 (alone: one checkpoint at the end) [default: OUT/checkpoints with --out and a cadence].
-    #[arg(long, value_name = "DIR")]
-    pub checkpoint_dir: Option<PathBuf>,
-    /// Continue the run of this checkpoint from its step and time, on any number of ranks (the problem options must match; steps, t-final, output, solver and checkpoints may change).
-    #[arg(long, value_name = "FILE.h5")]
-    pub restart: Option<PathBuf>,
+    /// Checkpoints and restarts.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub checkpoint: CheckpointArgs,
     /// Linear solver of implicit steps: preset and overrides (GMRES's restart length is --set solver.krylov.restart=N here).
     #[command(flatten)]
     #[serde(skip)]
@@ -95,12 +87,8 @@ pub struct HeatArgs {
 pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
     let (mut f, solver_file): (HeatArgs, _) = read_config(a.config.as_deref(), HEAT_NOT_SOLVER)?;
     merge!(a, f; steps, dt, t_final, cfl, max_steps, exact, source, mass, out, snapshot_every, no_overlap, report, progress, scheme);
-    merge!(a, f; dt_schedule, checkpoint_every, checkpoint_interval, checkpoint_dir, restart);
-    let checkpoint = checkpoint_params(
-        (a.checkpoint_every, a.checkpoint_interval),
-        a.checkpoint_dir.as_deref(),
-        a.out.as_deref(),
-    )?;
+    merge!(a, f; dt_schedule);
+    let (checkpoint, restart) = a.checkpoint.clone().resolve(f.checkpoint, a.out.as_deref())?;
     let mut notes = Notes::new();
     // Taken out of `a`, which the notes on ignored flags still read.
     let problem = std::mem::take(&mut a.problem).resolve(f.problem)?;
@@ -144,7 +132,7 @@ pub fn heat_params(mut a: HeatArgs) -> Result<Resolved<HeatParams>> {
         progress: a.progress.unwrap_or(true),
         dt_schedule: a.dt_schedule.as_deref().map(DtSchedule::parse).transpose()?,
         checkpoint,
-        restart: a.restart,
+        restart,
     };
     Ok(Resolved {
         params,
@@ -215,36 +203,6 @@ fn ignored_flag_notes(notes: &mut Notes, a: &HeatArgs, explicit: bool) {
         ),
     ];
     notes.extend(ignored.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
-}
-
-/// The checkpoint options resolved (`--checkpoint-every`, `--checkpoint-interval`,
-/// `--checkpoint-dir`, `--out`): the directory is `--checkpoint-dir`, else `OUT/checkpoints`
-/// when a cadence is given with `--out`; a cadence with neither is refused.
-pub(super) fn checkpoint_params(
-    (every, interval): (Option<usize>, Option<f64>),
-    dir: Option<&Path>,
-    out: Option<&Path>,
-) -> Result<Option<CheckpointParams>> {
-    if let Some(s) = interval {
-        if !(s > 0.0 && s.is_finite()) {
-            return Err(Error::input(format!(
-                "checkpoint-interval must be a positive number of seconds, got {s}"
-            )));
-        }
-    }
-    let every = every.unwrap_or(0);
-    let cadence = every > 0 || interval.is_some();
-    let dir = match (dir, out) {
-        (Some(d), _) => d.to_path_buf(),
-        (None, Some(out)) if cadence => out.join("checkpoints"),
-        (None, _) if cadence => {
-            return Err(Error::input(
-                "checkpoints need a directory: give --checkpoint-dir DIR, or --out DIR (then DIR/checkpoints)",
-            ))
-        }
-        (None, _) => return Ok(None),
-    };
-    Ok(Some(CheckpointParams { dir, every, interval }))
 }
 
 /// Collective: `ddkit heat`: resolves the options, runs, prints the outcome and writes the report.

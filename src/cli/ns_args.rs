@@ -3,8 +3,7 @@
 //! step, output, and the three solvers (`momentum`, `pressure`, `correction`, each a preset
 //! with `--set NAME.KEY=VALUE` overrides).
 
-use super::heat_args::checkpoint_params;
-use super::{finish, read_config, say, start, DomainArgs, Resolved};
+use super::{finish, read_config, say, start, CheckpointArgs, DomainArgs, Resolved};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
 use crate::problems::navier_stokes::bc::{Boundary, Profile};
@@ -83,18 +82,10 @@ pub struct NsArgs {
     #[arg(long, value_name = "NAME.KEY=VALUE", allow_hyphen_values = true)]
     #[serde(skip)]
     pub set: Vec<String>,
-    /// Write a checkpoint every N steps (and at the end of the run) to --checkpoint-dir [default: 0, none].
-    #[arg(long, value_name = "N")]
-    pub checkpoint_every: Option<usize>,
-    /// Write a checkpoint every SECONDS of wall time (and at the end), decided by all ranks together.
-    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
-    pub checkpoint_interval: Option<f64>,
-    /// Directory of the checkpoint file checkpoint.h5 (alone: one checkpoint at the end) [default: OUT/checkpoints with --out and a cadence].
-    #[arg(long, value_name = "DIR")]
-    pub checkpoint_dir: Option<PathBuf>,
-    /// Continue the run of this checkpoint (velocity, pressure, the previous velocity of BDF2, time, step) on any number of ranks; the flow and dt must match, --t-end, output, solvers and checkpoints may change.
-    #[arg(long, value_name = "FILE")]
-    pub restart: Option<PathBuf>,
+    /// Checkpoints (velocity, pressure, the previous velocity of BDF2, time, step) and restarts on any number of ranks; the flow, dt and pressure update must match.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub checkpoint: CheckpointArgs,
     /// Write a JSON summary (per-step iterations, timings, quantities of interest).
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
@@ -146,10 +137,10 @@ fn positive(flag: &str, v: Option<f64>) -> Result<Option<f64>> {
 
 /// Resolves the options (flags over config).
 pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
-    let (mut f, _): (NsArgs, _) = read_config(a.config.as_deref(), &[])?;
+    // `restart` is this command's key (the checkpoint), not GMRES's restart length.
+    let (mut f, _): (NsArgs, _) = read_config(a.config.as_deref(), &["restart"])?;
     merge!(a, f; case, dfg, re, nu, pressure_update, bc, speed, dt, cfl, t_end, steady_tol, out, snapshot_every,
-        momentum_solver, pressure_solver, correction_solver, report, checkpoint_every, checkpoint_interval,
-        checkpoint_dir, restart);
+        momentum_solver, pressure_solver, correction_solver, report);
     let case = case_of(a.case.as_deref(), a.dfg.as_deref())?;
     // The bundled cases' domains unless one is given.
     let given = a.domain.grid.is_some() || a.domain.mesh.is_some();
@@ -181,11 +172,7 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         Case::Cylinder(Dfg::Unsteady) => (8.0, None),
         Case::TaylorGreen | Case::Custom => (1.0, None),
     };
-    let checkpoint = checkpoint_params(
-        (a.checkpoint_every, a.checkpoint_interval),
-        a.checkpoint_dir.as_deref(),
-        a.out.as_deref(),
-    )?;
+    let (checkpoint, restart) = a.checkpoint.resolve(f.checkpoint, a.out.as_deref())?;
     let params = NsParams {
         case,
         source,
@@ -213,7 +200,7 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
             }
         },
         checkpoint,
-        restart: a.restart,
+        restart,
     };
     Ok(Resolved {
         params,

@@ -95,16 +95,20 @@ pub fn ddkit_ok(np: usize, args: &[&str]) -> String {
     stdout
 }
 
-/// Runs `ddkit heat` with a report and returns the parsed report.
-pub fn heat_report(np: usize, args: &[&str], dir: &Path, tag: &str) -> serde_json::Value {
+/// Runs `ddkit ARGS... --report DIR/TAG.json` on `np` ranks (`args` starts with the command),
+/// asserts success and returns the parsed report.
+pub fn ddkit_report(np: usize, args: &[&str], dir: &Path, tag: &str) -> serde_json::Value {
     let report = dir.join(format!("{tag}.json"));
-    let mut all: Vec<&str> = vec!["heat", "--progress", "false", "--report"];
-    let report_s = report.to_str().expect("utf-8 path").to_string();
-    all.push(&report_s);
-    all.extend_from_slice(args);
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--report", report.to_str().expect("utf-8 path")]);
     ddkit_ok(np, &all);
     let text = std::fs::read_to_string(&report).expect("report written");
     serde_json::from_str(&text).expect("report is JSON")
+}
+
+/// Runs `ddkit heat` with a report and returns the parsed report.
+pub fn heat_report(np: usize, args: &[&str], dir: &Path, tag: &str) -> serde_json::Value {
+    ddkit_report(np, &[&["heat", "--progress", "false"][..], args].concat(), dir, tag)
 }
 
 /// The last snapshot of field `name` in an HDF5 output, reordered by the input mesh's own ids
