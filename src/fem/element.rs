@@ -1,7 +1,9 @@
-//! Lagrange elements of degree 1 and 2 on straight-sided simplices: basis values and gradients
-//! from barycentric coordinates, and the element integrals the assembly needs (stiffness with a
-//! per-cell coefficient, consistent mass, loads) by quadrature exact for the element — degree
-//! `2(p−1)` for the stiffness, `2p` for mass and loads. Node order is the mesh's: the corners,
+//! Lagrange elements of degree 1 and 2 on simplices: basis values and gradients from
+//! barycentric coordinates, and the element integrals the assembly needs (stiffness with a
+//! per-cell coefficient, consistent mass, loads) by quadrature exact for the element on
+//! straight-sided cells — degree `2(p−1)` for the stiffness, `2p` for mass and loads. P2 cells
+//! whose edge nodes are off the midpoints (second-order meshes with curved boundaries) are
+//! integrated isoparametrically ([`Lagrange::quadrature`]); straight ones keep the affine map. Node order is the mesh's: the corners,
 //! then (P2) the edge midpoints in [`CellType::simplex_edges`] order, so the nodes of a
 //! [`CellType::Triangle6`] / [`CellType::Tetrahedron10`] cell are the P2 degrees of freedom.
 //!
