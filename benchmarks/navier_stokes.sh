@@ -4,13 +4,13 @@
 # default second-order mesh; 2D-3 on 1 and 2 ranks for the per-step costs. Results (reports,
 # profiles, coefficient series) go to benchmarks/results/navier_stokes/; plots with
 # `cargo run --release --example ns_plot`.
-# Environment: DDKIT (binary), NP (ranks, default 2), CASES (subset: cavity dfg1 dfg2 dfg3 perf).
+# Environment: DDKIT (binary), NP (ranks, default 2), CASES (subset: cavity dfg1 dfg2 dfg2fine dfg3 perf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 DDKIT=${DDKIT:-target/release/ddkit}
 NP=${NP:-2}
-CASES=${CASES:-cavity dfg1 dfg2 dfg3 perf}
+CASES=${CASES:-cavity dfg1 dfg2 dfg2fine dfg3 perf}
 R=benchmarks/results/navier_stokes
 mkdir -p "$R"
 run() { # name np args...
@@ -37,6 +37,12 @@ for c in $CASES; do
       rm -f "$R/dfg1_l$l/mesh.msh" "$R/dfg1_l$l"/*.h5
     done ;;
   dfg2) run dfg2 "$NP" --case cylinder --dfg 2d-2 --dt 0.005 --t-end 15 ;; # periodic from t ≈ 10
+  dfg2fine) # 2D-2 on level 3 of dfg1 (hc = 0.004, h = 0.02): about 9 min on 2 ranks
+    mkdir -p "$R/dfg2_l3"
+    gmsh -2 -order 2 meshes/dfg_channel.geo -setnumber hc 0.004 -setnumber h 0.02 -format msh41 \
+      -o "$R/dfg2_l3/mesh.msh" >/dev/null
+    run dfg2_l3 "$NP" --case cylinder --dfg 2d-2 --mesh "$R/dfg2_l3/mesh.msh" --dt 0.005 --t-end 15
+    rm -f "$R/dfg2_l3/mesh.msh" ;;
   dfg3) run dfg3 "$NP" --case cylinder --dfg 2d-3 --dt 0.005 --t-end 8 ;;
   perf)
     for np in 1 2; do run "perf_np$np" "$np" --case cylinder --dfg 2d-3 --dt 0.005 --t-end 8; done ;;
