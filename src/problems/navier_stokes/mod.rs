@@ -229,6 +229,7 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
     };
     let setup = comm.max_f64(start.elapsed().as_secs_f64());
     let writer = open_output(comm, p, &stepper.s, restart.as_ref(), &options)?;
+    let series = writer.as_ref().map(|w| w.xdmf_path().to_path_buf());
     let checkpoints = p.checkpoint.as_ref().map(|c| Checkpointing {
         path: c.dir.join(CHECKPOINT_FILE),
         every: c.every,
@@ -251,16 +252,19 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
         stepper,
         outcome,
         (dt, setup, start, restart.map(|ck| ck.step as usize)),
+        series,
     )
 }
 
-/// Collective: the summary of a finished loop, with the case's quantities (and its files).
+/// Collective: the summary of a finished loop, with the case's quantities and files (`series`:
+/// the XDMF file of the output, which a restart on another partition names anew).
 fn summarize(
     comm: &Comm,
     p: &NsParams,
     mut stepper: NsStepper,
     outcome: LoopOutcome,
     (dt, setup, start, restarted_from): (f64, f64, Instant, Option<usize>),
+    series: Option<PathBuf>,
 ) -> Result<NsSummary> {
     let rec = stepper.record.clone();
     let t0 = Instant::now();
@@ -278,9 +282,7 @@ fn summarize(
     } else {
         serde_json::Value::Null
     };
-    if let Some(dir) = &p.out {
-        files.push(dir.join(format!("{}.xdmf", p.case.stem())));
-    }
+    files.extend(series);
     let steps = rec.iterations.momentum.len().max(1) as f64;
     let failure = outcome.failure.clone().or_else(|| {
         p.steady_tol
