@@ -116,7 +116,7 @@ pub fn natural_load(
             kind => kind.robin_alpha(),
         };
         let fx: Vec<[f64; 3]> = f.points[..el.dim()].iter().map(|&v| points[v as usize]).collect();
-        for (l, w) in &rule {
+        for (l, w) in rule {
             let x = map_point(&fx, l);
             let g = data.kappa * data.shape_normal_derivative(&x, &f.normal) + alpha * data.shape(&x);
             fe.values(l, &mut phi);

@@ -67,7 +67,7 @@ impl Lagrange {
 
     /// A rule exact for products of two basis functions (mass, and loads of smooth data to the
     /// element's order).
-    pub fn mass_rule(&self) -> Vec<QuadPoint> {
+    pub fn mass_rule(&self) -> &'static [QuadPoint] {
         simplex_rule(self.dim, 2 * self.degree)
     }
 
@@ -125,7 +125,7 @@ impl Lagrange {
     pub fn quadrature(&self, x: &[[f64; 3]], degree: usize, mut f: impl FnMut(&QuadAt)) -> f64 {
         if self.is_straight(x) {
             let (vol, gl) = p1_gradients(x, self.dim);
-            for (l, w) in simplex_rule(self.dim, degree) {
+            for &(l, w) in simplex_rule(self.dim, degree) {
                 let point = map_point(&x[..=self.dim], &l);
                 f(&QuadAt {
                     l,
@@ -138,7 +138,7 @@ impl Lagrange {
             return vol;
         }
         let mut vol = 0.0;
-        for (l, w) in simplex_rule(self.dim, (degree + 2).min(5)) {
+        for &(l, w) in simplex_rule(self.dim, (degree + 2).min(5)) {
             let at = self.curved_at(x, l, w);
             vol += w * at.jac;
             f(&at);
@@ -154,8 +154,8 @@ impl Lagrange {
             return facet_normal(x, self.dim + 1, &any_inside).0;
         }
         simplex_rule(self.dim, 5)
-            .into_iter()
-            .map(|(l, w)| w * self.curved_at(x, l, w).jac)
+            .iter()
+            .map(|&(l, w)| w * self.curved_at(x, l, w).jac)
             .sum()
     }
 
@@ -250,7 +250,7 @@ impl Lagrange {
         let n = self.num_nodes();
         let mut m = [[0.0; MAX_NODES]; MAX_NODES];
         let mut phi = [0.0; MAX_NODES];
-        for (l, w) in self.mass_rule() {
+        for &(l, w) in self.mass_rule() {
             self.values(&l, &mut phi);
             for i in 0..n {
                 for j in 0..n {

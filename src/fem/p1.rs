@@ -202,7 +202,7 @@ impl Stepper for P1Heat {
         for cell in self.owned_cells.chunks(nv) {
             let x: Vec<[f64; 3]> = cell.iter().map(|&v| self.points[v as usize]).collect();
             let vol = p1_gradients(&x, self.dim).0;
-            for (l, w) in &rule {
+            for (l, w) in rule {
                 let uh: f64 = cell.iter().zip(l).map(|(&v, li)| li * self.u[v as usize]).sum();
                 let ex = self.data.exact_value(&map_point(&x, l), t);
                 e2 += w * vol * (uh - ex) * (uh - ex);

@@ -17,13 +17,22 @@
 /// a fraction of the simplex's measure.
 pub type QuadPoint = ([f64; 4], f64);
 
-/// A rule on the `dim`-simplex exact for polynomials of degree `degree` (0 to 5). Panics above
-/// degree 5: callers derive the degree from the element (at most P2), not from input.
-pub fn simplex_rule(dim: usize, degree: usize) -> Vec<QuadPoint> {
+/// A rule on the `dim`-simplex exact for polynomials of degree `degree` (0 to 5), from tables
+/// built once per process: element loops that run every time step (convection, forces) then
+/// allocate nothing. Panics above degree 5: callers derive the degree from the element (at most
+/// P2), not from input.
+pub fn simplex_rule(dim: usize, degree: usize) -> &'static [QuadPoint] {
+    static RULES: std::sync::LazyLock<Vec<Vec<Vec<QuadPoint>>>> =
+        std::sync::LazyLock::new(|| (1..=3).map(|d| (0..=5).map(|k| build_rule(d, k)).collect()).collect());
     assert!(
         (1..=3).contains(&dim) && degree <= 5,
         "no rule of degree {degree} in {dim}D"
     );
+    &RULES[dim - 1][degree]
+}
+
+/// The rule of [`simplex_rule`], built.
+fn build_rule(dim: usize, degree: usize) -> Vec<QuadPoint> {
     match degree {
         0 | 1 => {
             let c = 1.0 / (dim + 1) as f64;
