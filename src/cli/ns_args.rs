@@ -6,14 +6,14 @@
 use super::{finish, read_config, say, start, CheckpointArgs, DomainArgs, Resolved};
 use crate::comm::Comm;
 use crate::error::{Error, Result};
-use crate::problems::navier_stokes::bc::{Boundary, Profile};
+use crate::problems::navier_stokes::bc::{Boundary, ExactFlow, Profile};
 use crate::problems::navier_stokes::cases::{Case, Dfg, DFG_DIAMETER, DFG_HEIGHT};
 use crate::problems::navier_stokes::scheme::Solvers;
 use crate::problems::navier_stokes::{self, NsParams, TimeStep};
 use crate::problems::MeshSource;
 use crate::solver::Overrides;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The three solvers of a step, by name (the roots of `--set`).
 const SOLVERS: [&str; 3] = ["momentum", "pressure", "correction"];
@@ -26,8 +26,8 @@ pub struct NsArgs {
     #[arg(long, value_name = "FILE.toml")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// cavity (lid-driven, unit square or cube on --grid; lid `ymax` moving in x), cylinder (the DFG channel, --dfg benchmark; drag, lift, Δp), taylor-green (the decaying vortex on the unit square, exact velocity on the boundary, errors reported) or mesh (any --mesh with --bc for every boundary) [default: cavity].
-    #[arg(long, value_name = "cavity|cylinder|taylor-green|mesh")]
+    /// cavity (lid-driven, unit square or cube on --grid; lid `ymax` moving in x), cylinder (the DFG channel, --dfg benchmark, on meshes/dfg_channel_o2.msh unless --mesh; drag, lift, Δp), taylor-green (the decaying vortex on the unit square, exact velocity on the boundary, errors reported), beltrami (the 3D Beltrami flow of Ethier & Steinman on the unit cube, likewise) or mesh (any --mesh with --bc for every boundary) [default: cavity].
+    #[arg(long, value_name = "cavity|cylinder|taylor-green|beltrami|mesh")]
     pub case: Option<String>,
     /// The DFG benchmark of --case cylinder: 2d-1 (Re 20, steady), 2d-2 (Re 100, periodic), 2d-3 (inflow ramped by sin(πt/8), 0 ≤ t ≤ 8) [default: 2d-1].
     #[arg(long, value_name = "2d-1|2d-2|2d-3")]
@@ -145,9 +145,12 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
     // The bundled cases' domains unless one is given.
     let given = a.domain.grid.is_some() || a.domain.mesh.is_some();
     match case {
-        Case::Cavity | Case::TaylorGreen if !given && f.domain.grid.is_none() => a.domain.grid = Some("32x32".into()),
+        Case::Cavity | Case::Exact(ExactFlow::TaylorGreen) if !given && f.domain.grid.is_none() => {
+            a.domain.grid = Some("32x32".into())
+        }
+        Case::Exact(ExactFlow::Beltrami) if !given && f.domain.grid.is_none() => a.domain.grid = Some("8x8x8".into()),
         Case::Cylinder(_) if !given && f.domain.mesh.is_none() => {
-            a.domain.mesh = Some(PathBuf::from("meshes/dfg_channel_o2.msh"))
+            a.domain.mesh = Some(bundled_mesh("dfg_channel_o2.msh"))
         }
         _ => {}
     }
@@ -170,7 +173,7 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
         Case::Cylinder(Dfg::Steady) => (30.0, Some(1e-6)),
         Case::Cylinder(Dfg::Periodic) => (30.0, None),
         Case::Cylinder(Dfg::Unsteady) => (8.0, None),
-        Case::TaylorGreen | Case::Custom => (1.0, None),
+        Case::Exact(_) | Case::Custom => (1.0, None),
     };
     let (checkpoint, restart) = a.checkpoint.resolve(f.checkpoint, a.out.as_deref())?;
     let params = NsParams {
@@ -213,7 +216,8 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
 fn case_of(case: Option<&str>, dfg: Option<&str>) -> Result<Case> {
     Ok(match case.unwrap_or("cavity") {
         "cavity" => Case::Cavity,
-        "taylor-green" => Case::TaylorGreen,
+        "taylor-green" => Case::Exact(ExactFlow::TaylorGreen),
+        "beltrami" => Case::Exact(ExactFlow::Beltrami),
         "cylinder" => Case::Cylinder(match dfg.unwrap_or("2d-1") {
             "2d-1" => Dfg::Steady,
             "2d-2" => Dfg::Periodic,
@@ -227,7 +231,7 @@ fn case_of(case: Option<&str>, dfg: Option<&str>) -> Result<Case> {
         "mesh" => Case::Custom,
         o => {
             return Err(Error::input(format!(
-                "unknown case '{o}' (expected cavity, cylinder, taylor-green or mesh)"
+                "unknown case '{o}' (expected cavity, cylinder, taylor-green, beltrami or mesh)"
             )))
         }
     })
@@ -250,6 +254,16 @@ fn viscosity(case: Case, a: &NsArgs) -> Result<(f64, f64, f64)> {
         (re, None) => speed * length / re.unwrap_or(re_default),
     };
     Ok((speed, length, nu))
+}
+
+/// A mesh of `meshes/`: under the working directory when there, else in the source tree this
+/// binary was built from (so the bundled cases run from any directory).
+fn bundled_mesh(name: &str) -> PathBuf {
+    let here = Path::new("meshes").join(name);
+    match here.exists() {
+        true => here,
+        false => Path::new(env!("CARGO_MANIFEST_DIR")).join("meshes").join(name),
+    }
 }
 
 /// The bundled case's conditions by boundary name (`--bc` may replace or add to them); the
@@ -294,10 +308,21 @@ fn case_boundaries(case: Case, source: &MeshSource, nu: f64) -> Result<Vec<(Stri
             ]
             .concat()
         }
-        Case::TaylorGreen => named(
-            &["xmin", "xmax", "ymin", "ymax"],
-            Boundary::Velocity(Profile::TaylorGreen { nu }),
-        ),
+        Case::Exact(flow) => {
+            if matches!(source, MeshSource::Grid(d) if d.len() != flow.dim()) {
+                return Err(Error::input(format!(
+                    "the {} case is {}D: give a {}D --grid",
+                    case.stem(),
+                    flow.dim(),
+                    flow.dim()
+                )));
+            }
+            let sides: &[&str] = match flow.dim() {
+                3 => &["xmin", "xmax", "ymin", "ymax", "zmin", "zmax"],
+                _ => &["xmin", "xmax", "ymin", "ymax"],
+            };
+            named(sides, Boundary::Velocity(Profile::Exact { flow, nu }))
+        }
         Case::Custom => Vec::new(),
     })
 }

@@ -1,10 +1,11 @@
 //! The bundled flows and their quantities of interest. The lid-driven cavity (unit square or
 //! cube, lid `ymax` moving with speed 1 in x, other sides at rest): velocity profiles along the
 //! centre lines, written as CSV (`x,y,u,v`, or `x,y,z,u,v,w` in 3D) and compared with Ghia, Ghia
-//! & Shin (1982) where the Reynolds number is one of their tables'. The Taylor–Green vortex on
-//! the unit square (exact velocity on the boundary): L2 errors of velocity and pressure.
+//! & Shin (1982) where the Reynolds number is one of their tables'. The exact flows (the
+//! Taylor–Green vortex on the unit square, the Beltrami flow on the unit cube, exact velocity on
+//! the boundary): L2 errors of velocity and pressure.
 
-use super::bc::taylor_green;
+use super::bc::ExactFlow;
 use super::forces::Body;
 use super::scheme::FlowState;
 use super::spaces::Spaces;
@@ -18,9 +19,9 @@ use std::path::{Path, PathBuf};
 pub enum Case {
     /// Lid-driven cavity.
     Cavity,
-    /// Taylor–Green vortex ([`taylor_green`]) on the unit square, started from the exact
-    /// solution, with its velocity on the boundary.
-    TaylorGreen,
+    /// An exact flow (the Taylor–Green vortex on the unit square, the Beltrami flow on the
+    /// unit cube), started from the exact solution, with its velocity on the boundary.
+    Exact(ExactFlow),
     /// The DFG flow around a cylinder (Schäfer & Turek 1996) in the channel of
     /// `meshes/dfg_channel.geo`: drag, lift and pressure difference.
     Cylinder(Dfg),
@@ -183,7 +184,8 @@ impl Case {
     pub fn stem(&self) -> &'static str {
         match self {
             Case::Cavity => "cavity",
-            Case::TaylorGreen => "taylor-green",
+            Case::Exact(ExactFlow::TaylorGreen) => "taylor-green",
+            Case::Exact(ExactFlow::Beltrami) => "beltrami",
             Case::Cylinder(_) => "cylinder",
             Case::Custom => "flow",
         }
@@ -205,8 +207,8 @@ impl Case {
                 None => Ok(serde_json::Value::Null),
             },
             Case::Cavity => cavity_quantities(comm, (s, st), re, out, files),
-            Case::TaylorGreen => {
-                let (eu, nu_, ep, np) = flow_errors(comm, s, st, |x, t| taylor_green(x, t, nu));
+            Case::Exact(flow) => {
+                let (eu, nu_, ep, np) = flow_errors(comm, s, st, |x, t| flow.at(x, t, nu));
                 Ok(serde_json::json!({
                     "velocity_l2_error": eu,
                     "velocity_l2_relative": eu / nu_,

@@ -187,7 +187,7 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
     let options = run_options(comm, p, &s, dt);
     let scheme = Scheme::new(comm, &mut s, (bcs, p.nu, p.rotational), clone_solvers(&p.solvers))?;
     let st = match p.case {
-        cases::Case::TaylorGreen => scheme.start_from(&s, 0.0, |x| bc::taylor_green(x, 0.0, p.nu)),
+        cases::Case::Exact(flow) => scheme.start_from(&s, 0.0, |x| flow.at(x, 0.0, p.nu)),
         _ => scheme.rest(&s, 0.0),
     };
     let mut stepper = NsStepper::new(s, scheme, st, (p.steady_tol, h_min));
