@@ -1,8 +1,8 @@
 //! Figures of the Navier–Stokes validation (`benchmarks/navier_stokes.sh`): reads the results
 //! directory and writes `cavity_ghia.png` (the centre-line profiles of the cavity at Re = 100,
 //! 400 and 1000 over the points of Ghia, Ghia & Shin 1982, taken from ddkit's own tables) and
-//! `dfg_coefficients.png` (c_D(t) and c_L(t) of DFG 2D-2 and 2D-3). Text is drawn with the
-//! DejaVu Sans font of Debian's `fonts-dejavu-core`.
+//! `dfg_coefficients.png` (c_D(t) and c_L(t) of DFG 2D-2 and 2D-3 at Δt = 0.005, 0.0025 and
+//! 0.00125). Text is drawn with the DejaVu Sans font of Debian's `fonts-dejavu-core`.
 //!
 //! Usage: `ns_plot DIR` (default `benchmarks/results/navier_stokes`).
 
@@ -91,24 +91,38 @@ fn cavity(dir: &Path) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// The time steps of the 2D-2 and 2D-3 runs (`dfg2_dtX`, `dfg3_dtX`), drawn over each other.
+const DFG_STEPS: [(&str, RGBColor); 3] = [
+    ("0.005", RGBColor(214, 39, 40)),
+    ("0.0025", RGBColor(255, 127, 14)),
+    ("0.00125", RGBColor(31, 119, 180)),
+];
+
 fn cylinder(dir: &Path) -> Result<(), Box<dyn Error>> {
     let file = dir.join("dfg_coefficients.png");
     let root = BitMapBackend::new(&file, (1200, 900)).into_drawing_area();
     root.fill(&WHITE)?;
     let panels = root.split_evenly((2, 2));
-    let runs = [("dfg2", "2D-2"), ("dfg3", "2D-3")];
-    for (i, (run, name)) in runs.iter().enumerate() {
-        let rows = csv(&dir.join(run).join("cylinder_coefficients.csv"))?;
-        let t_end = rows.last().map_or(1.0, |r| r[0]);
+    for (i, (run, name)) in [("dfg2", "2D-2"), ("dfg3", "2D-3")].iter().enumerate() {
+        let series = DFG_STEPS
+            .iter()
+            .map(|(dt, colour)| {
+                Ok((
+                    *dt,
+                    *colour,
+                    csv(&dir.join(format!("{run}_dt{dt}")).join("cylinder_coefficients.csv"))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, Box<dyn Error>>>()?;
+        let t_end = series[0].2.last().map_or(1.0, |r| r[0]);
         let ranges = if i == 0 {
-            [3.0..3.6, -1.6..1.6]
+            [3.1..3.45, -1.4..1.4]
         } else {
             [-0.5..3.2, -0.6..0.6]
         };
         for (j, ((col, label), range)) in [(1, "c_D"), (2, "c_L")].into_iter().zip(ranges).enumerate() {
             // 2D-2 over its last time unit (about three periods of the shedding), 2D-3 whole.
             let t0 = if i == 0 { t_end - 1.0 } else { 0.0 };
-            let points: Vec<(f64, f64)> = rows.iter().filter(|r| r[0] >= t0).map(|r| (r[0], r[col])).collect();
             let mut chart = ChartBuilder::on(&panels[2 * i + j])
                 .caption(format!("DFG {name}: {label}(t)"), ("sans-serif", 22))
                 .margin(12)
@@ -116,7 +130,18 @@ fn cylinder(dir: &Path) -> Result<(), Box<dyn Error>> {
                 .y_label_area_size(55)
                 .build_cartesian_2d(t0..t_end, range)?;
             chart.configure_mesh().x_desc("t").y_desc(label).draw()?;
-            chart.draw_series(LineSeries::new(points, RGBColor(31, 119, 180).stroke_width(2)))?;
+            for (dt, colour, rows) in &series {
+                let points: Vec<(f64, f64)> = rows.iter().filter(|r| r[0] >= t0).map(|r| (r[0], r[col])).collect();
+                chart
+                    .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+                    .label(format!("dt = {dt}"))
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
         }
     }
     root.present()?;
@@ -134,7 +159,7 @@ fn main() {
             .map_err(|_| "the font could not be registered")?;
         let dir = Path::new(&dir);
         cavity(dir)?;
-        if dir.join("dfg2").is_dir() && dir.join("dfg3").is_dir() {
+        if dir.join("dfg2_dt0.005").is_dir() && dir.join("dfg3_dt0.005").is_dir() {
             cylinder(dir)?;
         }
         Ok(())
