@@ -1,7 +1,8 @@
 //! Checkpoints (driven by `tests/programs/checkpoint_check.rs`): written on 3 ranks and read
 //! back bitwise by mesh id on 1, 2 and 4; truncated, edited, damaged, foreign or missing
 //! checkpoints refused with one clear error line on every rank count tried; a run killed in
-//! the middle of writing one leaves the previous one readable.
+//! the middle of writing one leaves the previous one readable, and the MPI-IO state such a kill
+//! can leave behind does not hang the next write.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -235,9 +236,69 @@ fn wait_for(child: &mut Child, path: &Path) {
             let _ = std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut err);
             panic!("the loop ended ({status}) before its first checkpoint: {err}");
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint after 120 s");
+        if start.elapsed() > Duration::from_secs(120) {
+            // Say what the run was doing instead of leaving it behind.
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut err);
+            panic!("no checkpoint after 120 s (the run is killed); its stderr: {err}");
+        }
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// A run killed while Open MPI's OMPIO opened a file left the system-wide semaphore
+/// `/dev/shm/sem.OMPIO_<file name>` taken, and every later open of a file of that name waited
+/// on it forever (the kill test above hung so in CI). ddkit now keeps OMPIO off its `sm`
+/// component (`Comm::init`): with such a semaphore left taken, writing a checkpoint of that
+/// name must still finish, on a singleton and on 2 ranks.
+/// A named semaphore created taken (value 0), as a killed writer leaves OMPIO's; unlinked on
+/// drop, also when the test panics.
+struct TakenSemaphore(std::ffi::CString, *mut libc::sem_t);
+
+impl TakenSemaphore {
+    fn new(name: &str) -> TakenSemaphore {
+        let name = std::ffi::CString::new(name).expect("a C string");
+        // SAFETY: a valid NUL-terminated name; O_EXCL makes the semaphore new, so its value is
+        // the 0 given.
+        let sem = unsafe { libc::sem_open(name.as_ptr(), libc::O_CREAT | libc::O_EXCL, 0o644, 0) };
+        assert_ne!(sem, libc::SEM_FAILED, "sem_open: {}", std::io::Error::last_os_error());
+        TakenSemaphore(name, sem)
+    }
+}
+
+impl Drop for TakenSemaphore {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from sem_open and is closed once, here.
+        unsafe {
+            libc::sem_close(self.1);
+            libc::sem_unlink(self.0.as_ptr());
+        }
+    }
+}
+
+#[test]
+fn a_semaphore_left_taken_by_a_killed_writer_does_not_hang_the_next_write() {
+    let dir = common::scratch("ck-stale-semaphore");
+    let name = format!("stale-{}.h5", std::process::id());
+    let path = dir.join(&name);
+    let _taken = TakenSemaphore::new(&format!("/OMPIO_{name}.tmp"));
+    for np in [1, 2] {
+        // common::mpirun panics if the write does not finish within the timeout.
+        let out = common::mpirun(
+            np,
+            &common::example("checkpoint_check"),
+            &["write", path.to_str().expect("a UTF-8 path")],
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "write on {np} rank(s) failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

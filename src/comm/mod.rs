@@ -38,6 +38,9 @@ impl Comm {
     /// already initialized MPI, works on a duplicate of the world communicator and leaves
     /// finalization to the host.
     pub fn init() -> Result<Comm> {
+        if !mpi::environment::is_initialized() {
+            avoid_ompio_named_semaphore();
+        }
         // `initialize` answers None exactly when MPI is already initialized: then a host owns it.
         match mpi::initialize() {
             Some(universe) => Ok(Comm {
@@ -223,6 +226,27 @@ impl Drop for Comm {
             // The placeholder, MPI_COMM_SELF, is never freed by rsmpi.
             std::mem::forget(std::mem::replace(&mut self.comm, SimpleCommunicator::self_comm()));
         }
+    }
+}
+
+/// Keeps Open MPI's MPI-IO (HDF5's `mpio` files: output series and checkpoints) away from its
+/// `sm` shared-file-pointer component, unless the user chose with `OMPI_MCA_sharedfp`; only
+/// effective before `MPI_Init`, so a host that initializes MPI itself decides for its own
+/// process.
+///
+/// Why: with `sm`, Open MPI 4.1's OMPIO opens every file under a system-wide named semaphore,
+/// `/dev/shm/sem.OMPIO_<file name>`, which rank 0 takes and releases during the open. A process
+/// killed inside that window (SIGKILL, out of memory, a job's time limit) leaves it taken, and
+/// every later open of a file of the same name on that machine (the next run's
+/// `checkpoint.h5.tmp`) waits on it forever: a hang, not an error. The next component,
+/// `lockedfile`, uses `fcntl` locks, which the kernel releases when a process dies (a killed
+/// writer leaves its small `NAME-ID-PID.lock` file beside the file). ROMIO, the other MPI-IO
+/// component, keeps no such state but takes a colon in a path for a file-system prefix
+/// (`out:1/x.h5` fails), so OMPIO stays. Other MPI libraries ignore the variable.
+fn avoid_ompio_named_semaphore() {
+    if std::env::var_os("OMPI_MCA_sharedfp").is_none() {
+        // Before MPI_Init, so before any thread of ours or of MPI exists.
+        std::env::set_var("OMPI_MCA_sharedfp", "^sm");
     }
 }
 
