@@ -157,6 +157,20 @@ fn bad_checkpoints_are_refused_cleanly_on_every_rank_count() {
         std::fs::write(p, bytes).expect("write");
     });
     cases.push((p, vec![], "field 'u' is damaged".into(), &[1, 3]));
+    let p = edited(&good, &dir, "series.h5", |p| {
+        let ds = hdf5::File::open_rw(p)
+            .and_then(|f| f.dataset("series"))
+            .expect("a series");
+        let mut rows: Vec<f64> = ds.read_raw().expect("read");
+        rows[5] += 1e-12;
+        ds.write_raw(&rows).expect("write");
+    });
+    cases.push((
+        p,
+        vec![],
+        "damaged: the series does not match its checksum".into(),
+        &[2],
+    ));
     let p = edited(&good, &dir, "time.h5", |p| {
         let f = hdf5::File::open_rw(p).expect("open");
         f.attr("time").and_then(|a| a.write_scalar(&0.5f64)).expect("attr");

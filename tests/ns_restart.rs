@@ -1,7 +1,8 @@
 //! Checkpoints and restarts of `ddkit navier-stokes`: a cavity run killed (SIGKILL to one of
 //! its two ranks) after a checkpoint and restarted ends bitwise on the run without a stop on 2
 //! ranks, and to the solver tolerance on 3; truncated, foreign and mismatched checkpoints are
-//! refused with one error line on every rank.
+//! refused with one error line on every rank; a restarted cylinder run reports the
+//! coefficients of the whole run.
 mod common;
 
 use common::{fails_with, rel_diff, scratch};
@@ -98,6 +99,59 @@ fn a_killed_cavity_run_restarts_bitwise_on_two_ranks_and_to_tolerance_on_three()
     let (du, dp) = (rel_diff(&u_ref, &u3), rel_diff(&p_ref, &p3));
     eprintln!("restart at step {step} on 3 ranks: velocity {du:.2e}, pressure {dp:.2e} from the run without a stop");
     assert!(du < 1e-9 && dp < 1e-9, "{du} {dp}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The DFG 2D-3 run of the cylinder test: Δt 0.01 on the shipped mesh up to `t_end`.
+fn cylinder(t_end: &str, extra: &[&str]) -> Vec<String> {
+    let base = [
+        "navier-stokes",
+        "--case",
+        "cylinder",
+        "--dfg",
+        "2d-3",
+        "--dt",
+        "0.01",
+        "--t-end",
+        t_end,
+    ];
+    base.iter().chain(extra).map(|a| a.to_string()).collect()
+}
+
+/// The cylinder's coefficient series is part of the checkpoint: a run stopped at t = 0.1 and
+/// restarted to t = 0.2 writes the whole series (20 rows) and reports the maxima of the whole
+/// run, equal to the run without a stop: bitwise on its 2 ranks, to round-off of the solves on 1.
+/// Before, the restarted run's series started at the restart.
+#[test]
+fn a_restarted_cylinder_run_reports_the_coefficients_of_the_whole_run() {
+    let dir = scratch("ns-restart-cylinder");
+    let run = |np: usize, args: Vec<String>, tag: &str| {
+        let out = dir.join(tag);
+        let args: Vec<&str> = args.iter().map(String::as_str).chain(["--out", s(&out)]).collect();
+        let r = common::ddkit_report(np, &args, &dir, tag);
+        let csv = std::fs::read_to_string(out.join("cylinder_coefficients.csv")).expect("series");
+        (r["quantities"].clone(), csv)
+    };
+    let (q_ref, csv_ref) = run(2, cylinder("0.2", &[]), "reference");
+    assert_eq!(csv_ref.lines().count(), 21, "{csv_ref}");
+    let ck = dir.join("ck");
+    run(2, cylinder("0.1", &["--checkpoint-dir", s(&ck)]), "first");
+    let saved = ck.join("checkpoint.h5");
+    let restart = ["--restart", s(&saved)];
+    let (q2, csv2) = run(2, cylinder("0.2", &restart), "two");
+    assert_eq!(csv2, csv_ref, "2 ranks");
+    assert_eq!(q2, q_ref, "2 ranks");
+    let (q1, csv1) = run(1, cylinder("0.2", &restart), "one");
+    assert_eq!(csv1.lines().count(), 21, "{csv1}");
+    // Absolute differences on the scale of c_D (c_L is near zero this early).
+    for key in ["c_d", "c_l", "delta_p", "c_d_max", "c_l_max"] {
+        let (a, b) = (q1[key].as_f64().expect(key), q_ref[key].as_f64().expect(key));
+        eprintln!("1 rank: {key} {a:e} against {b:e}: {:.1e}", (a - b).abs());
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            "1 rank: {key} {a} against {b}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -128,15 +128,15 @@ impl Stepper for FdImplicitHeat {
         restore_field(fields, &FieldSpec::cells(HEAT_FIELD, 1), self.u.owned_mut())
     }
 
-    fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
-        let (mut e2, mut n2, mut emax) = (0.0, 0.0, 0.0f64);
-        for (u, x) in self.u.owned().iter().zip(&self.centres) {
-            let ex = self.data.exact_value(x, t);
-            e2 += (u - ex) * (u - ex);
-            n2 += ex * ex;
-            emax = emax.max((u - ex).abs());
-        }
-        ErrorNorms::reduce(comm, e2 * self.cell_volume, n2 * self.cell_volume, emax)
+    fn errors(&mut self, comm: &Comm, t: f64) -> Option<ErrorNorms> {
+        Some(super::cell_errors(
+            comm,
+            self.u.owned(),
+            &self.centres,
+            &self.data,
+            t,
+            self.cell_volume,
+        ))
     }
 
     fn halo_stats(&self) -> HaloStats {

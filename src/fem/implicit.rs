@@ -294,8 +294,8 @@ impl Stepper for FemImplicitHeat {
         restore_field(fields, &self.spec, self.u.owned_mut())
     }
 
-    fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms {
-        self.sys.errors(comm, &self.u, &self.data, t).0
+    fn errors(&mut self, comm: &Comm, t: f64) -> Option<ErrorNorms> {
+        Some(self.sys.errors(comm, &self.u, &self.data, t).0)
     }
 
     fn halo_stats(&self) -> HaloStats {

@@ -18,7 +18,11 @@
 //! | `/` attributes   |      | `format` = `ddkit-checkpoint`, `version`, `step`, `time`, `mesh_points`, `mesh_cells`, `mesh_hash` ([`Fingerprint`]), `checksum` (of the header: all but the fields) |
 //! | `/dt_history`    | f64  | the time steps taken so far                                 |
 //! | `/options`       | u8   | the run's parameters as JSON text                           |
+//! | `/series`        | f64  | optional: a [`Series`] (rows × columns); attributes `columns` (comma-separated names), `checksum` (of names and values) |
 //! | `/fields/NAME`   | f64  | `n` or `n × components` rows in mesh-id order; attributes `center`, `space`, `components`, `checksum` (of the values) |
+//!
+//! `/series` is outside the header's checksum, so a build that does not know it reads the file
+//! as before (and continues without the table).
 //!
 //! Reading validates all of it and gives one clear error on every rank for a missing file, a
 //! truncated or damaged one, another format version, another mesh, a missing field or one of
@@ -147,6 +151,65 @@ pub struct Checkpoint {
     /// The fields, each with this rank's owned values (`components` per entity, in the order
     /// of the [`CheckpointMesh`]'s owned ids of its space).
     pub fields: Vec<(FieldSpec, Vec<f64>)>,
+    /// A table the run keeps over its steps (a monitor's time series), the same on every rank.
+    pub series: Option<Series>,
+}
+
+/// A table that every rank holds whole and that a restart continues, such as the drag and lift
+/// recorded at every step: a maximum or a frequency taken at the end of a restarted run then
+/// covers the whole run, not only its part after the restart.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series {
+    /// The column names (ASCII without commas; joined with commas at most
+    /// [`SERIES_COLUMNS_MAX`] bytes).
+    pub columns: Vec<String>,
+    /// The rows, row-major: `columns.len()` values each.
+    pub rows: Vec<f64>,
+}
+
+/// The longest comma-joined column list of a [`Series`] (an HDF5 attribute of fixed size).
+pub const SERIES_COLUMNS_MAX: usize = crate::io::h5::ATTR_STR;
+
+impl Series {
+    /// The column names joined with commas, as stored.
+    fn joined(&self) -> String {
+        self.columns.join(",")
+    }
+
+    /// The checksum of names and values, stored with them.
+    fn hash(&self) -> u64 {
+        let mut h = Fnv::new();
+        h.str(&self.joined());
+        h.u64(self.rows.len() as u64);
+        for v in &self.rows {
+            h.u64(v.to_bits());
+        }
+        h.0
+    }
+
+    /// Why this table cannot be stored, if it cannot.
+    fn check(&self) -> std::result::Result<(), String> {
+        let joined = self.joined();
+        if self.columns.is_empty() || self.columns.iter().any(|c| c.is_empty() || c.contains(',')) {
+            return Err(format!(
+                "series columns {:?}: names must be non-empty and without commas",
+                self.columns
+            ));
+        }
+        if !joined.is_ascii() || joined.len() > SERIES_COLUMNS_MAX {
+            return Err(format!(
+                "series columns '{joined}': at most {SERIES_COLUMNS_MAX} ASCII bytes"
+            ));
+        }
+        if self.rows.len() % self.columns.len() != 0 {
+            return Err(format!(
+                "series of {} values is not a whole number of rows of {} columns",
+                self.rows.len(),
+                self.columns.len()
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The temporary file a checkpoint is written to before it is renamed to `path`.
@@ -174,11 +237,14 @@ impl Checkpoint {
         for (spec, _) in &self.fields {
             spec.hash_into(&mut h);
         }
+        h.u64(self.series.as_ref().map_or(0, Series::hash));
         h.str(&path.to_string_lossy());
         let same = if same_everywhere(comm, h.0) {
             Ok(())
         } else {
-            Err(fail("ranks disagree on the path, step, time, options or fields".into()))
+            Err(fail(
+                "ranks disagree on the path, step, time, options, series or fields".into(),
+            ))
         };
         comm.agree(same)?;
 
@@ -229,6 +295,9 @@ impl Checkpoint {
 
     /// Local: the arguments make sense on this rank.
     fn check_local(&self, comm: &Comm, mesh: &CheckpointMesh) -> std::result::Result<(), String> {
+        if let Some(series) = &self.series {
+            series.check()?;
+        }
         for (i, (spec, values)) in self.fields.iter().enumerate() {
             spec.validate().map_err(|e| e.to_string())?;
             if self.fields[..i].iter().any(|f| f.0.name == spec.name) {
@@ -289,6 +358,15 @@ impl Checkpoint {
         let opts = new_dataset::<u8>(file, "options", &[self.options.len()])?;
         let n = if root { self.options.len() } else { 0 };
         write_rows(&opts, 0, n, &self.options.as_bytes()[..n])?;
+        if let Some(series) = &self.series {
+            let cols = series.columns.len();
+            let rows = series.rows.len() / cols;
+            let ds = new_dataset::<f64>(file, "series", &[rows, cols])?;
+            let n = if root { rows } else { 0 };
+            write_rows(&ds, 0, n, &series.rows[..n * cols])?;
+            write_attr_str(&ds, "columns", &series.joined())?;
+            write_attr(&ds, "checksum", &series.hash())?;
+        }
         file.create_group("fields")?;
         for (((spec, _), (offset, block)), &sum) in self.fields.iter().zip(blocks).zip(sums) {
             let rows = mesh.space(spec.space).map_or(0, |s| s.num_ids);
@@ -428,6 +506,7 @@ fn read_header(path: &Path, mesh: &CheckpointMesh) -> std::result::Result<(File,
         dt_history: file.dataset("dt_history").and_then(|d| d.read_raw()).map_err(damaged)?,
         options: String::from_utf8(options).map_err(|_| "damaged: the options are not UTF-8".to_string())?,
         fields: Vec::new(),
+        series: read_series(&file)?,
     };
     let saved: u64 = read_attr(&file, "checksum").map_err(damaged)?;
     if ck.header_hash(&fp) != saved {
@@ -441,6 +520,32 @@ fn read_header(path: &Path, mesh: &CheckpointMesh) -> std::result::Result<(File,
         ));
     }
     Ok((file, ck))
+}
+
+/// Local: the file's [`Series`], if it holds one, checked against its checksum.
+fn read_series(file: &File) -> std::result::Result<Option<Series>, String> {
+    let Ok(ds) = file.dataset("series") else {
+        return Ok(None);
+    };
+    let columns: Vec<String> = read_attr_str(&ds, "columns")
+        .map_err(damaged)?
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let shape = ds.shape();
+    if shape.len() != 2 || shape[1] != columns.len() {
+        return Err(format!(
+            "damaged: the series has shape {shape:?} for columns {columns:?}"
+        ));
+    }
+    let series = Series {
+        columns,
+        rows: ds.read_raw().map_err(damaged)?,
+    };
+    if series.hash() != read_attr::<u64>(&ds, "checksum").map_err(damaged)? {
+        return Err("damaged: the series does not match its checksum".into());
+    }
+    Ok(Some(series))
 }
 
 /// Local: checks the stored field `spec.name` against `spec` and `mesh` (spec, space, shape,

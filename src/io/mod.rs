@@ -10,5 +10,5 @@ mod exchange;
 mod h5;
 mod output;
 
-pub use checkpoint::{Checkpoint, CheckpointMesh, Fingerprint};
+pub use checkpoint::{Checkpoint, CheckpointMesh, Fingerprint, Series};
 pub use output::{read_field, Center, FieldSpec, OutputMesh, P1Map, Rows, Space, Writer};

@@ -282,7 +282,7 @@ pub fn run(comm: &Comm, p: &HeatParams) -> Result<HeatSummary> {
     let error = p
         .exact
         .filter(|_| outcome.failure.is_none())
-        .map(|_| stepper.errors(comm, outcome.time));
+        .and_then(|_| stepper.errors(comm, outcome.time));
     let finished = Finished {
         lm: &lm,
         report,

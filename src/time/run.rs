@@ -46,6 +46,7 @@ impl Checkpointing<'_> {
                 .chain(stepper.history())
                 .map(|(s, v)| (s, v.to_vec()))
                 .collect(),
+            series: stepper.series(),
         };
         ck.write(comm, &self.path, &self.mesh)
     }

@@ -2,7 +2,7 @@
 
 use crate::comm::{Comm, HaloStats};
 use crate::error::{Error, Result};
-use crate::io::FieldSpec;
+use crate::io::{FieldSpec, Series};
 use crate::pde::ErrorNorms;
 use crate::solver::SolverTimings;
 
@@ -29,14 +29,24 @@ pub trait Stepper {
     /// field of [`Stepper::fields`] must be there with its spec and length.
     fn restore(&mut self, fields: &[(FieldSpec, Vec<f64>)]) -> Result<()>;
 
-    /// Collective: errors of the solution against the exact one at time `t`.
-    fn errors(&mut self, comm: &Comm, t: f64) -> ErrorNorms;
+    /// Collective: errors of the solution against the problem's exact one at time `t`; None
+    /// for a stepper that has no exact solution to compare with (the same on every rank).
+    fn errors(&mut self, comm: &Comm, t: f64) -> Option<ErrorNorms> {
+        let _ = (comm, t);
+        None
+    }
 
-    /// The accumulated timings of the halo exchanges of the steps.
-    fn halo_stats(&self) -> HaloStats;
+    /// The accumulated timings of the halo exchanges of the steps (zero for a stepper that
+    /// does not time its exchanges).
+    fn halo_stats(&self) -> HaloStats {
+        HaloStats::default()
+    }
 
-    /// Seconds of computation outside the shadow of the exchanges.
-    fn compute_time(&self) -> f64;
+    /// Seconds of computation outside the shadow of the exchanges (zero for a stepper that
+    /// does not time its exchanges).
+    fn compute_time(&self) -> f64 {
+        0.0
+    }
 
     /// The linear solver's set-up, update and solve costs (implicit steppers).
     fn solver_timings(&self) -> Option<SolverTimings> {
@@ -53,6 +63,20 @@ pub trait Stepper {
     /// history of a multistep scheme. [`Stepper::restore`] receives them too.
     fn history(&self) -> Vec<(FieldSpec, &[f64])> {
         Vec::new()
+    }
+
+    /// The table this stepper keeps over the steps (a monitor's time series), the same on
+    /// every rank, that checkpoints hold so a restarted run's end-of-run quantities cover the
+    /// whole run; None when it keeps none.
+    fn series(&self) -> Option<Series> {
+        None
+    }
+
+    /// Local: continues from the table a checkpoint held ([`Stepper::series`]; None when the
+    /// checkpoint holds none). Refuses a table of other columns.
+    fn restore_series(&mut self, series: Option<&Series>) -> Result<()> {
+        let _ = series;
+        Ok(())
     }
 }
 

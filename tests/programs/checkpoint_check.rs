@@ -19,7 +19,7 @@
 
 use ddkit::comm::Comm;
 use ddkit::io::checkpoint::check_options;
-use ddkit::io::{Checkpoint, CheckpointMesh, FieldSpec, Space};
+use ddkit::io::{Checkpoint, CheckpointMesh, FieldSpec, Series, Space};
 use ddkit::mesh::{structured::parse_grid, Adjacency, Mesh};
 use ddkit::partition::{distribute, LocalMesh, Method};
 use ddkit::problems::heat::Discretization;
@@ -160,6 +160,11 @@ impl Setup {
                     (s, v)
                 })
                 .collect(),
+            // A monitor's table: two columns, one row per step taken.
+            series: Some(Series {
+                columns: vec!["t".into(), "q".into()],
+                rows: (0..step).flat_map(|i| [0.1 * i as f64, value(i, 77)]).collect(),
+            }),
         }
     }
 
@@ -189,6 +194,9 @@ fn read(comm: &Comm, args: &Args) -> Result<String> {
     let mut bad = Vec::new();
     if ck.time.to_bits() != want.time.to_bits() || ck.dt_history != want.dt_history {
         bad.push("time or dt history".to_string());
+    }
+    if ck.series != want.series {
+        bad.push("series".to_string());
     }
     for (spec, v) in &ck.fields {
         let w = s.values(spec, ck.step);

@@ -11,6 +11,7 @@ use super::scheme::FlowState;
 use super::spaces::Spaces;
 use crate::comm::Comm;
 use crate::error::{Error, Result};
+use crate::io::Series;
 use crate::linalg::DistVector;
 use std::path::{Path, PathBuf};
 
@@ -70,6 +71,9 @@ pub const DFG_DIAMETER: f64 = 0.1;
 const DFG_FRONT: [f64; 2] = [0.15, 0.2];
 const DFG_BACK: [f64; 2] = [0.25, 0.2];
 
+/// The columns of the cylinder case's series (and of its CSV file).
+const SERIES_COLUMNS: [&str; 4] = ["t", "c_d", "c_l", "delta_p"];
+
 /// What the cylinder case records every step: `t, c_D, c_L, Δp`.
 pub struct CylinderMonitor {
     body: Body,
@@ -118,6 +122,38 @@ impl CylinderMonitor {
         Ok(())
     }
 
+    /// The recorded rows as the table checkpoints hold.
+    pub fn series(&self) -> Series {
+        Series {
+            columns: SERIES_COLUMNS.iter().map(|c| c.to_string()).collect(),
+            rows: self.series.iter().flatten().copied().collect(),
+        }
+    }
+
+    /// Local: continues the rows of a checkpoint's table, taken at time `t`; refuses a table
+    /// of other columns or one that does not end at `t`.
+    pub fn restore(&mut self, table: &Series, t: f64) -> Result<()> {
+        if table.columns != SERIES_COLUMNS {
+            return Err(Error::input(format!(
+                "the checkpoint's series has columns {:?}, the cylinder case records {SERIES_COLUMNS:?}",
+                table.columns
+            )));
+        }
+        self.series = table
+            .rows
+            .chunks_exact(SERIES_COLUMNS.len())
+            .map(|r| [r[0], r[1], r[2], r[3]])
+            .collect();
+        match self.series.last() {
+            // The loop's time and the scheme's agree to round-off, not bitwise.
+            Some(last) if (last[0] - t).abs() > 1e-9 * t.abs().max(1.0) => Err(Error::input(format!(
+                "the checkpoint's series ends at t = {}, its fields are at t = {t}",
+                last[0]
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Collective (rank 0 writes): the final and extreme values, the Strouhal number of the
     /// lift over the second half of the run, and the series as CSV in `out`.
     fn quantities(
@@ -150,7 +186,7 @@ impl CylinderMonitor {
         if let Some(dir) = out {
             let path = dir.join("cylinder_coefficients.csv");
             let r = if comm.is_root() {
-                let mut text = String::from("t,c_d,c_l,delta_p\n");
+                let mut text = SERIES_COLUMNS.join(",") + "\n";
                 for r in &self.series {
                     text += &format!("{:.10e},{:.10e},{:.10e},{:.10e}\n", r[0], r[1], r[2], r[3]);
                 }

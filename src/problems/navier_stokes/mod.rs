@@ -210,6 +210,13 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
         Some(ck) => {
             comm.agree(stepper.restore(&ck.fields))?;
             (stepper.st.step, stepper.st.t) = (ck.step as usize, ck.time);
+            let series = stepper
+                .restore_series(ck.series.as_ref())
+                .map_err(|e| match (e, &p.restart) {
+                    (Error::Input(m), Some(path)) => Error::input(format!("checkpoint {}: {m}", path.display())),
+                    (e, _) => e,
+                });
+            comm.agree(series)?;
             let all = StepOptions {
                 steps: Some(n_steps),
                 dt: Some(dt),

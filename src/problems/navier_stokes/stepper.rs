@@ -8,10 +8,9 @@ use super::cases::CylinderMonitor;
 use super::scheme::{FlowState, Scheme, StepStats};
 use super::spaces::Spaces;
 use super::NsIterations;
-use crate::comm::{Comm, HaloStats};
+use crate::comm::Comm;
 use crate::error::{Error, Result};
-use crate::io::FieldSpec;
-use crate::pde::ErrorNorms;
+use crate::io::{FieldSpec, Series};
 use crate::solver::SolverTimings;
 use crate::time::{restore_field, Stepper};
 
@@ -199,22 +198,15 @@ impl Stepper for NsStepper {
         Ok(())
     }
 
-    /// The flow's errors are case quantities (the Taylor–Green vortex's L2 errors); the
-    /// generic norms are not defined here and read zero.
-    fn errors(&mut self, _comm: &Comm, _t: f64) -> ErrorNorms {
-        ErrorNorms {
-            l2: 0.0,
-            linf: 0.0,
-            l2_relative: 0.0,
+    fn series(&self) -> Option<Series> {
+        self.monitor.as_ref().map(CylinderMonitor::series)
+    }
+
+    fn restore_series(&mut self, series: Option<&Series>) -> Result<()> {
+        match (self.monitor.as_mut(), series) {
+            (Some(m), Some(series)) => m.restore(series, self.st.t),
+            _ => Ok(()),
         }
-    }
-
-    fn halo_stats(&self) -> HaloStats {
-        HaloStats::default()
-    }
-
-    fn compute_time(&self) -> f64 {
-        0.0
     }
 
     fn solver_timings(&self) -> Option<SolverTimings> {
