@@ -2,17 +2,18 @@
 # Navier–Stokes validation and timing runs (README "Navier–Stokes"): the lid-driven cavity at
 # Re = 100, 400, 1000 against Ghia et al.; DFG 2D-1 on three mesh levels; 2D-2 and 2D-3 on the
 # default second-order mesh at three time steps, both also on level 3; 2D-3 on 1 and 2 ranks
-# for the per-step costs; the 3D Beltrami flow on three grids. Results (reports, profiles,
+# for the per-step costs; the 3D Beltrami flow on three grids; DFG 3D-1Z on three tetrahedral
+# mesh levels. Results (reports, profiles,
 # coefficient series) go to benchmarks/results/navier_stokes/; plots with
 # `cargo run --release --example ns_plot`.
 # Environment: DDKIT (binary), NP (ranks, default 2), CASES (subset: cavity dfg1 dfg2 dfg2fine
-# dfg3 dfg3fine perf beltrami).
+# dfg3 dfg3fine perf beltrami dfg3d).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 DDKIT=${DDKIT:-target/release/ddkit}
 NP=${NP:-2}
-CASES=${CASES:-cavity dfg1 dfg2 dfg2fine dfg3 dfg3fine perf beltrami}
+CASES=${CASES:-cavity dfg1 dfg2 dfg2fine dfg3 dfg3fine perf beltrami dfg3d}
 R=benchmarks/results/navier_stokes
 mkdir -p "$R"
 run() { # name np args...
@@ -61,6 +62,15 @@ for c in $CASES; do
   beltrami) # 3D verification: the exact Beltrami flow, P2/P1 tetrahedra, 4³ → 16³ cells
     for n in 4 8 16; do
       run "beltrami_$n" "$NP" --case beltrami --grid "${n}x${n}x$n" --re 10 --dt 0.01 --t-end 0.05
+    done ;;
+  dfg3d) # 3D-1Z (steady, Re 20) on second-order tetrahedra: hc and h divided by 1.5 per level
+    for l in 1 2 3; do
+      hc=$(python3 -c "print(0.045 / 1.5**($l - 1))"); h=$(python3 -c "print(0.135 / 1.5**($l - 1))")
+      mkdir -p "$R/dfg3d_l$l"
+      gmsh -3 -order 2 meshes/dfg_channel3d.geo -setnumber hc "$hc" -setnumber h "$h" -format msh41 \
+        -o "$R/dfg3d_l$l/mesh.msh" >/dev/null
+      run "dfg3d_l$l" "$NP" --case cylinder --dfg 3d-1z --mesh "$R/dfg3d_l$l/mesh.msh" --dt 0.1 --steady-tol 1e-6 --t-end 100
+      rm -f "$R/dfg3d_l$l/mesh.msh"
     done ;;
   perf)
     for np in 1 2; do run "perf_np$np" "$np" --case cylinder --dfg 2d-3 --dt 0.005 --t-end 8; done ;;

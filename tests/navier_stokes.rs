@@ -306,6 +306,62 @@ fn dfg_2d1_drag_lift_and_pressure_difference_on_the_curved_mesh() {
     );
 }
 
+/// DFG 3D-1Z (Schäfer & Turek 1996; c_D = 6.18533, Δp = 0.17102 of Bayraktar, Mierka & Turek
+/// 2012) on a very coarse second-order mesh of `meshes/dfg_channel3d.geo` (h 0.16, hc 0.05,
+/// about 4 000 velocity nodes; `benchmarks/navier_stokes.sh` case dfg3d refines it): the 3D
+/// coefficients' scaling (reference area D H, mean speed 4U/9), the mid-height pressure points
+/// and the steady state, to the accuracy of such a mesh (c_D 5 %, Δp 10 % here). Without
+/// `--mesh` the case says where a 3D channel comes from.
+#[test]
+fn dfg_3d1z_on_a_coarse_tetrahedral_mesh() {
+    let dir = common::scratch("ns-dfg3d");
+    let msh = dir.join("dfg3d.msh");
+    let st = std::process::Command::new("gmsh")
+        .args([
+            "-3",
+            "-order",
+            "2",
+            "-format",
+            "msh41",
+            "-setnumber",
+            "h",
+            "0.16",
+            "-setnumber",
+            "hc",
+            "0.05",
+        ])
+        .arg(common::root().join("meshes/dfg_channel3d.geo"))
+        .arg("-o")
+        .arg(&msh)
+        .output()
+        .expect("gmsh installed");
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let base = ["navier-stokes", "--case", "cylinder", "--dfg", "3d-1z"];
+    let args = [
+        &base[..],
+        &["--mesh", msh.to_str().unwrap(), "--dt", "0.1", "--steady-tol", "1e-5"],
+    ]
+    .concat();
+    let r = common::ddkit_report(2, &args, &dir, "r");
+    assert_eq!(
+        (r["steady"].as_bool(), r["reynolds"].as_f64()),
+        (Some(true), Some(20.0)),
+        "{r}"
+    );
+    let q = &r["quantities"];
+    let (cd, dp) = (q["c_d"].as_f64().unwrap(), q["delta_p"].as_f64().unwrap());
+    let rel = |a: f64, b: f64| (a - b).abs() / b;
+    eprintln!(
+        "3D-1Z coarse: c_D {cd:.5} ({:.1e}), Δp {dp:.5} ({:.1e}), c_L {}",
+        rel(cd, 6.18533),
+        rel(dp, 0.17102),
+        q["c_l"]
+    );
+    assert!(rel(cd, 6.18533) < 0.1 && rel(dp, 0.17102) < 0.15, "{q}");
+    common::fails_with(2, &base, "--dfg 3d-1z needs a 3D channel: --mesh FILE.msh");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A run config in TOML takes the flags' names as keys, the flow conditions of a user mesh
 /// among them; flags win over it.
 #[test]

@@ -29,14 +29,14 @@ pub struct NsArgs {
     /// cavity (lid-driven, unit square or cube on --grid; lid `ymax` moving in x), cylinder (the DFG channel, --dfg benchmark, on meshes/dfg_channel_o2.msh unless --mesh; drag, lift, Δp), taylor-green (the decaying vortex on the unit square, exact velocity on the boundary, errors reported), beltrami (the 3D Beltrami flow of Ethier & Steinman on the unit cube, likewise) or mesh (any --mesh with --bc for every boundary) [default: cavity].
     #[arg(long, value_name = "cavity|cylinder|taylor-green|beltrami|mesh")]
     pub case: Option<String>,
-    /// The DFG benchmark of --case cylinder: 2d-1 (Re 20, steady), 2d-2 (Re 100, periodic), 2d-3 (inflow ramped by sin(πt/8), 0 ≤ t ≤ 8) [default: 2d-1].
-    #[arg(long, value_name = "2d-1|2d-2|2d-3")]
+    /// The DFG benchmark of --case cylinder: 2d-1 (Re 20, steady), 2d-2 (Re 100, periodic), 2d-3 (inflow ramped by sin(πt/8), 0 ≤ t ≤ 8), 3d-1z (the 3D channel, Re 20, steady; needs --mesh, e.g. from meshes/dfg_channel3d.geo) [default: 2d-1].
+    #[arg(long, value_name = "2d-1|2d-2|2d-3|3d-1z")]
     pub dfg: Option<String>,
     /// Grid or mesh and partitioner [default for the cavity: --grid 32x32].
     #[command(flatten)]
     #[serde(flatten)]
     pub domain: DomainArgs,
-    /// Reynolds number U L / ν with the case's speed and length (cavity: 1 and 1; cylinder: the mean inflow Ū = 2/3 of its peak and the diameter 0.1); sets ν [default: 100; cylinder 2d-1: 20].
+    /// Reynolds number U L / ν with the case's speed and length (cavity: 1 and 1; cylinder: the mean inflow Ū, 2/3 of its peak in 2D and 4/9 in 3D, and the diameter 0.1); sets ν [default: 100; cylinder 2d-1 and 3d-1z: 20].
     #[arg(long, allow_hyphen_values = true)]
     pub re: Option<f64>,
     /// Kinematic viscosity ν (instead of --re).
@@ -149,6 +149,12 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
             a.domain.grid = Some("32x32".into())
         }
         Case::Exact(ExactFlow::Beltrami) if !given && f.domain.grid.is_none() => a.domain.grid = Some("8x8x8".into()),
+        Case::Cylinder(Dfg::Steady3d) if !given && f.domain.mesh.is_none() => {
+            return Err(Error::input(
+                "--dfg 3d-1z needs a 3D channel: --mesh FILE.msh, e.g. from \
+                 gmsh -3 -order 2 meshes/dfg_channel3d.geo -o dfg3d.msh (benchmarks/navier_stokes.sh, case dfg3d)",
+            ))
+        }
         Case::Cylinder(_) if !given && f.domain.mesh.is_none() => {
             a.domain.mesh = Some(bundled_mesh("dfg_channel_o2.msh"))
         }
@@ -170,7 +176,7 @@ pub fn ns_params(mut a: NsArgs) -> Result<Resolved<NsParams>> {
     };
     let (t_end, steady) = match case {
         Case::Cavity => (50.0, Some(1e-6)),
-        Case::Cylinder(Dfg::Steady) => (30.0, Some(1e-6)),
+        Case::Cylinder(Dfg::Steady | Dfg::Steady3d) => (30.0, Some(1e-6)),
         Case::Cylinder(Dfg::Periodic) => (30.0, None),
         Case::Cylinder(Dfg::Unsteady) => (8.0, None),
         Case::Exact(_) | Case::Custom => (1.0, None),
@@ -222,9 +228,10 @@ fn case_of(case: Option<&str>, dfg: Option<&str>) -> Result<Case> {
             "2d-1" => Dfg::Steady,
             "2d-2" => Dfg::Periodic,
             "2d-3" => Dfg::Unsteady,
+            "3d-1z" => Dfg::Steady3d,
             o => {
                 return Err(Error::input(format!(
-                    "unknown --dfg '{o}' (expected 2d-1, 2d-2 or 2d-3)"
+                    "unknown --dfg '{o}' (expected 2d-1, 2d-2, 2d-3 or 3d-1z)"
                 )))
             }
         }),
@@ -241,11 +248,7 @@ fn case_of(case: Option<&str>, dfg: Option<&str>) -> Result<Case> {
 /// cylinder's Reynolds number is Ū D / ν with the mean inflow speed and the diameter.
 fn viscosity(case: Case, a: &NsArgs) -> Result<(f64, f64, f64)> {
     let (speed, length, re_default) = match case {
-        Case::Cylinder(dfg) => (
-            2.0 * dfg.peak() / 3.0,
-            DFG_DIAMETER,
-            if dfg == Dfg::Steady { 20.0 } else { 100.0 },
-        ),
+        Case::Cylinder(dfg) => (dfg.mean_speed(), DFG_DIAMETER, if dfg.steady() { 20.0 } else { 100.0 }),
         _ => (positive("speed", a.speed)?.unwrap_or(1.0), 1.0, 100.0),
     };
     let nu = match (positive("re", a.re)?, positive("nu", a.nu)?) {

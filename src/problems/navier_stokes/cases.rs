@@ -30,8 +30,8 @@ pub enum Case {
     Custom,
 }
 
-/// The DFG 2D benchmarks: inflow `4 U y (H − y)/H²`, H = 0.41, ν = 10⁻³, cylinder diameter
-/// D = 0.1, mean speed Ū = 2U/3.
+/// The DFG benchmarks: in 2D inflow `4 U y (H − y)/H²` and mean speed Ū = 2U/3, in 3D
+/// `16 U y z (H − y)(H − z)/H⁴` and Ū = 4U/9; H = 0.41, ν = 10⁻³, cylinder diameter D = 0.1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dfg {
     /// 2D-1: U = 0.3 (Re 20), steady.
@@ -40,6 +40,9 @@ pub enum Dfg {
     Periodic,
     /// 2D-3: U = 1.5 sin(πt/8), 0 ≤ t ≤ 8.
     Unsteady,
+    /// 3D-1Z: the channel 2.5 × 0.41 × 0.41 with the cylinder across it
+    /// (`meshes/dfg_channel3d.geo`), U = 0.45 (Re 20), steady.
+    Steady3d,
 }
 
 impl Dfg {
@@ -48,6 +51,26 @@ impl Dfg {
         match self {
             Dfg::Steady => 0.3,
             Dfg::Periodic | Dfg::Unsteady => 1.5,
+            Dfg::Steady3d => 0.45,
+        }
+    }
+    /// The mean inflow speed Ū, the reference speed of the coefficients and of Re = Ū D / ν.
+    pub fn mean_speed(self) -> f64 {
+        match self {
+            Dfg::Steady3d => 4.0 * self.peak() / 9.0,
+            _ => 2.0 * self.peak() / 3.0,
+        }
+    }
+    /// Whether the flow is steady (Re 20): run to a steady state.
+    pub fn steady(self) -> bool {
+        matches!(self, Dfg::Steady | Dfg::Steady3d)
+    }
+    /// The dimension of the benchmark's domain.
+    pub fn dim(self) -> usize {
+        if self == Dfg::Steady3d {
+            3
+        } else {
+            2
         }
     }
     /// The inflow ramp period (2D-3's sin(πt/8)).
@@ -60,6 +83,7 @@ impl Dfg {
             Dfg::Steady => "2D-1",
             Dfg::Periodic => "2D-2",
             Dfg::Unsteady => "2D-3",
+            Dfg::Steady3d => "3D-1Z",
         }
     }
 }
@@ -68,8 +92,11 @@ impl Dfg {
 pub const DFG_HEIGHT: f64 = 0.41;
 /// See [`DFG_HEIGHT`].
 pub const DFG_DIAMETER: f64 = 0.1;
-const DFG_FRONT: [f64; 2] = [0.15, 0.2];
-const DFG_BACK: [f64; 2] = [0.25, 0.2];
+const DFG_FRONT: [f64; 3] = [0.15, 0.2, 0.0];
+const DFG_BACK: [f64; 3] = [0.25, 0.2, 0.0];
+/// The 3D channel's front and back points, at mid-height.
+const DFG3D_FRONT: [f64; 3] = [0.45, 0.2, 0.205];
+const DFG3D_BACK: [f64; 3] = [0.55, 0.2, 0.205];
 
 /// The columns of the cylinder case's series (and of its CSV file).
 const SERIES_COLUMNS: [&str; 4] = ["t", "c_d", "c_l", "delta_p"];
@@ -78,6 +105,10 @@ const SERIES_COLUMNS: [&str; 4] = ["t", "c_d", "c_l", "delta_p"];
 pub struct CylinderMonitor {
     body: Body,
     mean_speed: f64,
+    /// The reference area of the coefficients: D in 2D, D H in 3D.
+    area: f64,
+    /// The benchmark's front and back points.
+    points: [[f64; 3]; 2],
     nu: f64,
     /// Owned pressure nodes at the front and back points.
     front: Option<usize>,
@@ -91,15 +122,24 @@ impl CylinderMonitor {
     /// points.
     pub fn new(s: &Spaces, dfg: Dfg, nu: f64) -> CylinderMonitor {
         let tags: Vec<i32> = s.mesh.tag_of(s.dim - 1, "cylinder").into_iter().collect();
-        let at = |q: [f64; 2]| {
-            (0..s.n_p()).find(|&i| (s.points_p[i][0] - q[0]).abs() < 1e-9 && (s.points_p[i][1] - q[1]).abs() < 1e-9)
+        let points = if s.dim == 3 {
+            [DFG3D_FRONT, DFG3D_BACK]
+        } else {
+            [DFG_FRONT, DFG_BACK]
         };
+        let at = |q: [f64; 3]| (0..s.n_p()).find(|&i| (0..s.dim).all(|d| (s.points_p[i][d] - q[d]).abs() < 1e-9));
         CylinderMonitor {
             body: Body::new(s, &tags),
-            mean_speed: 2.0 * dfg.peak() / 3.0,
+            mean_speed: dfg.mean_speed(),
+            area: if s.dim == 3 {
+                DFG_DIAMETER * DFG_HEIGHT
+            } else {
+                DFG_DIAMETER
+            },
+            points,
             nu,
-            front: at(DFG_FRONT),
-            back: at(DFG_BACK),
+            front: at(points[0]),
+            back: at(points[1]),
             series: Vec::new(),
         }
     }
@@ -108,15 +148,17 @@ impl CylinderMonitor {
     /// derivative).
     pub fn record(&mut self, comm: &Comm, s: &mut Spaces, st: &FlowState, dudt: &[DistVector]) -> Result<()> {
         let f = self.body.force(comm, s, self.nu, (&st.u, dudt, &st.p));
-        let scale = 2.0 / (self.mean_speed * self.mean_speed * DFG_DIAMETER);
+        let scale = 2.0 / (self.mean_speed * self.mean_speed * self.area);
         let value = |i: Option<usize>| i.map_or(0.0, |i| st.p.owned()[i]);
         let found = |i: Option<usize>| if i.is_some() { 1.0 } else { 0.0 };
         let (front, back) = (comm.sum_f64(value(self.front)), comm.sum_f64(value(self.back)));
         let (nf, nb) = (comm.sum_f64(found(self.front)), comm.sum_f64(found(self.back)));
         if nf != 1.0 || nb != 1.0 {
-            return comm.agree(Err(Error::input(
-                "the cylinder case needs mesh nodes at (0.15, 0.2) and (0.25, 0.2) (meshes/dfg_channel.geo)",
-            )));
+            let [f, b] = self.points;
+            let (f, b) = (&f[..s.dim], &b[..s.dim]);
+            return comm.agree(Err(Error::input(format!(
+                "the cylinder case needs mesh nodes at {f:?} and {b:?} (meshes/dfg_channel.geo, dfg_channel3d.geo)"
+            ))));
         }
         self.series.push([st.t, scale * f[0], scale * f[1], front - back]);
         Ok(())
