@@ -311,7 +311,8 @@ fn dfg_2d1_drag_lift_and_pressure_difference_on_the_curved_mesh() {
 /// about 4 000 velocity nodes; `benchmarks/navier_stokes.sh` case dfg3d refines it): the 3D
 /// coefficients' scaling (reference area D H, mean speed 4U/9), the mid-height pressure points
 /// and the steady state, to the accuracy of such a mesh (c_D 5 %, Δp 10 % here). Without
-/// `--mesh` the case says where a 3D channel comes from.
+/// `--mesh` the case says where a 3D channel comes from; a mesh of the other dimension is
+/// refused.
 #[test]
 fn dfg_3d1z_on_a_coarse_tetrahedral_mesh() {
     let dir = common::scratch("ns-dfg3d");
@@ -359,6 +360,10 @@ fn dfg_3d1z_on_a_coarse_tetrahedral_mesh() {
     );
     assert!(rel(cd, 6.18533) < 0.1 && rel(dp, 0.17102) < 0.15, "{q}");
     common::fails_with(2, &base, "--dfg 3d-1z needs a 3D channel: --mesh FILE.msh");
+    let flat = [&base[..], &["--mesh", "meshes/dfg_channel_o2.msh"]].concat();
+    common::fails_with(2, &flat, "DFG 3D-1Z is a 3D benchmark: this mesh is 2D");
+    let tall = ["navier-stokes", "--case", "cylinder", "--mesh", msh.to_str().unwrap()];
+    common::fails_with(1, &tall, "DFG 2D-1 is a 2D benchmark: this mesh is 3D");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -122,7 +122,7 @@ impl CylinderMonitor {
     /// points.
     pub fn new(s: &Spaces, dfg: Dfg, nu: f64) -> CylinderMonitor {
         let tags: Vec<i32> = s.mesh.tag_of(s.dim - 1, "cylinder").into_iter().collect();
-        let points = if s.dim == 3 {
+        let points = if dfg.dim() == 3 {
             [DFG3D_FRONT, DFG3D_BACK]
         } else {
             [DFG_FRONT, DFG_BACK]
@@ -131,7 +131,7 @@ impl CylinderMonitor {
         CylinderMonitor {
             body: Body::new(s, &tags),
             mean_speed: dfg.mean_speed(),
-            area: if s.dim == 3 {
+            area: if dfg.dim() == 3 {
                 DFG_DIAMETER * DFG_HEIGHT
             } else {
                 DFG_DIAMETER

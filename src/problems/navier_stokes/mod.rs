@@ -176,6 +176,17 @@ pub fn run(comm: &Comm, p: &NsParams) -> Result<NsSummary> {
     let prep = prepare(comm, &p.source, Discretization::P2, &p.partitioner)?;
     let bcs = comm.agree(resolve_boundaries(&prep.mesh, &p.boundaries))?;
     let mut s = Spaces::new(comm, prep.mesh, prep.part, prep.lm)?;
+    if let cases::Case::Cylinder(dfg) = p.case {
+        // The points, reference area and mean speed of the coefficients are the benchmark's.
+        if s.dim != dfg.dim() {
+            return comm.agree(Err(Error::input(format!(
+                "DFG {} is a {}D benchmark: this mesh is {}D",
+                dfg.name(),
+                dfg.dim(),
+                s.dim
+            ))));
+        }
+    }
     let h_min = comm.min_f64(min_node_distance(&s));
     let dt = match p.dt {
         TimeStep::Fixed(dt) => dt,
